@@ -1,0 +1,110 @@
+"""Layers: a compressed tar blob plus the digest of its uncompressed tar (diff_id)."""
+
+import os
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import BinaryIO
+
+from oci.blob import FileBlob
+from oci.compress import CompressingWriter, Compression
+from oci.descriptor import Descriptor
+from oci.digest import HashingWriter, hex_of
+
+# Writes to the compressor are gathered into chunks this big: tar headers come in 512 bytes.
+_WRITE_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class Layer:
+    blob: FileBlob
+    diff_id: str
+    annotations: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def digest(self) -> str:
+        return self.blob.digest
+
+    @property
+    def size(self) -> int:
+        return self.blob.size
+
+    @property
+    def media_type(self) -> str:
+        return self.blob.media_type
+
+    def open(self) -> BinaryIO:
+        return self.blob.open()
+
+    def descriptor(self) -> Descriptor:
+        return Descriptor(self.media_type, self.digest, self.size, self.annotations)
+
+
+class _TarSink:
+    """The file object a tar writer writes to: hashes the raw tar, then compresses it.
+
+    It gathers small writes into large chunks and answers ``tell()`` as tarfile wants.
+    """
+
+    def __init__(self, compressor: CompressingWriter) -> None:
+        self._raw = HashingWriter()
+        self._compressor = compressor
+        self._pending: list[bytes] = []
+        self._pending_size = 0
+
+    def write(self, data: bytes) -> int:
+        self._pending.append(bytes(data))
+        self._pending_size += len(data)
+        if self._pending_size >= _WRITE_CHUNK:
+            self._drain()
+        return len(data)
+
+    def tell(self) -> int:
+        return self._raw.size + self._pending_size
+
+    def _drain(self) -> None:
+        chunk = b"".join(self._pending)
+        self._pending.clear()
+        self._pending_size = 0
+        self._raw.write(chunk)
+        self._compressor.write(chunk)
+
+    def close(self) -> str:
+        """Flush everything; return the diff_id."""
+        self._drain()
+        self._compressor.finish()
+        return self._raw.digest
+
+
+TarProducer = Callable[[BinaryIO], None]
+
+
+def write_layer(
+    produce_tar: TarProducer,
+    blob_dir: Path,
+    compression: Compression = Compression.GZIP,
+    annotations: Mapping[str, str] | None = None,
+) -> Layer:
+    """Run ``produce_tar`` into a new blob in ``blob_dir`` in one streaming pass.
+
+    The raw tar is hashed (diff_id), compressed, hashed again (digest) and written to a
+    temporary file that is renamed to its digest only when complete.
+    """
+    blob_dir.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=".layer-", dir=blob_dir)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            packed = HashingWriter(out)
+            sink = _TarSink(CompressingWriter(compression, packed))  # type: ignore[arg-type]
+            produce_tar(sink)  # type: ignore[arg-type]
+            diff_id = sink.close()
+        final = blob_dir / hex_of(packed.digest)
+        tmp.replace(final)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    blob = FileBlob(final, compression.media_type, packed.digest, packed.size)
+    return Layer(blob, diff_id, MappingProxyType(dict(annotations or {})))

@@ -1,0 +1,188 @@
+"""Writing a root filesystem as a layer tar, from a directory or from another tar stream.
+
+Entries keep everything a container needs (modes with setuid/setgid/sticky, uid/gid,
+hardlinks, device nodes, fifos, extended attributes, any file name bytes) and nothing
+that makes two packs of the same tree differ (user names, atime/ctime, later mtimes).
+"""
+
+import logging
+import os
+import stat
+import tarfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from oci.errors import InvalidContent
+from oci.layer import TarProducer
+
+log = logging.getLogger(__name__)
+
+_XATTR_PREFIX = "SCHILY.xattr."
+_COPY_BUFSIZE = 1 << 20
+_FILE_TYPES = {
+    stat.S_IFREG: tarfile.REGTYPE,
+    stat.S_IFDIR: tarfile.DIRTYPE,
+    stat.S_IFLNK: tarfile.SYMTYPE,
+    stat.S_IFCHR: tarfile.CHRTYPE,
+    stat.S_IFBLK: tarfile.BLKTYPE,
+    stat.S_IFIFO: tarfile.FIFOTYPE,
+}
+
+
+def safe_member_name(name: str, strip_components: int = 0) -> str | None:
+    """The entry name inside the layer, or None for the root itself.
+
+    Raises InvalidContent for names that would land outside the root.
+    """
+    parts = [p for p in name.split("/") if p not in ("", ".")]
+    if name.startswith("/") and strip_components == 0:
+        raise InvalidContent(f"tar entry {name!r} has an absolute path")
+    if ".." in parts:
+        raise InvalidContent(f"tar entry {name!r} leaves the root through '..'")
+    parts = parts[strip_components:]
+    return "/".join(parts) or None
+
+
+def _normalize(info: tarfile.TarInfo, clamp_mtime: int | None) -> None:
+    info.uname = ""
+    info.gname = ""
+    mtime = int(info.mtime)
+    info.mtime = min(mtime, clamp_mtime) if clamp_mtime is not None else mtime
+    info.pax_headers = {
+        k: v for k, v in sorted(info.pax_headers.items()) if k.startswith(_XATTR_PREFIX)
+    }
+
+
+def _open_tar_writer(sink: BinaryIO) -> tarfile.TarFile:
+    out = tarfile.open(  # noqa: SIM115 - returned to a with-block
+        fileobj=sink, mode="w", format=tarfile.PAX_FORMAT, encoding="utf-8"
+    )
+    out.copybufsize = _COPY_BUFSIZE
+    return out
+
+
+def _xattrs(path: str) -> dict[str, str]:
+    try:
+        names = os.listxattr(path, follow_symlinks=False)
+    except OSError:
+        return {}
+    # Binary values (security.capability) round-trip through surrogateescape.
+    return {
+        _XATTR_PREFIX + name: os.getxattr(path, name, follow_symlinks=False).decode(
+            "utf-8", "surrogateescape"
+        )
+        for name in sorted(names)
+    }
+
+
+def _walk_sorted(root: str) -> Iterator[tuple[str, str]]:
+    """Yield (absolute path, member name) depth-first in byte order of names."""
+    stack = [(root, "")]
+    while stack:
+        directory, prefix = stack.pop()
+        with os.scandir(directory) as it:
+            entries = sorted(it, key=lambda e: os.fsencode(e.name))
+        children = []
+        for entry in entries:
+            name = f"{prefix}{entry.name}"
+            yield entry.path, name
+            if entry.is_dir(follow_symlinks=False):
+                children.append((entry.path, name + "/"))
+        stack.extend(reversed(children))
+
+
+def _tarinfo_for(path: str, name: str, st: os.stat_result) -> tarfile.TarInfo | None:
+    kind = _FILE_TYPES.get(stat.S_IFMT(st.st_mode))
+    if kind is None:
+        log.warning("skipping %s: sockets cannot be stored in a layer", path)
+        return None
+    info = tarfile.TarInfo(name)
+    info.type = kind
+    info.mode = stat.S_IMODE(st.st_mode)
+    info.uid, info.gid = st.st_uid, st.st_gid
+    info.mtime = int(st.st_mtime)
+    if kind == tarfile.REGTYPE:
+        info.size = st.st_size
+    elif kind == tarfile.SYMTYPE:
+        info.linkname = os.readlink(path)
+    elif kind in (tarfile.CHRTYPE, tarfile.BLKTYPE):
+        info.devmajor, info.devminor = os.major(st.st_rdev), os.minor(st.st_rdev)
+    info.pax_headers = _xattrs(path)
+    return info
+
+
+def tar_directory(root: Path, clamp_mtime: int | None = None) -> TarProducer:
+    """A producer writing the tree under ``root`` (not root itself) as a tar."""
+    if not root.is_dir():
+        raise InvalidContent(f"{root} is not a directory")
+
+    def produce(sink: BinaryIO) -> None:
+        seen: dict[tuple[int, int], str] = {}
+        with _open_tar_writer(sink) as out:
+            for path, name in _walk_sorted(os.fspath(root)):
+                st = os.lstat(path)
+                info = _tarinfo_for(path, name, st)
+                if info is None:
+                    continue
+                key = (st.st_dev, st.st_ino)
+                if info.isreg() and st.st_nlink > 1 and key in seen:
+                    info.type, info.linkname, info.size = tarfile.LNKTYPE, seen[key], 0
+                elif info.isreg() and st.st_nlink > 1:
+                    seen[key] = name
+                _normalize(info, clamp_mtime)
+                if info.isreg():
+                    with open(path, "rb") as data:
+                        out.addfile(info, data)
+                else:
+                    out.addfile(info)
+
+    return produce
+
+
+def retar_stream(
+    source: BinaryIO, strip_components: int = 0, clamp_mtime: int | None = None
+) -> TarProducer:
+    """A producer re-writing the tar (optionally compressed) read from ``source``.
+
+    Entries keep the order of the source: tars from Podman and from ``tar`` of a sorted
+    tree are already in a stable order, and re-sorting would mean holding the rootfs.
+    """
+
+    def produce(sink: BinaryIO) -> None:
+        try:
+            reader = tarfile.open(fileobj=source, mode="r|*", encoding="utf-8")  # noqa: SIM115
+        except tarfile.TarError as exc:
+            raise InvalidContent(f"input is not a tar archive: {exc}") from exc
+        with reader, _open_tar_writer(sink) as out:
+            try:
+                for info in reader:
+                    _copy_member(reader, out, info, strip_components, clamp_mtime)
+            except tarfile.TarError as exc:
+                raise InvalidContent(f"input tar is damaged: {exc}") from exc
+
+    return produce
+
+
+def _copy_member(
+    reader: tarfile.TarFile,
+    out: tarfile.TarFile,
+    info: tarfile.TarInfo,
+    strip_components: int,
+    clamp_mtime: int | None,
+) -> None:
+    name = safe_member_name(info.name, strip_components)
+    if name is None:
+        return
+    if info.type not in (*_FILE_TYPES.values(), tarfile.LNKTYPE, tarfile.AREGTYPE):
+        raise InvalidContent(f"tar entry {info.name!r} has unsupported type {info.type!r}")
+    if info.islnk():
+        target = safe_member_name(info.linkname, strip_components)
+        if target is None:
+            raise InvalidContent(f"tar entry {info.name!r} is a hardlink to the root")
+        info.linkname = target
+    info.name = name
+    if info.isdir():
+        info.name = name + "/"
+    _normalize(info, clamp_mtime)
+    out.addfile(info, reader.extractfile(info) if info.isreg() else None)
