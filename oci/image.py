@@ -126,6 +126,4 @@ def build_image(
         "layers": [layer.descriptor().to_dict() for layer in layers],
         "annotations": dict(sorted(manifest_annotations.items())),
     }
-    return Image(
-        json_blob(manifest, MediaType.OCI_MANIFEST), config_blob, tuple(layers), platform
-    )
+    return Image(json_blob(manifest, MediaType.OCI_MANIFEST), config_blob, tuple(layers), platform)

@@ -22,6 +22,8 @@ class Layer:
     blob: FileBlob
     diff_id: str
     annotations: Mapping[str, str] = field(default_factory=dict)
+    # Newest mtime among the entries: a created time that depends only on the content.
+    newest_mtime: int | None = None
 
     @property
     def digest(self) -> str:
@@ -78,7 +80,8 @@ class _TarSink:
         return self._raw.digest
 
 
-TarProducer = Callable[[BinaryIO], None]
+# Writes a tar to the given file object; returns the newest entry mtime (None if empty).
+TarProducer = Callable[[BinaryIO], int | None]
 
 
 def write_layer(
@@ -99,7 +102,7 @@ def write_layer(
         with os.fdopen(fd, "wb") as out:
             packed = HashingWriter(out)
             sink = _TarSink(CompressingWriter(compression, packed))  # type: ignore[arg-type]
-            produce_tar(sink)  # type: ignore[arg-type]
+            newest = produce_tar(sink)  # type: ignore[arg-type]
             diff_id = sink.close()
         final = blob_dir / hex_of(packed.digest)
         tmp.replace(final)
@@ -107,4 +110,4 @@ def write_layer(
         tmp.unlink(missing_ok=True)
         raise
     blob = FileBlob(final, compression.media_type, packed.digest, packed.size)
-    return Layer(blob, diff_id, MappingProxyType(dict(annotations or {})))
+    return Layer(blob, diff_id, MappingProxyType(dict(annotations or {})), newest)
