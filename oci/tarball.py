@@ -78,20 +78,25 @@ def _xattrs(path: str) -> dict[str, str]:
     }
 
 
+def _sorted_entries(directory: str) -> list[os.DirEntry[str]]:
+    with os.scandir(directory) as it:
+        return sorted(it, key=lambda e: os.fsencode(e.name))
+
+
 def _walk_sorted(root: str) -> Iterator[tuple[str, str]]:
-    """Yield (absolute path, member name) depth-first in byte order of names."""
-    stack = [(root, "")]
+    """Yield (absolute path, member name) depth-first, each directory before its content,
+    siblings in byte order of their names (as ``tar --sort=name`` does)."""
+    stack: list[tuple[Iterator[os.DirEntry[str]], str]] = [(iter(_sorted_entries(root)), "")]
     while stack:
-        directory, prefix = stack.pop()
-        with os.scandir(directory) as it:
-            entries = sorted(it, key=lambda e: os.fsencode(e.name))
-        children = []
-        for entry in entries:
-            name = f"{prefix}{entry.name}"
-            yield entry.path, name
-            if entry.is_dir(follow_symlinks=False):
-                children.append((entry.path, name + "/"))
-        stack.extend(reversed(children))
+        entries, prefix = stack[-1]
+        entry = next(entries, None)
+        if entry is None:
+            stack.pop()
+            continue
+        name = f"{prefix}{entry.name}"
+        yield entry.path, name
+        if entry.is_dir(follow_symlinks=False):
+            stack.append((iter(_sorted_entries(entry.path)), name + "/"))
 
 
 def _tarinfo_for(path: str, name: str, st: os.stat_result) -> tarfile.TarInfo | None:
