@@ -18,6 +18,7 @@ from oci.transport import (
     parse_destination,
 )
 from staves.errors import EXIT_USAGE, StavesError
+from staves.storage import storage_name
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,8 @@ def parse_destinations(texts: Sequence[str]) -> list[Destination]:
         raise StavesError(str(exc), key="--output", exit_code=EXIT_USAGE) from exc
 
 
+# Loads an image into local container storage under a full NAME:TAG.
+StorageLoader = Callable[[Image, str], None]
 Writer = Callable[[Image, Destination, ImageName], str]
 
 
@@ -75,11 +78,22 @@ _WRITERS: dict[type, Writer] = {
     OciArchiveDestination: _to_oci_archive,
     DockerArchiveDestination: _to_docker_archive,
     RegistryDestination: _unsupported,
-    StorageDestination: _unsupported,
 }
 
 
-def write_outputs(image: Image, destinations: Sequence[Destination], name: ImageName) -> None:
+def write_outputs(
+    image: Image,
+    destinations: Sequence[Destination],
+    name: ImageName,
+    load_into_storage: StorageLoader | None = None,
+) -> None:
     for dest in destinations:
-        where = _WRITERS[type(dest)](image, dest, name)
+        if isinstance(dest, StorageDestination):
+            full = storage_name(dest.name, name.tag)
+            if load_into_storage is None:
+                raise StavesError("containers-storage needs a Podman service", key="--output")
+            load_into_storage(image, full)
+            where = f"containers-storage:{full}"
+        else:
+            where = _WRITERS[type(dest)](image, dest, name)
         log.info("wrote %s (%s)", where, image.manifest.digest)

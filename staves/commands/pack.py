@@ -1,5 +1,6 @@
 """``staves pack``: any root filesystem (directory or tar) into an image."""
 
+import os
 import sys
 import tempfile
 from contextlib import ExitStack
@@ -12,11 +13,13 @@ import click
 from oci.compress import Compression
 from oci.descriptor import Platform
 from oci.errors import InvalidReference
-from oci.image import ImageConfig, build_image
+from oci.image import Image, ImageConfig, build_image
 from oci.layer import Layer, TarProducer, write_layer
 from oci.tarball import retar_stream, tar_directory
 from staves.errors import EXIT_USAGE, StavesError
-from staves.outputs import ImageName, parse_destinations, write_outputs
+from staves.outputs import ImageName, StorageLoader, parse_destinations, write_outputs
+from staves.podman_service import podman_client
+from staves.storage import load_image
 
 
 def parse_tag(text: str | None) -> ImageName:
@@ -71,6 +74,16 @@ def rootfs_producer(rootfs: str, stack: ExitStack, clamp: int | None) -> TarProd
     return retar_stream(stream, clamp_mtime=clamp)
 
 
+def storage_loader(environ: dict[str, str], url: str | None) -> StorageLoader:
+    """Loads into Podman storage, connecting only when a storage destination is written."""
+
+    def load(image: Image, name: str) -> None:
+        with podman_client(url, environ) as client:
+            load_image(client, image, name)
+
+    return load
+
+
 def created_time(layers: list[Layer], epoch: int | None) -> datetime:
     """SOURCE_DATE_EPOCH if set, else the newest content mtime: never the clock."""
     if epoch is None:
@@ -87,7 +100,8 @@ def created_time(layers: list[Layer], epoch: int | None) -> datetime:
     "outputs",
     multiple=True,
     required=True,
-    help="Destination: oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:NAME:TAG].",
+    help="Destination: oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:NAME:TAG], "
+    "containers-storage:NAME[:TAG].",
 )
 @click.option(
     "--compression",
@@ -96,16 +110,16 @@ def created_time(layers: list[Layer], epoch: int | None) -> datetime:
     show_default=True,
 )
 @click.option("--platform", "platform_text", help="OS/ARCH[/VARIANT]; default: this host.")
+@click.option("--url", help="Podman API URL, for containers-storage: destinations.")
 def pack(
     rootfs: str,
     tag_text: str | None,
     outputs: tuple[str, ...],
     compression: str,
     platform_text: str | None,
+    url: str | None,
 ) -> None:
     """Pack a root filesystem into an image."""
-    import os
-
     destinations = parse_destinations(outputs)
     name = parse_tag(tag_text)
     platform = parse_platform(platform_text)
@@ -124,5 +138,5 @@ def pack(
             platform=platform,
             annotations=annotations,
         )
-        write_outputs(image, destinations, name)
+        write_outputs(image, destinations, name, storage_loader(dict(os.environ), url))
         click.echo(image.manifest.digest)
