@@ -1,7 +1,9 @@
 """Destinations: OCI layouts, oci-archive and docker-archive, checked by podman and skopeo."""
 
+import hashlib
 import json
 import shutil
+import subprocess
 import tarfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -156,4 +158,20 @@ def test_podman_runs_what_staves_wrote(busybox_rootfs: Path, tmp_path: Path, kin
         out = run("podman", "run", "--rm", source, "/bin/busybox", "cat", "/greeting").stdout
         assert out == "hello from staves\n"
     finally:
-        run("podman", "rmi", "-f", name) if kind == "docker-archive" else None
+        # podman run of a layout stores the image too; the image ID is the config digest.
+        config_digest = subprocess.run(
+            [
+                "skopeo",
+                "inspect",
+                "--raw",
+                "--config",
+                f"{kind}:{path}" + ("" if kind == "docker-archive" else ":t"),
+            ],
+            capture_output=True,
+            check=True,
+        ).stdout
+        subprocess.run(
+            ["podman", "rmi", "-f", hashlib.sha256(config_digest).hexdigest()],
+            capture_output=True,
+            check=False,
+        )
