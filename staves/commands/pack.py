@@ -4,7 +4,6 @@ import os
 import sys
 import tempfile
 from contextlib import ExitStack
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
@@ -13,8 +12,8 @@ import click
 from oci.compress import Compression
 from oci.descriptor import Platform
 from oci.errors import InvalidReference
-from oci.image import Image, ImageConfig, build_image
-from oci.layer import Layer, TarProducer, write_layer
+from oci.image import Image, ImageConfig, build_image, created_time
+from oci.layer import TarProducer, write_layer
 from oci.tarball import retar_stream, tar_directory
 from staves.errors import EXIT_USAGE, StavesError
 from staves.outputs import ImageName, StorageLoader, parse_destinations, write_outputs
@@ -82,13 +81,6 @@ def storage_loader(environ: dict[str, str], url: str | None) -> StorageLoader:
             load_image(client, image, name)
 
     return load
-
-
-def created_time(layers: list[Layer], epoch: int | None) -> datetime:
-    """SOURCE_DATE_EPOCH if set, else the newest content mtime: never the clock."""
-    if epoch is None:
-        epoch = max((layer.newest_mtime or 0 for layer in layers), default=0)
-    return datetime.fromtimestamp(epoch, UTC)
 
 
 @click.command()
