@@ -1,6 +1,7 @@
 """Command line entry point: argv, environment and clock live here, nowhere else."""
 
 import logging
+import signal
 import sys
 from typing import Any
 
@@ -34,12 +35,18 @@ class _Group(click.Group):
             sys.exit(EXIT_INTERRUPTED)
 
 
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 @click.group(cls=_Group)
 @click.version_option(__version__, prog_name="staves")
 @click.option("--debug", is_flag=True, help="Show tracebacks and debug logs.")
 @click.option("-v", "--verbose", is_flag=True, help="Log what is written where.")
 def main(debug: bool, verbose: bool) -> None:
     """Build tiny container images with Gentoo's Portage."""
+    # A terminated build unwinds like Ctrl-C, so its containers are removed.
+    signal.signal(signal.SIGTERM, _raise_interrupt)
     level = logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING
     logging.basicConfig(level=level, format="staves: %(message)s", stream=sys.stderr)
 
