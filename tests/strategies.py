@@ -17,14 +17,9 @@ def _word(first: str, rest: str, max_size: int = 8) -> st.SearchStrategy[str]:
 
 
 categories = _word(_ALNUM + "_", _ALNUM + "+_.-")
-package_names = _word(_ALNUM + "_", _ALNUM + "+_-").filter(
-    lambda n: not re.search(r"-[0-9]", n)
-)
+package_names = _word(_ALNUM + "_", _ALNUM + "+_-").filter(lambda n: not re.search(r"-[0-9]", n))
 versions = st.builds(
-    lambda nums, letter, suffixes, rev: ".".join(map(str, nums))
-    + letter
-    + "".join(suffixes)
-    + rev,
+    lambda nums, letter, suffixes, rev: ".".join(map(str, nums)) + letter + "".join(suffixes) + rev,
     st.lists(st.integers(0, 999), min_size=1, max_size=3),
     st.sampled_from(["", "a", "z"]),
     st.lists(
@@ -70,10 +65,13 @@ use_flags = st.builds(
 variable_names = _word(string.ascii_letters + "_", _ALNUM + "_")
 file_names = _word(_ALNUM + "_", _ALNUM + "_+-", 8)
 # Printable text rich in the characters make.conf treats specially.
-make_conf_values = st.text(
-    alphabet=st.one_of(
-        st.sampled_from(list("$\\\"' {}ab_-=#;")),
-        st.characters(blacklist_categories=("Cc", "Cs")),
+make_conf_values = st.one_of(
+    st.text(alphabet="$\\\"'{}aB_ ", max_size=20),
+    st.text(
+        alphabet=st.one_of(
+            st.sampled_from(list("$\\\"' {}ab_-=#;")),
+            st.characters(blacklist_categories=("Cc", "Cs")),
+        ),
+        max_size=30,
     ),
-    max_size=30,
 )

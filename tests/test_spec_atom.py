@@ -21,7 +21,10 @@ VALID = [
     ("dev-libs/foo::gentoo", {"repo": "gentoo"}),
     ("=dev-libs/foo-bar-1-r1:2::my_repo", {"package": "foo-bar", "version": "1-r1"}),
     ("dev-libs/foo-bar-1-x", {"package": "foo-bar-1-x"}),
-    ("dev-libs/foo[ssl,-nls,gui?,!doc=,x(+)]", {"use_deps": ("ssl", "-nls", "gui?", "!doc=", "x(+)")}),
+    (
+        "dev-libs/foo[ssl,-nls,gui?,!doc=,x(+)]",
+        {"use_deps": ("ssl", "-nls", "gui?", "!doc=", "x(+)")},
+    ),
     ("!!dev-libs/foo", {"blocker": "!!"}),
     ("dev-libs/foo:=", {"slot_operator": "="}),
 ]

@@ -64,10 +64,10 @@ def test_references_are_listed_in_order() -> None:
 
 
 @given(make_conf_values)
-@example("it's \"quoted\" ${X}")
+@example('it\'s "quoted" ${X}')
 @example("'${X}")
 @example("\\'$X")
-@example('\\"\'')
+@example("\\\"'")
 @example("$")
 @example("\\")
 def test_round_trip_through_the_test_reader(value: str) -> None:
@@ -87,8 +87,8 @@ def test_references_expand_to_earlier_values(value: str) -> None:
 
 @requires_portage
 @given(make_conf_values)
-@example("it's \"quoted\" ${X}")
-@example('a\\"b\\\\$c\'d')
+@example('it\'s "quoted" ${X}')
+@example("a\\\"b\\\\$c'd")
 def test_round_trip_through_portage(value: str) -> None:
     if not writable(value):
         return

@@ -1,5 +1,6 @@
 """From TOML text to a validated :class:`Spec`, or every mistake at once."""
 
+import re
 import tomllib
 from pathlib import Path as FsPath
 from typing import Any
@@ -36,6 +37,10 @@ _ELSEWHERE = {
     "repos": "did you mean [[repositories]]?",
     "repository": "did you mean [[repositories]]?",
 }
+
+
+_TOML_POSITION = re.compile(r"\(at line (?P<line>\d+), column (?P<column>\d+)\)$")
+_TOML_AT_END = "(at end of document)"
 
 
 def load_spec(path: str | FsPath) -> Spec:
@@ -75,13 +80,26 @@ def loads_spec(data: bytes | str, file: str = "staves.toml") -> Spec:
     try:
         doc = tomllib.loads(data)
     except tomllib.TOMLDecodeError as error:
-        raise StavesError(
-            f"invalid TOML: {error}",
-            file=file,
-            hint="see https://toml.io",
-            exit_code=EXIT_USAGE,
-        ) from None
+        raise _toml_error(str(error), data, file) from None
     return parse_spec(doc, file)
+
+
+def _toml_error(message: str, data: str, file: str) -> StavesError:
+    """Move tomllib's "(at line L, column C)" to the front: ``FILE: line L: …``."""
+    line = None
+    if match := _TOML_POSITION.search(message):
+        line = match["line"]
+        message = message[: match.start()] + f"(column {match['column']})"
+    elif message.endswith(_TOML_AT_END):
+        line = str(data.count("\n") + (0 if data.endswith("\n") else 1))
+        message = message.removesuffix(_TOML_AT_END) + "(at end of file)"
+    return StavesError(
+        f"invalid TOML: {message}",
+        file=file,
+        key=f"line {line}" if line else None,
+        hint="see https://toml.io for the syntax",
+        exit_code=EXIT_USAGE,
+    )
 
 
 def parse_spec(doc: dict[str, Any], file: str = "staves.toml") -> Spec:

@@ -112,6 +112,9 @@ def _argv(out: Collector, path: Path, value: object) -> tuple[str, ...] | None:
         if not words:
             out.add(path, "is empty", hint)
             return None
+        if "\x00" in value:
+            out.add(path, "contains a NUL character", "arguments can hold any character but NUL")
+            return None
         return words
     if not isinstance(value, list):
         fields.wrong_type(out, path, value, "a string or an array of strings")
