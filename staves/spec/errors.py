@@ -28,9 +28,13 @@ def format_path(path: Path) -> str:
 
 def show(value: object, limit: int = 60) -> str:
     """A one-line, length-limited rendering of a user's value for a message."""
-    text = json.dumps(value, ensure_ascii=False, default=str)
-    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    text = printable(json.dumps(value, ensure_ascii=False, default=str))
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def printable(text: str) -> str:
+    """``text`` with every non-printable character escaped, so it stays one line."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 class SpecErrors(StavesError):
@@ -61,10 +65,10 @@ class Collector:
     def add(self, path: Path, problem: str, hint: str) -> None:
         self.errors.append(
             StavesError(
-                problem=problem,
+                problem=printable(problem),
                 file=self.file,
                 key=format_path(path) or None,
-                hint=hint,
+                hint=printable(hint),
                 exit_code=EXIT_USAGE,
             )
         )

@@ -7,6 +7,7 @@ from typing import Any
 
 from staves.errors import EXIT_USAGE, StavesError
 from staves.spec import fields
+from staves.spec.atom import is_package_name
 from staves.spec.errors import Collector
 from staves.spec.model import Spec
 from staves.spec.read_build import (
@@ -147,7 +148,7 @@ def _unknown_top_level(out: Collector, doc: dict[str, Any]) -> None:
             hint = _ELSEWHERE[key]
         elif guess:
             hint = f"did you mean {guess!r}?"
-        elif isinstance(value, dict):
+        elif isinstance(value, dict) and is_package_name(key):
             hint = f"package tables are keyed by CATEGORY/PACKAGE, e.g. ['app-misc/{key}']"
         else:
             hint = "accepted keys: " + ", ".join(sorted(TOP_LEVEL_KEYS)) + ", ['CATEGORY/PACKAGE']"

@@ -15,7 +15,7 @@ KEYWORD = re.compile(r"-?~?[A-Za-z0-9_][A-Za-z0-9_-]*|\*\*|~?\*|-\*")
 LICENSE = re.compile(r"-?@?[A-Za-z0-9_][A-Za-z0-9+_.-]*|-?\*")
 LOCALE = re.compile(r"[A-Za-z0-9_]+(?:\.[A-Za-z0-9_-]+)?(?:@[A-Za-z0-9_]+)?")
 CHARSET = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 # OCI distribution reference grammar (name part, tag).
 _PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"

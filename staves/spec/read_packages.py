@@ -8,7 +8,7 @@ from staves.spec import fields
 from staves.spec.atom import AtomError, parse_atom
 from staves.spec.errors import Collector, Path, show
 from staves.spec.model import PackageConfig
-from staves.spec.names import KEYWORD, LICENSE, USE_FLAG
+from staves.spec.names import KEYWORD, LICENSE, USE_FLAG, file_name_problem
 
 PACKAGE_KEYS = frozenset({"use", "env", "keywords", "license", "unmask", "mask"})
 ATOM_HINT = (
@@ -121,7 +121,9 @@ def _env_reader(out: Collector, env_names: Collection[str]) -> fields.Reader:
             hint = "defined: " + ", ".join(sorted(env_names))
         else:
             hint = f"define it as a table [env.{name}]"
-        out.add(path, f"no [env.{name}] table", hint)
+        if file_name_problem(name) is not None:
+            hint = "name an [env.NAME] table, NAME being a plain file name"
+        out.add(path, f"no [env.NAME] table named {show(name)}", hint)
         return None
 
     return read
