@@ -56,7 +56,10 @@ CASES = [
     ("['a/b']\nkeywords = [\"~am d64\"]\n", "['a/b'].keywords[0]: \"~am d64\" is not a keyword"),
     ("['a/b']\nkeywords = []\n", "['a/b'].keywords: is empty"),
     ("['a/b']\nlicense = [\"GPL 2\"]\n", "['a/b'].license[0]: \"GPL 2\" is not a license"),
-    ("['a/b']\nenv = [\"nope\"]\n", "['a/b'].env[0]: no [env.NAME] table named \"nope\"; define it as a table [env.nope]"),
+    (
+        "['a/b']\nenv = [\"nope\"]\n",
+        "['a/b'].env[0]: no [env.NAME] table named \"nope\"; define it as a table [env.nope]",
+    ),
     ("['a/b']\nunmask = \"yes\"\n", "['a/b'].unmask: expected true or false"),
     # make.conf variables and values
     ('[env]\n"1X" = "a"\n', "env.1X: is not a variable name"),
