@@ -38,11 +38,15 @@ GREETING = "hi"
 """
 
 
+@pytest.fixture(autouse=True)
+def _in_tmp_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+
+
 def run(tmp_path: Path, *args: str, spec: str = SPEC) -> Result:
-    runner = CliRunner()
-    with runner.isolated_filesystem(temp_dir=tmp_path) as cwd:
-        (Path(cwd) / "staves.toml").write_text(spec, encoding="utf-8")
-        return runner.invoke(main, ["build", *args])
+    """``staves build ARGS`` in ``tmp_path``, where ``staves.toml`` holds ``spec``."""
+    (tmp_path / "staves.toml").write_text(spec, encoding="utf-8")
+    return CliRunner().invoke(main, ["build", *args])
 
 
 def test_dry_run_text_shows_every_file_and_the_image_config(tmp_path: Path) -> None:
