@@ -1,7 +1,7 @@
 """make.conf quoting: values read back unchanged by Portage's rules."""
 
 import pytest
-from hypothesis import example, given
+from hypothesis import example, given, settings
 from makeconf_reader import read_make_conf
 from portage_support import portage_getconfig, requires_portage
 from strategies import make_conf_values
@@ -86,6 +86,7 @@ def test_references_expand_to_earlier_values(value: str) -> None:
 
 
 @requires_portage
+@settings(deadline=None)
 @given(make_conf_values)
 @example('it\'s "quoted" ${X}')
 @example("a\\\"b\\\\$c'd")

@@ -79,7 +79,7 @@ def _lines(text: str) -> list[list[str]]:
     return [line.split() for line in text.splitlines() if line and not line.startswith("#")]
 
 
-@settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(documents())
 def test_generated_specs_render_back_to_the_same_values(doc: dict[str, Any]) -> None:
     spec = loads_spec(dumps(doc))
@@ -120,7 +120,7 @@ def test_generated_specs_render_back_to_the_same_values(doc: dict[str, Any]) -> 
 
 
 @requires_portage
-@settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(st.dictionaries(variable_names, writable_values, min_size=1, max_size=4))
 def test_make_conf_append_reads_back_with_portage(variables: dict[str, str]) -> None:
     spec = loads_spec(dumps({"name": "x", "packages": ["a/b"], "env": variables}))

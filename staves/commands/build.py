@@ -8,8 +8,8 @@ from staves.commands.report import reported_errors
 from staves.dryrun import dry_run_json, dry_run_text
 from staves.errors import EXIT_USAGE, StavesError
 from staves.spec import Spec, load_spec
-from staves.spec.names import image_name_problem, split_reference
-from staves.spec.read_image import IMAGE_TAG, NAME_HINT, TAG_HINT
+from staves.spec.names import IMAGE_TAG, image_name_problem, split_reference
+from staves.spec.read_image import NAME_HINT, TAG_HINT
 
 
 @click.command()
