@@ -9,6 +9,7 @@ import click
 
 from oci.errors import InvalidReference, OciError
 from staves import __version__
+from staves.commands.build import build
 from staves.commands.pack import pack
 from staves.errors import EXIT_FAILURE, EXIT_USAGE, StavesError
 
@@ -25,7 +26,9 @@ class _Group(click.Group):
         except (StavesError, OciError) as exc:
             if debug:
                 raise
-            click.echo(f"staves: error: {exc}", err=True)
+            # Spec errors start with the file they are about; others say who speaks.
+            located = isinstance(exc, StavesError) and exc.file
+            click.echo(str(exc) if located else f"staves: error: {exc}", err=True)
             code = exc.exit_code if isinstance(exc, StavesError) else EXIT_FAILURE
             if isinstance(exc, InvalidReference):
                 code = EXIT_USAGE
@@ -52,3 +55,4 @@ def main(debug: bool, verbose: bool) -> None:
 
 
 main.add_command(pack)
+main.add_command(build)

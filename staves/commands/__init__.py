@@ -1,0 +1,1 @@
+"""Click commands of the ``staves`` CLI, one module each."""

@@ -1,0 +1,57 @@
+"""What ``staves build --dry-run`` shows: the plan, as text or JSON."""
+
+import json
+from typing import Any
+
+from staves.spec import Spec, build_plan, image_config
+
+
+def dry_run_document(spec: Spec, jobs: int, outputs: tuple[str, ...]) -> dict[str, Any]:
+    """Everything a build would do, as one JSON-ready document."""
+    image = spec.image
+    return {
+        "image": {
+            "name": image.name,
+            "version": image.version,
+            "reference": image.reference,
+            "config": image_config(image),
+            "annotations": dict(image.annotations),
+        },
+        "layers": spec.layers,
+        "vdb": spec.vdb,
+        "outputs": list(outputs),
+        "plan": build_plan(spec, jobs),
+    }
+
+
+def dry_run_json(spec: Spec, jobs: int, outputs: tuple[str, ...]) -> str:
+    return json.dumps(dry_run_document(spec, jobs, outputs), indent=2) + "\n"
+
+
+def dry_run_text(spec: Spec, jobs: int, outputs: tuple[str, ...]) -> str:
+    """A human-readable listing: summary, each Portage file, image config."""
+    document = dry_run_document(spec, jobs, outputs)
+    plan = document["plan"]
+    locale = plan["locale"]
+    summary = [
+        f"image: {spec.image.reference}",
+        "packages: " + " ".join(plan["packages"]),
+        "sync: " + (" ".join(plan["sync"]) or "(no extra repositories)"),
+        f"jobs: {jobs}",
+        f"root: {plan['root']}",
+        "locale: " + (f"{locale['name']} {locale['charset']}" if locale else "(none)"),
+        f"stdlib: {'yes' if spec.stdlib else 'no'}",
+        f"layers: {spec.layers}",
+        f"vdb: {spec.vdb}",
+        "outputs: " + (" ".join(outputs) or "(none)"),
+    ]
+    parts = ["\n".join(summary) + "\n"]
+    for path, text in plan["append"].items():
+        parts.append(f"==> {path} (appended) <==\n{text.lstrip(chr(10))}")
+    for path, text in plan["files"].items():
+        parts.append(f"==> {path} <==\n{text}")
+    config = {"config": document["image"]["config"]}
+    if document["image"]["annotations"]:
+        config["annotations"] = document["image"]["annotations"]
+    parts.append("==> image config <==\n" + json.dumps(config, indent=2) + "\n")
+    return "\n".join(parts)

@@ -1,0 +1,155 @@
+"""From TOML text to a validated :class:`Spec`, or every mistake at once."""
+
+import re
+import tomllib
+from pathlib import Path as FsPath
+from typing import Any
+
+from staves.errors import EXIT_USAGE, StavesError
+from staves.spec import fields
+from staves.spec.atom import is_package_name
+from staves.spec.errors import Collector
+from staves.spec.model import Spec
+from staves.spec.read_build import (
+    env_names,
+    read_env,
+    read_layers,
+    read_locale,
+    read_repositories,
+    read_vdb,
+)
+from staves.spec.read_image import IMAGE_KEYS, read_image
+from staves.spec.read_packages import (
+    PACKAGE_KEYS,
+    is_package_key,
+    read_package_list,
+    read_package_table,
+)
+
+BUILD_KEYS = frozenset({"packages", "env", "repositories", "locale", "stdlib", "layers", "vdb"})
+TOP_LEVEL_KEYS = IMAGE_KEYS | BUILD_KEYS
+_PACKAGE_TABLE_HINT = (
+    "per-package settings go in a table keyed by its atom, e.g. ['app-shells/bash'] "
+)
+_ELSEWHERE = {
+    **{key: _PACKAGE_TABLE_HINT + f"{key} = ..." for key in PACKAGE_KEYS - {"env"}},
+    "entrypoint": "did you mean 'command'? (the image entrypoint)",
+    "tag": "did you mean 'version'? (the image tag)",
+    "repos": "did you mean [[repositories]]?",
+    "repository": "did you mean [[repositories]]?",
+}
+
+
+_TOML_POSITION = re.compile(r"\(at line (?P<line>\d+), column (?P<column>\d+)\)$")
+_TOML_AT_END = "(at end of document)"
+
+
+def load_spec(path: str | FsPath) -> Spec:
+    """Read and validate the spec file at ``path``."""
+    name = str(path)
+    try:
+        data = FsPath(path).read_bytes()
+    except FileNotFoundError:
+        raise StavesError(
+            "no such file",
+            file=name,
+            hint="write a staves.toml or pass -c FILE",
+            exit_code=EXIT_USAGE,
+        ) from None
+    except OSError as error:
+        raise StavesError(
+            f"cannot read: {error.strerror}",
+            file=name,
+            hint="check the path and permissions",
+            exit_code=EXIT_USAGE,
+        ) from None
+    return loads_spec(data, name)
+
+
+def loads_spec(data: bytes | str, file: str = "staves.toml") -> Spec:
+    """Validate spec text; ``file`` names it in messages."""
+    if isinstance(data, bytes):
+        try:
+            data = data.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise StavesError(
+                f"not UTF-8 (byte {error.start})",
+                file=file,
+                hint="TOML files are UTF-8",
+                exit_code=EXIT_USAGE,
+            ) from None
+    try:
+        doc = tomllib.loads(data)
+    except tomllib.TOMLDecodeError as error:
+        raise _toml_error(str(error), data, file) from None
+    return parse_spec(doc, file)
+
+
+def _toml_error(message: str, data: str, file: str) -> StavesError:
+    """Move tomllib's "(at line L, column C)" to the front: ``FILE: line L: …``."""
+    line = None
+    if match := _TOML_POSITION.search(message):
+        line = match["line"]
+        message = message[: match.start()] + f"(column {match['column']})"
+    elif message.endswith(_TOML_AT_END):
+        line = str(data.count("\n") + (0 if data.endswith("\n") else 1))
+        message = message.removesuffix(_TOML_AT_END) + "(at end of file)"
+    return StavesError(
+        f"invalid TOML: {message}",
+        file=file,
+        key=f"line {line}" if line else None,
+        hint="see https://toml.io for the syntax",
+        exit_code=EXIT_USAGE,
+    )
+
+
+def parse_spec(doc: dict[str, Any], file: str = "staves.toml") -> Spec:
+    """Validate an already parsed TOML document, raising :class:`SpecErrors`."""
+    out = Collector(file)
+    _unknown_top_level(out, doc)
+    image = read_image(out, doc)
+    packages = read_package_list(out, doc)
+    env = read_env(out, doc["env"]) if "env" in doc else ((), ())
+    defined = env_names(doc)
+    configs = [
+        read_package_table(out, key, value, defined)
+        for key, value in doc.items()
+        if is_package_key(key)
+    ]
+    settings: dict[str, Any] = {}
+    if "repositories" in doc:
+        settings["repositories"] = read_repositories(out, doc["repositories"])
+    if "locale" in doc:
+        settings["locale"] = read_locale(out, doc["locale"])
+    if "stdlib" in doc:
+        settings["stdlib"] = fields.boolean(out, ("stdlib",), doc["stdlib"])
+    if "layers" in doc:
+        settings["layers"] = read_layers(out, doc["layers"])
+    if "vdb" in doc:
+        settings["vdb"] = read_vdb(out, doc["vdb"])
+    out.check()
+    assert image is not None and packages is not None and env is not None
+    return Spec(
+        image=image,
+        packages=packages,
+        package_config=tuple(c for c in configs if c is not None),
+        make_conf=env[0],
+        envs=env[1],
+        **settings,
+    )
+
+
+def _unknown_top_level(out: Collector, doc: dict[str, Any]) -> None:
+    for key, value in doc.items():
+        if key in TOP_LEVEL_KEYS or is_package_key(key):
+            continue
+        guess = fields.did_you_mean(key, TOP_LEVEL_KEYS)
+        if key in _ELSEWHERE:
+            hint = _ELSEWHERE[key]
+        elif guess:
+            hint = f"did you mean {guess!r}?"
+        elif isinstance(value, dict) and is_package_name(key):
+            hint = f"package tables are keyed by CATEGORY/PACKAGE, e.g. ['app-misc/{key}']"
+        else:
+            hint = "accepted keys: " + ", ".join(sorted(TOP_LEVEL_KEYS)) + ", ['CATEGORY/PACKAGE']"
+        out.add((key,), "unknown key", hint)

@@ -1,0 +1,101 @@
+"""The validated spec: frozen dataclasses, nothing but data."""
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Literal
+
+Pairs = tuple[tuple[str, str], ...]
+Vdb = Literal["trim", "none", "full"]
+
+
+@dataclass(frozen=True)
+class PackageConfig:
+    """Settings from one per-package table such as ``['app-shells/bash']``."""
+
+    atom: str
+    use: tuple[str, ...] = ()
+    env: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+    license: tuple[str, ...] = ()
+    unmask: bool = False
+    mask: bool = False
+
+
+@dataclass(frozen=True)
+class NamedEnv:
+    """An ``[env.NAME]`` table, written to ``/etc/portage/env/NAME``."""
+
+    name: str
+    variables: Pairs
+
+
+@dataclass(frozen=True)
+class Repository:
+    """A ``[[repositories]]`` entry, written to ``/etc/portage/repos.conf/NAME``."""
+
+    name: str
+    type: str
+    uri: str
+
+
+@dataclass(frozen=True)
+class Locale:
+    """The one locale generated in the image, e.g. ``en_US.UTF-8`` / ``UTF-8``."""
+
+    name: str
+    charset: str
+
+
+@dataclass(frozen=True)
+class ImageSettings:
+    """What the image packer needs: reference and OCI runtime config."""
+
+    name: str
+    version: str = "latest"
+    entrypoint: tuple[str, ...] = ()
+    cmd: tuple[str, ...] = ()
+    user: str | None = None
+    workdir: str | None = None
+    env: Pairs = ()
+    ports: tuple[str, ...] = ()
+    volumes: tuple[str, ...] = ()
+    labels: Pairs = ()
+    annotations: Pairs = ()
+    stop_signal: str | None = None
+
+    @property
+    def reference(self) -> str:
+        return f"{self.name}:{self.version}"
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A whole, valid ``staves.toml``."""
+
+    image: ImageSettings
+    packages: tuple[str, ...]
+    package_config: tuple[PackageConfig, ...] = ()
+    make_conf: Pairs = ()
+    envs: tuple[NamedEnv, ...] = ()
+    repositories: tuple[Repository, ...] = ()
+    locale: Locale | None = None
+    stdlib: bool = False
+    layers: int = 1
+    vdb: Vdb = "trim"
+
+    @property
+    def name(self) -> str:
+        return self.image.name
+
+    @property
+    def version(self) -> str:
+        return self.image.version
+
+    def retagged(self, name: str | None = None, version: str | None = None) -> "Spec":
+        """This spec with the image name and/or version replaced."""
+        image = dataclasses.replace(
+            self.image,
+            name=self.image.name if name is None else name,
+            version=self.image.version if version is None else version,
+        )
+        return dataclasses.replace(self, image=image)
