@@ -5,6 +5,7 @@ Import the fixtures you use into a test module; everything binds 127.0.0.1 only.
 """
 
 import base64
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -13,6 +14,7 @@ import secrets
 import shutil
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -67,7 +69,7 @@ def wait_for_port(port: int, proc: subprocess.Popen[bytes] | None = None) -> Non
 
 
 @dataclass(frozen=True)
-class TestCA:
+class CertAuthority:
     ca_cert: Path
     server_cert: Path
     server_key: Path
@@ -79,7 +81,7 @@ def _write_pem(path: Path, data: bytes) -> Path:
     return path
 
 
-def make_test_ca(directory: Path) -> TestCA:
+def make_test_ca(directory: Path) -> CertAuthority:
     import ipaddress
 
     from cryptography import x509
@@ -131,7 +133,7 @@ def make_test_ca(directory: Path) -> TestCA:
     key_pem = key.private_bytes(
         pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    return TestCA(
+    return CertAuthority(
         _write_pem(directory / "ca.crt", ca_pem),
         _write_pem(directory / "server.crt", server.public_bytes(pem)),
         _write_pem(directory / "server.key", key_pem),
@@ -160,6 +162,7 @@ class TokenServer:
     directory: Path
     lifetime: int = 300
     refresh_token: str = "refresh-" + "x" * 16
+    expired_first: int = 0  # hand out this many already-expired tokens first
     issued: list[list[str]] = field(default_factory=list)
     port: int = 0
 
@@ -199,12 +202,16 @@ class TokenServer:
         from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
         now = int(time.time())
+        expires = now + self.lifetime
+        if self.expired_first > 0:
+            self.expired_first -= 1
+            expires = now - 120  # beyond the registry's 60 s leeway
         header = {"typ": "JWT", "alg": "ES256", "kid": self._kid}
         claims = {
             "iss": ISSUER,
             "sub": subject,
             "aud": SERVICE,
-            "exp": now + self.lifetime,
+            "exp": expires,
             "nbf": now - 10,
             "iat": now,
             "jti": secrets.token_hex(8),
@@ -298,7 +305,7 @@ def registry_config(
     directory: Path,
     port: int,
     *,
-    ca: TestCA | None,
+    ca: CertAuthority | None,
     htpasswd: bool,
     tokens: TokenServer | None,
 ) -> dict[str, Any]:
@@ -333,7 +340,7 @@ def registry_config(
 def start_registry(
     directory: Path,
     *,
-    ca: TestCA | None = None,
+    ca: CertAuthority | None = None,
     htpasswd: bool = False,
     tokens: TokenServer | None = None,
 ) -> Registry:
@@ -359,7 +366,7 @@ def start_registry(
 
 
 @pytest.fixture(scope="session")
-def test_ca(tmp_path_factory: pytest.TempPathFactory) -> TestCA:
+def test_ca(tmp_path_factory: pytest.TempPathFactory) -> CertAuthority:
     pytest.importorskip("cryptography")
     return make_test_ca(tmp_path_factory.mktemp("ca"))
 
@@ -382,7 +389,7 @@ def registry_factory(
 
 
 @pytest.fixture
-def secure_registry(registry_factory: Callable[..., Registry], test_ca: TestCA) -> Registry:
+def secure_registry(registry_factory: Callable[..., Registry], test_ca: CertAuthority) -> Registry:
     """TLS from the test CA and htpasswd auth (USER / PASSWORD)."""
     return registry_factory(ca=test_ca, htpasswd=True)
 
@@ -455,8 +462,8 @@ def podman_conf(directory: Path) -> Path:
 def podman(tmp_path: Path) -> Iterator[Callable[..., subprocess.CompletedProcess[str]]]:
     """Run podman with its own storage under tmp_path (vfs), never the machine's."""
     require("podman")
-    store = tmp_path / "podman"
-    store.mkdir()
+    # Podman wants a runroot shorter than 50 characters.
+    store = Path(tempfile.mkdtemp(prefix="stv-podman-"))
     env = {**os.environ, "CONTAINERS_CONF": str(podman_conf(store))}
     base = [
         "podman",
@@ -473,3 +480,144 @@ def podman(tmp_path: Path) -> Iterator[Callable[..., subprocess.CompletedProcess
 
     yield run
     run("system", "reset", "--force")
+    shutil.rmtree(store, ignore_errors=True)
+
+
+# -- a proxy that breaks things -------------------------------------------------------
+
+FaultPlan = Callable[[int, bytes], str | None]
+_CUT_AFTER = 64 << 10
+
+
+def _rst_close(sock: socket.socket) -> None:
+    """Close with a TCP reset, as a crashed peer or middlebox would."""
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+    sock.close()
+
+
+def _read_head(sock: socket.socket) -> tuple[bytes, bytes]:
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk or chunk.startswith(b"\x16"):  # EOF, or a TLS hello: plain HTTP only
+            return b"", b""
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    return head + b"\r\n\r\n", rest
+
+
+def _close_connection_head(head: bytes) -> bytes:
+    lines = [
+        line
+        for line in head.rstrip(b"\r\n").split(b"\r\n")
+        if not line.lower().startswith(b"connection:")
+    ]
+    return b"\r\n".join([*lines, b"Connection: close"]) + b"\r\n\r\n"
+
+
+def _pump(src: socket.socket, dst: socket.socket) -> None:
+    try:
+        while chunk := src.recv(1 << 20):
+            dst.sendall(chunk)
+    except OSError:
+        pass
+    finally:
+        with contextlib.suppress(OSError):
+            dst.shutdown(socket.SHUT_WR)
+
+
+@dataclass
+class FaultProxy:
+    """Plain-HTTP proxy on loopback, one request per connection, numbered from 0.
+
+    ``plan(n, head)`` picks a fault for request n: ``"503"`` (answer 503 itself),
+    ``"reset"`` (TCP reset before forwarding), ``"cut"`` (forward the head and up to
+    64 KiB of body, then reset both sides: the answer is lost), or None (forward).
+    """
+
+    upstream_port: int
+    plan: FaultPlan
+    faults: list[tuple[int, str, str]] = field(default_factory=list)
+    requests: list[str] = field(default_factory=list)
+    port: int = 0
+
+    def start(self) -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        self._lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def stop(self) -> None:
+        self._listener.close()
+
+    @property
+    def host(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+
+    def _serve(self, client: socket.socket) -> None:
+        head, rest = _read_head(client)
+        if not head:
+            client.close()
+            return
+        line = head.split(b"\r\n", 1)[0].decode(errors="replace")
+        with self._lock:
+            number = len(self.requests)
+            self.requests.append(line)
+        fault = self.plan(number, head)
+        if fault:
+            self.faults.append((number, fault, line))
+        if fault == "503":
+            client.sendall(
+                b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
+                b"Connection: close\r\n\r\n"
+            )
+            client.close()
+            return
+        if fault == "reset":
+            _rst_close(client)
+            return
+        upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
+        upstream.sendall(_close_connection_head(head) + rest)
+        if fault == "cut":
+            self._cut(client, upstream, len(rest))
+            return
+        threading.Thread(target=_pump, args=(client, upstream), daemon=True).start()
+        _pump(upstream, client)
+        client.close()
+        upstream.close()
+
+    def _cut(self, client: socket.socket, upstream: socket.socket, sent: int) -> None:
+        client.settimeout(0.2)
+        try:
+            while sent < _CUT_AFTER and (chunk := client.recv(min(65536, _CUT_AFTER - sent))):
+                upstream.sendall(chunk)
+                sent += len(chunk)
+        except OSError:
+            pass
+        time.sleep(0.1)
+        _rst_close(upstream)
+        _rst_close(client)
+
+
+@pytest.fixture
+def fault_proxy() -> Iterator[Callable[[int, FaultPlan], FaultProxy]]:
+    started: list[FaultProxy] = []
+
+    def start(upstream_port: int, plan: FaultPlan) -> FaultProxy:
+        proxy = FaultProxy(upstream_port, plan)
+        proxy.start()
+        started.append(proxy)
+        return proxy
+
+    yield start
+    for proxy in started:
+        proxy.stop()

@@ -1,6 +1,6 @@
 """A client of the OCI distribution API: push images straight to a registry."""
 
-from oci.registry.auth import Credentials, CredentialError, parse_creds
+from oci.registry.auth import CredentialError, Credentials, parse_creds
 from oci.registry.errors import AuthenticationError, DigestMismatch, RegistryError
 from oci.registry.locations import BlobLocations
 from oci.registry.options import RegistryOptions, registry_env

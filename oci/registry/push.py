@@ -19,7 +19,7 @@ from oci.registry.errors import DigestMismatch, RegistryError
 from oci.registry.locations import BlobLocations
 from oci.registry.options import RegistryOptions
 from oci.registry.reference import Reference
-from oci.registry.transport import RegistryClient, repo_scope
+from oci.registry.transport import RETRY_EXCEPTIONS, RegistryClient, Retryable, repo_scope
 
 log = logging.getLogger(__name__)
 
@@ -234,20 +234,20 @@ class _RepoPusher:
         return "uploaded"
 
     def _upload_chunked(self, blob: Blob, location: str, chunk: int, step: str) -> str:
-        for start in range(0, blob.size, chunk):
-            length = min(chunk, blob.size - start)
-            response = self.client.request(
-                "PATCH",
-                location,
-                step=step,
-                where=self.where,
-                scopes=self.scopes,
-                expected=(202,),
-                headers={**_OCTET, "Content-Range": f"{start}-{start + length - 1}"},
-                body=self._reader(blob, start, length),
-                retry=False,
-            )
-            location = _location(response, step, self.where)
+        """PATCH chunk after chunk; after a failed chunk, ask where the upload stands."""
+        offset, failures = 0, 0
+        while offset < blob.size:
+            try:
+                location = self._patch(blob, location, offset, min(chunk, blob.size - offset))
+                offset, failures = offset + min(chunk, blob.size - offset), 0
+            except (*RETRY_EXCEPTIONS, Retryable) as err:
+                failures += 1
+                if failures > self.client.options.retries:
+                    raise
+                log.info(
+                    "%s to %s: chunk at %d failed (%s); resuming", step, self.where, offset, err
+                )
+                location, offset = self._resume(location, step, offset, chunk)
         response = self.client.request(
             "PUT",
             _with_query(location, digest=blob.digest),
@@ -259,6 +259,47 @@ class _RepoPusher:
         )
         self._check_digest(response, blob.digest, step)
         return "uploaded"
+
+    def _patch(self, blob: Blob, location: str, start: int, length: int) -> str:
+        step = f"pushing blob {blob.digest}"
+        response = self.client.request(
+            "PATCH",
+            location,
+            step=step,
+            where=self.where,
+            scopes=self.scopes,
+            expected=(202,),
+            headers={**_OCTET, "Content-Range": f"{start}-{start + length - 1}"},
+            body=self._reader(blob, start, length),
+            retry=False,
+        )
+        return _location(response, step, self.where)
+
+    def _resume(self, location: str, step: str, offset: int, chunk: int) -> tuple[str, int]:
+        """Where the upload stands: before or after the failed chunk; else start over.
+
+        A chunk the registry kept only part of is not resumed: registries disagree on
+        what such a part holds.
+        """
+        try:
+            response = self.client.request(
+                "GET",
+                location,
+                step=step,
+                where=self.where,
+                scopes=self.scopes,
+                expected=(204,),
+                retry=False,
+            )
+        except RegistryError as err:
+            raise Retryable(f"upload cannot be resumed ({err.why}); starting over") from None
+        last = response.headers.get("Range", "0--1").rpartition("-")[2]
+        if not last.lstrip("-").isdigit():
+            raise Retryable("upload status has no Range; starting over")
+        size = int(last) + 1
+        if size not in (offset, offset + chunk):
+            raise Retryable(f"upload stands at {size} bytes, mid-chunk; starting over")
+        return _location(response, step, self.where), size
 
     def _check_digest(self, response: requests.Response, digest: str, step: str) -> None:
         said = response.headers.get("Docker-Content-Digest")

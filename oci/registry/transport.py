@@ -35,7 +35,13 @@ Body = Callable[[], Any]
 T = TypeVar("T")
 
 
-class RetryableStatus(Exception):
+class Retryable(Exception):
+    """A failed attempt worth repeating (``with_retries`` catches it)."""
+
+    response: requests.Response | None = None
+
+
+class RetryableStatus(Retryable):
     """A response worth another try (429, 5xx); carries the response."""
 
     def __init__(self, response: requests.Response) -> None:
@@ -114,9 +120,9 @@ class RegistryClient:
                 return action()
             except RETRY_EXCEPTIONS as err:
                 why, response = explain(err), None
-            except RetryableStatus as err:
+            except Retryable as err:
                 response = err.response
-                why = describe_response(response.status_code, response.reason, response.content)
+                why = _why(err)
             if attempt + 1 == attempts:
                 status = response.status_code if response is not None else None
                 raise RegistryError(step, where, f"{why} (after {attempts} attempts)", status)
@@ -178,7 +184,8 @@ class RegistryClient:
 
     # -- authorization -----------------------------------------------------------------
 
-    def _authorization(self, scopes: Collection[str], *, fresh: bool = False) -> str | None:
+    def _authorization(self, scopes: Collection[str], rejected: str | None = None) -> str | None:
+        """The Authorization header for ``scopes``; a new token if ``rejected`` was ours."""
         challenge = self._challenge
         if challenge is None:
             return None
@@ -187,7 +194,8 @@ class RegistryClient:
         with self._lock:
             key = frozenset(scopes)
             token = self._tokens.get(key)
-            if fresh or token is None or token.expires <= time.monotonic():
+            stale = token is not None and f"Bearer {token.value}" == rejected
+            if stale or token is None or token.expires <= time.monotonic():
                 token = self._fetch_token(challenge, key)
                 self._tokens[key] = token
         return f"Bearer {token.value}"
@@ -280,18 +288,17 @@ class RegistryClient:
         headers: Mapping[str, str],
         body: Body | None,
     ) -> requests.Response:
-        response = self._send(method, url, headers, body, self._authorization(scopes))
+        auth = self._authorization(scopes)
+        response = self._send(method, url, headers, body, auth)
         if response.status_code != 401:
             return response
         challenge = _pick_challenge(response)
         if challenge is None:
             return response
-        self._challenge = challenge
-        wanted = set(scopes)
-        if challenge.params.get("scope"):
-            wanted.update(challenge.params["scope"].split(" "))
-        auth = self._authorization(wanted, fresh=True)
-        return self._send(method, url, headers, body, auth)
+        if self._challenge is None or challenge.scheme != self._challenge.scheme:
+            self._challenge, auth = challenge, None
+        wanted = [*scopes, *_uncovered(challenge.params.get("scope", ""), scopes)]
+        return self._send(method, url, headers, body, self._authorization(wanted, auth))
 
     def request(
         self,
@@ -324,10 +331,31 @@ class RegistryClient:
         return response
 
 
+def _why(err: Retryable) -> str:
+    if err.response is None:
+        return str(err)
+    response = err.response
+    return describe_response(response.status_code, response.reason, response.content)
+
+
 def _status_error(step: str, where: str, response: requests.Response) -> RegistryError:
     why = describe_response(response.status_code, response.reason, response.content)
     kind = AuthenticationError if response.status_code in (401, 403) else RegistryError
     return kind(step, where, why, response.status_code)
+
+
+def _uncovered(asked: str, scopes: Sequence[str]) -> list[str]:
+    """Scopes a challenge asks for that ``scopes`` do not already grant."""
+    granted: dict[str, set[str]] = {}
+    for scope in scopes:
+        resource, _, actions = scope.rpartition(":")
+        granted.setdefault(resource, set()).update(actions.split(","))
+    missing = []
+    for scope in asked.split():
+        resource, _, actions = scope.rpartition(":")
+        if not set(actions.split(",")) <= granted.get(resource, set()):
+            missing.append(scope)
+    return missing
 
 
 def _pick_challenge(response: requests.Response) -> Challenge | None:
