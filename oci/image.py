@@ -78,6 +78,13 @@ class Image:
         )
 
 
+def created_time(layers: Sequence[Layer], epoch: int | None) -> datetime:
+    """SOURCE_DATE_EPOCH when given, else the newest content mtime: never the clock."""
+    if epoch is None:
+        epoch = max((layer.newest_mtime or 0 for layer in layers), default=0)
+    return datetime.fromtimestamp(epoch, UTC)
+
+
 def format_time(moment: datetime) -> str:
     """RFC 3339 in UTC with a Z, as the OCI spec's examples write it."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -126,6 +133,4 @@ def build_image(
         "layers": [layer.descriptor().to_dict() for layer in layers],
         "annotations": dict(sorted(manifest_annotations.items())),
     }
-    return Image(
-        json_blob(manifest, MediaType.OCI_MANIFEST), config_blob, tuple(layers), platform
-    )
+    return Image(json_blob(manifest, MediaType.OCI_MANIFEST), config_blob, tuple(layers), platform)

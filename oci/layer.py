@@ -1,7 +1,9 @@
 """Layers: a compressed tar blob plus the digest of its uncompressed tar (diff_id)."""
 
 import os
+import queue
 import tempfile
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +17,8 @@ from oci.digest import HashingWriter, hex_of
 
 # Writes to the compressor are gathered into chunks this big: tar headers come in 512 bytes.
 _WRITE_CHUNK = 1 << 20
+# Chunks waiting for the compression thread at most.
+_QUEUE_CHUNKS = 8
 
 
 @dataclass(frozen=True)
@@ -22,6 +26,8 @@ class Layer:
     blob: FileBlob
     diff_id: str
     annotations: Mapping[str, str] = field(default_factory=dict)
+    # Newest mtime among the entries: a created time that depends only on the content.
+    newest_mtime: int | None = None
 
     @property
     def digest(self) -> str:
@@ -42,6 +48,50 @@ class Layer:
         return Descriptor(self.media_type, self.digest, self.size, self.annotations)
 
 
+class _StageThread:
+    """One stage of the layer pipeline on its own thread: ``write`` each chunk, then ``done``.
+
+    ISA-L, zstd, hashlib and file writes release the GIL, so tar generation, compression
+    and hashing+writing run on separate cores. The queue is bounded: memory stays at a few
+    chunks whatever the layer size.
+    """
+
+    def __init__(
+        self, write: Callable[[bytes], object], done: Callable[[], object], name: str
+    ) -> None:
+        self._write, self._done = write, done
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=_QUEUE_CHUNKS)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (chunk := self._queue.get()) is not None:
+            if self._error is None:
+                try:
+                    self._write(chunk)
+                except BaseException as exc:  # handed to the producer thread in finish()
+                    self._error = exc
+        if self._error is None:
+            try:
+                self._done()
+            except BaseException as exc:
+                self._error = exc
+
+    def write(self, chunk: bytes) -> int:
+        if chunk:
+            self._queue.put(chunk)
+        return len(chunk)
+
+    def finish(self) -> None:
+        if not self._thread.is_alive():
+            return
+        self._queue.put(None)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+
 class _TarSink:
     """The file object a tar writer writes to: hashes the raw tar, then compresses it.
 
@@ -50,7 +100,7 @@ class _TarSink:
 
     def __init__(self, compressor: CompressingWriter) -> None:
         self._raw = HashingWriter()
-        self._compressor = compressor
+        self._worker = _StageThread(compressor.write, compressor.finish, "layer-compress")
         self._pending: list[bytes] = []
         self._pending_size = 0
 
@@ -65,20 +115,26 @@ class _TarSink:
         return self._raw.size + self._pending_size
 
     def _drain(self) -> None:
-        chunk = b"".join(self._pending)
+        # A single pending piece (file data comes in whole chunks) is passed on uncopied.
+        chunk = self._pending[0] if len(self._pending) == 1 else b"".join(self._pending)
         self._pending.clear()
         self._pending_size = 0
         self._raw.write(chunk)
-        self._compressor.write(chunk)
+        self._worker.write(chunk)
 
     def close(self) -> str:
         """Flush everything; return the diff_id."""
         self._drain()
-        self._compressor.finish()
+        self._worker.finish()
         return self._raw.digest
 
+    def abort(self) -> None:
+        self._pending.clear()
+        self._worker.finish()
 
-TarProducer = Callable[[BinaryIO], None]
+
+# Writes a tar to the given file object; returns the newest entry mtime (None if empty).
+TarProducer = Callable[[BinaryIO], int | None]
 
 
 def write_layer(
@@ -97,14 +153,21 @@ def write_layer(
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as out:
-            packed = HashingWriter(out)
-            sink = _TarSink(CompressingWriter(compression, packed))  # type: ignore[arg-type]
-            produce_tar(sink)  # type: ignore[arg-type]
+            packed = HashingWriter(out)  # type: ignore[arg-type]
+            writer = _StageThread(packed.write, packed.flush, "layer-write")
+            sink = _TarSink(CompressingWriter(compression, writer))  # type: ignore[arg-type]
+            try:
+                newest = produce_tar(sink)  # type: ignore[arg-type]
+            except BaseException:
+                sink.abort()
+                writer.finish()
+                raise
             diff_id = sink.close()
+            writer.finish()
         final = blob_dir / hex_of(packed.digest)
         tmp.replace(final)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     blob = FileBlob(final, compression.media_type, packed.digest, packed.size)
-    return Layer(blob, diff_id, MappingProxyType(dict(annotations or {})))
+    return Layer(blob, diff_id, MappingProxyType(dict(annotations or {})), newest)

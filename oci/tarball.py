@@ -44,7 +44,8 @@ def safe_member_name(name: str, strip_components: int = 0) -> str | None:
     return "/".join(parts) or None
 
 
-def _normalize(info: tarfile.TarInfo, clamp_mtime: int | None) -> None:
+def _normalize(info: tarfile.TarInfo, clamp_mtime: int | None) -> int:
+    """Strip what varies between hosts and packs; return the entry's final mtime."""
     info.uname = ""
     info.gname = ""
     mtime = int(info.mtime)
@@ -52,6 +53,7 @@ def _normalize(info: tarfile.TarInfo, clamp_mtime: int | None) -> None:
     info.pax_headers = {
         k: v for k, v in sorted(info.pax_headers.items()) if k.startswith(_XATTR_PREFIX)
     }
+    return info.mtime
 
 
 def _open_tar_writer(sink: BinaryIO) -> tarfile.TarFile:
@@ -76,20 +78,25 @@ def _xattrs(path: str) -> dict[str, str]:
     }
 
 
+def _sorted_entries(directory: str) -> list[os.DirEntry[str]]:
+    with os.scandir(directory) as it:
+        return sorted(it, key=lambda e: os.fsencode(e.name))
+
+
 def _walk_sorted(root: str) -> Iterator[tuple[str, str]]:
-    """Yield (absolute path, member name) depth-first in byte order of names."""
-    stack = [(root, "")]
+    """Yield (absolute path, member name) depth-first, each directory before its content,
+    siblings in byte order of their names (as ``tar --sort=name`` does)."""
+    stack: list[tuple[Iterator[os.DirEntry[str]], str]] = [(iter(_sorted_entries(root)), "")]
     while stack:
-        directory, prefix = stack.pop()
-        with os.scandir(directory) as it:
-            entries = sorted(it, key=lambda e: os.fsencode(e.name))
-        children = []
-        for entry in entries:
-            name = f"{prefix}{entry.name}"
-            yield entry.path, name
-            if entry.is_dir(follow_symlinks=False):
-                children.append((entry.path, name + "/"))
-        stack.extend(reversed(children))
+        entries, prefix = stack[-1]
+        entry = next(entries, None)
+        if entry is None:
+            stack.pop()
+            continue
+        name = f"{prefix}{entry.name}"
+        yield entry.path, name
+        if entry.is_dir(follow_symlinks=False):
+            stack.append((iter(_sorted_entries(entry.path)), name + "/"))
 
 
 def _tarinfo_for(path: str, name: str, st: os.stat_result) -> tarfile.TarInfo | None:
@@ -117,8 +124,9 @@ def tar_directory(root: Path, clamp_mtime: int | None = None) -> TarProducer:
     if not root.is_dir():
         raise InvalidContent(f"{root} is not a directory")
 
-    def produce(sink: BinaryIO) -> None:
+    def produce(sink: BinaryIO) -> int | None:
         seen: dict[tuple[int, int], str] = {}
+        newest: int | None = None
         with _open_tar_writer(sink) as out:
             for path, name in _walk_sorted(os.fspath(root)):
                 st = os.lstat(path)
@@ -130,12 +138,13 @@ def tar_directory(root: Path, clamp_mtime: int | None = None) -> TarProducer:
                     info.type, info.linkname, info.size = tarfile.LNKTYPE, seen[key], 0
                 elif info.isreg() and st.st_nlink > 1:
                     seen[key] = name
-                _normalize(info, clamp_mtime)
+                newest = max(newest or 0, _normalize(info, clamp_mtime))
                 if info.isreg():
                     with open(path, "rb") as data:
                         out.addfile(info, data)
                 else:
                     out.addfile(info)
+        return newest
 
     return produce
 
@@ -149,7 +158,8 @@ def retar_stream(
     tree are already in a stable order, and re-sorting would mean holding the rootfs.
     """
 
-    def produce(sink: BinaryIO) -> None:
+    def produce(sink: BinaryIO) -> int | None:
+        newest: int | None = None
         try:
             reader = tarfile.open(fileobj=source, mode="r|*", encoding="utf-8")  # noqa: SIM115
         except tarfile.TarError as exc:
@@ -157,9 +167,12 @@ def retar_stream(
         with reader, _open_tar_writer(sink) as out:
             try:
                 for info in reader:
-                    _copy_member(reader, out, info, strip_components, clamp_mtime)
+                    mtime = _copy_member(reader, out, info, strip_components, clamp_mtime)
+                    if mtime is not None:
+                        newest = max(newest or 0, mtime)
             except tarfile.TarError as exc:
                 raise InvalidContent(f"input tar is damaged: {exc}") from exc
+        return newest
 
     return produce
 
@@ -170,10 +183,10 @@ def _copy_member(
     info: tarfile.TarInfo,
     strip_components: int,
     clamp_mtime: int | None,
-) -> None:
+) -> int | None:
     name = safe_member_name(info.name, strip_components)
     if name is None:
-        return
+        return None
     if info.type not in (*_FILE_TYPES.values(), tarfile.LNKTYPE, tarfile.AREGTYPE):
         raise InvalidContent(f"tar entry {info.name!r} has unsupported type {info.type!r}")
     if info.islnk():
@@ -184,5 +197,6 @@ def _copy_member(
     info.name = name
     if info.isdir():
         info.name = name + "/"
-    _normalize(info, clamp_mtime)
+    mtime = _normalize(info, clamp_mtime)
     out.addfile(info, reader.extractfile(info) if info.isreg() else None)
+    return mtime

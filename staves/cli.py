@@ -1,11 +1,54 @@
 """Command line entry point: argv, environment and clock live here, nowhere else."""
 
+import logging
+import signal
+import sys
+from typing import Any
+
 import click
 
+from oci.errors import InvalidReference, OciError
 from staves import __version__
+from staves.commands.pack import pack
+from staves.errors import EXIT_FAILURE, EXIT_USAGE, StavesError
+
+EXIT_INTERRUPTED = 130
 
 
-@click.group()
+class _Group(click.Group):
+    """Turns Staves' errors into one line on stderr and an exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        debug = bool(ctx.params.get("debug"))
+        try:
+            return super().invoke(ctx)
+        except (StavesError, OciError) as exc:
+            if debug:
+                raise
+            click.echo(f"staves: error: {exc}", err=True)
+            code = exc.exit_code if isinstance(exc, StavesError) else EXIT_FAILURE
+            if isinstance(exc, InvalidReference):
+                code = EXIT_USAGE
+            sys.exit(code)
+        except KeyboardInterrupt:
+            click.echo("staves: interrupted", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+@click.group(cls=_Group)
 @click.version_option(__version__, prog_name="staves")
-def main() -> None:
+@click.option("--debug", is_flag=True, help="Show tracebacks and debug logs.")
+@click.option("-v", "--verbose", is_flag=True, help="Log what is written where.")
+def main(debug: bool, verbose: bool) -> None:
     """Build tiny container images with Gentoo's Portage."""
+    # A terminated build unwinds like Ctrl-C, so its containers are removed.
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    level = logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING
+    logging.basicConfig(level=level, format="staves: %(message)s", stream=sys.stderr)
+
+
+main.add_command(pack)

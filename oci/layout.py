@@ -1,0 +1,93 @@
+"""Writing images into an OCI image layout directory (``oci:DIR[:TAG]``).
+
+Several images and tags share one layout; blobs are stored once. ``index.json`` is
+replaced atomically under a lock, and blobs added by a failed write are removed again.
+"""
+
+import fcntl
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from oci.blob import canonical_json
+from oci.descriptor import Descriptor
+from oci.digest import hex_of
+from oci.errors import OciError
+from oci.files import atomic_write, place_blob
+from oci.image import ANNOTATION_REF_NAME, Image
+from oci.media import MediaType
+
+LAYOUT_FILE = "oci-layout"
+INDEX_FILE = "index.json"
+LAYOUT_VERSION = {"imageLayoutVersion": "1.0.0"}
+_LOCK_FILE = ".staves.lock"
+
+
+def blob_path(layout: Path, digest: str) -> Path:
+    return layout / "blobs" / "sha256" / hex_of(digest)
+
+
+def read_index(layout: Path) -> dict[str, Any]:
+    path = layout / INDEX_FILE
+    if not path.exists():
+        return {"schemaVersion": 2, "mediaType": MediaType.OCI_INDEX, "manifests": []}
+    try:
+        index = json.loads(path.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise OciError(f"{path}: not a readable OCI index: {exc}") from exc
+    if not isinstance(index, dict) or not isinstance(index.get("manifests"), list):
+        raise OciError(f"{path}: not an OCI index (no 'manifests' list)")
+    return index
+
+
+def with_manifest(index: dict[str, Any], entry: Descriptor, tag: str | None) -> dict[str, Any]:
+    """``index`` with ``entry`` added, replacing what held the same tag (or digest, untagged)."""
+
+    def replaced(existing: dict[str, Any]) -> bool:
+        name = (existing.get("annotations") or {}).get(ANNOTATION_REF_NAME)
+        if tag is not None:
+            return name == tag
+        return name is None and existing.get("digest") == entry.digest
+
+    kept = [m for m in index["manifests"] if not replaced(m)]
+    return {**index, "manifests": [*kept, entry.to_dict()]}
+
+
+@contextmanager
+def _locked(layout: Path) -> Iterator[None]:
+    with (layout / _LOCK_FILE).open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def _check_layout_dir(layout: Path) -> None:
+    if layout.exists() and not layout.is_dir():
+        raise OciError(f"{layout}: exists and is not a directory")
+    marker = layout / LAYOUT_FILE
+    if layout.is_dir() and any(layout.iterdir()) and not marker.exists():
+        raise OciError(f"{layout}: directory is not empty and is not an OCI layout")
+
+
+def write_layout(image: Image, layout: Path, tag: str | None = None) -> Descriptor:
+    """Add ``image`` to the layout at ``layout`` under ``tag``; return its index entry."""
+    _check_layout_dir(layout)
+    layout.mkdir(parents=True, exist_ok=True)
+    with _locked(layout):
+        added: list[Path] = []
+        try:
+            if not (layout / LAYOUT_FILE).exists():
+                atomic_write(layout / LAYOUT_FILE, canonical_json(LAYOUT_VERSION))
+            for blob in (*image.blobs(), image.manifest):
+                target = blob_path(layout, blob.digest)
+                if place_blob(blob, target):
+                    added.append(target)
+            entry = image.descriptor({ANNOTATION_REF_NAME: tag} if tag else None)
+            index = with_manifest(read_index(layout), entry, tag)
+            atomic_write(layout / INDEX_FILE, canonical_json(index))
+        except BaseException:
+            for path in added:
+                path.unlink(missing_ok=True)
+            raise
+    return entry

@@ -1,0 +1,135 @@
+"""The builder container, through the Podman API: the only module that creates containers.
+
+It is created with the Portage snapshot mounted and the binary-package cache volume,
+given the in-builder script and its plan, run with its output streamed live, and its
+``/tmp/rootfs`` streamed back out. It is removed on success, failure and interruption.
+"""
+
+import io
+import json
+import logging
+import tarfile
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any, BinaryIO, TextIO
+
+import podman
+from podman.errors import APIError, ImageNotFound, NotFound
+
+from staves.errors import StavesError
+
+log = logging.getLogger(__name__)
+
+SCRIPT_DIR = "/staves"
+ROOTFS = "/tmp/rootfs"
+REPO_PATH = "/var/db/repos/gentoo"
+BINPKG_PATH = "/var/cache/binpkgs"
+# Podman's default nofile limit can exceed the host's hard limit; emerge needs few files.
+_ULIMITS = [{"Name": "nofile", "Soft": 1024, "Hard": 1024}]
+
+
+@dataclass(frozen=True)
+class BuilderSettings:
+    builder_image: str
+    portage_image: str
+    cache_volume: str
+
+
+def ensure_image(client: podman.PodmanClient, reference: str) -> None:
+    """Pull ``reference`` when it is not in local storage."""
+    try:
+        client.images.get(reference)
+        return
+    except ImageNotFound:
+        pass
+    log.warning("pulling %s", reference)
+    try:
+        client.images.pull(reference)
+    except (APIError, NotFound) as exc:
+        raise StavesError(
+            f"image {reference} is not available locally and could not be pulled: {_explain(exc)}",
+            hint="check the name, or build the test images with scripts/build-test-images",
+        ) from exc
+
+
+def ensure_volume(client: podman.PodmanClient, name: str) -> None:
+    if not client.volumes.exists(name):
+        client.volumes.create(name, labels={"io.staves.purpose": "binpkg-cache"})
+
+
+def _explain(exc: Exception) -> str:
+    text = getattr(exc, "explanation", None) or str(exc)
+    return " ".join(str(text).split())
+
+
+def _script_archive(plan: dict[str, Any]) -> bytes:
+    """A small tar holding the stdlib-only in-builder script and its JSON plan."""
+    script = resources.files("staves.builder").joinpath("inbuilder.py").read_bytes()
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for name, data, mode in (
+            ("inbuilder.py", script, 0o755),
+            ("plan.json", json.dumps(plan, indent=2, sort_keys=True).encode(), 0o644),
+        ):
+            info = tarfile.TarInfo(f"staves/{name}")
+            info.size, info.mode = len(data), mode
+            tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+@contextmanager
+def builder_container(
+    client: podman.PodmanClient, settings: BuilderSettings, plan: dict[str, Any]
+) -> Iterator[Any]:
+    """A created (not started) builder holding script and plan; removed afterwards."""
+    container = client.containers.create(
+        settings.builder_image,
+        command=["python3", f"{SCRIPT_DIR}/inbuilder.py", f"{SCRIPT_DIR}/plan.json"],
+        name=f"staves-build-{uuid.uuid4().hex[:12]}",
+        image_volumes=[{"source": settings.portage_image, "destination": REPO_PATH, "rw": False}],
+        volumes={settings.cache_volume: {"bind": BINPKG_PATH, "mode": "rw"}},
+        ulimits=_ULIMITS,
+        labels={"io.staves.role": "builder"},
+    )
+    try:
+        if not container.put_archive("/", _script_archive(plan)):
+            raise StavesError("could not copy the build script into the builder container")
+        yield container
+    finally:
+        try:
+            container.remove(force=True, v=False)
+        except (APIError, NotFound) as exc:
+            log.warning("could not remove builder container %s: %s", container.name, exc)
+
+
+def run_to_end(container: Any, output: TextIO | BinaryIO) -> int:
+    """Start ``container``, stream its output live, return its exit code."""
+    container.start()
+    for chunk in container.logs(stream=True, follow=True, stdout=True, stderr=True):
+        data = chunk if isinstance(chunk, bytes) else str(chunk).encode()
+        if isinstance(output, io.TextIOBase):
+            output.write(data.decode(errors="replace"))
+        else:
+            output.write(data)  # type: ignore[arg-type]
+        output.flush()
+    return int(container.wait())
+
+
+@contextmanager
+def rootfs_stream(client: podman.PodmanClient, container: Any) -> Iterator[BinaryIO]:
+    """The builder's ``/tmp/rootfs`` as a tar stream (top directory ``rootfs/``)."""
+    response = client.api.get(
+        f"/containers/{container.id}/archive", params={"path": ROOTFS}, stream=True
+    )
+    try:
+        response.raise_for_status()
+    except APIError as exc:
+        raise StavesError(f"reading {ROOTFS} out of the builder failed: {_explain(exc)}") from exc
+    response.raw.decode_content = True
+    try:
+        yield response.raw
+    finally:
+        response.close()

@@ -1,0 +1,134 @@
+"""``staves pack``: any root filesystem (directory or tar) into an image."""
+
+import os
+import sys
+import tempfile
+from contextlib import ExitStack
+from pathlib import Path
+from typing import BinaryIO
+
+import click
+
+from oci.compress import Compression
+from oci.descriptor import Platform
+from oci.errors import InvalidReference
+from oci.image import Image, ImageConfig, build_image, created_time
+from oci.layer import TarProducer, write_layer
+from oci.tarball import retar_stream, tar_directory
+from staves.errors import EXIT_USAGE, StavesError
+from staves.outputs import ImageName, StorageLoader, parse_destinations, write_outputs
+from staves.podman_service import podman_client
+from staves.storage import load_image
+
+
+def parse_tag(text: str | None) -> ImageName:
+    """``NAME[:TAG]`` as podman's ``--tag`` takes it; a port colon is not a tag."""
+    if not text:
+        return ImageName()
+    name, sep, tag = text.rpartition(":")
+    if not sep or "/" in tag:
+        return ImageName(text)
+    if not name or not tag:
+        raise StavesError(f"{text!r} is not NAME[:TAG]", key="--tag", exit_code=EXIT_USAGE)
+    return ImageName(name, tag)
+
+
+def parse_platform(text: str | None) -> Platform:
+    if not text:
+        return Platform.host()
+    try:
+        return Platform.parse(text)
+    except InvalidReference as exc:
+        raise StavesError(str(exc), key="--platform", exit_code=EXIT_USAGE) from exc
+
+
+def source_date_epoch(environ: dict[str, str]) -> int | None:
+    value = environ.get("SOURCE_DATE_EPOCH")
+    if value is None or value == "":
+        return None
+    if not value.isdigit():
+        raise StavesError(
+            f"SOURCE_DATE_EPOCH={value!r} is not a number",
+            hint="set it to whole seconds since 1970-01-01 UTC",
+            exit_code=EXIT_USAGE,
+        )
+    return int(value)
+
+
+def rootfs_producer(rootfs: str, stack: ExitStack, clamp: int | None) -> TarProducer:
+    """A tar producer for a directory, a tar file (any compression) or ``-`` (stdin)."""
+    if rootfs == "-":
+        return retar_stream(sys.stdin.buffer, clamp_mtime=clamp)
+    path = Path(rootfs)
+    if path.is_dir():
+        return tar_directory(path, clamp)
+    if not path.exists():
+        raise StavesError(
+            f"{rootfs} does not exist",
+            key="--rootfs",
+            hint="give a directory, a tar file or - for stdin",
+            exit_code=EXIT_USAGE,
+        )
+    stream: BinaryIO = stack.enter_context(path.open("rb"))
+    return retar_stream(stream, clamp_mtime=clamp)
+
+
+def storage_loader(environ: dict[str, str], url: str | None) -> StorageLoader:
+    """Loads into Podman storage, connecting only when a storage destination is written."""
+
+    def load(image: Image, name: str) -> None:
+        with podman_client(url, environ) as client:
+            load_image(client, image, name)
+
+    return load
+
+
+@click.command()
+@click.option("--rootfs", required=True, help="Directory, tar file (any compression) or -.")
+@click.option("--tag", "tag_text", help="NAME[:TAG] for destinations that do not name one.")
+@click.option(
+    "-o",
+    "--output",
+    "outputs",
+    multiple=True,
+    required=True,
+    help="Destination: oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:NAME:TAG], "
+    "containers-storage:NAME[:TAG].",
+)
+@click.option(
+    "--compression",
+    type=click.Choice([c.value for c in Compression]),
+    default=Compression.GZIP.value,
+    show_default=True,
+)
+@click.option("--platform", "platform_text", help="OS/ARCH[/VARIANT]; default: this host.")
+@click.option("--url", help="Podman API URL, for containers-storage: destinations.")
+def pack(
+    rootfs: str,
+    tag_text: str | None,
+    outputs: tuple[str, ...],
+    compression: str,
+    platform_text: str | None,
+    url: str | None,
+) -> None:
+    """Pack a root filesystem into an image."""
+    destinations = parse_destinations(outputs)
+    name = parse_tag(tag_text)
+    platform = parse_platform(platform_text)
+    epoch = source_date_epoch(dict(os.environ))
+    with ExitStack() as stack:
+        producer = rootfs_producer(rootfs, stack, epoch)
+        work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="staves-pack-")))
+        layer = write_layer(producer, work / "blobs", Compression(compression))
+        annotations = {"org.opencontainers.image.version": name.tag}
+        if name.name:
+            annotations["org.opencontainers.image.title"] = name.name
+        image = build_image(
+            [layer],
+            ImageConfig(),
+            created=created_time([layer], epoch),
+            platform=platform,
+            annotations=annotations,
+        )
+        write_outputs(image, destinations, name, storage_loader(dict(os.environ), url))
+        click.echo(image.manifest.digest)

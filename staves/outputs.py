@@ -1,0 +1,99 @@
+"""Writing a finished image to every destination the user named."""
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from oci.archive import write_docker_archive, write_oci_archive
+from oci.errors import InvalidReference
+from oci.image import Image
+from oci.layout import write_layout
+from oci.transport import (
+    Destination,
+    DockerArchiveDestination,
+    OciArchiveDestination,
+    OciLayoutDestination,
+    RegistryDestination,
+    StorageDestination,
+    parse_destination,
+)
+from staves.errors import EXIT_USAGE, StavesError
+from staves.storage import storage_name
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ImageName:
+    """The name and tag an image gets where a destination does not say."""
+
+    name: str | None = None
+    tag: str = "latest"
+
+    @property
+    def reference(self) -> str | None:
+        return f"{self.name}:{self.tag}" if self.name else None
+
+
+def parse_destinations(texts: Sequence[str]) -> list[Destination]:
+    """Parse every ``-o`` value up front, so a typo fails before any work."""
+    try:
+        return [parse_destination(text) for text in texts]
+    except InvalidReference as exc:
+        raise StavesError(str(exc), key="--output", exit_code=EXIT_USAGE) from exc
+
+
+# Loads an image into local container storage under a full NAME:TAG.
+StorageLoader = Callable[[Image, str], None]
+Writer = Callable[[Image, Destination, ImageName], str]
+
+
+def _to_layout(image: Image, dest: Destination, name: ImageName) -> str:
+    assert isinstance(dest, OciLayoutDestination)
+    tag = dest.tag or name.tag
+    write_layout(image, dest.path, tag)
+    return f"oci:{dest.path}:{tag}"
+
+
+def _to_oci_archive(image: Image, dest: Destination, name: ImageName) -> str:
+    assert isinstance(dest, OciArchiveDestination)
+    tag = dest.tag or name.tag
+    write_oci_archive(image, dest.path, tag)
+    return f"oci-archive:{dest.path}:{tag}"
+
+
+def _to_docker_archive(image: Image, dest: Destination, name: ImageName) -> str:
+    assert isinstance(dest, DockerArchiveDestination)
+    ref = dest.name or name.reference
+    write_docker_archive(image, dest.path, [ref] if ref else [])
+    return f"docker-archive:{dest.path}" + (f":{ref}" if ref else "")
+
+
+def _unsupported(image: Image, dest: Destination, name: ImageName) -> str:
+    raise StavesError(f"destination {dest} is not supported yet", key="--output")
+
+
+_WRITERS: dict[type, Writer] = {
+    OciLayoutDestination: _to_layout,
+    OciArchiveDestination: _to_oci_archive,
+    DockerArchiveDestination: _to_docker_archive,
+    RegistryDestination: _unsupported,
+}
+
+
+def write_outputs(
+    image: Image,
+    destinations: Sequence[Destination],
+    name: ImageName,
+    load_into_storage: StorageLoader | None = None,
+) -> None:
+    for dest in destinations:
+        if isinstance(dest, StorageDestination):
+            full = storage_name(dest.name, name.tag)
+            if load_into_storage is None:
+                raise StavesError("containers-storage needs a Podman service", key="--output")
+            load_into_storage(image, full)
+            where = f"containers-storage:{full}"
+        else:
+            where = _WRITERS[type(dest)](image, dest, name)
+        log.info("wrote %s (%s)", where, image.manifest.digest)

@@ -1,0 +1,107 @@
+"""Finding a Podman API service, or starting a private one for the length of a build.
+
+Order, as podman-remote users expect: ``--url``, ``CONTAINER_HOST``, the rootless socket
+``$XDG_RUNTIME_DIR/podman/podman.sock``, then ``/run/podman/podman.sock``.
+"""
+
+import logging
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+import podman
+from podman.errors import APIError, PodmanError
+
+from staves.errors import StavesError
+
+log = logging.getLogger(__name__)
+_START_TIMEOUT = 30.0
+ROOT_SOCKET = "/run/podman/podman.sock"
+
+
+def candidate_urls(url: str | None, environ: Mapping[str, str]) -> list[str]:
+    """Where to look for a service, best first."""
+    if url:
+        return [url]
+    found = []
+    if environ.get("CONTAINER_HOST"):
+        found.append(environ["CONTAINER_HOST"])
+    if environ.get("XDG_RUNTIME_DIR"):
+        found.append(f"unix://{environ['XDG_RUNTIME_DIR']}/podman/podman.sock")
+    found.append(f"unix://{ROOT_SOCKET}")
+    return found
+
+
+def _answers(url: str) -> bool:
+    if url.startswith("unix://") and not Path(url.removeprefix("unix://")).exists():
+        return False
+    try:
+        with podman.PodmanClient(base_url=url, timeout=5) as client:
+            return bool(client.ping())
+    except (APIError, PodmanError, OSError, ValueError):
+        return False
+
+
+@contextmanager
+def _private_service(environ: Mapping[str, str]) -> Iterator[str]:
+    """Run ``podman system service`` on a socket of our own; stop it afterwards."""
+    binary = shutil.which("podman", path=environ.get("PATH"))
+    if binary is None:
+        raise StavesError(
+            "no Podman service answers and podman is not installed",
+            key="--url",
+            hint="install podman, or pass --url / set CONTAINER_HOST",
+        )
+    with tempfile.TemporaryDirectory(prefix="staves-podman-") as tmp:
+        url = f"unix://{tmp}/podman.sock"
+        proc = subprocess.Popen(
+            [binary, "system", "service", "--time=0", url],
+            env=dict(environ),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            _wait_until_up(url, proc)
+            log.info("started a private Podman service at %s", url)
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def _wait_until_up(url: str, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + _START_TIMEOUT
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            err = (proc.stderr.read() if proc.stderr else b"").decode(errors="replace").strip()
+            last = err.splitlines()[-1] if err else f"exit code {proc.returncode}"
+            raise StavesError(f"podman system service failed to start: {last}")
+        if _answers(url):
+            return
+        time.sleep(0.2)
+    raise StavesError(f"podman system service did not answer at {url} in {_START_TIMEOUT:.0f}s")
+
+
+@contextmanager
+def podman_client(url: str | None, environ: Mapping[str, str]) -> Iterator[podman.PodmanClient]:
+    """A client for the first service that answers, starting one if none does."""
+    for candidate in candidate_urls(url, environ):
+        if _answers(candidate):
+            with podman.PodmanClient(base_url=candidate, timeout=600) as client:
+                yield client
+            return
+        if url:
+            raise StavesError(f"no Podman service answers at {url}", key="--url")
+    with (
+        _private_service(environ) as private,
+        podman.PodmanClient(base_url=private, timeout=600) as client,
+    ):
+        yield client

@@ -1,0 +1,58 @@
+"""Shared fixtures: the project's Podman config, tool availability, schema validation."""
+
+import os
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+TESTS = Path(__file__).resolve().parent
+PROJECT = TESTS.parent
+SCHEMA_DIR = PROJECT.parent / "shared" / "oci-image-spec-schema"
+
+# Tests talk to Podman with the project's settings, never the machine's defaults.
+os.environ.setdefault("CONTAINERS_CONF", str(TESTS / "podman" / "containers.conf"))
+
+
+def require_tools(*names: str) -> None:
+    missing = [n for n in names if shutil.which(n) is None]
+    if missing:
+        pytest.skip(f"needs {', '.join(missing)} on PATH (.ci/run installs them)")
+
+
+def run(*argv: str | Path, **kwargs: object) -> subprocess.CompletedProcess[str]:
+    """Run a checker tool; fail the test with its stderr if it fails."""
+    proc = subprocess.run(
+        [str(a) for a in argv], capture_output=True, text=True, check=False, **kwargs
+    )
+    if proc.returncode != 0:
+        pytest.fail(f"{' '.join(map(str, argv))} failed ({proc.returncode}):\n{proc.stderr}")
+    return proc
+
+
+@pytest.fixture(scope="session")
+def oci_schema() -> Callable[[str, object], None]:
+    """Validate a document against one of the OCI image-spec JSON schemas."""
+    if not SCHEMA_DIR.is_dir():
+        pytest.skip(f"OCI schemas not found at {SCHEMA_DIR} (only in the project's workspace)")
+    import json
+
+    import jsonschema
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT4
+
+    base = "https://opencontainers.org/schema/image/"
+    resources = []
+    for path in SCHEMA_DIR.glob("*.json"):
+        resource = Resource.from_contents(json.loads(path.read_text()), DRAFT4)
+        resources.append((base + path.name, resource))
+        resources.append((base + path.stem.replace("-schema", ""), resource))
+    registry = Registry().with_resources(resources)
+
+    def validate(schema_file: str, document: object) -> None:
+        schema = json.loads((SCHEMA_DIR / schema_file).read_text())
+        jsonschema.Draft4Validator(schema, registry=registry).validate(document)
+
+    return validate

@@ -1,0 +1,127 @@
+"""``staves pack`` as a user runs it: good input packs, bad input gets one line and no output."""
+
+import io
+import json
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import layout_json, manifest_for_tag, staves
+
+
+def tar_with(names: list[str]) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for name in names:
+            info = tarfile.TarInfo(name)
+            info.size = 2
+            tar.addfile(info, io.BytesIO(b"x\n"))
+    return buf.getvalue()
+
+
+def assert_one_line_error(proc, code: int, *fragments: str) -> None:
+    assert proc.returncode == code, (proc.returncode, proc.stderr)
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def test_unknown_transport_is_a_usage_error(tmp_path: Path) -> None:
+    proc = staves("pack", "--rootfs", tmp_path, "-o", "ftp://x/y")
+    assert_one_line_error(proc, 2, "ftp://x/y", "oci:DIR[:TAG]")
+
+
+def test_missing_rootfs_is_a_usage_error(tmp_path: Path) -> None:
+    proc = staves("pack", "--rootfs", tmp_path / "nope", "-o", f"oci:{tmp_path}/l")
+    assert_one_line_error(proc, 2, "--rootfs", "does not exist")
+    assert not (tmp_path / "l").exists()
+
+
+@pytest.mark.parametrize("bad_name", ["../escape", "/etc/passwd", "a/../../b"])
+def test_entries_outside_the_root_are_refused(tmp_path: Path, bad_name: str) -> None:
+    archive = tmp_path / "out.tar"
+    proc = staves(
+        "pack", "--rootfs", "-", "-o", f"oci-archive:{archive}", input=tar_with(["ok", bad_name])
+    )
+    assert proc.returncode == 1
+    assert bad_name.encode() in proc.stderr and b"Traceback" not in proc.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_damaged_tar_leaves_no_output(tmp_path: Path) -> None:
+    source = tmp_path / "rootfs.tar"
+    source.write_bytes(tar_with(["a", "b", "c"])[:700])
+    out = tmp_path / "out"
+    out.mkdir()
+    proc = staves(
+        "pack",
+        "--rootfs",
+        source,
+        "-o",
+        f"oci-archive:{out}/img.tar",
+        "-o",
+        f"docker-archive:{out}/d.tar",
+    )
+    assert_one_line_error(proc, 1, "tar")
+    assert list(out.iterdir()) == []
+
+
+def test_stdin_tar_and_platform_and_epoch(tmp_path: Path) -> None:
+    layout = tmp_path / "layout"
+    proc = staves(
+        "pack",
+        "--rootfs",
+        "-",
+        "--platform",
+        "linux/arm64/v8",
+        "--tag",
+        "demo:1.0",
+        "-o",
+        f"oci:{layout}",
+        input=tar_with(["./etc/motd"]),
+        env={"SOURCE_DATE_EPOCH": "86400"},
+    )
+    assert proc.returncode == 0, proc.stderr
+    manifest = manifest_for_tag(layout, "1.0")
+    config = layout_json(layout, manifest["config"]["digest"])
+    assert (config["os"], config["architecture"], config["variant"]) == ("linux", "arm64", "v8")
+    assert config["created"] == "1970-01-02T00:00:00Z"
+    assert manifest["annotations"]["org.opencontainers.image.title"] == "demo"
+    assert manifest["annotations"]["org.opencontainers.image.version"] == "1.0"
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "fragment"),
+    [
+        (["--platform", "amd64"], {}, "--platform"),
+        (["--tag", ":"], {}, "--tag"),
+        ([], {"SOURCE_DATE_EPOCH": "yesterday"}, "SOURCE_DATE_EPOCH"),
+        (["-o", "oci:/tmp/x:bad/tag"], {}, "not a valid tag"),
+    ],
+)
+def test_bad_options_are_one_line_usage_errors(
+    tmp_path: Path, args: list[str], env: dict[str, str], fragment: str
+) -> None:
+    out = tmp_path / "out"
+    proc = staves("pack", "--rootfs", tmp_path, "-o", f"oci:{out}", *args, env=env)
+    assert_one_line_error(proc, 2, fragment)
+    assert not out.exists()
+
+
+def test_docker_archive_names_the_image(tmp_path: Path) -> None:
+    archive = tmp_path / "d.tar"
+    proc = staves(
+        "pack",
+        "--rootfs",
+        "-",
+        "-o",
+        f"docker-archive:{archive}:example.com/app:2",
+        input=tar_with(["f"]),
+    )
+    assert proc.returncode == 0, proc.stderr
+    with tarfile.open(archive) as tar:
+        manifest = json.load(tar.extractfile("manifest.json"))
+    assert manifest[0]["RepoTags"] == ["example.com/app:2"]
