@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
 
 from oci.registry.auth import Credentials
 from oci.registry.challenge import Challenge, parse_challenges
@@ -90,6 +91,9 @@ class RegistryClient:
         self._ping_lock = threading.Lock()
 
     def _make_session(self) -> requests.Session:
+        if not self.options.tls_verify:
+            # The user turned verification off; urllib3 would warn on every request.
+            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
         context = ssl_context(self.options.tls_verify, cert_dir_for(self.options, self.registry))
         session = requests.Session()
         session.trust_env = False  # no .netrc credentials slipping in
@@ -327,7 +331,7 @@ class RegistryClient:
 
         response = self.with_retries(step, where, attempt) if retry else attempt()
         if response.status_code not in expected:
-            raise _status_error(step, where, response)
+            raise _status_error(step, where, response, self._credentials is not None)
         return response
 
 
@@ -338,10 +342,16 @@ def _why(err: Retryable) -> str:
     return describe_response(response.status_code, response.reason, response.content)
 
 
-def _status_error(step: str, where: str, response: requests.Response) -> RegistryError:
+def _status_error(
+    step: str, where: str, response: requests.Response, had_credentials: bool
+) -> RegistryError:
     why = describe_response(response.status_code, response.reason, response.content)
-    kind = AuthenticationError if response.status_code in (401, 403) else RegistryError
-    return kind(step, where, why, response.status_code)
+    if response.status_code == 401:
+        hint = "credentials were refused" if had_credentials else "no credentials found"
+        return AuthenticationError(step, where, f"{why} ({hint}; see --creds, --authfile)", 401)
+    if response.status_code == 403:
+        return AuthenticationError(step, where, why, 403)
+    return RegistryError(step, where, why, response.status_code)
 
 
 def _uncovered(asked: str, scopes: Sequence[str]) -> list[str]:
