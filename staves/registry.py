@@ -114,12 +114,12 @@ class TerminalProgress:
     clock: Callable[[], float] = time.monotonic
     sizes: dict[str, int] = field(default_factory=dict)
     done: dict[str, int] = field(default_factory=dict)
-    started: float = 0.0
+    started: float | None = None
     last_draw: float = 0.0
 
     def __call__(self, event: Progress) -> None:
         now = self.clock()
-        if not self.started:
+        if self.started is None:
             self.started = now
         self.sizes[event.digest] = event.size
         if event.state in ("uploading", "uploaded"):
@@ -133,12 +133,13 @@ class TerminalProgress:
     def draw(self, now: float) -> None:
         sent = sum(self.done.values())
         total = sum(self.sizes.values())
-        rate = sent / max(now - self.started, 1e-3)
+        started = now if self.started is None else self.started
+        rate = sent / max(now - started, 1e-3)
         self.out.write(f"\rpushing {_size(sent)} / {_size(total)} at {_size(rate)}/s\x1b[K")
         self.out.flush()
 
     def finish(self) -> None:
-        if self.started:
+        if self.started is not None:
             self.draw(self.clock())
             self.out.write("\n")
             self.out.flush()

@@ -44,8 +44,10 @@ def _load_cert_dir(ctx: ssl.SSLContext, cert_dir: Path) -> None:
 
 def is_loopback(registry: str) -> bool:
     """``localhost``, 127.0.0.0/8 or ::1, with or without a port."""
-    host = registry.rsplit(":", 1)[0] if registry.count(":") == 1 else registry
-    host = host.strip("[]")
+    if registry.startswith("["):
+        host = registry[1:].partition("]")[0]
+    else:
+        host = registry.rsplit(":", 1)[0] if registry.count(":") == 1 else registry
     if host == "localhost":
         return True
     try:
