@@ -62,7 +62,13 @@ def test_docker_hub_api_host() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["docker://", "docker:///app", "docker://app/Upper:1", "docker://x:bad tag", "docker://a@sha256:1"],
+    [
+        "docker://",
+        "docker:///app",
+        "docker://app/Upper:1",
+        "docker://x:bad tag",
+        "docker://a@sha256:1",
+    ],
 )
 def test_bad_references_say_what_is_accepted(text: str) -> None:
     with pytest.raises(InvalidReference, match=r"expected docker://\[HOST"):
