@@ -14,6 +14,7 @@ from oci.registry import (
     AuthenticationError,
     BlobLocations,
     Credentials,
+    Progress,
     RegistryError,
     RegistryOptions,
     parse_reference,
@@ -115,8 +116,13 @@ def test_second_push_uploads_no_blob(
     registry = registry_factory()
     proxy = fault_proxy(int(registry.host.rsplit(":", 1)[1]), lambda n, head: None)
     ref = parse_reference(f"docker://{proxy.host}/app:1")
-    first = push_image(small_image, [ref], RegistryOptions(**FAST))  # type: ignore[arg-type]
+    events: list[Progress] = []
+    options = RegistryOptions(**FAST)  # type: ignore[arg-type]
+    first = push_image(small_image, [ref], options, progress=events.append)
     assert first.uploaded_bytes == sum(b.size for b in small_image.blobs())
+    finals = {e.digest: e for e in events if e.state == "uploaded"}
+    assert {d: e.done for d, e in finals.items()} == {b.digest: b.size for b in small_image.blobs()}
+    assert any(e.state == "uploading" and 0 < e.done < e.size for e in events)
     sent_before = len(proxy.requests)
     second = push_image(small_image, [ref], RegistryOptions(**FAST))  # type: ignore[arg-type]
     assert (second.uploaded_bytes, second.present_blobs) == (0, 3)
