@@ -18,6 +18,7 @@ from oci.transport import (
     parse_destination,
 )
 from staves.errors import EXIT_USAGE, StavesError
+from staves.registry import Pusher, parse_registry_reference
 from staves.storage import storage_name
 
 log = logging.getLogger(__name__)
@@ -38,9 +39,13 @@ class ImageName:
 def parse_destinations(texts: Sequence[str]) -> list[Destination]:
     """Parse every ``-o`` value up front, so a typo fails before any work."""
     try:
-        return [parse_destination(text) for text in texts]
+        destinations = [parse_destination(text) for text in texts]
     except InvalidReference as exc:
         raise StavesError(str(exc), key="--output", exit_code=EXIT_USAGE) from exc
+    for dest in destinations:
+        if isinstance(dest, RegistryDestination):
+            parse_registry_reference(dest.reference, "latest")
+    return destinations
 
 
 # Loads an image into local container storage under a full NAME:TAG.
@@ -69,15 +74,10 @@ def _to_docker_archive(image: Image, dest: Destination, name: ImageName) -> str:
     return f"docker-archive:{dest.path}" + (f":{ref}" if ref else "")
 
 
-def _unsupported(image: Image, dest: Destination, name: ImageName) -> str:
-    raise StavesError(f"destination {dest} is not supported yet", key="--output")
-
-
 _WRITERS: dict[type, Writer] = {
     OciLayoutDestination: _to_layout,
     OciArchiveDestination: _to_oci_archive,
     DockerArchiveDestination: _to_docker_archive,
-    RegistryDestination: _unsupported,
 }
 
 
@@ -86,8 +86,13 @@ def write_outputs(
     destinations: Sequence[Destination],
     name: ImageName,
     load_into_storage: StorageLoader | None = None,
+    push: Pusher | None = None,
 ) -> None:
+    """Write every destination; all ``docker://`` ones go in one push, so blobs
+    already sent to one repository are mounted into the next."""
     for dest in destinations:
+        if isinstance(dest, RegistryDestination):
+            continue
         if isinstance(dest, StorageDestination):
             full = storage_name(dest.name, name.tag)
             if load_into_storage is None:
@@ -97,3 +102,21 @@ def write_outputs(
         else:
             where = _WRITERS[type(dest)](image, dest, name)
         log.info("wrote %s (%s)", where, image.manifest.digest)
+    _push(image, destinations, name, push)
+
+
+def _push(
+    image: Image, destinations: Sequence[Destination], name: ImageName, push: Pusher | None
+) -> None:
+    references = [
+        parse_registry_reference(dest.reference, name.tag)
+        for dest in destinations
+        if isinstance(dest, RegistryDestination)
+    ]
+    if not references:
+        return
+    if push is None:
+        raise StavesError("docker:// destinations are not available here", key="--output")
+    result = push(image, references)
+    for ref in references:
+        log.info("wrote docker://%s (%s)", ref, result.digest)

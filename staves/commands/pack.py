@@ -18,6 +18,7 @@ from oci.tarball import retar_stream, tar_directory
 from staves.errors import EXIT_USAGE, StavesError
 from staves.outputs import ImageName, StorageLoader, parse_destinations, write_outputs
 from staves.podman_service import podman_client
+from staves.registry import pusher_from_cli, registry_options
 from staves.storage import load_image
 
 
@@ -93,7 +94,7 @@ def storage_loader(environ: dict[str, str], url: str | None) -> StorageLoader:
     multiple=True,
     required=True,
     help="Destination: oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:NAME:TAG], "
-    "containers-storage:NAME[:TAG].",
+    "containers-storage:NAME[:TAG], docker://[HOST[:PORT]/]REPO[:TAG].",
 )
 @click.option(
     "--compression",
@@ -103,6 +104,7 @@ def storage_loader(environ: dict[str, str], url: str | None) -> StorageLoader:
 )
 @click.option("--platform", "platform_text", help="OS/ARCH[/VARIANT]; default: this host.")
 @click.option("--url", help="Podman API URL, for containers-storage: destinations.")
+@registry_options
 def pack(
     rootfs: str,
     tag_text: str | None,
@@ -110,6 +112,10 @@ def pack(
     compression: str,
     platform_text: str | None,
     url: str | None,
+    authfile: Path | None,
+    creds: str | None,
+    tls_verify: bool,
+    cert_dir: Path | None,
 ) -> None:
     """Pack a root filesystem into an image."""
     destinations = parse_destinations(outputs)
@@ -130,5 +136,6 @@ def pack(
             platform=platform,
             annotations=annotations,
         )
-        write_outputs(image, destinations, name, storage_loader(dict(os.environ), url))
+        push = pusher_from_cli(creds, authfile, tls_verify, cert_dir)
+        write_outputs(image, destinations, name, storage_loader(dict(os.environ), url), push)
         click.echo(image.manifest.digest)

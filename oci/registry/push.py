@@ -1,0 +1,398 @@
+"""Pushing an image over the OCI distribution API: blobs (skip, mount or upload), then
+the manifest, last, so a failed push tags nothing."""
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import BinaryIO
+from urllib.parse import urlencode, urljoin
+
+import requests
+
+from oci.blob import Blob
+from oci.errors import InvalidReference
+from oci.image import Image
+from oci.registry.auth import Credentials, auth_file_paths, resolve_credentials
+from oci.registry.errors import DigestMismatch, RegistryError
+from oci.registry.locations import BlobLocations
+from oci.registry.options import RegistryOptions
+from oci.registry.reference import Reference
+from oci.registry.transport import RETRY_EXCEPTIONS, RegistryClient, Retryable, repo_scope
+
+log = logging.getLogger(__name__)
+
+_OCTET = {"Content-Type": "application/octet-stream"}
+_PROGRESS_STEP = 1 << 20
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One blob's state: ``checking``, ``present``, ``mounted``, ``uploading``, ``uploaded``."""
+
+    digest: str
+    size: int
+    done: int
+    state: str
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+@dataclass
+class PushResult:
+    """The pushed manifest's digest and what the push had to send."""
+
+    digest: str
+    references: tuple[Reference, ...]
+    uploaded_bytes: int = 0
+    uploaded_blobs: int = 0
+    present_blobs: int = 0
+    mounted_blobs: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def count(self, outcome: str, size: int) -> None:
+        with self._lock:
+            if outcome == "uploaded":
+                self.uploaded_blobs += 1
+                self.uploaded_bytes += size
+            elif outcome == "mounted":
+                self.mounted_blobs += 1
+            else:
+                self.present_blobs += 1
+
+
+class _ProgressReader:
+    """A blob stream that reports bytes read; ``len()`` gives requests its Content-Length."""
+
+    def __init__(self, stream: BinaryIO, size: int, report: Callable[[int], None]) -> None:
+        self._stream = stream
+        self._size = size
+        self._left = size
+        self._report = report
+
+    def __len__(self) -> int:
+        return self._size
+
+    def read(self, n: int = -1) -> bytes:
+        if self._left <= 0:
+            return b""
+        data = self._stream.read(self._left if n < 0 else min(n, self._left))
+        self._left -= len(data)
+        self._report(len(data))
+        return data
+
+    def close(self) -> None:
+        self._stream.close()
+
+
+def _with_query(url: str, **params: str) -> str:
+    return url + ("&" if "?" in url else "?") + urlencode(params)
+
+
+def _location(response: requests.Response, step: str, where: str) -> str:
+    location = response.headers.get("Location")
+    if not location:
+        raise RegistryError(step, where, f"{response.status_code} without a Location header")
+    return urljoin(response.url, location)
+
+
+class _RepoPusher:
+    """Everything sent to one repository of one registry."""
+
+    def __init__(
+        self,
+        client: RegistryClient,
+        reference: Reference,
+        locations: BlobLocations,
+        result: PushResult,
+        progress: ProgressCallback | None,
+    ) -> None:
+        self.client = client
+        self.registry = reference.registry
+        self.repository = reference.repository
+        self.where = reference.name
+        self.scopes = [repo_scope(self.repository)]
+        self.locations = locations
+        self.result = result
+        self.progress = progress
+
+    def _report(self, blob: Blob, done: int, state: str) -> None:
+        if self.progress is not None:
+            self.progress(Progress(blob.digest, blob.size, done, state))
+
+    def push_blobs(self, blobs: Sequence[Blob]) -> None:
+        unique = list({b.digest: b for b in blobs}.values())
+        workers = max(1, min(self.client.options.parallel, len(unique)))
+        with ThreadPoolExecutor(workers, thread_name_prefix="push") as pool:
+            futures = [pool.submit(self.push_blob, blob) for blob in unique]
+            done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+            failed = [f for f in done if f.exception() is not None]
+            if failed:
+                pool.shutdown(wait=True, cancel_futures=True)
+                failed[0].result()
+
+    def push_blob(self, blob: Blob) -> None:
+        step = f"pushing blob {blob.digest}"
+        self._report(blob, 0, "checking")
+        if self._exists(blob, step):
+            outcome = "present"
+        else:
+            outcome = self.client.with_retries(step, self.where, lambda: self._send(blob, step))
+        self.locations.record(self.registry, self.repository, blob.digest)
+        self.result.count(outcome, blob.size)
+        self._report(blob, blob.size, outcome)
+        log.debug("%s %s (%d bytes) in %s", outcome, blob.digest, blob.size, self.where)
+
+    def _exists(self, blob: Blob, step: str) -> bool:
+        response = self.client.request(
+            "HEAD",
+            f"/v2/{self.repository}/blobs/{blob.digest}",
+            step=step,
+            where=self.where,
+            scopes=self.scopes,
+            expected=(200, 307, 404),
+        )
+        return response.status_code != 404
+
+    def _send(self, blob: Blob, step: str) -> str:
+        """One attempt: mount or start an upload, then upload; retried as a whole."""
+        location = None
+        for source in self.locations.sources(self.registry, blob.digest, self.repository)[:1]:
+            location = self._mount(blob, source, step)
+            if location is None:
+                return "mounted"
+        if location is None:
+            response = self.client.request(
+                "POST",
+                f"/v2/{self.repository}/blobs/uploads/",
+                step=step,
+                where=self.where,
+                scopes=self.scopes,
+                expected=(202,),
+                retry=False,
+            )
+            location = _location(response, step, self.where)
+        chunk = self.client.options.chunk_size
+        if chunk and blob.size > chunk:
+            return self._upload_chunked(blob, location, chunk, step)
+        return self._upload_whole(blob, location, step)
+
+    def _mount(self, blob: Blob, source: str, step: str) -> str | None:
+        """Mount ``blob`` from ``source``: None when mounted, else the upload location."""
+        path = f"/v2/{self.repository}/blobs/uploads/?" + urlencode(
+            {"mount": blob.digest, "from": source}
+        )
+        response = self.client.request(
+            "POST",
+            path,
+            step=step,
+            where=self.where,
+            scopes=[*self.scopes, repo_scope(source, "pull")],
+            expected=(201, 202),
+            retry=False,
+        )
+        if response.status_code == 201:
+            self._check_digest(response, blob.digest, step)
+            return None
+        log.debug("%s: mount from %s refused, uploading", blob.digest, source)
+        self.locations.forget(self.registry, source, blob.digest)
+        return _location(response, step, self.where)
+
+    def _reader(self, blob: Blob, start: int, length: int) -> Callable[[], _ProgressReader]:
+        done = [start]
+
+        def report(n: int) -> None:
+            before = done[0]
+            done[0] += n
+            if done[0] // _PROGRESS_STEP != before // _PROGRESS_STEP or done[0] == blob.size:
+                self._report(blob, done[0], "uploading")
+
+        def open_at() -> _ProgressReader:
+            done[0] = start
+            stream = blob.open()
+            if start:
+                stream.seek(start)
+            return _ProgressReader(stream, length, report)
+
+        return open_at
+
+    def _upload_whole(self, blob: Blob, location: str, step: str) -> str:
+        response = self.client.request(
+            "PUT",
+            _with_query(location, digest=blob.digest),
+            step=step,
+            where=self.where,
+            scopes=self.scopes,
+            expected=(201,),
+            headers=_OCTET,
+            body=self._reader(blob, 0, blob.size),
+            retry=False,
+        )
+        self._check_digest(response, blob.digest, step)
+        return "uploaded"
+
+    def _upload_chunked(self, blob: Blob, location: str, chunk: int, step: str) -> str:
+        """PATCH chunk after chunk; after a failed chunk, ask where the upload stands."""
+        offset, failures = 0, 0
+        while offset < blob.size:
+            try:
+                location = self._patch(blob, location, offset, min(chunk, blob.size - offset))
+                offset, failures = offset + min(chunk, blob.size - offset), 0
+            except (*RETRY_EXCEPTIONS, Retryable) as err:
+                failures += 1
+                if failures > self.client.options.retries:
+                    raise
+                log.info(
+                    "%s to %s: chunk at %d failed (%s); resuming", step, self.where, offset, err
+                )
+                location, offset = self._resume(location, step, offset, chunk)
+        response = self.client.request(
+            "PUT",
+            _with_query(location, digest=blob.digest),
+            step=step,
+            where=self.where,
+            scopes=self.scopes,
+            expected=(201,),
+            retry=False,
+        )
+        self._check_digest(response, blob.digest, step)
+        return "uploaded"
+
+    def _patch(self, blob: Blob, location: str, start: int, length: int) -> str:
+        step = f"pushing blob {blob.digest}"
+        response = self.client.request(
+            "PATCH",
+            location,
+            step=step,
+            where=self.where,
+            scopes=self.scopes,
+            expected=(202,),
+            headers={**_OCTET, "Content-Range": f"{start}-{start + length - 1}"},
+            body=self._reader(blob, start, length),
+            retry=False,
+        )
+        return _location(response, step, self.where)
+
+    def _resume(self, location: str, step: str, offset: int, chunk: int) -> tuple[str, int]:
+        """Where the upload stands: before or after the failed chunk; else start over.
+
+        A chunk the registry kept only part of is not resumed: registries disagree on
+        what such a part holds.
+        """
+        try:
+            response = self.client.request(
+                "GET",
+                location,
+                step=step,
+                where=self.where,
+                scopes=self.scopes,
+                expected=(204,),
+                retry=False,
+            )
+        except RegistryError as err:
+            raise Retryable(f"upload cannot be resumed ({err.why}); starting over") from None
+        last = response.headers.get("Range", "0--1").rpartition("-")[2]
+        if not last.lstrip("-").isdigit():
+            raise Retryable("upload status has no Range; starting over")
+        size = int(last) + 1
+        if size not in (offset, offset + chunk):
+            raise Retryable(f"upload stands at {size} bytes, mid-chunk; starting over")
+        return _location(response, step, self.where), size
+
+    def _check_digest(self, response: requests.Response, digest: str, step: str) -> None:
+        said = response.headers.get("Docker-Content-Digest")
+        if said and said != digest:
+            raise DigestMismatch(step, self.where, f"registry stored {said}, expected {digest}")
+
+    def put_manifest(self, image: Image, reference: Reference) -> None:
+        manifest = image.manifest
+        step = f"pushing manifest {manifest.digest} as {reference.manifest_ref}"
+        response = self.client.request(
+            "PUT",
+            f"/v2/{self.repository}/manifests/{reference.manifest_ref}",
+            step=step,
+            where=self.where,
+            scopes=self.scopes,
+            expected=(201,),
+            headers={"Content-Type": manifest.media_type},
+            body=lambda: manifest.data,
+        )
+        self._check_digest(response, manifest.digest, step)
+        log.info("pushed %s (%s)", reference, manifest.digest)
+
+
+def _check_references(image: Image, references: Sequence[Reference]) -> None:
+    if not references:
+        raise InvalidReference("no registry destination to push to")
+    for ref in references:
+        if ref.digest is not None and ref.digest != image.manifest.digest:
+            raise InvalidReference(
+                f"docker://{ref}: names digest {ref.digest} but the image is "
+                f"{image.manifest.digest}"
+            )
+
+
+def _group(references: Sequence[Reference]) -> dict[tuple[str, str], list[Reference]]:
+    groups: dict[tuple[str, str], list[Reference]] = {}
+    for ref in references:
+        groups.setdefault((ref.registry, ref.repository), []).append(ref)
+    return groups
+
+
+class _Clients:
+    """One client per registry and credentials, shared by the repositories pushed to."""
+
+    def __init__(self, options: RegistryOptions) -> None:
+        self.options = options
+        self._clients: dict[tuple[str, Credentials | None], RegistryClient] = {}
+
+    def for_reference(self, ref: Reference) -> RegistryClient:
+        opts = self.options
+        creds = resolve_credentials(
+            ref.registry,
+            ref.repository,
+            creds=opts.creds,
+            auth_files=auth_file_paths(opts.authfile, opts.env),
+            run_helper=opts.run_helper,
+            required_file=opts.authfile,
+        )
+        key = (ref.api_host, creds)
+        if key not in self._clients:
+            self._clients[key] = RegistryClient(ref.api_host, opts, creds)
+        return self._clients[key]
+
+    def close(self) -> None:
+        for client in self._clients.values():
+            client.close()
+
+
+def push_image(
+    image: Image,
+    references: Sequence[Reference],
+    options: RegistryOptions | None = None,
+    *,
+    progress: ProgressCallback | None = None,
+    locations: BlobLocations | None = None,
+) -> PushResult:
+    """Push ``image`` to every reference (several tags, repositories, registries).
+
+    Blobs go first (present ones skipped, known ones mounted), in parallel; each
+    repository's manifest is put only after all its blobs are there.
+    """
+    opts = options or RegistryOptions()
+    _check_references(image, references)
+    known = locations if locations is not None else BlobLocations()
+    result = PushResult(image.manifest.digest, tuple(references))
+    clients = _Clients(opts)
+    try:
+        for refs in _group(references).values():
+            pusher = _RepoPusher(clients.for_reference(refs[0]), refs[0], known, result, progress)
+            pusher.push_blobs(list(image.blobs()))
+            for ref in refs:
+                pusher.put_manifest(image, ref)
+    finally:
+        clients.close()
+        known.save()
+    return result

@@ -1,0 +1,393 @@
+"""HTTP to one registry: scheme detection, TLS, retries with backoff, Basic/Bearer auth."""
+
+import base64
+import logging
+import random
+import ssl
+import threading
+import time
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import requests
+import urllib3
+
+from oci.registry.auth import Credentials
+from oci.registry.challenge import Challenge, parse_challenges
+from oci.registry.errors import AuthenticationError, RegistryError, describe_response
+from oci.registry.options import RegistryOptions, cert_dir_for
+from oci.registry.tls import ContextAdapter, is_loopback, ssl_context
+
+log = logging.getLogger(__name__)
+
+RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+RETRY_EXCEPTIONS = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+)
+_TOKEN_MARGIN = 10.0
+_DEFAULT_TOKEN_LIFETIME = 60.0
+_MAX_RETRY_AFTER = 60.0
+
+Body = Callable[[], Any]
+T = TypeVar("T")
+
+
+class Retryable(Exception):
+    """A failed attempt worth repeating (``with_retries`` catches it)."""
+
+    response: requests.Response | None = None
+
+
+class RetryableStatus(Retryable):
+    """A response worth another try (429, 5xx); carries the response."""
+
+    def __init__(self, response: requests.Response) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+
+
+@dataclass
+class _Token:
+    value: str
+    expires: float
+
+
+def repo_scope(repository: str, actions: str = "pull,push") -> str:
+    return f"repository:{repository}:{actions}"
+
+
+def explain(err: BaseException) -> str:
+    """A short cause for a transport exception, without URLs' noise."""
+    cause: BaseException | None = err
+    while cause is not None:
+        if isinstance(cause, ssl.SSLError | ConnectionResetError | TimeoutError):
+            return f"{type(cause).__name__}: {cause}"
+        cause = cause.__cause__ or cause.__context__
+    text = str(err)
+    return text.split(": ", 1)[-1] if "Max retries" in text else text or type(err).__name__
+
+
+class RegistryClient:
+    """A session with one registry (``host[:port]`` as the API sees it).
+
+    Thread-safe: uploads of several blobs may run through one client at once.
+    """
+
+    def __init__(
+        self, registry: str, options: RegistryOptions, credentials: Credentials | None
+    ) -> None:
+        self.registry = registry
+        self.options = options
+        self._credentials = credentials
+        self._session = self._make_session()
+        self._base: str | None = None
+        self._challenge: Challenge | None = None
+        self._tokens: dict[frozenset[str], _Token] = {}
+        self._lock = threading.Lock()
+        self._ping_lock = threading.Lock()
+
+    def _make_session(self) -> requests.Session:
+        if not self.options.tls_verify:
+            # The user turned verification off; urllib3 would warn on every request.
+            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+        context = ssl_context(self.options.tls_verify, cert_dir_for(self.options, self.registry))
+        session = requests.Session()
+        session.trust_env = False  # no .netrc credentials slipping in
+        session.proxies.update(self.options.proxies)
+        session.headers["User-Agent"] = self.options.user_agent
+        adapter = ContextAdapter(context, pool_size=max(4, self.options.parallel * 2))
+        session.mount("https://", adapter)
+        session.mount("http://", adapter)
+        return session
+
+    def close(self) -> None:
+        self._session.close()
+
+    # -- retries -----------------------------------------------------------------------
+
+    def _delay(self, attempt: int, response: requests.Response | None) -> float:
+        after = response.headers.get("Retry-After") if response is not None else None
+        if after and after.strip().isdigit():
+            return min(float(after), _MAX_RETRY_AFTER)
+        ceiling = min(self.options.max_backoff, self.options.backoff * 2**attempt)
+        return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+    def with_retries(self, step: str, where: str, action: Callable[[], T]) -> T:
+        """Run ``action``; again with backoff on resets, timeouts, 429 and 5xx."""
+        attempts = self.options.retries + 1
+        for attempt in range(attempts):
+            try:
+                return action()
+            except RETRY_EXCEPTIONS as err:
+                why, response = explain(err), None
+            except Retryable as err:
+                response = err.response
+                why = _why(err)
+            if attempt + 1 == attempts:
+                status = response.status_code if response is not None else None
+                raise RegistryError(step, where, f"{why} (after {attempts} attempts)", status)
+            delay = self._delay(attempt, response)
+            log.info("%s to %s: %s; retrying in %.1fs", step, where, why, delay)
+            time.sleep(delay)
+        raise AssertionError("unreachable")
+
+    # -- endpoint detection ------------------------------------------------------------
+
+    def _schemes(self) -> list[str]:
+        insecure = not self.options.tls_verify or is_loopback(self.registry)
+        return ["https", "http"] if insecure else ["https"]
+
+    def _ping_scheme(self, scheme: str) -> requests.Response:
+        url = f"{scheme}://{self.registry}/v2/"
+        return self._session.get(url, timeout=self._timeout(), allow_redirects=False)
+
+    def _ping_once(self) -> None:
+        schemes = self._schemes()
+        for index, scheme in enumerate(schemes):
+            try:
+                response = self._ping_scheme(scheme)
+            except RETRY_EXCEPTIONS as err:
+                if _is_cert_failure(err) or index + 1 == len(schemes):
+                    raise
+                log.debug("%s://%s: %s; trying %s", scheme, self.registry, explain(err), "http")
+                continue
+            if response.status_code in RETRY_STATUS:
+                raise RetryableStatus(response)
+            self._base = f"{scheme}://{self.registry}"
+            self._learn_challenge(response)
+            return
+
+    def ping(self) -> None:
+        """Find the scheme (HTTPS; HTTP only when insecure or loopback) and auth scheme."""
+        with self._ping_lock:
+            if self._base is None:
+                self.with_retries("contacting registry", self.registry, self._ping_once)
+
+    def _learn_challenge(self, response: requests.Response) -> None:
+        if response.status_code == 401:
+            challenge = _pick_challenge(response)
+            if challenge is None:
+                raise AuthenticationError(
+                    "contacting registry", self.registry, "401 without a usable challenge", 401
+                )
+            self._challenge = challenge
+        elif response.status_code not in (200, 404):
+            why = describe_response(response.status_code, response.reason, response.content)
+            raise RegistryError("contacting registry", self.registry, why, response.status_code)
+
+    def url(self, path: str) -> str:
+        self.ping()
+        return f"{self._base}{path}"
+
+    def _timeout(self) -> tuple[float, float]:
+        return (self.options.connect_timeout, self.options.read_timeout)
+
+    # -- authorization -----------------------------------------------------------------
+
+    def _authorization(self, scopes: Collection[str], rejected: str | None = None) -> str | None:
+        """The Authorization header for ``scopes``; a new token if ``rejected`` was ours."""
+        challenge = self._challenge
+        if challenge is None:
+            return None
+        if challenge.scheme == "basic":
+            return _basic(self._credentials) if self._credentials else None
+        with self._lock:
+            key = frozenset(scopes)
+            token = self._tokens.get(key)
+            stale = token is not None and f"Bearer {token.value}" == rejected
+            if stale or token is None or token.expires <= time.monotonic():
+                token = self._fetch_token(challenge, key)
+                self._tokens[key] = token
+        return f"Bearer {token.value}"
+
+    def _fetch_token(self, challenge: Challenge, scopes: frozenset[str]) -> _Token:
+        realm = challenge.realm
+        if not realm:
+            raise AuthenticationError(
+                "getting a token", self.registry, "Bearer challenge has no realm", 401
+            )
+        return self.with_retries(
+            "getting a token", self.registry, lambda: self._token_request(challenge, scopes)
+        )
+
+    def _token_request(self, challenge: Challenge, scopes: frozenset[str]) -> _Token:
+        creds = self._credentials
+        params: dict[str, Any] = {"scope": sorted(scopes)}
+        if challenge.params.get("service"):
+            params["service"] = challenge.params["service"]
+        realm = challenge.params["realm"]
+        if creds is not None and creds.identity_token:
+            form = {
+                **params,
+                "scope": " ".join(sorted(scopes)),
+                "grant_type": "refresh_token",
+                "refresh_token": creds.identity_token,
+                "client_id": self.options.user_agent,
+            }
+            response = self._session.post(realm, data=form, timeout=self._timeout())
+        else:
+            headers = {"Authorization": _basic(creds)} if creds else {}
+            response = self._session.get(
+                realm, params=params, headers=headers, timeout=self._timeout()
+            )
+        return self._token_from(response, realm)
+
+    def _token_from(self, response: requests.Response, realm: str) -> _Token:
+        if response.status_code in RETRY_STATUS:
+            raise RetryableStatus(response)
+        where = f"{self.registry} (token service {urlsplit(realm).netloc})"
+        if response.status_code in (401, 403):
+            why = describe_response(response.status_code, response.reason, response.content)
+            raise AuthenticationError("getting a token", where, why, response.status_code)
+        try:
+            doc = response.json()
+            value = doc.get("token") or doc.get("access_token")
+            lifetime = float(doc.get("expires_in") or _DEFAULT_TOKEN_LIFETIME)
+        except (ValueError, AttributeError):
+            value = None
+        if response.status_code != 200 or not value:
+            why = f"{response.status_code} {response.reason}: no token in the answer"
+            raise RegistryError("getting a token", where, why, response.status_code)
+        log.debug("token from %s valid for %.0fs", urlsplit(realm).netloc, lifetime)
+        return _Token(str(value), time.monotonic() + max(lifetime - _TOKEN_MARGIN, 1.0))
+
+    # -- requests ----------------------------------------------------------------------
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        body: Body | None,
+        auth: str | None,
+    ) -> requests.Response:
+        all_headers = dict(headers)
+        if auth and urlsplit(url).netloc == self.registry:
+            all_headers["Authorization"] = auth
+        data = body() if body is not None else None
+        try:
+            response = self._session.request(
+                method,
+                url,
+                headers=all_headers,
+                data=data,
+                timeout=self._timeout(),
+                allow_redirects=False,
+            )
+        finally:
+            if hasattr(data, "close"):
+                data.close()
+        log.debug("%s %s -> %d", method, url.split("?", 1)[0], response.status_code)
+        return response
+
+    def _send_authorized(
+        self,
+        method: str,
+        url: str,
+        scopes: Sequence[str],
+        headers: Mapping[str, str],
+        body: Body | None,
+    ) -> requests.Response:
+        auth = self._authorization(scopes)
+        response = self._send(method, url, headers, body, auth)
+        if response.status_code != 401:
+            return response
+        challenge = _pick_challenge(response)
+        if challenge is None:
+            return response
+        if self._challenge is None or challenge.scheme != self._challenge.scheme:
+            self._challenge, auth = challenge, None
+        wanted = [*scopes, *_uncovered(challenge.params.get("scope", ""), scopes)]
+        return self._send(method, url, headers, body, self._authorization(wanted, auth))
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        step: str,
+        where: str,
+        scopes: Sequence[str] = (),
+        expected: Collection[int] = (200,),
+        headers: Mapping[str, str] | None = None,
+        body: Body | None = None,
+        retry: bool = True,
+    ) -> requests.Response:
+        """Send ``method`` to ``path`` (or a full URL); raise unless the status is expected.
+
+        ``body`` is called for every attempt, so a retry reads the data afresh.
+        """
+        url = path if "://" in path else self.url(path)
+
+        def attempt() -> requests.Response:
+            response = self._send_authorized(method, url, scopes, headers or {}, body)
+            if response.status_code in RETRY_STATUS and response.status_code not in expected:
+                raise RetryableStatus(response)
+            return response
+
+        response = self.with_retries(step, where, attempt) if retry else attempt()
+        if response.status_code not in expected:
+            raise _status_error(step, where, response, self._credentials is not None)
+        return response
+
+
+def _why(err: Retryable) -> str:
+    if err.response is None:
+        return str(err)
+    response = err.response
+    return describe_response(response.status_code, response.reason, response.content)
+
+
+def _status_error(
+    step: str, where: str, response: requests.Response, had_credentials: bool
+) -> RegistryError:
+    why = describe_response(response.status_code, response.reason, response.content)
+    if response.status_code == 401:
+        hint = "credentials were refused" if had_credentials else "no credentials found"
+        return AuthenticationError(step, where, f"{why} ({hint}; see --creds, --authfile)", 401)
+    if response.status_code == 403:
+        return AuthenticationError(step, where, why, 403)
+    return RegistryError(step, where, why, response.status_code)
+
+
+def _uncovered(asked: str, scopes: Sequence[str]) -> list[str]:
+    """Scopes a challenge asks for that ``scopes`` do not already grant."""
+    granted: dict[str, set[str]] = {}
+    for scope in scopes:
+        resource, _, actions = scope.rpartition(":")
+        granted.setdefault(resource, set()).update(actions.split(","))
+    missing = []
+    for scope in asked.split():
+        resource, _, actions = scope.rpartition(":")
+        if not set(actions.split(",")) <= granted.get(resource, set()):
+            missing.append(scope)
+    return missing
+
+
+def _pick_challenge(response: requests.Response) -> Challenge | None:
+    challenges = parse_challenges(response.headers.get("WWW-Authenticate", ""))
+    for scheme in ("bearer", "basic"):
+        for challenge in challenges:
+            if challenge.scheme == scheme:
+                return challenge
+    return None
+
+
+def _basic(creds: Credentials | None) -> str:
+    if creds is None:
+        return ""
+    pair = f"{creds.username}:{creds.password}".encode()
+    return "Basic " + base64.b64encode(pair).decode()
+
+
+def _is_cert_failure(err: BaseException) -> bool:
+    cause: BaseException | None = err
+    while cause is not None:
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return "CERTIFICATE_VERIFY_FAILED" in str(err)

@@ -1,0 +1,173 @@
+"""``docker://`` destinations: podman's registry options and a progress line on a terminal."""
+
+import os
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+import click
+
+from oci.errors import InvalidReference, OciError
+from oci.image import Image
+from oci.registry import (
+    BlobLocations,
+    Progress,
+    PushResult,
+    Reference,
+    RegistryOptions,
+    parse_creds,
+    parse_reference,
+    push_image,
+    registry_env,
+)
+from staves.errors import EXIT_USAGE, StavesError
+
+Pusher = Callable[[Image, Sequence[Reference]], PushResult]
+_REDRAW_EVERY = 0.2
+
+
+def registry_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Add podman's ``--authfile``, ``--creds``, ``--tls-verify``, ``--cert-dir``."""
+    options = [
+        click.option(
+            "--authfile",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Registry credentials file (default: podman's auth.json search).",
+        ),
+        click.option("--creds", metavar="USER[:PASS]", help="Registry credentials."),
+        click.option(
+            "--tls-verify",
+            type=click.BOOL,
+            default=True,
+            is_flag=False,
+            flag_value=True,
+            metavar="[=BOOL]",
+            help="Require HTTPS with a verified certificate (--tls-verify=false: don't).",
+        ),
+        click.option(
+            "--cert-dir",
+            type=click.Path(file_okay=False, path_type=Path),
+            help="CA (*.crt) and client (*.cert, *.key) certificates for the registry.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def build_registry_options(
+    creds: str | None,
+    authfile: Path | None,
+    tls_verify: bool,
+    cert_dir: Path | None,
+    environ: Mapping[str, str],
+) -> RegistryOptions:
+    """RegistryOptions from the command line; prompts for a password ``--creds`` lacks."""
+    credentials = None
+    if creds is not None:
+        if ":" not in creds:
+            creds = f"{creds}:{click.prompt('Password', hide_input=True, err=True)}"
+        try:
+            credentials = parse_creds(creds)
+        except OciError as exc:
+            raise StavesError(str(exc), key="--creds", exit_code=EXIT_USAGE) from None
+    return RegistryOptions(
+        creds=credentials,
+        authfile=authfile,
+        tls_verify=tls_verify,
+        cert_dir=cert_dir,
+        env=registry_env(environ),
+    )
+
+
+def parse_registry_reference(text: str, default_tag: str) -> Reference:
+    try:
+        return parse_reference(text, default_tag=default_tag)
+    except InvalidReference as exc:
+        raise StavesError(str(exc), key="--output", exit_code=EXIT_USAGE) from exc
+
+
+def blob_cache_path(environ: Mapping[str, str]) -> Path | None:
+    base = environ.get("XDG_CACHE_HOME") or (
+        f"{environ['HOME']}/.cache" if environ.get("HOME") else None
+    )
+    return Path(base) / "staves" / "blob-locations.json" if base else None
+
+
+def _size(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.1f} {unit}" if unit != "B" else f"{int(n)} B"
+        n /= 1024
+    raise AssertionError("unreachable")
+
+
+@dataclass
+class TerminalProgress:
+    """One line, redrawn: bytes sent of bytes to send, and the rate. Thread-safe enough:
+    each blob's counter is one dict entry written by one upload thread."""
+
+    out: TextIO
+    clock: Callable[[], float] = time.monotonic
+    sizes: dict[str, int] = field(default_factory=dict)
+    done: dict[str, int] = field(default_factory=dict)
+    started: float | None = None
+    last_draw: float = 0.0
+
+    def __call__(self, event: Progress) -> None:
+        now = self.clock()
+        if self.started is None:
+            self.started = now
+        self.sizes[event.digest] = event.size
+        if event.state in ("uploading", "uploaded"):
+            self.done[event.digest] = event.done
+        elif event.state in ("present", "mounted"):
+            self.sizes.pop(event.digest, None)
+        if now - self.last_draw >= _REDRAW_EVERY:
+            self.last_draw = now
+            self.draw(now)
+
+    def draw(self, now: float) -> None:
+        sent = sum(self.done.values())
+        total = sum(self.sizes.values())
+        started = now if self.started is None else self.started
+        rate = sent / max(now - started, 1e-3)
+        self.out.write(f"\rpushing {_size(sent)} / {_size(total)} at {_size(rate)}/s\x1b[K")
+        self.out.flush()
+
+    def finish(self) -> None:
+        if self.started is not None:
+            self.draw(self.clock())
+            self.out.write("\n")
+            self.out.flush()
+
+
+def make_pusher(options: RegistryOptions, environ: Mapping[str, str]) -> Pusher:
+    """Pushes with a progress line when stderr is a terminal, quietly otherwise."""
+
+    def push(image: Image, references: Sequence[Reference]) -> PushResult:
+        progress = TerminalProgress(sys.stderr) if sys.stderr.isatty() else None
+        locations = BlobLocations(blob_cache_path(environ))
+        try:
+            return push_image(image, references, options, progress=progress, locations=locations)
+        finally:
+            if progress is not None:
+                progress.finish()
+
+    return push
+
+
+def pusher_from_cli(
+    creds: str | None, authfile: Path | None, tls_verify: bool, cert_dir: Path | None
+) -> Pusher:
+    """A pusher that reads options and environment (and prompts) only when it is used."""
+
+    def push(image: Image, references: Sequence[Reference]) -> PushResult:
+        environ = dict(os.environ)
+        options = build_registry_options(creds, authfile, tls_verify, cert_dir, environ)
+        return make_pusher(options, environ)(image, references)
+
+    return push
