@@ -1,0 +1,2 @@
+#include <stdio.h>
+int main(void) { puts("testing keyword accepted"); return 0; }
