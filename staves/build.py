@@ -11,19 +11,23 @@ from typing import Any
 from oci.compress import Compression
 from oci.descriptor import Platform
 from oci.image import Image, ImageConfig, build_image, created_time
-from oci.layer import write_layer
+from oci.layer import Layer, write_layer
 from oci.tarball import retar_stream
 from oci.transport import Destination
+from staves.builder.inbuilder import FAILURE_MARK
 from staves.builder_container import (
+    SNAPSHOT_MOUNT,
     BuilderSettings,
+    RunResult,
     builder_container,
     ensure_image,
     ensure_volume,
+    podman_step,
     rootfs_stream,
     run_to_end,
 )
 from staves.errors import StavesError
-from staves.outputs import ImageName, write_outputs
+from staves.outputs import ImageName, Pusher, write_outputs
 from staves.podman_service import podman_client
 from staves.storage import load_image
 
@@ -46,39 +50,56 @@ class BuildRequest:
     url: str | None
 
 
-def build(request: BuildRequest, environ: Mapping[str, str]) -> Image:
+def failure_from(result: RunResult) -> StavesError:
+    """One line naming what failed, from the in-builder script's last words."""
+    marked = [line for line in result.tail if line.startswith(FAILURE_MARK)]
+    what = marked[-1].removeprefix(FAILURE_MARK).split(";")[0] if marked else None
+    problem = f"emerge failed for {what}" if what else "the build in the builder failed"
+    return StavesError(
+        f"{problem} (exit code {result.exit_code})",
+        hint="the end of its build log is above",
+        exit_code=1,
+    )
+
+
+def build(request: BuildRequest, environ: Mapping[str, str], push: Pusher | None) -> Image:
+    plan = {**request.plan, "snapshot": SNAPSHOT_MOUNT}
     with (
         podman_client(request.url, environ) as client,
         tempfile.TemporaryDirectory(prefix="staves-build-") as work,
     ):
-        ensure_image(client, request.builder.builder_image)
-        ensure_image(client, request.builder.portage_image)
-        ensure_volume(client, request.builder.cache_volume)
-        with builder_container(client, request.builder, request.plan) as container:
-            code = run_to_end(container, sys.stderr)
-            if code != 0:
-                raise StavesError(
-                    f"the build in the builder failed with exit code {code}",
-                    exit_code=code if code < 126 else 1,
-                )
+        with podman_step("preparing the builder"):
+            ensure_image(client, request.builder.builder_image)
+            ensure_image(client, request.builder.portage_image)
+            ensure_volume(client, request.builder.cache_volume)
+        with (
+            podman_step("running the builder"),
+            builder_container(client, request.builder, plan) as container,
+        ):
+            result = run_to_end(container, sys.stderr)
+            if result.exit_code != 0:
+                raise failure_from(result)
             with rootfs_stream(client, container) as stream:
-                layer = write_layer(
-                    retar_stream(stream, strip_components=1, clamp_mtime=request.epoch),
-                    Path(work) / "blobs",
-                    request.compression,
-                )
+                layer = pack_rootfs(stream, Path(work), request)
         image = build_image(
             [layer],
             request.config,
             created=created_time([layer], request.epoch),
             platform=request.platform,
             annotations=request.annotations,
-            history=[f"staves build: emerge {' '.join(request.plan.get('packages', []))}"],
+            history=["staves build: emerge " + " ".join(plan["packages"])],
         )
         write_outputs(
             image,
             request.destinations,
             request.name,
             lambda img, name: load_image(client, img, name),
+            push,
         )
     return image
+
+
+def pack_rootfs(stream: Any, work: Path, request: BuildRequest) -> Layer:
+    """The builder's root filesystem archive (top directory stripped) as one layer."""
+    producer = retar_stream(stream, strip_components=1, clamp_mtime=request.epoch)
+    return write_layer(producer, work / "blobs", request.compression)

@@ -10,6 +10,7 @@ import json
 import logging
 import tarfile
 import uuid
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from importlib import resources
 from typing import Any, BinaryIO, TextIO
 
 import podman
-from podman.errors import APIError, ImageNotFound, NotFound
+from podman.errors import APIError, ImageNotFound, NotFound, PodmanError
 
 from staves.errors import StavesError
 
@@ -25,10 +26,11 @@ log = logging.getLogger(__name__)
 
 SCRIPT_DIR = "/staves"
 ROOTFS = "/tmp/rootfs"
-REPO_PATH = "/var/db/repos/gentoo"
+# The snapshot image is mounted whole here; the in-builder script links its
+# /var/db/repos/gentoo into place (an image mount cannot pick a subdirectory).
+SNAPSHOT_MOUNT = "/staves/snapshot"
 BINPKG_PATH = "/var/cache/binpkgs"
-# Podman's default nofile limit can exceed the host's hard limit; emerge needs few files.
-_ULIMITS = [{"Name": "nofile", "Soft": 1024, "Hard": 1024}]
+_TAIL_LINES = 60
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,15 @@ class BuilderSettings:
     builder_image: str
     portage_image: str
     cache_volume: str
+
+
+@contextmanager
+def podman_step(step: str) -> Iterator[None]:
+    """Turn a Podman API failure into one line saying which step failed."""
+    try:
+        yield
+    except (APIError, PodmanError) as exc:
+        raise StavesError(f"{step}: {_explain(exc)}") from exc
 
 
 def ensure_image(client: podman.PodmanClient, reference: str) -> None:
@@ -89,9 +100,10 @@ def builder_container(
         settings.builder_image,
         command=["python3", f"{SCRIPT_DIR}/inbuilder.py", f"{SCRIPT_DIR}/plan.json"],
         name=f"staves-build-{uuid.uuid4().hex[:12]}",
-        image_volumes=[{"source": settings.portage_image, "destination": REPO_PATH, "rw": False}],
+        image_volumes=[
+            {"source": settings.portage_image, "destination": SNAPSHOT_MOUNT, "rw": False}
+        ],
         volumes={settings.cache_volume: {"bind": BINPKG_PATH, "mode": "rw"}},
-        ulimits=_ULIMITS,
         labels={"io.staves.role": "builder"},
     )
     try:
@@ -105,17 +117,26 @@ def builder_container(
             log.warning("could not remove builder container %s: %s", container.name, exc)
 
 
-def run_to_end(container: Any, output: TextIO | BinaryIO) -> int:
-    """Start ``container``, stream its output live, return its exit code."""
+@dataclass(frozen=True)
+class RunResult:
+    exit_code: int
+    tail: tuple[str, ...]  # the last lines of output, to explain a failure
+
+
+def run_to_end(container: Any, output: TextIO) -> RunResult:
+    """Start ``container``, stream its output live, return its exit code and last lines."""
     container.start()
+    tail: deque[str] = deque(maxlen=_TAIL_LINES)
+    partial = ""
     for chunk in container.logs(stream=True, follow=True, stdout=True, stderr=True):
-        data = chunk if isinstance(chunk, bytes) else str(chunk).encode()
-        if isinstance(output, io.TextIOBase):
-            output.write(data.decode(errors="replace"))
-        else:
-            output.write(data)  # type: ignore[arg-type]
+        text = chunk.decode(errors="replace") if isinstance(chunk, bytes) else str(chunk)
+        output.write(text)
         output.flush()
-    return int(container.wait())
+        *complete, partial = (partial + text).split("\n")
+        tail.extend(complete)
+    if partial:
+        tail.append(partial)
+    return RunResult(int(container.wait()), tuple(tail))
 
 
 @contextmanager

@@ -1,18 +1,30 @@
-"""``staves build``: validate the spec and (for now) show the build with --dry-run."""
+"""``staves build``: the spec's packages emerged in a builder container, packed as an image."""
 
 import os
+from pathlib import Path
 
 import click
 
+from oci.compress import Compression
+from staves.build import BuildRequest, build
+from staves.builder_container import BuilderSettings
+from staves.commands.pack import parse_platform, source_date_epoch
 from staves.commands.report import reported_errors
 from staves.dryrun import dry_run_json, dry_run_text
 from staves.errors import EXIT_USAGE, StavesError
-from staves.spec import Spec, load_spec
+from staves.image_meta import image_annotations, image_config, image_name
+from staves.outputs import parse_destinations
+from staves.registry import pusher_from_cli, registry_options
+from staves.spec import Spec, build_plan, load_spec
 from staves.spec.names import IMAGE_TAG, image_name_problem, split_reference
 from staves.spec.read_image import NAME_HINT, TAG_HINT
 
+DEFAULT_BUILDER = "docker.io/gentoo/stage3:latest"
+DEFAULT_PORTAGE = "docker.io/gentoo/portage:latest"
+DEFAULT_CACHE = "staves-binpkgs"
 
-@click.command()
+
+@click.command("build")
 @click.option(
     "-c",
     "--config",
@@ -33,11 +45,35 @@ from staves.spec.read_image import NAME_HINT, TAG_HINT
     show_default=True,
     help="Dry-run output format.",
 )
-@click.option("--jobs", type=click.IntRange(min=1), help="Parallel emerge jobs [CPU count].")
+@click.option("--jobs", type=click.IntRange(min=1), help="Parallel make jobs [CPU count].")
 @click.option(
-    "-o", "--output", "outputs", multiple=True, metavar="DEST", help="Where to put the image."
+    "-o",
+    "--output",
+    "outputs",
+    multiple=True,
+    metavar="DEST",
+    help="Where to put the image [containers-storage:NAME:VERSION]; repeatable.",
 )
-def build(
+@click.option("--builder", default=DEFAULT_BUILDER, show_default=True, help="Builder image.")
+@click.option(
+    "--portage", default=DEFAULT_PORTAGE, show_default=True, help="Portage snapshot image."
+)
+@click.option(
+    "--build-cache",
+    default=DEFAULT_CACHE,
+    show_default=True,
+    help="Named volume holding binary packages between builds.",
+)
+@click.option(
+    "--compression",
+    type=click.Choice([c.value for c in Compression]),
+    default=Compression.GZIP.value,
+    show_default=True,
+)
+@click.option("--platform", "platform_text", help="OS/ARCH[/VARIANT]; default: this host.")
+@click.option("--url", help="Podman API URL [CONTAINER_HOST, then the usual sockets].")
+@registry_options
+def build_command(
     config_path: str,
     tag: str | None,
     version: str | None,
@@ -45,19 +81,42 @@ def build(
     output_format: str,
     jobs: int | None,
     outputs: tuple[str, ...],
+    builder: str,
+    portage: str,
+    build_cache: str,
+    compression: str,
+    platform_text: str | None,
+    url: str | None,
+    authfile: Path | None,
+    creds: str | None,
+    tls_verify: bool,
+    cert_dir: Path | None,
 ) -> None:
     """Build the image described by the spec."""
     with reported_errors():
         spec = retag(load_spec(config_path), tag, version)
         jobs = jobs or os.cpu_count() or 1
-        if not dry_run:
-            raise StavesError(
-                "building is not implemented yet",
-                hint="use --dry-run to see what would be built",
-                exit_code=EXIT_USAGE,
-            )
-        render = dry_run_json if output_format == "json" else dry_run_text
-        click.echo(render(spec, jobs, outputs), nl=False)
+        if dry_run:
+            render = dry_run_json if output_format == "json" else dry_run_text
+            click.echo(render(spec, jobs, outputs), nl=False)
+            return
+        outputs = outputs or (f"containers-storage:{spec.image.reference}",)
+        environ = dict(os.environ)
+        request = BuildRequest(
+            plan=build_plan(spec, jobs),
+            config=image_config(spec.image),
+            name=image_name(spec.image),
+            annotations=image_annotations(spec.image),
+            builder=BuilderSettings(builder, portage, build_cache),
+            destinations=parse_destinations(outputs),
+            compression=Compression(compression),
+            platform=parse_platform(platform_text),
+            epoch=source_date_epoch(environ),
+            url=url,
+        )
+    push = pusher_from_cli(creds, authfile, tls_verify, cert_dir)
+    image = build(request, environ, push)
+    click.echo(image.manifest.digest)
 
 
 def retag(spec: Spec, tag: str | None, version: str | None) -> Spec:

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from oci.image import ImageConfig
 from staves.spec.model import ImageSettings, Spec
 from staves.spec.render import render_portage
 
@@ -26,28 +27,24 @@ def build_plan(spec: Spec, jobs: int) -> dict[str, Any]:
     }
 
 
+def oci_image_config(image: ImageSettings) -> ImageConfig:
+    """The spec's image settings as the OCI runtime config the packer writes."""
+    return ImageConfig(
+        entrypoint=image.entrypoint,
+        cmd=image.cmd,
+        env=image.env,
+        user=image.user,
+        workdir=image.workdir,
+        ports=image.ports,
+        volumes=image.volumes,
+        labels=dict(image.labels),
+        stop_signal=image.stop_signal,
+    )
+
+
 def image_config(image: ImageSettings) -> dict[str, Any]:
     """The runtime part of an OCI image config (``config`` in the OCI JSON).
 
     Keys are left out when unset, as the OCI image spec allows.
     """
-    config: dict[str, Any] = {}
-    if image.user is not None:
-        config["User"] = image.user
-    if image.ports:
-        config["ExposedPorts"] = {port: {} for port in image.ports}
-    if image.env:
-        config["Env"] = [f"{name}={value}" for name, value in image.env]
-    if image.entrypoint:
-        config["Entrypoint"] = list(image.entrypoint)
-    if image.cmd:
-        config["Cmd"] = list(image.cmd)
-    if image.volumes:
-        config["Volumes"] = {volume: {} for volume in image.volumes}
-    if image.workdir is not None:
-        config["WorkingDir"] = image.workdir
-    if image.labels:
-        config["Labels"] = dict(image.labels)
-    if image.stop_signal is not None:
-        config["StopSignal"] = image.stop_signal
-    return config
+    return oci_image_config(image).to_dict()

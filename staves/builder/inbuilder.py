@@ -1,0 +1,237 @@
+#!/usr/bin/env python3
+"""Runs inside the builder container: apply the rendered Portage config, emerge into a root.
+
+Standard library only: this file is copied into a Gentoo stage3 (or the test builder) and
+run with the builder's own python3. The host renders every Portage file; this script only
+writes them, runs emerge, and prepares the root filesystem that becomes the image.
+
+Usage: python3 inbuilder.py PLAN.json
+"""
+
+import glob
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+FAILURE_MARK = "staves: emerge failed for "
+PLAN_KEYS = {
+    "files": dict,
+    "append": dict,
+    "sync": list,
+    "packages": list,
+    "jobs": int,
+    "root": str,
+    "stdlib": bool,
+    "locale": (dict, type(None)),
+    "snapshot": (str, type(None)),
+}
+REPO_PATH = "/var/db/repos/gentoo"
+PORTAGE_TMPDIR = "/var/tmp/portage"
+# What a container build needs from Portage; every sandbox needs privileges we lack.
+BASE_MAKE_CONF = """
+# --- added by staves for container builds ---
+FEATURES="${{FEATURES}} -sandbox -usersandbox -ipc-sandbox -network-sandbox -pid-sandbox \
+-userpriv -userfetch buildpkg binpkg-multi-instance nodoc noinfo noman -news"
+PORTAGE_ELOG_CLASSES="warn error"
+PORTAGE_ELOG_SYSTEM="echo"
+MAKEOPTS="-j{jobs}"
+"""
+# Parts of the root an image never needs.
+STRIP_PATHS = (
+    "usr/share/doc",
+    "usr/share/man",
+    "usr/share/info",
+    "usr/share/gtk-doc",
+    "usr/include",
+    "var/cache",
+    "var/tmp",
+    "var/log",
+)
+
+
+class PlanError(Exception):
+    """The plan file is not what the host writes."""
+
+
+def load_plan(text: str) -> dict:
+    """Parse and check a plan: every key present, each of its type, paths absolute."""
+    try:
+        plan = json.loads(text)
+    except ValueError as exc:
+        raise PlanError(f"plan is not JSON: {exc}") from exc
+    if not isinstance(plan, dict):
+        raise PlanError("plan must be a JSON object")
+    plan.setdefault("snapshot", None)
+    unknown = set(plan) - set(PLAN_KEYS)
+    if unknown:
+        raise PlanError(f"plan has unknown keys: {', '.join(sorted(unknown))}")
+    for key, kind in PLAN_KEYS.items():
+        if key not in plan:
+            raise PlanError(f"plan lacks '{key}'")
+        if not isinstance(plan[key], kind) or (kind is int and isinstance(plan[key], bool)):
+            raise PlanError(f"plan '{key}' has the wrong type")
+    for path in [*plan["files"], *plan["append"], plan["root"]]:
+        if not path.startswith("/") or "/../" in f"{path}/":
+            raise PlanError(f"plan path {path!r} must be absolute and stay put")
+    if not plan["packages"]:
+        raise PlanError("plan has no packages")
+    return plan
+
+
+def say(message: str) -> None:
+    print(f">>> staves: {message}", flush=True)
+
+
+def run(argv: list[str]) -> int:
+    say("running " + " ".join(shlex.quote(a) for a in argv))
+    return subprocess.run(argv, check=False).returncode
+
+
+def link_snapshot(snapshot: str | None) -> None:
+    """Put the mounted Portage snapshot where Portage and make.profile expect it."""
+    if not snapshot:
+        return
+    source = Path(snapshot) / REPO_PATH.lstrip("/")
+    if not source.is_dir():
+        source = Path(snapshot)
+    target = Path(REPO_PATH)
+    if target.is_symlink():
+        target.unlink()
+    elif target.is_dir():
+        if any(target.iterdir()):
+            raise PlanError(f"{REPO_PATH} is not empty in the builder; cannot mount the snapshot")
+        target.rmdir()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.symlink_to(source)
+
+
+def write_config(plan: dict) -> None:
+    make_conf = Path("/etc/portage/make.conf")
+    if make_conf.is_dir():  # some stage3s keep make.conf as a directory of files
+        make_conf = make_conf / "zz-staves"
+    with make_conf.open("a", encoding="utf-8") as out:
+        out.write(BASE_MAKE_CONF.format(jobs=plan["jobs"]))
+    for name, text in sorted(plan["files"].items()):
+        path = Path(name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    for name, text in sorted(plan["append"].items()):
+        path = make_conf if name == "/etc/portage/make.conf" else Path(name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as out:
+            out.write("\n" + text)
+
+
+def newest_build_log() -> Path | None:
+    logs = glob.glob(f"{PORTAGE_TMPDIR}/*/*/temp/build.log")
+    return Path(max(logs, key=os.path.getmtime)) if logs else None
+
+
+def report_failure(code: int) -> int:
+    """Name the failing package and show the end of its build log."""
+    log = newest_build_log()
+    if log is None:
+        print(f"{FAILURE_MARK}(no build log; see emerge's output above)", flush=True)
+        return code
+    package = f"{log.parents[2].name}/{log.parents[1].name}"
+    lines = log.read_text(errors="replace").splitlines()[-30:]
+    print(f"{FAILURE_MARK}{package}; the end of its build log:", flush=True)
+    for line in lines:
+        print(f"    {line}", flush=True)
+    return code
+
+
+def emerge(args: list[str]) -> None:
+    code = run(["emerge", "--color=n", "--verbose", "--quiet-build=n", *args])
+    if code != 0:
+        sys.exit(report_failure(code))
+
+
+def libc_dir(root: Path) -> Path | None:
+    """The directory holding the root's libc: the loader always searches it."""
+    for candidate in sorted(root.glob("**/libc.so.6")):
+        return candidate.parent
+    return None
+
+
+def copy_compiler_runtime(root: Path, names: list[str]) -> None:
+    """Copy libgcc_s (and libstdc++) from the builder's compiler into the root."""
+    target = libc_dir(root)
+    if target is None:
+        say("no libc in the root; skipping compiler runtime libraries")
+        return
+    for name in names:
+        found = subprocess.run(
+            ["gcc", f"-print-file-name={name}"], capture_output=True, text=True, check=False
+        ).stdout.strip()
+        if not found.startswith("/") or not os.path.exists(found):
+            raise PlanError(f"the builder's compiler has no {name}")
+        shutil.copy2(os.path.realpath(found), target / name)
+        say(f"copied {name} into {target.relative_to(root)}")
+
+
+def make_locale(root: Path, locale: dict | None) -> None:
+    if not locale:
+        return
+    name, charset = locale["name"], locale.get("charset") or "UTF-8"
+    code = run(["localedef", "--prefix", str(root), "-i", name, "-f", charset, f"{name}.{charset}"])
+    if code not in (0, 1):  # 1 means warnings, the locale is still written
+        sys.exit(code)
+
+
+def strip_root(root: Path) -> None:
+    for rel in STRIP_PATHS:
+        path = root / rel
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+    for pattern in ("**/*.a", "**/*.la"):
+        for path in root.glob(pattern):
+            if path.is_file():
+                path.unlink()
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 2:
+        print("usage: inbuilder.py PLAN.json", file=sys.stderr)
+        return 2
+    try:
+        plan = load_plan(Path(argv[1]).read_text(encoding="utf-8"))
+        link_snapshot(plan["snapshot"])
+        write_config(plan)
+    except (OSError, PlanError) as exc:
+        print(f"staves: bad build plan: {exc}", file=sys.stderr)
+        return 2
+    root = Path(plan["root"])
+    root.mkdir(parents=True, exist_ok=True)
+    for repo in plan["sync"]:
+        if run(["emaint", "sync", "--repo", repo]) != 0:
+            print(f"{FAILURE_MARK}syncing repository {repo}", flush=True)
+            return 1
+    packages = plan["packages"]
+    common = ["--usepkg", "--buildpkg"]
+    say("build dependencies into the builder")
+    emerge([*common, "--onlydeps", "--with-bdeps=y", "--noreplace", *packages])
+    # The C library first: without it every binary package looks built against other deps.
+    say(f"the C library into {root}")
+    emerge([*common, f"--root={root}", "--root-deps=rdeps", "--oneshot", "virtual/libc"])
+    say(f"packages into {root}")
+    emerge([*common, f"--root={root}", "--root-deps=rdeps", "--oneshot", *packages])
+    try:
+        copy_compiler_runtime(
+            root, ["libgcc_s.so.1", *(["libstdc++.so.6"] if plan["stdlib"] else [])]
+        )
+    except PlanError as exc:
+        print(f"staves: {exc}", file=sys.stderr)
+        return 1
+    make_locale(root, plan["locale"])
+    strip_root(root)
+    say("root filesystem ready")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
