@@ -1,7 +1,9 @@
 """Layers: a compressed tar blob plus the digest of its uncompressed tar (diff_id)."""
 
+import logging
 import os
 import queue
+import tarfile
 import tempfile
 import threading
 from collections.abc import Callable, Mapping
@@ -15,10 +17,13 @@ from oci.compress import CompressingWriter, Compression
 from oci.descriptor import Descriptor
 from oci.digest import HashingWriter, hex_of
 
+log = logging.getLogger(__name__)
+
 # Writes to the compressor are gathered into chunks this big: tar headers come in 512 bytes.
 _WRITE_CHUNK = 1 << 20
 # Chunks waiting for the compression thread at most.
 _QUEUE_CHUNKS = 8
+_COPY_BUFSIZE = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -137,37 +142,107 @@ class _TarSink:
 TarProducer = Callable[[BinaryIO], int | None]
 
 
+def open_tar_writer(sink: BinaryIO) -> tarfile.TarFile:
+    """A PAX tar writer on ``sink`` (which it does not close), as every layer is written."""
+    out = tarfile.open(  # noqa: SIM115 - the caller closes it
+        fileobj=sink, mode="w", format=tarfile.PAX_FORMAT, encoding="utf-8"
+    )
+    out.copybufsize = _COPY_BUFSIZE
+    return out
+
+
+class LayerWriter:
+    """A layer being written, push-style: ``add`` entries, then ``finish``.
+
+    The raw tar is hashed (diff_id), compressed, hashed again (digest) and written to a
+    temporary file in ``blob_dir`` in one streaming pass, on three threads; the file is
+    renamed to its digest only by ``finish``. Leaving the ``with`` block without finishing
+    (or with an exception) removes the temporary file.
+    """
+
+    def __init__(
+        self,
+        blob_dir: Path,
+        compression: Compression = Compression.GZIP,
+        annotations: Mapping[str, str] | None = None,
+    ) -> None:
+        self._blob_dir = blob_dir
+        self._compression = compression
+        self._annotations = MappingProxyType(dict(annotations or {}))
+        blob_dir.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=".layer-", dir=blob_dir)
+        self._tmp = Path(tmp_name)
+        self._out = os.fdopen(fd, "wb")
+        self._packed = HashingWriter(self._out)  # type: ignore[arg-type]
+        self._writer = _StageThread(self._packed.write, self._packed.flush, "layer-write")
+        self._sink = _TarSink(CompressingWriter(compression, self._writer))  # type: ignore[arg-type]
+        self._tar: tarfile.TarFile | None = None
+        self._newest: int | None = None
+        self._closed = False
+
+    def __enter__(self) -> "LayerWriter":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if not self._closed:
+            self.abort()
+
+    @property
+    def raw(self) -> BinaryIO:
+        """The file object taking the raw tar, for producers that write a whole tar."""
+        return self._sink  # type: ignore[return-value]
+
+    def add(self, info: tarfile.TarInfo, fileobj: BinaryIO | None = None) -> None:
+        """Append one entry (with ``info.size`` bytes of ``fileobj`` for a regular file)."""
+        if self._tar is None:
+            self._tar = open_tar_writer(self.raw)
+        self._tar.addfile(info, fileobj)
+        mtime = int(info.mtime)
+        self._newest = mtime if self._newest is None else max(self._newest, mtime)
+
+    def finish(self) -> Layer:
+        """Complete the tar and the blob; return the layer."""
+        if self._tar is None:
+            self._tar = open_tar_writer(self.raw)
+        self._tar.close()
+        return self._complete(self._newest)
+
+    def _complete(self, newest: int | None) -> Layer:
+        try:
+            diff_id = self._sink.close()
+            self._writer.finish()
+            self._out.close()
+            final = self._blob_dir / hex_of(self._packed.digest)
+            self._tmp.replace(final)
+        except BaseException:
+            self.abort()
+            raise
+        self._closed = True
+        blob = FileBlob(final, self._compression.media_type, self._packed.digest, self._packed.size)
+        return Layer(blob, diff_id, self._annotations, newest)
+
+    def abort(self) -> None:
+        """Stop the threads and remove the temporary file."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._sink.abort()
+            self._writer.finish()
+        except BaseException:  # already failing; the cleanup below matters more
+            log.debug("layer writer threads failed while aborting", exc_info=True)
+        finally:
+            self._out.close()
+            self._tmp.unlink(missing_ok=True)
+
+
 def write_layer(
     produce_tar: TarProducer,
     blob_dir: Path,
     compression: Compression = Compression.GZIP,
     annotations: Mapping[str, str] | None = None,
 ) -> Layer:
-    """Run ``produce_tar`` into a new blob in ``blob_dir`` in one streaming pass.
-
-    The raw tar is hashed (diff_id), compressed, hashed again (digest) and written to a
-    temporary file that is renamed to its digest only when complete.
-    """
-    blob_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=".layer-", dir=blob_dir)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            packed = HashingWriter(out)  # type: ignore[arg-type]
-            writer = _StageThread(packed.write, packed.flush, "layer-write")
-            sink = _TarSink(CompressingWriter(compression, writer))  # type: ignore[arg-type]
-            try:
-                newest = produce_tar(sink)  # type: ignore[arg-type]
-            except BaseException:
-                sink.abort()
-                writer.finish()
-                raise
-            diff_id = sink.close()
-            writer.finish()
-        final = blob_dir / hex_of(packed.digest)
-        tmp.replace(final)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    blob = FileBlob(final, compression.media_type, packed.digest, packed.size)
-    return Layer(blob, diff_id, MappingProxyType(dict(annotations or {})), newest)
+    """Run ``produce_tar`` into a new blob in ``blob_dir`` in one streaming pass."""
+    with LayerWriter(blob_dir, compression, annotations) as writer:
+        newest = produce_tar(writer.raw)
+        return writer._complete(newest)

@@ -14,12 +14,11 @@ from pathlib import Path
 from typing import BinaryIO
 
 from oci.errors import InvalidContent
-from oci.layer import TarProducer
+from oci.layer import TarProducer, open_tar_writer
 
 log = logging.getLogger(__name__)
 
 _XATTR_PREFIX = "SCHILY.xattr."
-_COPY_BUFSIZE = 1 << 20
 _FILE_TYPES = {
     stat.S_IFREG: tarfile.REGTYPE,
     stat.S_IFDIR: tarfile.DIRTYPE,
@@ -54,14 +53,6 @@ def _normalize(info: tarfile.TarInfo, clamp_mtime: int | None) -> int:
         k: v for k, v in sorted(info.pax_headers.items()) if k.startswith(_XATTR_PREFIX)
     }
     return info.mtime
-
-
-def _open_tar_writer(sink: BinaryIO) -> tarfile.TarFile:
-    out = tarfile.open(  # noqa: SIM115 - returned to a with-block
-        fileobj=sink, mode="w", format=tarfile.PAX_FORMAT, encoding="utf-8"
-    )
-    out.copybufsize = _COPY_BUFSIZE
-    return out
 
 
 def _xattrs(path: str) -> dict[str, str]:
@@ -127,7 +118,7 @@ def tar_directory(root: Path, clamp_mtime: int | None = None) -> TarProducer:
     def produce(sink: BinaryIO) -> int | None:
         seen: dict[tuple[int, int], str] = {}
         newest: int | None = None
-        with _open_tar_writer(sink) as out:
+        with open_tar_writer(sink) as out:
             for path, name in _walk_sorted(os.fspath(root)):
                 st = os.lstat(path)
                 info = _tarinfo_for(path, name, st)
@@ -164,7 +155,7 @@ def retar_stream(
             reader = tarfile.open(fileobj=source, mode="r|*", encoding="utf-8")  # noqa: SIM115
         except tarfile.TarError as exc:
             raise InvalidContent(f"input is not a tar archive: {exc}") from exc
-        with reader, _open_tar_writer(sink) as out:
+        with reader, open_tar_writer(sink) as out:
             try:
                 for info in reader:
                     mtime = _copy_member(reader, out, info, strip_components, clamp_mtime)
