@@ -43,7 +43,7 @@ def safe_member_name(name: str, strip_components: int = 0) -> str | None:
     return "/".join(parts) or None
 
 
-def _normalize(info: tarfile.TarInfo, clamp_mtime: int | None) -> int:
+def normalize_member(info: tarfile.TarInfo, clamp_mtime: int | None) -> int:
     """Strip what varies between hosts and packs; return the entry's final mtime."""
     info.uname = ""
     info.gname = ""
@@ -53,6 +53,12 @@ def _normalize(info: tarfile.TarInfo, clamp_mtime: int | None) -> int:
         k: v for k, v in sorted(info.pax_headers.items()) if k.startswith(_XATTR_PREFIX)
     }
     return info.mtime
+
+
+def check_member_type(info: tarfile.TarInfo) -> None:
+    """Raise InvalidContent for entry types a layer cannot hold."""
+    if info.type not in (*_FILE_TYPES.values(), tarfile.LNKTYPE, tarfile.AREGTYPE):
+        raise InvalidContent(f"tar entry {info.name!r} has unsupported type {info.type!r}")
 
 
 def _xattrs(path: str) -> dict[str, str]:
@@ -129,7 +135,7 @@ def tar_directory(root: Path, clamp_mtime: int | None = None) -> TarProducer:
                     info.type, info.linkname, info.size = tarfile.LNKTYPE, seen[key], 0
                 elif info.isreg() and st.st_nlink > 1:
                     seen[key] = name
-                newest = max(newest or 0, _normalize(info, clamp_mtime))
+                newest = max(newest or 0, normalize_member(info, clamp_mtime))
                 if info.isreg():
                     with open(path, "rb") as data:
                         out.addfile(info, data)
@@ -178,8 +184,7 @@ def _copy_member(
     name = safe_member_name(info.name, strip_components)
     if name is None:
         return None
-    if info.type not in (*_FILE_TYPES.values(), tarfile.LNKTYPE, tarfile.AREGTYPE):
-        raise InvalidContent(f"tar entry {info.name!r} has unsupported type {info.type!r}")
+    check_member_type(info)
     if info.islnk():
         target = safe_member_name(info.linkname, strip_components)
         if target is None:
@@ -188,6 +193,6 @@ def _copy_member(
     info.name = name
     if info.isdir():
         info.name = name + "/"
-    mtime = _normalize(info, clamp_mtime)
+    mtime = normalize_member(info, clamp_mtime)
     out.addfile(info, reader.extractfile(info) if info.isreg() else None)
     return mtime
