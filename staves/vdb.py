@@ -38,7 +38,9 @@ METADATA_FILES = frozenset(
 
 # PMS 3.2: a version, with an optional revision.
 _VERSION = r"\d+(?:\.\d+)*[a-z]?(?:_(?:alpha|beta|pre|rc|p)\d*)*"
-_PF_RE = re.compile(rf"^(?P<pn>[A-Za-z0-9_][A-Za-z0-9+_-]*?)-(?P<pv>{_VERSION})(?:-r(?P<rev>\d+))?$")
+_PF_RE = re.compile(
+    rf"^(?P<pn>[A-Za-z0-9_][A-Za-z0-9+_-]*?)-(?P<pv>{_VERSION})(?:-r(?P<rev>\d+))?$"
+)
 _CATEGORY_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9+_.-]*$")
 
 
