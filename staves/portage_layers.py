@@ -1,0 +1,69 @@
+"""The builder's root filesystem into the image's layers, as the installed packages say.
+
+The one entry point the build calls: it plans the layers from the package database read
+beforehand, then reads the root filesystem stream once and writes every layer.
+"""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import BinaryIO
+
+from oci.compress import Compression
+from oci.layer import Layer
+from oci.split import split_stream
+from staves.layering import DEFAULT_LAYERS, LayerGroup, LayerPlan, VdbMode, plan_layers
+from staves.vdb import InstalledPackage
+
+# Digests of every regular file, for the SBOM (SPDX requires SHA-1 per file).
+FILE_HASHES = ("sha1", "sha256")
+
+
+@dataclass(frozen=True)
+class PackedRootfs:
+    layers: tuple[Layer, ...]  # in image order
+    groups: tuple[LayerGroup, ...]  # the group of each layer
+    plan: LayerPlan
+    # Path (no leading slash) → {"sha1": hex, "sha256": hex}, when asked for.
+    file_digests: Mapping[str, Mapping[str, str]]
+
+    @property
+    def history(self) -> tuple[str, ...]:
+        """One ``created_by`` per layer, for build_image's ``history``."""
+        return tuple(group.history for group in self.groups)
+
+
+def pack_rootfs(
+    stream: BinaryIO,
+    packages: Sequence[InstalledPackage],
+    *,
+    layers: int = DEFAULT_LAYERS,
+    vdb: VdbMode | str = VdbMode.TRIM,
+    blob_dir: Path,
+    compression: Compression = Compression.GZIP,
+    epoch: int | None = None,
+    strip_components: int = 1,
+    digest_files: bool = True,
+) -> PackedRootfs:
+    """Split the root filesystem tar ``stream`` (Podman's archive: top directory stripped)
+    into at most ``layers`` layers in ``blob_dir``."""
+    plan = plan_layers(packages, layers, VdbMode(vdb), epoch)
+    digests: dict[str, Mapping[str, str]] = {}
+    written = split_stream(
+        stream,
+        plan.assign,
+        plan.group_specs(),
+        blob_dir,
+        compression,
+        strip_components=strip_components,
+        clamp_mtime=epoch,
+        fallback=plan.fallback,
+        keep=plan.keep,
+        file_hashes=FILE_HASHES if digest_files else (),
+        on_file=(lambda name, found: digests.__setitem__(name, found)) if digest_files else None,
+    )
+    groups = tuple(g for g in plan.groups if g.name in written)
+    return PackedRootfs(
+        tuple(written[g.name] for g in groups), groups, plan, MappingProxyType(digests)
+    )
