@@ -19,7 +19,7 @@ N is at most 100: containerd and Docker's overlay stop at 127/128 layers, and im
 """
 
 import posixpath
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
@@ -165,6 +165,13 @@ def _canonical(path: str, links: Mapping[str, str]) -> str:
     return path
 
 
+def path_resolver(packages: Sequence[InstalledPackage]) -> Callable[[str], str]:
+    """Maps a CONTENTS path to where the file lies in the root filesystem (no leading
+    slash), following the directory symlinks the packages install (merged /usr)."""
+    links = _dir_symlinks(packages)
+    return lambda path: _canonical(path, links).lstrip("/")
+
+
 def _choose_groups(
     packages: Sequence[InstalledPackage], layers: int, epoch: int | None
 ) -> tuple[list[LayerGroup], dict[str, str]]:
@@ -201,14 +208,14 @@ def plan_layers(
     if layers == 1:
         return LayerPlan((LayerGroup(ALL_GROUP, (), epoch, "rootfs"),), vdb)
     groups, membership = _choose_groups(packages, layers, epoch)
-    links = _dir_symlinks(packages)
+    resolve = path_resolver(packages)
     owners: dict[str, str] = {}
     dir_groups: dict[str, set[str]] = {}
     # Later merges (higher COUNTER) own a file that several packages list.
     for package in sorted(packages, key=lambda p: (p.counter or 0, p.key)):
         group = membership.get(package.key, UNOWNED_GROUP)
         for entry in package.contents:
-            path = _canonical(entry.path, links).lstrip("/")
+            path = resolve(entry.path)
             if entry.kind == "dir":
                 dir_groups.setdefault(path, set()).add(group)
             elif path:
