@@ -61,6 +61,8 @@ class Descriptor:
     size: int
     annotations: Mapping[str, str] = field(default_factory=dict)
     platform: Platform | None = None
+    # OCI 1.1: the type of an artifact manifest this descriptor points to.
+    artifact_type: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -68,6 +70,8 @@ class Descriptor:
             "digest": self.digest,
             "size": self.size,
         }
+        if self.artifact_type is not None:
+            out["artifactType"] = self.artifact_type
         if self.annotations:
             out["annotations"] = dict(sorted(self.annotations.items()))
         if self.platform is not None:
@@ -85,4 +89,5 @@ class Descriptor:
             platform=Platform(plat["os"], plat["architecture"], plat.get("variant"))
             if plat
             else None,
+            artifact_type=data.get("artifactType"),
         )

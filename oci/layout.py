@@ -6,12 +6,12 @@ replaced atomically under a lock, and blobs added by a failed write are removed 
 
 import fcntl
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from oci.blob import canonical_json
+from oci.blob import Blob, canonical_json
 from oci.descriptor import Descriptor
 from oci.digest import hex_of
 from oci.errors import OciError
@@ -70,8 +70,10 @@ def _check_layout_dir(layout: Path) -> None:
         raise OciError(f"{layout}: directory is not empty and is not an OCI layout")
 
 
-def write_layout(image: Image, layout: Path, tag: str | None = None) -> Descriptor:
-    """Add ``image`` to the layout at ``layout`` under ``tag``; return its index entry."""
+def add_to_layout(
+    layout: Path, blobs: Iterable[Blob], entry: Descriptor, tag: str | None = None
+) -> Descriptor:
+    """Place ``blobs`` (the manifest among them) and add ``entry`` to the index under ``tag``."""
     _check_layout_dir(layout)
     layout.mkdir(parents=True, exist_ok=True)
     with _locked(layout):
@@ -79,11 +81,10 @@ def write_layout(image: Image, layout: Path, tag: str | None = None) -> Descript
         try:
             if not (layout / LAYOUT_FILE).exists():
                 atomic_write(layout / LAYOUT_FILE, canonical_json(LAYOUT_VERSION))
-            for blob in (*image.blobs(), image.manifest):
+            for blob in blobs:
                 target = blob_path(layout, blob.digest)
                 if place_blob(blob, target):
                     added.append(target)
-            entry = image.descriptor({ANNOTATION_REF_NAME: tag} if tag else None)
             index = with_manifest(read_index(layout), entry, tag)
             atomic_write(layout / INDEX_FILE, canonical_json(index))
         except BaseException:
@@ -91,3 +92,9 @@ def write_layout(image: Image, layout: Path, tag: str | None = None) -> Descript
                 path.unlink(missing_ok=True)
             raise
     return entry
+
+
+def write_layout(image: Image, layout: Path, tag: str | None = None) -> Descriptor:
+    """Add ``image`` to the layout at ``layout`` under ``tag``; return its index entry."""
+    entry = image.descriptor({ANNOTATION_REF_NAME: tag} if tag else None)
+    return add_to_layout(layout, (*image.blobs(), image.manifest), entry, tag)

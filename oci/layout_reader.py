@@ -1,0 +1,140 @@
+"""Reading images back from an OCI layout directory or an ``oci-archive`` tar.
+
+Both are read in place: an archive's members are read straight from the tar.
+"""
+
+import json
+import tarfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO, Protocol
+
+import zstandard
+
+from oci.descriptor import Descriptor
+from oci.digest import hex_of
+from oci.errors import OciError
+from oci.image import ANNOTATION_REF_NAME
+from oci.layout import INDEX_FILE
+from oci.media import MediaType
+
+_MANIFEST_TYPES = (MediaType.OCI_MANIFEST, MediaType.DOCKER_MANIFEST)
+
+
+class BlobStore(Protocol):
+    def index(self) -> dict[str, Any]: ...
+    def open_blob(self, digest: str) -> BinaryIO: ...
+
+
+class DirLayout:
+    def __init__(self, path: Path) -> None:
+        if not (path / INDEX_FILE).is_file():
+            raise OciError(f"{path}: not an OCI layout (no {INDEX_FILE})")
+        self._path = path
+
+    def index(self) -> dict[str, Any]:
+        return json.loads((self._path / INDEX_FILE).read_bytes())
+
+    def open_blob(self, digest: str) -> BinaryIO:
+        path = self._path / "blobs" / digest.split(":", 1)[0] / hex_of(digest)
+        try:
+            return path.open("rb")
+        except FileNotFoundError as exc:
+            raise OciError(f"{self._path}: blob {digest} is missing") from exc
+
+
+class ArchiveLayout:
+    def __init__(self, tar: tarfile.TarFile, name: str) -> None:
+        self._tar = tar
+        self._name = name
+
+    def _member(self, member: str) -> BinaryIO:
+        try:
+            data = self._tar.extractfile(member)
+        except KeyError:
+            data = None
+        if data is None:
+            raise OciError(f"{self._name}: {member} is missing")
+        return data  # type: ignore[return-value]
+
+    def index(self) -> dict[str, Any]:
+        return json.loads(self._member(INDEX_FILE).read())
+
+    def open_blob(self, digest: str) -> BinaryIO:
+        return self._member(f"blobs/{digest.split(':', 1)[0]}/{hex_of(digest)}")
+
+
+@contextmanager
+def open_layout(path: Path, archive: bool) -> Iterator[BlobStore]:
+    """A layout directory, or (``archive``) an oci-archive tar, to read blobs from."""
+    if not archive:
+        yield DirLayout(path)
+        return
+    try:
+        tar = tarfile.open(path)  # noqa: SIM115 - closed below
+    except (OSError, tarfile.TarError) as exc:
+        raise OciError(f"{path}: not a readable oci-archive: {exc}") from exc
+    with tar:
+        yield ArchiveLayout(tar, str(path))
+
+
+def read_json(store: BlobStore, digest: str) -> Any:
+    with store.open_blob(digest) as data:
+        return json.loads(data.read())
+
+
+@dataclass(frozen=True)
+class StoredImage:
+    descriptor: Descriptor
+    manifest: dict[str, Any]
+    config: dict[str, Any]
+
+
+def find_image(store: BlobStore, tag: str | None) -> StoredImage:
+    """The image tagged ``tag``, or the only image (not artifact) when no tag is given."""
+    entries = [Descriptor.from_dict(m) for m in store.index().get("manifests", [])]
+    if tag is not None:
+        chosen = [e for e in entries if e.annotations.get(ANNOTATION_REF_NAME) == tag]
+        if not chosen:
+            raise OciError(f"no image tagged {tag!r}")
+    else:
+        chosen = [e for e in entries if e.artifact_type is None and e.media_type in _MANIFEST_TYPES]
+        if len(chosen) != 1:
+            raise OciError(f"{len(chosen)} images found; name one with :TAG")
+    entry = chosen[-1]
+    if entry.media_type not in _MANIFEST_TYPES:
+        raise OciError(f"{entry.digest} is a {entry.media_type}, not an image manifest")
+    manifest = read_json(store, entry.digest)
+    config = read_json(store, manifest["config"]["digest"])
+    return StoredImage(entry, manifest, config)
+
+
+def find_referrers(store: BlobStore, subject: str, artifact_type: str | None = None) -> list[Any]:
+    """Manifests in the index whose ``subject`` is the manifest ``subject`` (digest)."""
+    found = []
+    for raw in store.index().get("manifests", []):
+        entry = Descriptor.from_dict(raw)
+        if entry.digest == subject or entry.media_type != MediaType.OCI_MANIFEST:
+            continue
+        manifest = read_json(store, entry.digest)
+        if (manifest.get("subject") or {}).get("digest") != subject:
+            continue
+        if artifact_type is None or manifest.get("artifactType") == artifact_type:
+            found.append(manifest)
+    return found
+
+
+@contextmanager
+def open_layer_tar(data: BinaryIO, media_type: str) -> Iterator[tarfile.TarFile]:
+    """A streaming tar reader over a layer blob of any of the layer media types."""
+    if media_type.endswith("+zstd") or media_type.endswith(".zstd"):
+        with (
+            zstandard.ZstdDecompressor().stream_reader(data) as plain,  # type: ignore[arg-type]
+            tarfile.open(fileobj=plain, mode="r|") as tar,  # type: ignore[arg-type]
+        ):
+            yield tar
+        return
+    with tarfile.open(fileobj=data, mode="r|*") as tar:
+        yield tar

@@ -1,0 +1,197 @@
+"""What is in an image: its packages and layers, from the attached SBOM or its package data.
+
+Used by ``staves inspect``. An attached SPDX SBOM (an OCI 1.1 referrer of the image) is
+preferred; without one, the package database kept in the layers (``vdb = "trim"`` or
+``"full"``) is read.
+"""
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+from urllib.parse import unquote
+
+from oci.layout_reader import BlobStore, StoredImage, find_referrers, open_layer_tar, read_json
+from staves.layering import ANNOTATION_PACKAGES, VDB_DIR
+from staves.sbom import SPDX_MEDIA_TYPE
+from staves.vdb import InstalledPackage, package_from_files
+
+_VDB_FILES = frozenset({"CONTENTS", "USE", "IUSE", "LICENSE", "SIZE", "repository", "SLOT"})
+
+
+@dataclass(frozen=True)
+class PackageInfo:
+    name: str  # CATEGORY/PN
+    version: str  # PVR
+    use: tuple[str, ...]
+    use_disabled: tuple[str, ...]
+    license: str
+    size: int | None
+    repository: str | None
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    digest: str
+    size: int
+    media_type: str
+    packages: tuple[str, ...]  # CATEGORY/PF
+
+
+@dataclass(frozen=True)
+class ImageReport:
+    digest: str
+    source: str  # "sbom", "vdb" or "none": where the package list came from
+    packages: tuple[PackageInfo, ...]
+    layers: tuple[LayerInfo, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _purl_name(locator: str) -> tuple[str, str] | None:
+    if not locator.startswith("pkg:ebuild/"):
+        return None
+    path = locator.removeprefix("pkg:ebuild/").split("?", 1)[0]
+    name, _, version = path.rpartition("@")
+    return unquote(name), unquote(version)
+
+
+def packages_from_sbom(document: Mapping[str, Any]) -> list[PackageInfo]:
+    out = []
+    for package in document.get("packages", []):
+        purls = [
+            ref["referenceLocator"]
+            for ref in package.get("externalRefs", [])
+            if ref.get("referenceType") == "purl"
+        ]
+        named = next((n for n in map(_purl_name, purls) if n is not None), None)
+        if named is None:
+            continue
+        notes = dict(
+            a["comment"].split(": ", 1) if ": " in a["comment"] else (a["comment"], "")
+            for a in package.get("annotations", [])
+        )
+        size = notes.get("SIZE")
+        out.append(
+            PackageInfo(
+                name=named[0],
+                version=named[1],
+                use=tuple(notes.get("USE", "").split()),
+                use_disabled=tuple(notes.get("USE-disabled", "").split()),
+                license=package.get("licenseDeclared", "NOASSERTION"),
+                size=int(size) if size and size.isdigit() else None,
+                repository=notes.get("repository"),
+            )
+        )
+    return sorted(out, key=lambda p: (p.name, p.version))
+
+
+def _info(package: InstalledPackage) -> PackageInfo:
+    # A trimmed database has USE but not IUSE: then USE is shown as it is.
+    use = package.enabled_use if package.iuse else tuple(sorted(package.use))
+    return PackageInfo(
+        package.cp,
+        package.pvr,
+        use,
+        package.disabled_use,
+        package.license,
+        package.size,
+        package.repository,
+    )
+
+
+def vdb_in_layers(
+    store: BlobStore, layers: Sequence[Mapping[str, Any]]
+) -> tuple[list[InstalledPackage], dict[str, list[str]]]:
+    """Packages from the database files in the layers (later layers win), and which
+    layer digest holds each package's database entry."""
+    found: dict[tuple[str, str], dict[str, str]] = {}
+    where: dict[tuple[str, str], str] = {}
+    for layer in layers:
+        with (
+            store.open_blob(layer["digest"]) as data,
+            open_layer_tar(data, layer["mediaType"]) as tar,
+        ):
+            for info in tar:
+                parts = [p for p in info.name.split("/") if p not in ("", ".")]
+                if parts[:3] != VDB_DIR.split("/") or len(parts) != 6 or not info.isreg():
+                    continue
+                if parts[5] not in _VDB_FILES:
+                    continue
+                member = tar.extractfile(info)
+                if member is None:
+                    continue
+                key = (parts[3], parts[4])
+                found.setdefault(key, {})[parts[5]] = member.read().decode("utf-8", "replace")
+                where[key] = layer["digest"]
+    packages = [package_from_files(c, pf, files) for (c, pf), files in sorted(found.items())]
+    by_layer: dict[str, list[str]] = {}
+    for (category, pf), digest in sorted(where.items()):
+        by_layer.setdefault(digest, []).append(f"{category}/{pf}")
+    return packages, by_layer
+
+
+def _layers(
+    manifest: Mapping[str, Any], located: Mapping[str, Iterable[str]]
+) -> tuple[LayerInfo, ...]:
+    out = []
+    for layer in manifest.get("layers", []):
+        listed = (layer.get("annotations") or {}).get(ANNOTATION_PACKAGES)
+        packages = tuple(listed.split()) if listed else tuple(located.get(layer["digest"], ()))
+        out.append(LayerInfo(layer["digest"], int(layer["size"]), layer["mediaType"], packages))
+    return tuple(out)
+
+
+def image_report(store: BlobStore, image: StoredImage) -> ImageReport:
+    """The packages and layers of ``image`` stored in ``store``."""
+    manifest = image.manifest
+    layers = manifest.get("layers", [])
+    for referrer in find_referrers(store, image.descriptor.digest, SPDX_MEDIA_TYPE):
+        for blob in referrer.get("layers", []):
+            if blob.get("mediaType") == SPDX_MEDIA_TYPE:
+                document = read_json(store, blob["digest"])
+                located: dict[str, list[str]] = {}
+                return ImageReport(
+                    image.descriptor.digest,
+                    "sbom",
+                    tuple(packages_from_sbom(document)),
+                    _layers(manifest, located),
+                )
+    packages, located = vdb_in_layers(store, layers)
+    return ImageReport(
+        image.descriptor.digest,
+        "vdb" if packages else "none",
+        tuple(_info(p) for p in packages),
+        _layers(manifest, located),
+    )
+
+
+def _size(n: int | None) -> str:
+    if n is None:
+        return "?"
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{n} B"
+
+
+def _table(rows: list[list[str]]) -> list[str]:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+
+
+def render_text(report: ImageReport) -> str:
+    lines = [f"image {report.digest} (packages from {report.source})", ""]
+    rows = [["PACKAGE", "VERSION", "SIZE", "LICENSE", "USE"]]
+    for p in report.packages:
+        use = " ".join([*p.use, *(f"-{f}" for f in p.use_disabled)])
+        rows.append([p.name, p.version, _size(p.size), p.license, use])
+    lines += _table(rows)
+    lines.append("")
+    rows = [["LAYER", "DIGEST", "SIZE", "PACKAGES"]]
+    for i, layer in enumerate(report.layers, 1):
+        rows.append([str(i), layer.digest[:19], _size(layer.size), " ".join(layer.packages)])
+    lines += _table(rows)
+    return "\n".join(lines) + "\n"
