@@ -193,3 +193,15 @@ def test_umoci_unpacks_the_layers_to_the_rootfs(tmp_path: Path) -> None:
     write_layout(image, layout, "t")
     run("umoci", "unpack", "--image", f"{layout}:t", tmp_path / "bundle")
     assert describe_tree(tmp_path / "bundle" / "rootfs") == describe_tree(root)
+
+
+@pytest.mark.tools
+def test_skopeo_reads_a_layout_with_an_attached_sbom(tmp_path: Path) -> None:
+    require_tools("skopeo")
+    _, packages, packed, image = make_image(tmp_path)
+    layout = tmp_path / "layout"
+    write_layout(image, layout, "v1")
+    attach_sbom(image, packages, packed, layout)
+    run("skopeo", "copy", f"oci:{layout}:v1", f"oci:{tmp_path / 'copy'}:v1")
+    raw = run("skopeo", "inspect", "--raw", f"oci:{tmp_path / 'copy'}:v1").stdout
+    assert json.loads(raw)["layers"] == json.loads(image.manifest.data)["layers"]
