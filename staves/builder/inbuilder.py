@@ -28,6 +28,7 @@ PLAN_KEYS = {
     "stdlib": bool,
     "locale": (dict, type(None)),
     "snapshot": (str, type(None)),
+    "pkgdir": (str, type(None)),
 }
 REPO_PATH = "/var/db/repos/gentoo"
 PORTAGE_TMPDIR = "/var/tmp/portage"
@@ -66,6 +67,7 @@ def load_plan(text: str) -> dict:
     if not isinstance(plan, dict):
         raise PlanError("plan must be a JSON object")
     plan.setdefault("snapshot", None)
+    plan.setdefault("pkgdir", None)
     unknown = set(plan) - set(PLAN_KEYS)
     if unknown:
         raise PlanError(f"plan has unknown keys: {', '.join(sorted(unknown))}")
@@ -74,7 +76,7 @@ def load_plan(text: str) -> dict:
             raise PlanError(f"plan lacks '{key}'")
         if not isinstance(plan[key], kind) or (kind is int and isinstance(plan[key], bool)):
             raise PlanError(f"plan '{key}' has the wrong type")
-    for path in [*plan["files"], *plan["append"], plan["root"]]:
+    for path in [*plan["files"], *plan["append"], plan["root"], plan["pkgdir"] or "/"]:
         if not path.startswith("/") or "/../" in f"{path}/":
             raise PlanError(f"plan path {path!r} must be absolute and stay put")
     if not plan["packages"]:
@@ -115,6 +117,8 @@ def write_config(plan: dict) -> None:
         make_conf = make_conf / "zz-staves"
     with make_conf.open("a", encoding="utf-8") as out:
         out.write(BASE_MAKE_CONF.format(jobs=plan["jobs"]))
+        if plan["pkgdir"]:
+            out.write(f'PKGDIR="{plan["pkgdir"]}"\n')
     for name, text in sorted(plan["files"].items()):
         path = Path(name)
         path.parent.mkdir(parents=True, exist_ok=True)

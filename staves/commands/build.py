@@ -65,6 +65,11 @@ DEFAULT_CACHE = "staves-binpkgs"
     help="Named volume holding binary packages between builds.",
 )
 @click.option(
+    "--network",
+    metavar="MODE",
+    help="Network of the builder, as podman run --network takes it (e.g. host, none).",
+)
+@click.option(
     "--compression",
     type=click.Choice([c.value for c in Compression]),
     default=Compression.GZIP.value,
@@ -84,6 +89,7 @@ def build_command(
     builder: str,
     portage: str,
     build_cache: str,
+    network: str | None,
     compression: str,
     platform_text: str | None,
     url: str | None,
@@ -107,7 +113,7 @@ def build_command(
             config=image_config(spec.image),
             name=image_name(spec.image),
             annotations=image_annotations(spec.image),
-            builder=BuilderSettings(builder, portage, build_cache),
+            builder=BuilderSettings(builder, portage, build_cache, network),
             destinations=parse_destinations(outputs),
             compression=Compression(compression),
             platform=parse_platform(platform_text),
