@@ -13,9 +13,25 @@ from tests.builder_fixtures import (
     test_images,
 )
 from tests.conftest import PROJECT
+from tests.registry_fixtures import (
+    PASSWORD,
+    USER,
+    CertAuthority,
+    Registry,
+    registry_factory,
+    secure_registry,
+    test_ca,
+)
 
 pytestmark = [pytest.mark.builder, pytest.mark.podman]
-__all__ = ["builder", "overlay_git", "test_images"]  # fixtures used by name
+__all__ = [
+    "builder",
+    "overlay_git",
+    "registry_factory",
+    "secure_registry",
+    "test_ca",
+    "test_images",
+]  # fixtures used by name
 
 HELLO = """
 name = "localhost/staves-test/hello"
@@ -130,3 +146,36 @@ def test_missing_builder_image_is_one_line(builder: Builder) -> None:
     assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert "no-such-builder" in proc.stderr
     assert builder_containers() == before
+
+
+@pytest.mark.registry
+def test_build_pushes_to_a_registry_podman_pulls_from(
+    builder: Builder, secure_registry: Registry, test_ca: CertAuthority
+) -> None:
+    ref = f"{secure_registry.host}/staves-test/hello:e2e"
+    creds = f"{USER}:{PASSWORD}"
+    build = builder.build(
+        HELLO, "-o", f"docker://{ref}", "--creds", creds, "--cert-dir", str(test_ca.cert_dir)
+    )
+    digest = build.proc.stdout.strip()
+    pulled = subprocess.run(
+        ["podman", "pull", "-q", "--cert-dir", str(test_ca.cert_dir), "--creds", creds, ref],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert pulled.returncode == 0, pulled.stderr
+    try:
+        ran = subprocess.run(
+            ["podman", "run", "--rm", ref], capture_output=True, text=True, check=False
+        )
+        assert ran.stdout == "Hello World!\n", ran.stderr
+        seen = subprocess.run(
+            ["podman", "image", "inspect", "--format", "{{.Digest}}", ref],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        assert seen == digest
+    finally:
+        subprocess.run(["podman", "rmi", "-f", ref], capture_output=True, check=False)
