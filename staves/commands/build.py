@@ -8,6 +8,7 @@ import click
 from oci.compress import Compression
 from staves.build import BuildRequest, build
 from staves.builder_container import BuilderSettings
+from staves.commands.options import image_output_options
 from staves.commands.pack import parse_platform, source_date_epoch
 from staves.commands.report import reported_errors
 from staves.dryrun import dry_run_json, dry_run_text
@@ -69,14 +70,7 @@ DEFAULT_CACHE = "staves-binpkgs"
     metavar="MODE",
     help="Network of the builder, as podman run --network takes it (e.g. host, none).",
 )
-@click.option(
-    "--compression",
-    type=click.Choice([c.value for c in Compression]),
-    default=Compression.GZIP.value,
-    show_default=True,
-)
-@click.option("--platform", "platform_text", help="OS/ARCH[/VARIANT]; default: this host.")
-@click.option("--url", help="Podman API URL [CONTAINER_HOST, then the usual sockets].")
+@image_output_options
 @registry_options
 def build_command(
     config_path: str,

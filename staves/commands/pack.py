@@ -15,6 +15,7 @@ from oci.errors import InvalidReference
 from oci.image import Image, ImageConfig, build_image, created_time
 from oci.layer import TarProducer, write_layer
 from oci.tarball import retar_stream, tar_directory
+from staves.commands.options import image_output_options
 from staves.errors import EXIT_USAGE, StavesError
 from staves.image_meta import TITLE, VERSION, image_annotations, image_config, image_name
 from staves.outputs import ImageName, StorageLoader, parse_destinations, write_outputs
@@ -105,14 +106,7 @@ def storage_loader(environ: dict[str, str], url: str | None) -> StorageLoader:
     help="Destination: oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:NAME:TAG], "
     "containers-storage:NAME[:TAG], docker://[HOST[:PORT]/]REPO[:TAG].",
 )
-@click.option(
-    "--compression",
-    type=click.Choice([c.value for c in Compression]),
-    default=Compression.GZIP.value,
-    show_default=True,
-)
-@click.option("--platform", "platform_text", help="OS/ARCH[/VARIANT]; default: this host.")
-@click.option("--url", help="Podman API URL, for containers-storage: destinations.")
+@image_output_options
 @registry_options
 def pack(
     rootfs: str,
