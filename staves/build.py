@@ -57,11 +57,9 @@ def failure_from(result: RunResult) -> StavesError:
     """One line naming what failed, from the in-builder script's last words."""
     marked = [line for line in result.tail if line.startswith(FAILURE_MARK)]
     what = marked[-1].removeprefix(FAILURE_MARK).split(";")[0] if marked else None
-    problem = f"emerge failed for {what}" if what else "the build in the builder failed"
+    problem = what or "the build in the builder failed"
     return StavesError(
-        f"{problem} (exit code {result.exit_code})",
-        hint="the end of its build log is above",
-        exit_code=1,
+        f"{problem} (exit code {result.exit_code})", hint="details are above", exit_code=1
     )
 
 

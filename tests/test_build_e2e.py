@@ -1,11 +1,16 @@
 """``staves build`` end to end: real emerge in the test builder, real Podman, real images."""
 
 import re
+import signal
 import subprocess
+import time
+from pathlib import Path
 
 import pytest
 
 from tests.builder_fixtures import (
+    BUILDER,
+    PORTAGE,
     Builder,
     builder,
     builder_containers,
@@ -179,3 +184,55 @@ def test_build_pushes_to_a_registry_podman_pulls_from(
         assert seen == digest
     finally:
         subprocess.run(["podman", "rmi", "-f", ref], capture_output=True, check=False)
+
+
+def test_stdlib_and_locale_land_in_the_image(builder: Builder) -> None:
+    build = builder.build(HELLO + 'stdlib = true\nlocale = { name = "de_DE", charset = "UTF-8" }\n')
+    files = build.files()
+    assert any(f.endswith("/libstdc++.so.6") for f in files), sorted(files)
+    assert any(f.endswith("/libgcc_s.so.1") for f in files)
+    assert "usr/lib/locale/locale-archive" in files
+    assert build.run() == "Hello World!\n"
+
+
+def test_interrupted_build_leaves_no_container(builder: Builder, tmp_path: Path) -> None:
+    spec = tmp_path / "staves.toml"
+    spec.write_text('name = "slow"\npackages = ["app-misc/envprobe"]\n')
+    before = builder_containers()
+    proc = subprocess.Popen(
+        [
+            "staves",
+            "build",
+            "-c",
+            str(spec),
+            "--builder",
+            BUILDER,
+            "--portage",
+            PORTAGE,
+            "--build-cache",
+            builder.cache,
+            "-o",
+            f"oci:{tmp_path}/out",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 60
+    while not builder_containers() - before:
+        assert proc.poll() is None and time.monotonic() < deadline, "no builder container"
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert b"interrupted" in err and b"Traceback" not in err
+    assert builder_containers() == before
+    assert not (tmp_path / "out").exists()
+
+
+def test_unknown_locale_fails_clearly(builder: Builder) -> None:
+    failed = builder.build(
+        HELLO + 'locale = { name = "xx_NOWHERE", charset = "UTF-8" }\n', expect_ok=False
+    )
+    assert failed.proc.returncode != 0
+    last = failed.log.strip().splitlines()[-1]
+    assert "localedef could not make xx_NOWHERE.UTF-8" in last

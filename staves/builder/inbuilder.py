@@ -17,7 +17,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-FAILURE_MARK = "staves: emerge failed for "
+# The host names what failed from the text after this mark, up to a semicolon.
+FAILURE_MARK = "staves: build failed: "
 PLAN_KEYS = {
     "files": dict,
     "append": dict,
@@ -139,11 +140,11 @@ def report_failure(code: int) -> int:
     """Name the failing package and show the end of its build log."""
     log = newest_build_log()
     if log is None:
-        print(f"{FAILURE_MARK}(no build log; see emerge's output above)", flush=True)
+        print(f"{FAILURE_MARK}emerge failed; see its output above", flush=True)
         return code
     package = f"{log.parents[2].name}/{log.parents[1].name}"
     lines = log.read_text(errors="replace").splitlines()[-30:]
-    print(f"{FAILURE_MARK}{package}; the end of its build log:", flush=True)
+    print(f"{FAILURE_MARK}emerge failed for {package}; the end of its build log:", flush=True)
     for line in lines:
         print(f"    {line}", flush=True)
     return code
@@ -178,13 +179,19 @@ def copy_compiler_runtime(root: Path, names: list[str]) -> None:
         say(f"copied {name} into {target.relative_to(root)}")
 
 
-def make_locale(root: Path, locale: dict | None) -> None:
+def make_locale(root: Path, locale: dict | None) -> int:
+    """Compile the locale into the root's locale archive; 0 when it is there."""
     if not locale:
-        return
+        return 0
     name, charset = locale["name"], locale.get("charset") or "UTF-8"
+    archive = root / "usr/lib/locale/locale-archive"
+    archive.parent.mkdir(parents=True, exist_ok=True)
     code = run(["localedef", "--prefix", str(root), "-i", name, "-f", charset, f"{name}.{charset}"])
-    if code not in (0, 1):  # 1 means warnings, the locale is still written
-        sys.exit(code)
+    # localedef exits 1 for mere warnings; the archive tells whether it worked.
+    if not archive.is_file():
+        print(f"{FAILURE_MARK}localedef could not make {name}.{charset}; see above", flush=True)
+        return code or 1
+    return 0
 
 
 def strip_root(root: Path) -> None:
@@ -213,7 +220,7 @@ def main(argv: list[str]) -> int:
     root.mkdir(parents=True, exist_ok=True)
     for repo in plan["sync"]:
         if run(["emaint", "sync", "--repo", repo]) != 0:
-            print(f"{FAILURE_MARK}syncing repository {repo}", flush=True)
+            print(f"{FAILURE_MARK}syncing repository {repo} failed; see above", flush=True)
             return 1
     packages = plan["packages"]
     common = ["--usepkg", "--buildpkg"]
@@ -231,7 +238,8 @@ def main(argv: list[str]) -> int:
     except PlanError as exc:
         print(f"staves: {exc}", file=sys.stderr)
         return 1
-    make_locale(root, plan["locale"])
+    if code := make_locale(root, plan["locale"]):
+        return code
     strip_root(root)
     say("root filesystem ready")
     return 0
