@@ -1,5 +1,7 @@
 """``staves build`` as a flat list of steps: plan → builder → rootfs layer → image → outputs."""
 
+import hashlib
+import json
 import logging
 import sys
 import tempfile
@@ -16,6 +18,7 @@ from oci.tarball import retar_stream
 from oci.transport import Destination
 from staves.builder.inbuilder import FAILURE_MARK
 from staves.builder_container import (
+    BINPKG_PATH,
     SNAPSHOT_MOUNT,
     BuilderSettings,
     RunResult,
@@ -54,16 +57,32 @@ def failure_from(result: RunResult) -> StavesError:
     """One line naming what failed, from the in-builder script's last words."""
     marked = [line for line in result.tail if line.startswith(FAILURE_MARK)]
     what = marked[-1].removeprefix(FAILURE_MARK).split(";")[0] if marked else None
-    problem = f"emerge failed for {what}" if what else "the build in the builder failed"
+    problem = what or "the build in the builder failed"
     return StavesError(
-        f"{problem} (exit code {result.exit_code})",
-        hint="the end of its build log is above",
-        exit_code=1,
+        f"{problem} (exit code {result.exit_code})", hint="details are above", exit_code=1
     )
 
 
+# Files whose content changes what a package build produces without Portage noticing:
+# USE flags, keywords and licenses Portage checks itself, environments it does not.
+_ENV_FILES = ("/etc/portage/make.conf", "/etc/portage/package.env/", "/etc/portage/env/")
+
+
+def binpkg_dir(plan: Mapping[str, Any]) -> str:
+    """The binary-package directory for this build environment.
+
+    Portage reuses a binary package whenever USE flags and dependencies match, even if
+    it was built with other make.conf variables or package environments. Builds with
+    different environments therefore keep their packages apart in the cache volume.
+    """
+    parts = {**plan["files"], **plan["append"]}
+    relevant = sorted((k, v) for k, v in parts.items() if k.startswith(_ENV_FILES))
+    key = hashlib.sha256(json.dumps(relevant).encode()).hexdigest()[:16]
+    return f"{BINPKG_PATH}/env-{key}"
+
+
 def build(request: BuildRequest, environ: Mapping[str, str], push: Pusher | None) -> Image:
-    plan = {**request.plan, "snapshot": SNAPSHOT_MOUNT}
+    plan = {**request.plan, "snapshot": SNAPSHOT_MOUNT, "pkgdir": binpkg_dir(request.plan)}
     with (
         podman_client(request.url, environ) as client,
         tempfile.TemporaryDirectory(prefix="staves-build-") as work,

@@ -18,7 +18,7 @@ from importlib import resources
 from typing import Any, BinaryIO, TextIO
 
 import podman
-from podman.errors import APIError, ImageNotFound, NotFound, PodmanError
+from podman.errors import APIError, NotFound, PodmanError
 
 from staves.errors import StavesError
 
@@ -38,6 +38,7 @@ class BuilderSettings:
     builder_image: str
     portage_image: str
     cache_volume: str
+    network: str | None = None  # podman's network mode; None keeps its default
 
 
 @contextmanager
@@ -51,19 +52,21 @@ def podman_step(step: str) -> Iterator[None]:
 
 def ensure_image(client: podman.PodmanClient, reference: str) -> None:
     """Pull ``reference`` when it is not in local storage."""
-    try:
-        client.images.get(reference)
+    if client.images.exists(reference):
         return
-    except ImageNotFound:
-        pass
-    log.warning("pulling %s", reference)
+    log.info("pulling %s", reference)
+    problem = "not found"
     try:
         client.images.pull(reference)
     except (APIError, NotFound) as exc:
+        problem = _explain(exc)
+    # podman-py may report a failed pull only by the image still being absent.
+    if not client.images.exists(reference):
         raise StavesError(
-            f"image {reference} is not available locally and could not be pulled: {_explain(exc)}",
+            f"image {reference} is not in local storage and could not be pulled: {problem}",
+            key="--builder/--portage",
             hint="check the name, or build the test images with scripts/build-test-images",
-        ) from exc
+        )
 
 
 def ensure_volume(client: podman.PodmanClient, name: str) -> None:
@@ -105,6 +108,7 @@ def builder_container(
         ],
         volumes={settings.cache_volume: {"bind": BINPKG_PATH, "mode": "rw"}},
         labels={"io.staves.role": "builder"},
+        **({"network_mode": settings.network} if settings.network else {}),
     )
     try:
         if not container.put_archive("/", _script_archive(plan)):

@@ -146,13 +146,7 @@ def test_toml_syntax_error(tmp_path: Path) -> None:
     assert len(result.stderr.splitlines()) == 1
 
 
-def test_build_without_dry_run_is_not_implemented_yet(tmp_path: Path) -> None:
-    result = run(tmp_path)
-    assert result.exit_code == 2
-    assert "building is not implemented yet" in result.stderr
-
-
-def test_invalid_spec_is_reported_before_not_implemented(tmp_path: Path) -> None:
+def test_invalid_spec_is_reported_before_anything_starts(tmp_path: Path) -> None:
     result = run(tmp_path, spec="packages = 1\n")
     assert result.exit_code == 2
     assert "staves.toml: name: missing" in result.stderr

@@ -125,3 +125,35 @@ def test_docker_archive_names_the_image(tmp_path: Path) -> None:
     with tarfile.open(archive) as tar:
         manifest = json.load(tar.extractfile("manifest.json"))
     assert manifest[0]["RepoTags"] == ["example.com/app:2"]
+
+
+def test_spec_gives_the_image_its_settings(tmp_path: Path) -> None:
+    spec = tmp_path / "staves.toml"
+    spec.write_text(
+        'name = "example.com/tools/probe"\nversion = "2.1"\npackages = ["app-misc/hello"]\n'
+        'command = ["/bin/probe", "--serve"]\ncmd = ["--port", "80"]\nuser = "nobody"\n'
+        'ports = [8080]\nlabels = { team = "infra" }\n[image.env]\nMODE = "prod"\n'
+    )
+    layout = tmp_path / "layout"
+    proc = staves(
+        "pack", "--rootfs", "-", "-c", spec, "-o", f"oci:{layout}", input=tar_with(["bin/probe"])
+    )
+    assert proc.returncode == 0, proc.stderr
+    manifest = manifest_for_tag(layout, "2.1")
+    config = layout_json(layout, manifest["config"]["digest"])["config"]
+    assert config["Entrypoint"] == ["/bin/probe", "--serve"]
+    assert config["Cmd"] == ["--port", "80"]
+    assert config["User"] == "nobody"
+    assert config["ExposedPorts"] == {"8080/tcp": {}}
+    assert config["Labels"] == {"team": "infra"}
+    assert config["Env"] == ["MODE=prod"]
+    assert manifest["annotations"]["org.opencontainers.image.title"] == "example.com/tools/probe"
+
+
+def test_bad_spec_for_pack_is_reported_with_its_key(tmp_path: Path) -> None:
+    spec = tmp_path / "staves.toml"
+    spec.write_text('name = "x"\npackages = ["app-misc/hello"]\nuser = []\n')
+    proc = staves("pack", "--rootfs", tmp_path, "-c", spec, "-o", f"oci:{tmp_path}/l")
+    assert proc.returncode == 2
+    assert "user" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "l").exists()

@@ -6,7 +6,7 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import Any, BinaryIO
 from urllib.parse import urlencode, urljoin
 
 import requests
@@ -219,6 +219,12 @@ class _RepoPusher:
         return open_at
 
     def _upload_whole(self, blob: Blob, location: str, step: str) -> str:
+        return self._close_upload(
+            blob, location, step, headers=_OCTET, body=self._reader(blob, 0, blob.size)
+        )
+
+    def _close_upload(self, blob: Blob, location: str, step: str, **body: Any) -> str:
+        """The final PUT of an upload (with the data, or after PATCHes); checks the digest."""
         response = self.client.request(
             "PUT",
             _with_query(location, digest=blob.digest),
@@ -226,9 +232,8 @@ class _RepoPusher:
             where=self.where,
             scopes=self.scopes,
             expected=(201,),
-            headers=_OCTET,
-            body=self._reader(blob, 0, blob.size),
             retry=False,
+            **body,
         )
         self._check_digest(response, blob.digest, step)
         return "uploaded"
@@ -248,17 +253,7 @@ class _RepoPusher:
                     "%s to %s: chunk at %d failed (%s); resuming", step, self.where, offset, err
                 )
                 location, offset = self._resume(location, step, offset, chunk)
-        response = self.client.request(
-            "PUT",
-            _with_query(location, digest=blob.digest),
-            step=step,
-            where=self.where,
-            scopes=self.scopes,
-            expected=(201,),
-            retry=False,
-        )
-        self._check_digest(response, blob.digest, step)
-        return "uploaded"
+        return self._close_upload(blob, location, step)
 
     def _patch(self, blob: Blob, location: str, start: int, length: int) -> str:
         step = f"pushing blob {blob.digest}"

@@ -17,7 +17,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-FAILURE_MARK = "staves: emerge failed for "
+# The host names what failed from the text after this mark, up to a semicolon.
+FAILURE_MARK = "staves: build failed: "
 PLAN_KEYS = {
     "files": dict,
     "append": dict,
@@ -28,6 +29,7 @@ PLAN_KEYS = {
     "stdlib": bool,
     "locale": (dict, type(None)),
     "snapshot": (str, type(None)),
+    "pkgdir": (str, type(None)),
 }
 REPO_PATH = "/var/db/repos/gentoo"
 PORTAGE_TMPDIR = "/var/tmp/portage"
@@ -66,6 +68,7 @@ def load_plan(text: str) -> dict:
     if not isinstance(plan, dict):
         raise PlanError("plan must be a JSON object")
     plan.setdefault("snapshot", None)
+    plan.setdefault("pkgdir", None)
     unknown = set(plan) - set(PLAN_KEYS)
     if unknown:
         raise PlanError(f"plan has unknown keys: {', '.join(sorted(unknown))}")
@@ -74,7 +77,7 @@ def load_plan(text: str) -> dict:
             raise PlanError(f"plan lacks '{key}'")
         if not isinstance(plan[key], kind) or (kind is int and isinstance(plan[key], bool)):
             raise PlanError(f"plan '{key}' has the wrong type")
-    for path in [*plan["files"], *plan["append"], plan["root"]]:
+    for path in [*plan["files"], *plan["append"], plan["root"], plan["pkgdir"] or "/"]:
         if not path.startswith("/") or "/../" in f"{path}/":
             raise PlanError(f"plan path {path!r} must be absolute and stay put")
     if not plan["packages"]:
@@ -115,6 +118,8 @@ def write_config(plan: dict) -> None:
         make_conf = make_conf / "zz-staves"
     with make_conf.open("a", encoding="utf-8") as out:
         out.write(BASE_MAKE_CONF.format(jobs=plan["jobs"]))
+        if plan["pkgdir"]:
+            out.write(f'PKGDIR="{plan["pkgdir"]}"\n')
     for name, text in sorted(plan["files"].items()):
         path = Path(name)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -135,11 +140,11 @@ def report_failure(code: int) -> int:
     """Name the failing package and show the end of its build log."""
     log = newest_build_log()
     if log is None:
-        print(f"{FAILURE_MARK}(no build log; see emerge's output above)", flush=True)
+        print(f"{FAILURE_MARK}emerge failed; see its output above", flush=True)
         return code
     package = f"{log.parents[2].name}/{log.parents[1].name}"
     lines = log.read_text(errors="replace").splitlines()[-30:]
-    print(f"{FAILURE_MARK}{package}; the end of its build log:", flush=True)
+    print(f"{FAILURE_MARK}emerge failed for {package}; the end of its build log:", flush=True)
     for line in lines:
         print(f"    {line}", flush=True)
     return code
@@ -174,13 +179,19 @@ def copy_compiler_runtime(root: Path, names: list[str]) -> None:
         say(f"copied {name} into {target.relative_to(root)}")
 
 
-def make_locale(root: Path, locale: dict | None) -> None:
+def make_locale(root: Path, locale: dict | None) -> int:
+    """Compile the locale into the root's locale archive; 0 when it is there."""
     if not locale:
-        return
+        return 0
     name, charset = locale["name"], locale.get("charset") or "UTF-8"
+    archive = root / "usr/lib/locale/locale-archive"
+    archive.parent.mkdir(parents=True, exist_ok=True)
     code = run(["localedef", "--prefix", str(root), "-i", name, "-f", charset, f"{name}.{charset}"])
-    if code not in (0, 1):  # 1 means warnings, the locale is still written
-        sys.exit(code)
+    # localedef exits 1 for mere warnings; the archive tells whether it worked.
+    if not archive.is_file():
+        print(f"{FAILURE_MARK}localedef could not make {name}.{charset}; see above", flush=True)
+        return code or 1
+    return 0
 
 
 def strip_root(root: Path) -> None:
@@ -209,7 +220,7 @@ def main(argv: list[str]) -> int:
     root.mkdir(parents=True, exist_ok=True)
     for repo in plan["sync"]:
         if run(["emaint", "sync", "--repo", repo]) != 0:
-            print(f"{FAILURE_MARK}syncing repository {repo}", flush=True)
+            print(f"{FAILURE_MARK}syncing repository {repo} failed; see above", flush=True)
             return 1
     packages = plan["packages"]
     common = ["--usepkg", "--buildpkg"]
@@ -227,7 +238,8 @@ def main(argv: list[str]) -> int:
     except PlanError as exc:
         print(f"staves: {exc}", file=sys.stderr)
         return 1
-    make_locale(root, plan["locale"])
+    if code := make_locale(root, plan["locale"]):
+        return code
     strip_root(root)
     say("root filesystem ready")
     return 0

@@ -8,6 +8,7 @@ import click
 from oci.compress import Compression
 from staves.build import BuildRequest, build
 from staves.builder_container import BuilderSettings
+from staves.commands.options import image_output_options
 from staves.commands.pack import parse_platform, source_date_epoch
 from staves.commands.report import reported_errors
 from staves.dryrun import dry_run_json, dry_run_text
@@ -65,13 +66,11 @@ DEFAULT_CACHE = "staves-binpkgs"
     help="Named volume holding binary packages between builds.",
 )
 @click.option(
-    "--compression",
-    type=click.Choice([c.value for c in Compression]),
-    default=Compression.GZIP.value,
-    show_default=True,
+    "--network",
+    metavar="MODE",
+    help="Network of the builder, as podman run --network takes it (e.g. host, none).",
 )
-@click.option("--platform", "platform_text", help="OS/ARCH[/VARIANT]; default: this host.")
-@click.option("--url", help="Podman API URL [CONTAINER_HOST, then the usual sockets].")
+@image_output_options
 @registry_options
 def build_command(
     config_path: str,
@@ -84,6 +83,7 @@ def build_command(
     builder: str,
     portage: str,
     build_cache: str,
+    network: str | None,
     compression: str,
     platform_text: str | None,
     url: str | None,
@@ -107,7 +107,7 @@ def build_command(
             config=image_config(spec.image),
             name=image_name(spec.image),
             annotations=image_annotations(spec.image),
-            builder=BuilderSettings(builder, portage, build_cache),
+            builder=BuilderSettings(builder, portage, build_cache, network),
             destinations=parse_destinations(outputs),
             compression=Compression(compression),
             platform=parse_platform(platform_text),

@@ -15,10 +15,13 @@ from oci.errors import InvalidReference
 from oci.image import Image, ImageConfig, build_image, created_time
 from oci.layer import TarProducer, write_layer
 from oci.tarball import retar_stream, tar_directory
+from staves.commands.options import image_output_options
 from staves.errors import EXIT_USAGE, StavesError
+from staves.image_meta import TITLE, VERSION, image_annotations, image_config, image_name
 from staves.outputs import ImageName, StorageLoader, parse_destinations, write_outputs
 from staves.podman_service import podman_client
 from staves.registry import pusher_from_cli, registry_options
+from staves.spec import load_spec
 from staves.storage import load_image
 
 
@@ -86,6 +89,13 @@ def storage_loader(environ: dict[str, str], url: str | None) -> StorageLoader:
 
 @click.command()
 @click.option("--rootfs", required=True, help="Directory, tar file (any compression) or -.")
+@click.option(
+    "-c",
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help="A staves.toml whose image settings (name, command, labels …) the image gets.",
+)
 @click.option("--tag", "tag_text", help="NAME[:TAG] for destinations that do not name one.")
 @click.option(
     "-o",
@@ -96,17 +106,11 @@ def storage_loader(environ: dict[str, str], url: str | None) -> StorageLoader:
     help="Destination: oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:NAME:TAG], "
     "containers-storage:NAME[:TAG], docker://[HOST[:PORT]/]REPO[:TAG].",
 )
-@click.option(
-    "--compression",
-    type=click.Choice([c.value for c in Compression]),
-    default=Compression.GZIP.value,
-    show_default=True,
-)
-@click.option("--platform", "platform_text", help="OS/ARCH[/VARIANT]; default: this host.")
-@click.option("--url", help="Podman API URL, for containers-storage: destinations.")
+@image_output_options
 @registry_options
 def pack(
     rootfs: str,
+    config_path: str | None,
     tag_text: str | None,
     outputs: tuple[str, ...],
     compression: str,
@@ -120,18 +124,23 @@ def pack(
     """Pack a root filesystem into an image."""
     destinations = parse_destinations(outputs)
     name = parse_tag(tag_text)
+    config, annotations = ImageConfig(), {VERSION: name.tag}
+    if name.name:
+        annotations[TITLE] = name.name
+    if config_path is not None:
+        settings = load_spec(config_path).image
+        config, annotations = image_config(settings), image_annotations(settings)
+        if tag_text is None:
+            name = image_name(settings)
     platform = parse_platform(platform_text)
     epoch = source_date_epoch(dict(os.environ))
     with ExitStack() as stack:
         producer = rootfs_producer(rootfs, stack, epoch)
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="staves-pack-")))
         layer = write_layer(producer, work / "blobs", Compression(compression))
-        annotations = {"org.opencontainers.image.version": name.tag}
-        if name.name:
-            annotations["org.opencontainers.image.title"] = name.name
         image = build_image(
             [layer],
-            ImageConfig(),
+            config,
             created=created_time([layer], epoch),
             platform=platform,
             annotations=annotations,

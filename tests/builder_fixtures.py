@@ -1,0 +1,170 @@
+"""Fixtures for end-to-end builds: the test builder images, a cache volume, a build runner."""
+
+import json
+import shutil
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PROJECT, require_tools
+
+BUILDER = "localhost/staves-test/builder:latest"
+PORTAGE = "localhost/staves-test/portage:latest"
+
+
+def podman(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["podman", *args], capture_output=True, text=True, check=False)
+
+
+def builder_containers() -> set[str]:
+    out = podman("ps", "-a", "--filter", "label=io.staves.role=builder", "--format", "{{.ID}}")
+    return set(out.stdout.split())
+
+
+@dataclass
+class Build:
+    proc: subprocess.CompletedProcess[str]
+    layout: Path
+
+    @property
+    def log(self) -> str:
+        return self.proc.stderr
+
+    def files(self) -> set[str]:
+        """Paths in the image's layer."""
+        index = json.loads((self.layout / "index.json").read_text())
+        blobs = self.layout / "blobs" / "sha256"
+        manifest = json.loads((blobs / index["manifests"][0]["digest"][7:]).read_text())
+        names: set[str] = set()
+        for layer in manifest["layers"]:
+            listing = subprocess.run(
+                ["tar", "-tzf", str(blobs / layer["digest"][7:])],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            names.update(n.rstrip("/") for n in listing.stdout.split())
+        return names
+
+    def run(self, *command: str) -> str:
+        """Run the built image with podman; return its stdout."""
+        proc = subprocess.run(
+            ["podman", "run", "--rm", f"oci:{self.layout}:t", *command],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+
+class Builder:
+    """Runs ``staves build`` with the test images and one binpkg cache volume."""
+
+    def __init__(self, cache: str, workdir: Path) -> None:
+        self.cache = cache
+        self.workdir = workdir
+
+    def build(self, spec: str, *extra: str, expect_ok: bool = True) -> Build:
+        work = self.workdir / uuid.uuid4().hex[:8]
+        work.mkdir()
+        (work / "staves.toml").write_text(spec)
+        layout = work / "layout"
+        proc = subprocess.run(
+            [
+                "staves",
+                "build",
+                "-c",
+                str(work / "staves.toml"),
+                "--builder",
+                BUILDER,
+                "--portage",
+                PORTAGE,
+                "--build-cache",
+                self.cache,
+                "-o",
+                f"oci:{layout}:t",
+                *extra,
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if expect_ok:
+            assert proc.returncode == 0, proc.stderr[-3000:]
+        return Build(proc, layout)
+
+
+@pytest.fixture(scope="session")
+def test_images() -> None:
+    require_tools("podman")
+    for image in (BUILDER, PORTAGE):
+        if podman("image", "exists", image).returncode != 0:
+            pytest.skip(f"{image} is missing; scripts/build-test-images builds it")
+
+
+@pytest.fixture(scope="module")
+def builder(test_images: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Builder]:
+    cache = f"staves-test-cache-{uuid.uuid4().hex[:8]}"
+    try:
+        yield Builder(cache, tmp_path_factory.mktemp("builds"))
+    finally:
+        podman("volume", "rm", "-f", cache)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(port: int, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "server exited early"
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    pytest.fail(f"nothing listens on 127.0.0.1:{port}")
+
+
+@pytest.fixture
+def overlay_git(tmp_path: Path) -> Iterator[str]:
+    """The test overlay as a git repository served by git daemon on 127.0.0.1 (a URI)."""
+    require_tools("git")
+    repo = tmp_path / "overlay.git"
+    shutil.copytree(PROJECT / "tests" / "testbed" / "overlay", repo)
+    for args in (
+        ["init", "-q", "-b", "main"],
+        ["add", "-A"],
+        ["-c", "user.name=t", "-c", "user.email=t@localhost", "commit", "-qm", "overlay"],
+    ):
+        subprocess.run(["git", "-C", str(repo), *args], check=True)
+    port = free_port()
+    daemon = subprocess.Popen(
+        [
+            "git",
+            "daemon",
+            "--listen=127.0.0.1",
+            f"--port={port}",
+            "--export-all",
+            f"--base-path={tmp_path}",
+            "--reuseaddr",
+            str(tmp_path),
+        ],
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(port, daemon)
+        yield f"git://127.0.0.1:{port}/overlay.git"
+    finally:
+        daemon.terminate()
+        daemon.wait()

@@ -1,0 +1,58 @@
+"""Pure parts of the build: the in-builder plan check and the binary-package partition."""
+
+import json
+
+import pytest
+
+from staves.build import binpkg_dir, failure_from
+from staves.builder.inbuilder import FAILURE_MARK, PlanError, load_plan
+from staves.builder_container import RunResult
+from staves.spec import build_plan, loads_spec
+
+SPEC = 'name = "x"\npackages = ["app-misc/hello"]\n'
+
+
+def plan_for(text: str) -> dict:
+    return build_plan(loads_spec(text), 2)
+
+
+def test_the_host_plan_passes_the_builder_check() -> None:
+    plan = plan_for(SPEC + "[env]\nA = 'b'\n['app-misc/hello']\nuse = ['shout']\n")
+    assert load_plan(json.dumps(plan))["packages"] == ["app-misc/hello"]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda p: p.pop("packages"), "lacks 'packages'"),
+        (lambda p: p.update(jobs="2"), "'jobs' has the wrong type"),
+        (lambda p: p.update(extra=1), "unknown keys: extra"),
+        (lambda p: p["files"].update({"etc/relative": ""}), "must be absolute"),
+        (lambda p: p["files"].update({"/etc/../root/x": ""}), "must be absolute"),
+        (lambda p: p.update(packages=[]), "no packages"),
+    ],
+)
+def test_a_bad_plan_is_refused_with_a_reason(change, message: str) -> None:
+    plan = plan_for(SPEC)
+    change(plan)
+    with pytest.raises(PlanError, match=message):
+        load_plan(json.dumps(plan))
+
+
+def test_environment_changes_move_binary_packages_apart() -> None:
+    base = binpkg_dir(plan_for(SPEC))
+    assert base.startswith("/var/cache/binpkgs/env-")
+    assert binpkg_dir(plan_for(SPEC + "[env]\nCFLAGS = '-O3'\n")) != base
+    named = SPEC + "[env.fast]\nCFLAGS = '-O3'\n['app-misc/hello']\nenv = ['fast']\n"
+    assert binpkg_dir(plan_for(named)) != base
+    # Portage itself tells binary packages apart by USE flags and keywords.
+    assert binpkg_dir(plan_for(SPEC + "['app-misc/hello']\nuse = ['shout']\n")) == base
+
+
+def test_failure_names_what_the_builder_reported() -> None:
+    tail = ("noise", f"{FAILURE_MARK}emerge failed for app-misc/broken-1.0; the end:", "  log")
+    error = failure_from(RunResult(1, tail))
+    assert str(error).startswith("emerge failed for app-misc/broken-1.0 (exit code 1)")
+    assert str(failure_from(RunResult(137, ("killed",)))).startswith(
+        "the build in the builder failed (exit code 137)"
+    )
