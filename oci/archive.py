@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import BinaryIO
 
+from oci.artifact import Artifact
 from oci.blob import Blob, BytesBlob, canonical_json
 from oci.descriptor import Descriptor
 from oci.digest import hex_of
@@ -39,16 +40,26 @@ def _tar_writer(out: BinaryIO) -> tarfile.TarFile:
     return tar
 
 
-def write_oci_archive(image: Image, path: Path, tag: str | None = None) -> Descriptor:
-    """Write ``image`` as a tar of a one-image OCI layout."""
+def write_oci_archive(
+    image: Image, path: Path, tag: str | None = None, referrers: Sequence[Artifact] = ()
+) -> Descriptor:
+    """Write ``image`` (and artifacts attached to it) as a tar of an OCI layout."""
     entry = image.descriptor({ANNOTATION_REF_NAME: tag} if tag else None)
     empty = {"schemaVersion": 2, "mediaType": MediaType.OCI_INDEX, "manifests": []}
     index = with_manifest(empty, entry, tag)
+    for artifact in referrers:
+        index = with_manifest(index, artifact.descriptor(), None)
+    blobs: dict[str, Blob] = {}
+    for blob in (image.manifest, *image.blobs()):
+        blobs.setdefault(blob.digest, blob)
+    for artifact in referrers:
+        for blob in (artifact.manifest, *artifact.blobs()):
+            blobs.setdefault(blob.digest, blob)
     with atomic_output(path) as out, _tar_writer(out) as tar:
         _add_bytes(tar, LAYOUT_FILE, canonical_json(LAYOUT_VERSION))
         _add_bytes(tar, INDEX_FILE, canonical_json(index))
-        for blob in (image.manifest, *image.blobs()):
-            _add_blob(tar, f"blobs/sha256/{hex_of(blob.digest)}", blob)
+        for digest, blob in blobs.items():
+            _add_blob(tar, f"blobs/sha256/{hex_of(digest)}", blob)
     return entry
 
 

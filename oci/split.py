@@ -20,6 +20,7 @@ receive no entry get no layer. Entry order within a layer is the order of the st
 
 import copy
 import hashlib
+import io
 import logging
 import tarfile
 from collections.abc import Callable, Mapping, Sequence
@@ -62,6 +63,10 @@ class _HashingReader:
 
     def hexdigests(self) -> dict[str, str]:
         return {name: h.hexdigest() for name, h in self.hashes.items()}
+
+
+# Returns, for an entry name, a function that replaces that file's content, or None.
+Rewriter = Callable[[str], Callable[[bytes], bytes] | None]
 
 
 def _is_below(name: str, directory: str) -> bool:
@@ -157,12 +162,14 @@ def split_stream(
     keep: Callable[[str], bool] | None = None,
     file_hashes: Sequence[str] = (),
     on_file: FileObserver | None = None,
+    rewrite: Rewriter | None = None,
 ) -> dict[str, Layer]:
     """Read the tar (optionally compressed) from ``source`` once; write one layer per group.
 
     Names given to ``assign`` and ``keep`` are entry names after ``strip_components``,
     without leading or trailing slashes. ``on_file`` hears of every regular file written,
-    with the hex digests named in ``file_hashes`` (hashlib names).
+    with the hex digests named in ``file_hashes`` (hashlib names). ``rewrite(name)`` may
+    return a function that replaces a small file's content (it is read whole).
     """
     splitter = _Splitter(groups, fallback, blob_dir, compression, clamp_mtime)
     observe = (tuple(file_hashes), on_file) if on_file is not None else None
@@ -174,7 +181,7 @@ def split_stream(
         with reader:
             try:
                 for info in reader:
-                    _route(splitter, reader, info, assign, keep, strip_components, observe)
+                    _route(splitter, reader, info, assign, keep, strip_components, observe, rewrite)
             except tarfile.TarError as exc:
                 raise InvalidContent(f"input tar is damaged: {exc}") from exc
         splitter.close_dirs_before(None)
@@ -192,6 +199,7 @@ def _route(
     keep: Callable[[str], bool] | None,
     strip_components: int,
     observe: tuple[tuple[str, ...], FileObserver] | None,
+    rewrite: Rewriter | None = None,
 ) -> None:
     name = safe_member_name(info.name, strip_components)
     if name is None:
@@ -227,6 +235,11 @@ def _route(
         return
     splitter.files[name] = group
     data = reader.extractfile(info)
+    change = rewrite(name) if rewrite is not None and data is not None else None
+    if change is not None:
+        content = change(data.read())  # type: ignore[union-attr]
+        out.size = len(content)
+        data = io.BytesIO(content)  # type: ignore[assignment]
     if observe is None:
         splitter.writers[group].add(out, data)
         return

@@ -10,31 +10,38 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from oci.artifact import build_artifact
 from oci.compress import Compression
 from oci.descriptor import Platform
+from oci.files import atomic_write
 from oci.image import Image, ImageConfig, build_image, created_time
-from oci.layer import Layer, write_layer
-from oci.tarball import retar_stream
 from oci.transport import Destination
 from staves.builder.inbuilder import FAILURE_MARK
 from staves.builder_container import (
     BINPKG_PATH,
+    ROOTFS,
     SNAPSHOT_MOUNT,
     BuilderSettings,
     RunResult,
+    archive_stream,
     builder_container,
     ensure_image,
     ensure_volume,
+    image_digest,
     podman_step,
-    rootfs_stream,
     run_to_end,
 )
 from staves.errors import StavesError
+from staves.layering import VDB_DIR
 from staves.outputs import ImageName, Pusher, write_outputs
 from staves.podman_service import podman_client
+from staves.portage_layers import pack_rootfs
+from staves.sbom import SPDX_MEDIA_TYPE, ImageInput, SbomSubject, build_sbom, sbom_blob
 from staves.storage import load_image
+from staves.vdb import read_vdb_tar
 
 log = logging.getLogger(__name__)
+SBOM_FILE = "sbom.spdx.json"
 
 
 @dataclass(frozen=True)
@@ -51,6 +58,9 @@ class BuildRequest:
     platform: Platform
     epoch: int | None
     url: str | None
+    layers: int = 1
+    vdb: str = "trim"
+    sbom_path: Path | None = None
 
 
 def failure_from(result: RunResult) -> StavesError:
@@ -98,27 +108,51 @@ def build(request: BuildRequest, environ: Mapping[str, str], push: Pusher | None
             result = run_to_end(container, sys.stderr)
             if result.exit_code != 0:
                 raise failure_from(result)
-            with rootfs_stream(client, container) as stream:
-                layer = pack_rootfs(stream, Path(work), request)
+            with archive_stream(client, container, f"{ROOTFS}/{VDB_DIR}") as stream:
+                packages = read_vdb_tar(stream, strip_components=1)
+            with archive_stream(client, container) as stream:
+                packed = pack_rootfs(
+                    stream,
+                    packages,
+                    layers=request.layers,
+                    vdb=request.vdb,
+                    blob_dir=Path(work) / "blobs",
+                    compression=request.compression,
+                    epoch=request.epoch,
+                )
+            inputs = [
+                ImageInput(role, ref, image_digest(client, ref))
+                for role, ref in (
+                    ("builder", request.builder.builder_image),
+                    ("snapshot", request.builder.portage_image),
+                )
+            ]
+        created = created_time(packed.layers, request.epoch)
         image = build_image(
-            [layer],
+            packed.layers,
             request.config,
-            created=created_time([layer], request.epoch),
+            created=created,
             platform=request.platform,
             annotations=request.annotations,
-            history=["staves build: emerge " + " ".join(plan["packages"])],
+            history=packed.history,
         )
+        sbom = sbom_blob(
+            build_sbom(
+                packages,
+                SbomSubject(request.name.reference or "image", image.manifest.digest, created),
+                packed.file_digests,
+                inputs,
+            )
+        )
+        if request.sbom_path is not None:
+            atomic_write(request.sbom_path, sbom.data)
+        attached = build_artifact(image.descriptor(), [(sbom, SBOM_FILE)], SPDX_MEDIA_TYPE)
         write_outputs(
             image,
             request.destinations,
             request.name,
             lambda img, name: load_image(client, img, name),
             push,
+            referrers=[attached],
         )
     return image
-
-
-def pack_rootfs(stream: Any, work: Path, request: BuildRequest) -> Layer:
-    """The builder's root filesystem archive (top directory stripped) as one layer."""
-    producer = retar_stream(stream, strip_components=1, clamp_mtime=request.epoch)
-    return write_layer(producer, work / "blobs", request.compression)

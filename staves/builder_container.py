@@ -143,16 +143,25 @@ def run_to_end(container: Any, output: TextIO) -> RunResult:
     return RunResult(int(container.wait()), tuple(tail))
 
 
+def image_digest(client: podman.PodmanClient, reference: str) -> str | None:
+    """The repository digest of a local image, for the SBOM's build inputs."""
+    attrs = client.images.get(reference).attrs
+    digest = attrs.get("Digest")
+    return str(digest) if digest else None
+
+
 @contextmanager
-def rootfs_stream(client: podman.PodmanClient, container: Any) -> Iterator[BinaryIO]:
-    """The builder's ``/tmp/rootfs`` as a tar stream (top directory ``rootfs/``)."""
+def archive_stream(
+    client: podman.PodmanClient, container: Any, path: str = ROOTFS
+) -> Iterator[BinaryIO]:
+    """``path`` in the builder as a tar stream (its own name as the top directory)."""
     response = client.api.get(
-        f"/containers/{container.id}/archive", params={"path": ROOTFS}, stream=True
+        f"/containers/{container.id}/archive", params={"path": path}, stream=True
     )
     try:
         response.raise_for_status()
     except APIError as exc:
-        raise StavesError(f"reading {ROOTFS} out of the builder failed: {_explain(exc)}") from exc
+        raise StavesError(f"reading {path} out of the builder failed: {_explain(exc)}") from exc
     response.raw.decode_content = True
     try:
         yield response.raw

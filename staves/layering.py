@@ -110,6 +110,30 @@ class LayerPlan:
     def keep(self, name: str) -> bool:
         return keep_in_image(name, self.vdb)
 
+    def rewrite(self, name: str) -> Callable[[bytes], bytes] | None:
+        """CONTENTS records when each symlink was merged; that time becomes the package's
+        layer time, so the same binary package always gives the same layer."""
+        parts = name.split("/")
+        if len(parts) != 6 or not name.startswith(VDB_DIR + "/") or parts[5] != "CONTENTS":
+            return None
+        group = self.package_groups.get(f"{parts[3]}/{parts[4]}")
+        mtime = next((g.mtime for g in self.groups if g.name == group), None)
+        if mtime is None:
+            return None
+        return lambda data: stamp_symlinks(data, mtime)
+
+
+def stamp_symlinks(contents: bytes, mtime: int) -> bytes:
+    """CONTENTS with every ``sym`` line's trailing mtime set to ``mtime``."""
+    lines = []
+    for line in contents.split(b"\n"):
+        if line.startswith(b"sym ") and b" -> " in line:
+            head, _, stamp = line.rpartition(b" ")
+            if stamp.isdigit():
+                line = head + b" " + str(mtime).encode()
+        lines.append(line)
+    return b"\n".join(lines)
+
 
 def keep_in_image(name: str, vdb: VdbMode) -> bool:
     """Whether entry ``name`` of the root filesystem stays in the image under ``vdb``."""

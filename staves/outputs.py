@@ -5,6 +5,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from oci.archive import write_docker_archive, write_oci_archive
+from oci.artifact import Artifact, write_artifact_layout
 from oci.errors import InvalidReference
 from oci.image import Image
 from oci.layout import write_layout
@@ -50,24 +51,33 @@ def parse_destinations(texts: Sequence[str]) -> list[Destination]:
 
 # Loads an image into local container storage under a full NAME:TAG.
 StorageLoader = Callable[[Image, str], None]
-Writer = Callable[[Image, Destination, ImageName], str]
+Writer = Callable[[Image, Destination, ImageName, Sequence[Artifact]], str]
 
 
-def _to_layout(image: Image, dest: Destination, name: ImageName) -> str:
+def _to_layout(
+    image: Image, dest: Destination, name: ImageName, referrers: Sequence[Artifact]
+) -> str:
     assert isinstance(dest, OciLayoutDestination)
     tag = dest.tag or name.tag
     write_layout(image, dest.path, tag)
+    for artifact in referrers:
+        write_artifact_layout(artifact, dest.path)
     return f"oci:{dest.path}:{tag}"
 
 
-def _to_oci_archive(image: Image, dest: Destination, name: ImageName) -> str:
+def _to_oci_archive(
+    image: Image, dest: Destination, name: ImageName, referrers: Sequence[Artifact]
+) -> str:
     assert isinstance(dest, OciArchiveDestination)
     tag = dest.tag or name.tag
-    write_oci_archive(image, dest.path, tag)
+    write_oci_archive(image, dest.path, tag, referrers)
     return f"oci-archive:{dest.path}:{tag}"
 
 
-def _to_docker_archive(image: Image, dest: Destination, name: ImageName) -> str:
+def _to_docker_archive(
+    image: Image, dest: Destination, name: ImageName, referrers: Sequence[Artifact]
+) -> str:
+    # The docker-archive format has no place for attached artifacts.
     assert isinstance(dest, DockerArchiveDestination)
     ref = dest.name or name.reference
     write_docker_archive(image, dest.path, [ref] if ref else [])
@@ -87,6 +97,7 @@ def write_outputs(
     name: ImageName,
     load_into_storage: StorageLoader | None = None,
     push: Pusher | None = None,
+    referrers: Sequence[Artifact] = (),
 ) -> None:
     """Write every destination; all ``docker://`` ones go in one push, so blobs
     already sent to one repository are mounted into the next."""
@@ -100,13 +111,17 @@ def write_outputs(
             load_into_storage(image, full)
             where = f"containers-storage:{full}"
         else:
-            where = _WRITERS[type(dest)](image, dest, name)
+            where = _WRITERS[type(dest)](image, dest, name, referrers)
         log.info("wrote %s (%s)", where, image.manifest.digest)
-    _push(image, destinations, name, push)
+    _push(image, destinations, name, push, referrers)
 
 
 def _push(
-    image: Image, destinations: Sequence[Destination], name: ImageName, push: Pusher | None
+    image: Image,
+    destinations: Sequence[Destination],
+    name: ImageName,
+    push: Pusher | None,
+    referrers: Sequence[Artifact],
 ) -> None:
     references = [
         parse_registry_reference(dest.reference, name.tag)
@@ -117,6 +132,6 @@ def _push(
         return
     if push is None:
         raise StavesError("docker:// destinations are not available here", key="--output")
-    result = push(image, references)
+    result = push(image, references, referrers)
     for ref in references:
         log.info("wrote docker://%s (%s)", ref, result.digest)

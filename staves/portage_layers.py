@@ -60,6 +60,7 @@ def pack_rootfs(
         clamp_mtime=epoch,
         fallback=plan.fallback,
         keep=plan.keep,
+        rewrite=plan.rewrite,
         file_hashes=FILE_HASHES if digest_files else (),
         on_file=(lambda name, found: digests.__setitem__(name, found)) if digest_files else None,
     )

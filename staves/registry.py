@@ -6,10 +6,11 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 
 import click
 
+from oci.artifact import Artifact
 from oci.errors import InvalidReference, OciError
 from oci.image import Image
 from oci.registry import (
@@ -25,7 +26,15 @@ from oci.registry import (
 )
 from staves.errors import EXIT_USAGE, StavesError
 
-Pusher = Callable[[Image, Sequence[Reference]], PushResult]
+
+class Pusher(Protocol):
+    """Pushes an image (and artifacts attached to it) to registry references."""
+
+    def __call__(
+        self, image: Image, references: Sequence[Reference], referrers: Sequence[Artifact] = ()
+    ) -> PushResult: ...
+
+
 _REDRAW_EVERY = 0.2
 
 
@@ -148,11 +157,20 @@ class TerminalProgress:
 def make_pusher(options: RegistryOptions, environ: Mapping[str, str]) -> Pusher:
     """Pushes with a progress line when stderr is a terminal, quietly otherwise."""
 
-    def push(image: Image, references: Sequence[Reference]) -> PushResult:
+    def push(
+        image: Image, references: Sequence[Reference], referrers: Sequence[Artifact] = ()
+    ) -> PushResult:
         progress = TerminalProgress(sys.stderr) if sys.stderr.isatty() else None
         locations = BlobLocations(blob_cache_path(environ))
         try:
-            return push_image(image, references, options, progress=progress, locations=locations)
+            return push_image(
+                image,
+                references,
+                options,
+                progress=progress,
+                locations=locations,
+                referrers=referrers,
+            )
         finally:
             if progress is not None:
                 progress.finish()
@@ -165,9 +183,11 @@ def pusher_from_cli(
 ) -> Pusher:
     """A pusher that reads options and environment (and prompts) only when it is used."""
 
-    def push(image: Image, references: Sequence[Reference]) -> PushResult:
+    def push(
+        image: Image, references: Sequence[Reference], referrers: Sequence[Artifact] = ()
+    ) -> PushResult:
         environ = dict(os.environ)
         options = build_registry_options(creds, authfile, tls_verify, cert_dir, environ)
-        return make_pusher(options, environ)(image, references)
+        return make_pusher(options, environ)(image, references, referrers)
 
     return push

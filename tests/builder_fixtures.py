@@ -40,7 +40,8 @@ class Build:
         """Paths in the image's layer."""
         index = json.loads((self.layout / "index.json").read_text())
         blobs = self.layout / "blobs" / "sha256"
-        manifest = json.loads((blobs / index["manifests"][0]["digest"][7:]).read_text())
+        image = next(m for m in index["manifests"] if "artifactType" not in m)
+        manifest = json.loads((blobs / image["digest"][7:]).read_text())
         names: set[str] = set()
         for layer in manifest["layers"]:
             listing = subprocess.run(

@@ -2,6 +2,7 @@
 
 import gzip
 import io
+import re
 import tarfile
 from pathlib import Path
 from typing import BinaryIO
@@ -50,9 +51,12 @@ def apply_layers(blobs: list[bytes]) -> Tree:
 
 
 def without_mtimes(tree: Tree) -> dict[str, tuple[object, ...]]:
-    """The tree with hardlink classes made comparable and mtimes dropped."""
+    """The tree with hardlink classes made comparable and mtimes dropped (also the
+    symlink mtimes a package database's CONTENTS records)."""
     out = {}
     for name, (kind, mode, uid, gid, content, cls, _mtime) in tree.items():
+        if name.endswith("/CONTENTS") and isinstance(content, bytes):
+            content = re.sub(rb"^(sym .* -> .*) \d+$", rb"\1", content, flags=re.M)
         out[name] = (kind, mode, uid, gid, content, cls is not None)
     return out
 

@@ -11,9 +11,11 @@ from urllib.parse import urlencode, urljoin
 
 import requests
 
-from oci.blob import Blob
+from oci.artifact import SUBJECT_HEADER, Artifact, referrer_push, with_referrer
+from oci.blob import Blob, BytesBlob, json_blob
 from oci.errors import InvalidReference
 from oci.image import Image
+from oci.media import MediaType
 from oci.registry.auth import Credentials, auth_file_paths, resolve_credentials
 from oci.registry.errors import DigestMismatch, RegistryError
 from oci.registry.locations import BlobLocations
@@ -302,20 +304,47 @@ class _RepoPusher:
             raise DigestMismatch(step, self.where, f"registry stored {said}, expected {digest}")
 
     def put_manifest(self, image: Image, reference: Reference) -> None:
-        manifest = image.manifest
-        step = f"pushing manifest {manifest.digest} as {reference.manifest_ref}"
+        self._put_document(image.manifest, reference.manifest_ref)
+        log.info("pushed %s (%s)", reference, image.manifest.digest)
+
+    def _put_document(self, document: BytesBlob, ref: str) -> requests.Response:
+        """PUT a manifest or index under a tag or its digest."""
+        step = f"pushing manifest {document.digest} as {ref}"
         response = self.client.request(
             "PUT",
-            f"/v2/{self.repository}/manifests/{reference.manifest_ref}",
+            f"/v2/{self.repository}/manifests/{ref}",
             step=step,
             where=self.where,
             scopes=self.scopes,
             expected=(201,),
-            headers={"Content-Type": manifest.media_type},
-            body=lambda: manifest.data,
+            headers={"Content-Type": document.media_type},
+            body=lambda: document.data,
         )
-        self._check_digest(response, manifest.digest, step)
-        log.info("pushed %s (%s)", reference, manifest.digest)
+        self._check_digest(response, document.digest, step)
+        return response
+
+    def attach(self, artifact: Artifact) -> None:
+        """Push ``artifact`` with its subject; list it under the fallback tag when the
+        registry has no referrers API (it then answers without ``OCI-Subject``)."""
+        pushed = referrer_push(artifact)
+        self.push_blobs(list(pushed.blobs))
+        response = self._put_document(pushed.manifest, pushed.manifest.digest)
+        if SUBJECT_HEADER in response.headers:
+            return
+        step = f"updating referrers tag {pushed.fallback_tag}"
+        found = self.client.request(
+            "GET",
+            f"/v2/{self.repository}/manifests/{pushed.fallback_tag}",
+            step=step,
+            where=self.where,
+            scopes=self.scopes,
+            expected=(200, 404),
+            headers={"Accept": MediaType.OCI_INDEX},
+        )
+        current = found.json() if found.status_code == 200 else None
+        index = json_blob(with_referrer(current, pushed.descriptor), MediaType.OCI_INDEX)
+        self._put_document(index, pushed.fallback_tag)
+        log.info("attached %s to %s", pushed.manifest.digest, artifact.subject.digest)
 
 
 def _check_references(image: Image, references: Sequence[Reference]) -> None:
@@ -370,11 +399,13 @@ def push_image(
     *,
     progress: ProgressCallback | None = None,
     locations: BlobLocations | None = None,
+    referrers: Sequence[Artifact] = (),
 ) -> PushResult:
     """Push ``image`` to every reference (several tags, repositories, registries).
 
     Blobs go first (present ones skipped, known ones mounted), in parallel; each
-    repository's manifest is put only after all its blobs are there.
+    repository's manifest is put only after all its blobs are there; ``referrers``
+    (artifacts whose subject is the image, such as an SBOM) are attached last.
     """
     opts = options or RegistryOptions()
     _check_references(image, references)
@@ -387,6 +418,8 @@ def push_image(
             pusher.push_blobs(list(image.blobs()))
             for ref in refs:
                 pusher.put_manifest(image, ref)
+            for artifact in referrers:
+                pusher.attach(artifact)
     finally:
         clients.close()
         known.save()

@@ -14,6 +14,7 @@ from staves.commands.report import reported_errors
 from staves.dryrun import dry_run_json, dry_run_text
 from staves.errors import EXIT_USAGE, StavesError
 from staves.image_meta import image_annotations, image_config, image_name
+from staves.layering import MAX_LAYERS
 from staves.outputs import parse_destinations
 from staves.registry import pusher_from_cli, registry_options
 from staves.spec import Spec, build_plan, load_spec
@@ -70,6 +71,17 @@ DEFAULT_CACHE = "staves-binpkgs"
     metavar="MODE",
     help="Network of the builder, as podman run --network takes it (e.g. host, none).",
 )
+@click.option(
+    "--layers",
+    type=click.IntRange(min=1, max=MAX_LAYERS),
+    help="Layers to split the image into, one per package while they last [spec: layers].",
+)
+@click.option(
+    "--sbom",
+    "sbom_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the image's SPDX SBOM to this file.",
+)
 @image_output_options
 @registry_options
 def build_command(
@@ -84,6 +96,8 @@ def build_command(
     portage: str,
     build_cache: str,
     network: str | None,
+    layers: int | None,
+    sbom_path: Path | None,
     compression: str,
     platform_text: str | None,
     url: str | None,
@@ -113,6 +127,9 @@ def build_command(
             platform=parse_platform(platform_text),
             epoch=source_date_epoch(environ),
             url=url,
+            layers=layers or spec.layers,
+            vdb=spec.vdb,
+            sbom_path=sbom_path,
         )
     push = pusher_from_cli(creds, authfile, tls_verify, cert_dir)
     image = build(request, environ, push)
