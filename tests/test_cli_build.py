@@ -128,7 +128,7 @@ def test_spec_errors_one_line_each_exit_2(tmp_path: Path) -> None:
         "(an atom looks like category/package); a package atom: "
         "[OPERATOR]CATEGORY/PACKAGE[-VERSION][:SLOT[/SUBSLOT]][::REPO], "
         'e.g. "app-shells/bash", ">=dev-libs/foo-1.2:3"',
-        "staves.toml: layers: 0 is less than 1; a whole number of layers, 1 or more",
+        "staves.toml: layers: 0 is less than 1; a whole number of layers from 1 to 100",
     ]
     assert "Traceback" not in result.output
 

@@ -2,6 +2,7 @@
 
 from typing import Any, get_args
 
+from staves.layering import MAX_LAYERS
 from staves.spec import fields
 from staves.spec.errors import Collector, Path, show
 from staves.spec.makeconf import Unwritable, quote
@@ -185,12 +186,14 @@ def read_locale(out: Collector, value: object) -> Locale | None:
 
 
 def read_layers(out: Collector, value: object) -> int | None:
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+    accepted = f"a whole number of layers from 1 to {MAX_LAYERS}"
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_LAYERS:
         return value
     if isinstance(value, int) and not isinstance(value, bool):
-        out.add(("layers",), f"{value} is less than 1", "a whole number of layers, 1 or more")
+        problem = "is less than 1" if value < 1 else "is over the limit"
+        out.add(("layers",), f"{value} {problem}", accepted)
         return None
-    fields.wrong_type(out, ("layers",), value, "an integer, 1 or more")
+    fields.wrong_type(out, ("layers",), value, f"an integer from 1 to {MAX_LAYERS}")
     return None
 
 
