@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
+import requests
 
 from tests.builder_fixtures import (
     BUILDER,
@@ -163,6 +164,16 @@ def test_build_pushes_to_a_registry_podman_pulls_from(
         HELLO, "-o", f"docker://{ref}", "--creds", creds, "--cert-dir", str(test_ca.cert_dir)
     )
     digest = build.proc.stdout.strip()
+    # The SBOM is attached: this registry has no referrers API, so under the fallback tag.
+    referrers = requests.get(
+        f"https://{secure_registry.host}/v2/staves-test/hello/manifests/sha256-{digest[7:]}",
+        headers={"Accept": "application/vnd.oci.image.index.v1+json"},
+        auth=(USER, PASSWORD),
+        verify=str(test_ca.ca_cert),
+        timeout=30,
+    )
+    assert referrers.status_code == 200, referrers.text
+    assert [m["artifactType"] for m in referrers.json()["manifests"]] == ["application/spdx+json"]
     pulled = subprocess.run(
         ["podman", "pull", "-q", "--cert-dir", str(test_ca.cert_dir), "--creds", creds, ref],
         capture_output=True,
