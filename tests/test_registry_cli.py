@@ -4,7 +4,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -113,8 +112,3 @@ def test_bad_registry_reference_is_a_usage_error(tmp_path: Path, bad: str) -> No
     proc = staves("pack", "--rootfs", tmp_path, "-o", bad)
     assert proc.returncode == 2, proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
-
-
-def test_unused_fixture_guard(registry_factory: Callable[..., Registry]) -> None:
-    """The registry fixtures import cleanly (skips only if the registry is missing)."""
-    assert callable(registry_factory)
