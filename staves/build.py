@@ -91,6 +91,16 @@ def binpkg_dir(plan: Mapping[str, Any]) -> str:
     return f"{BINPKG_PATH}/env-{key}"
 
 
+def announce_shared(settings: BuilderSettings) -> None:
+    """Say on stderr which of the user's credentials the builder can use (paths only)."""
+    shared = settings.credentials.shared
+    print(
+        "staves: shared with the builder: " + (", ".join(shared) if shared else "no credentials"),
+        file=sys.stderr,
+        flush=True,
+    )
+
+
 def build(request: BuildRequest, environ: Mapping[str, str], push: Pusher | None) -> Image:
     plan = {**request.plan, "snapshot": SNAPSHOT_MOUNT, "pkgdir": binpkg_dir(request.plan)}
     with (
@@ -101,6 +111,8 @@ def build(request: BuildRequest, environ: Mapping[str, str], push: Pusher | None
             ensure_image(client, request.builder.builder_image)
             ensure_image(client, request.builder.portage_image)
             ensure_volume(client, request.builder.cache_volume)
+            ensure_volume(client, request.builder.distfiles_volume, "distfiles-cache")
+        announce_shared(request.builder)
         with (
             podman_step("running the builder"),
             builder_container(client, request.builder, plan) as container,

@@ -1,6 +1,7 @@
 """The builder container, through the Podman API: the only module that creates containers.
 
-It is created with the Portage snapshot mounted and the binary-package cache volume,
+It is created with the Portage snapshot mounted, the binary-package and distfiles cache
+volumes, and the credentials ``staves.builder_access`` chose (read-only bind mounts),
 given the in-builder script and its plan, run with its output streamed live, and its
 ``/tmp/rootfs`` streamed back out. It is removed on success, failure and interruption.
 """
@@ -13,13 +14,14 @@ import uuid
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, BinaryIO, TextIO
 
 import podman
 from podman.errors import APIError, NotFound, PodmanError
 
+from staves.builder_access import Credentials
 from staves.errors import StavesError
 
 log = logging.getLogger(__name__)
@@ -30,6 +32,7 @@ ROOTFS = "/tmp/rootfs"
 # /var/db/repos/gentoo into place (an image mount cannot pick a subdirectory).
 SNAPSHOT_MOUNT = "/staves/snapshot"
 BINPKG_PATH = "/var/cache/binpkgs"
+DISTFILES_PATH = "/var/cache/distfiles"
 _TAIL_LINES = 60
 
 
@@ -39,6 +42,8 @@ class BuilderSettings:
     portage_image: str
     cache_volume: str
     network: str | None = None  # podman's network mode; None keeps its default
+    distfiles_volume: str = "staves-distfiles"
+    credentials: Credentials = field(default_factory=Credentials)
 
 
 @contextmanager
@@ -69,9 +74,9 @@ def ensure_image(client: podman.PodmanClient, reference: str) -> None:
         )
 
 
-def ensure_volume(client: podman.PodmanClient, name: str) -> None:
+def ensure_volume(client: podman.PodmanClient, name: str, purpose: str = "binpkg-cache") -> None:
     if not client.volumes.exists(name):
-        client.volumes.create(name, labels={"io.staves.purpose": "binpkg-cache"})
+        client.volumes.create(name, labels={"io.staves.purpose": purpose})
 
 
 def _explain(exc: Exception) -> str:
@@ -94,6 +99,14 @@ def _script_archive(plan: dict[str, Any]) -> bytes:
     return buf.getvalue()
 
 
+def credential_mounts(credentials: Credentials) -> list[dict[str, Any]]:
+    """Read-only bind mounts, as podman-py's ``mounts`` takes them."""
+    return [
+        {"type": "bind", "source": m.source, "target": m.target, "read_only": True}
+        for m in credentials.mounts
+    ]
+
+
 @contextmanager
 def builder_container(
     client: podman.PodmanClient, settings: BuilderSettings, plan: dict[str, Any]
@@ -106,7 +119,12 @@ def builder_container(
         image_volumes=[
             {"source": settings.portage_image, "destination": SNAPSHOT_MOUNT, "rw": False}
         ],
-        volumes={settings.cache_volume: {"bind": BINPKG_PATH, "mode": "rw"}},
+        volumes={
+            settings.cache_volume: {"bind": BINPKG_PATH, "mode": "rw"},
+            settings.distfiles_volume: {"bind": DISTFILES_PATH, "mode": "rw"},
+        },
+        mounts=credential_mounts(settings.credentials),
+        environment=dict(settings.credentials.environment),
         labels={"io.staves.role": "builder"},
         **({"network_mode": settings.network} if settings.network else {}),
     )

@@ -1,8 +1,11 @@
 """Shared fixtures: the project's Podman config, tool availability, schema validation."""
 
+import atexit
 import os
 import shutil
 import subprocess
+import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,6 +17,22 @@ SCHEMA_DIR = PROJECT.parent / "shared" / "oci-image-spec-schema"
 
 # Tests talk to Podman with the project's settings, never the machine's defaults.
 os.environ.setdefault("CONTAINERS_CONF", str(TESTS / "podman" / "containers.conf"))
+
+
+def _staves_from_this_checkout() -> None:
+    """Make ``staves`` on PATH run this checkout's code, whatever is installed elsewhere."""
+    bin_dir = Path(tempfile.mkdtemp(prefix="staves-bin-"))
+    atexit.register(shutil.rmtree, bin_dir, ignore_errors=True)
+    wrapper = bin_dir / "staves"
+    wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m staves "$@"\n')
+    wrapper.chmod(0o755)
+    os.environ["PATH"] = f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(PROJECT), os.environ.get("PYTHONPATH")) if p
+    )
+
+
+_staves_from_this_checkout()
 
 
 def require_tools(*names: str) -> None:

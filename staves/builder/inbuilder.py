@@ -11,6 +11,7 @@ Usage: python3 inbuilder.py PLAN.json
 import glob
 import json
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -33,11 +34,14 @@ PLAN_KEYS = {
 }
 REPO_PATH = "/var/db/repos/gentoo"
 PORTAGE_TMPDIR = "/var/tmp/portage"
+DISTDIR = "/var/cache/distfiles"  # the distfiles cache volume
 # What a container build needs from Portage; every sandbox needs privileges we lack.
+# Fetching and syncing run as root, whose home holds the credentials the user shares.
 BASE_MAKE_CONF = """
 # --- added by staves for container builds ---
 FEATURES="${{FEATURES}} -sandbox -usersandbox -ipc-sandbox -network-sandbox -pid-sandbox \
--userpriv -userfetch buildpkg binpkg-multi-instance nodoc noinfo noman -news"
+-userpriv -userfetch -usersync buildpkg binpkg-multi-instance nodoc noinfo noman -news"
+DISTDIR="{distdir}"
 PORTAGE_ELOG_CLASSES="warn error"
 PORTAGE_ELOG_SYSTEM="echo"
 MAKEOPTS="-j{jobs}"
@@ -117,7 +121,7 @@ def write_config(plan: dict) -> None:
     if make_conf.is_dir():  # some stage3s keep make.conf as a directory of files
         make_conf = make_conf / "zz-staves"
     with make_conf.open("a", encoding="utf-8") as out:
-        out.write(BASE_MAKE_CONF.format(jobs=plan["jobs"]))
+        out.write(BASE_MAKE_CONF.format(jobs=plan["jobs"], distdir=DISTDIR))
         if plan["pkgdir"]:
             out.write(f'PKGDIR="{plan["pkgdir"]}"\n')
     for name, text in sorted(plan["files"].items()):
@@ -136,16 +140,54 @@ def newest_build_log() -> Path | None:
     return Path(max(logs, key=os.path.getmtime)) if logs else None
 
 
+_COLOUR = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_VERIFY_FAILED = re.compile(r"!!! Fetched file: (.+) VERIFY FAILED!")
+_NOT_DOWNLOADED = re.compile(r"!!! Couldn't download '(.+)'\. Aborting\.")
+_REASON = re.compile(r"!!! Reason: (.+)")
+_DIGEST_FAILED = "!!! Digest verification failed:"
+# Portage asks each mirror for its layout.conf first; a mirror without one is no failure.
+_MIRROR_LAYOUT = ".layout.conf."
+
+
+def fetch_problem(log_text: str) -> str | None:
+    """Which file failed to download or to match the Manifest, from Portage's messages."""
+    lines = [_COLOUR.sub("", line).strip() for line in log_text.splitlines()]
+    mismatched: dict[str, str] = {}  # file -> why it did not match
+    for number, line in enumerate(lines):
+        if match := _VERIFY_FAILED.fullmatch(line):
+            mismatched[match[1]] = _reason(lines[number + 1 : number + 3])
+        elif line == _DIGEST_FAILED and number + 1 < len(lines):
+            name = os.path.basename(lines[number + 1].removeprefix("!!! "))
+            return f"{name} does not match the Manifest ({_reason(lines[number + 2 :])})"
+    for line in lines:
+        match = _NOT_DOWNLOADED.fullmatch(line)
+        if match and not match[1].startswith(_MIRROR_LAYOUT):
+            name = match[1]
+            if name in mismatched:
+                return f"{name} does not match the Manifest ({mismatched[name]})"
+            return f"{name} could not be downloaded (check the mirrors and the network)"
+    return None
+
+
+def _reason(lines: list[str]) -> str:
+    for line in lines[:2]:
+        if match := _REASON.fullmatch(line):
+            return match[1].replace(";", ",")
+    return "see the log above"
+
+
 def report_failure(code: int) -> int:
-    """Name the failing package and show the end of its build log."""
+    """Name the failing package (and file, for a fetch) and show the end of its build log."""
     log = newest_build_log()
     if log is None:
         print(f"{FAILURE_MARK}emerge failed; see its output above", flush=True)
         return code
     package = f"{log.parents[2].name}/{log.parents[1].name}"
-    lines = log.read_text(errors="replace").splitlines()[-30:]
-    print(f"{FAILURE_MARK}emerge failed for {package}; the end of its build log:", flush=True)
-    for line in lines:
+    text = log.read_text(errors="replace")
+    problem = fetch_problem(text)
+    what = f"{package}: {problem}" if problem else f"emerge failed for {package}"
+    print(f"{FAILURE_MARK}{what}; the end of its build log:", flush=True)
+    for line in text.splitlines()[-30:]:
         print(f"    {line}", flush=True)
     return code
 

@@ -7,6 +7,7 @@ import click
 
 from oci.compress import Compression
 from staves.build import BuildRequest, build
+from staves.builder_access import builder_credentials
 from staves.builder_container import BuilderSettings
 from staves.commands.options import image_output_options
 from staves.commands.pack import parse_platform, source_date_epoch
@@ -24,6 +25,7 @@ from staves.spec.read_image import NAME_HINT, TAG_HINT
 DEFAULT_BUILDER = "docker.io/gentoo/stage3:latest"
 DEFAULT_PORTAGE = "docker.io/gentoo/portage:latest"
 DEFAULT_CACHE = "staves-binpkgs"
+DEFAULT_DISTFILES = "staves-distfiles"
 
 
 @click.command("build")
@@ -72,6 +74,22 @@ DEFAULT_CACHE = "staves-binpkgs"
     help="Network of the builder, as podman run --network takes it (e.g. host, none).",
 )
 @click.option(
+    "--distfiles-cache",
+    default=DEFAULT_DISTFILES,
+    show_default=True,
+    help="Named volume holding downloaded sources (distfiles) between builds.",
+)
+@click.option(
+    "--ssh/--no-ssh",
+    default=None,
+    help="Share the SSH agent (else ~/.ssh, read-only) with the builder [when present].",
+)
+@click.option(
+    "--netrc/--no-netrc",
+    default=None,
+    help="Share ~/.netrc (read-only) with the builder [when present].",
+)
+@click.option(
     "--layers",
     type=click.IntRange(min=1, max=MAX_LAYERS),
     help="Layers to split the image into, one per package while they last [spec: layers].",
@@ -96,6 +114,9 @@ def build_command(
     portage: str,
     build_cache: str,
     network: str | None,
+    distfiles_cache: str,
+    ssh: bool | None,
+    netrc: bool | None,
     layers: int | None,
     sbom_path: Path | None,
     compression: str,
@@ -121,7 +142,14 @@ def build_command(
             config=image_config(spec.image),
             name=image_name(spec.image),
             annotations=image_annotations(spec.image),
-            builder=BuilderSettings(builder, portage, build_cache, network),
+            builder=BuilderSettings(
+                builder,
+                portage,
+                build_cache,
+                network,
+                distfiles_volume=distfiles_cache,
+                credentials=builder_credentials(environ, ssh, netrc),
+            ),
             destinations=parse_destinations(outputs),
             compression=Compression(compression),
             platform=parse_platform(platform_text),

@@ -1,0 +1,186 @@
+"""What the builder is given: credentials by --ssh/--netrc, caches, and fetch failure lines."""
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from staves.build import failure_from
+from staves.builder.inbuilder import FAILURE_MARK, fetch_problem
+from staves.builder_access import AGENT_SOCKET, BindMount, builder_credentials
+from staves.builder_container import (
+    BuilderSettings,
+    RunResult,
+    builder_container,
+    credential_mounts,
+)
+from staves.errors import StavesError
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    path = tmp_path / "home"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def agent(tmp_path: Path) -> Iterator[str]:
+    """A listening Unix socket standing in for ssh-agent."""
+    path = tmp_path / "agent.sock"
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.bind(str(path))
+        sock.listen()
+        yield str(path)
+
+
+def with_ssh_dir(home: Path, known_hosts: bool = True) -> Path:
+    ssh = home / ".ssh"
+    ssh.mkdir()
+    (ssh / "id_ed25519").write_text("PRIVATE KEY")
+    if known_hosts:
+        (ssh / "known_hosts").write_text("127.0.0.1 ssh-ed25519 AAAA\n")
+    return ssh
+
+
+def test_nothing_present_shares_nothing(home: Path) -> None:
+    creds = builder_credentials({"HOME": str(home)}, None, None)
+    assert creds.mounts == () and dict(creds.environment) == {} and creds.shared == ()
+
+
+def test_agent_is_preferred_and_only_known_hosts_of_ssh_dir_is_shared(
+    home: Path, agent: str
+) -> None:
+    ssh = with_ssh_dir(home)
+    creds = builder_credentials({"HOME": str(home), "SSH_AUTH_SOCK": agent}, None, None)
+    assert creds.mounts == (
+        BindMount(agent, AGENT_SOCKET),
+        BindMount(str(ssh / "known_hosts"), "/root/.ssh/known_hosts"),
+    )
+    assert dict(creds.environment) == {"SSH_AUTH_SOCK": AGENT_SOCKET}
+
+
+def test_without_agent_the_ssh_dir_is_mounted(home: Path) -> None:
+    ssh = with_ssh_dir(home)
+    environ = {"HOME": str(home), "SSH_AUTH_SOCK": str(home / "gone.sock")}
+    creds = builder_credentials(environ, None, None)
+    assert creds.mounts == (BindMount(str(ssh), "/root/.ssh"),)
+    assert dict(creds.environment) == {}
+
+
+def test_netrc_is_mounted_at_roots_home(home: Path) -> None:
+    (home / ".netrc").write_text("machine h login u password p\n")
+    creds = builder_credentials({"HOME": str(home)}, None, None)
+    assert creds.mounts == (BindMount(str(home / ".netrc"), "/root/.netrc"),)
+    assert "(read-only)" in creds.shared[0]
+
+
+def test_no_flags_turn_sharing_off(home: Path, agent: str) -> None:
+    with_ssh_dir(home)
+    (home / ".netrc").write_text("machine h login u password p\n")
+    creds = builder_credentials({"HOME": str(home), "SSH_AUTH_SOCK": agent}, False, False)
+    assert creds.mounts == () and dict(creds.environment) == {}
+
+
+@pytest.mark.parametrize(("ssh", "netrc", "key"), [(True, None, "--ssh"), (None, True, "--netrc")])
+def test_asking_for_what_is_absent_is_one_line(
+    home: Path, ssh: bool | None, netrc: bool | None, key: str
+) -> None:
+    with pytest.raises(StavesError) as caught:
+        builder_credentials({"HOME": str(home)}, ssh, netrc)
+    assert caught.value.key == key
+    assert "\n" not in str(caught.value)
+
+
+def test_credential_mounts_are_read_only_binds(home: Path) -> None:
+    (home / ".netrc").write_text("x")
+    mounts = credential_mounts(builder_credentials({"HOME": str(home)}, None, True))
+    source = str(home / ".netrc")
+    want = {"type": "bind", "source": source, "target": "/root/.netrc", "read_only": True}
+    assert mounts == [want]
+
+
+class FakeContainers:
+    def __init__(self) -> None:
+        self.kwargs: dict = {}
+
+    def create(self, image: str, **kwargs: object) -> "FakeContainer":
+        self.kwargs = kwargs
+        return FakeContainer()
+
+
+class FakeContainer:
+    name = "fake"
+
+    def put_archive(self, path: str, data: bytes) -> bool:
+        return True
+
+    def remove(self, **kwargs: object) -> None:
+        pass
+
+
+def test_builder_gets_both_cache_volumes_and_the_credentials(home: Path, agent: str) -> None:
+    client = type("Client", (), {"containers": FakeContainers()})()
+    creds = builder_credentials({"HOME": str(home), "SSH_AUTH_SOCK": agent}, None, None)
+    settings = BuilderSettings("b", "p", "bins", "none", "dists", creds)
+    with builder_container(client, settings, {"packages": []}):  # type: ignore[arg-type]
+        pass
+    kwargs = client.containers.kwargs
+    assert kwargs["volumes"] == {
+        "bins": {"bind": "/var/cache/binpkgs", "mode": "rw"},
+        "dists": {"bind": "/var/cache/distfiles", "mode": "rw"},
+    }
+    assert kwargs["mounts"][0]["source"] == agent and kwargs["mounts"][0]["read_only"]
+    assert kwargs["environment"] == {"SSH_AUTH_SOCK": AGENT_SOCKET}
+    assert kwargs["network_mode"] == "none"
+
+
+VERIFY_FAILED_LOG = """
+>>> Downloading 'http://127.0.0.1:1/distfiles/layout.conf'
+!!! Couldn't download '.layout.conf.127.0.0.1'. Aborting.
+>>> Downloading 'http://127.0.0.1:1/distfiles/fetched-1.0.tar.gz'
+\x1b[32m * \x1b[39;49;00mfetched-1.0.tar.gz BLAKE2B SHA512 size ;-) ...
+!!! Fetched file: fetched-1.0.tar.gz VERIFY FAILED!
+!!! Reason: Failed on BLAKE2B verification
+!!! Got:      abc
+!!! Expected: def
+Refetching... File renamed to '/var/cache/distfiles/fetched-1.0.tar.gz._checksum_failure_.x'
+!!! Couldn't download 'fetched-1.0.tar.gz'. Aborting.
+"""
+
+
+def test_a_manifest_mismatch_names_the_file_and_the_reason() -> None:
+    assert fetch_problem(VERIFY_FAILED_LOG) == (
+        "fetched-1.0.tar.gz does not match the Manifest (Failed on BLAKE2B verification)"
+    )
+
+
+def test_a_missing_download_names_the_file() -> None:
+    text = "!!! Couldn't download '.layout.conf.mirror'. Aborting.\n" + (
+        "!!! Couldn't download 'src-2.0.tar.xz'. Aborting.\n"
+    )
+    assert fetch_problem(text) == (
+        "src-2.0.tar.xz could not be downloaded (check the mirrors and the network)"
+    )
+
+
+def test_an_ebuild_digest_failure_names_the_file() -> None:
+    text = (
+        "!!! Digest verification failed:\n!!! /var/db/repos/x/app-misc/a/a-1.ebuild\n"
+        "!!! Reason: Filesize does not match recorded size\n"
+    )
+    assert fetch_problem(text) == (
+        "a-1.ebuild does not match the Manifest (Filesize does not match recorded size)"
+    )
+
+
+def test_a_mirror_without_layout_conf_or_a_compile_error_is_no_fetch_problem() -> None:
+    assert fetch_problem("!!! Couldn't download '.layout.conf.m'. Aborting.\nerror: x\n") is None
+
+
+def test_the_host_turns_a_fetch_failure_into_one_line() -> None:
+    mark = f"{FAILURE_MARK}app-misc/fetched-1.0: {fetch_problem(VERIFY_FAILED_LOG)}; the end:"
+    error = str(failure_from(RunResult(1, ("noise", mark, "    log"))))
+    assert error.startswith("app-misc/fetched-1.0: fetched-1.0.tar.gz does not match")
+    assert "\n" not in error
