@@ -6,7 +6,7 @@ import socket
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,7 +72,13 @@ class Builder:
         self.cache = cache
         self.workdir = workdir
 
-    def build(self, spec: str, *extra: str, expect_ok: bool = True) -> Build:
+    def build(
+        self,
+        spec: str,
+        *extra: str,
+        expect_ok: bool = True,
+        env: Mapping[str, str] | None = None,
+    ) -> Build:
         work = self.workdir / uuid.uuid4().hex[:8]
         work.mkdir()
         (work / "staves.toml").write_text(spec)
@@ -96,6 +102,7 @@ class Builder:
             capture_output=True,
             text=True,
             check=False,
+            env=env,
         )
         if expect_ok:
             assert proc.returncode == 0, proc.stderr[-3000:]

@@ -1,0 +1,207 @@
+"""Builds that reach out: distfiles from a mirror, a private repository behind Basic auth.
+
+Every server listens on 127.0.0.1; the builder shares the host's network to reach it.
+"""
+
+import base64
+import os
+import re
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.access_fixtures import (
+    GIT_PASSWORD,
+    GIT_USER,
+    GitServer,
+    file_server,
+    private_git_server,
+)
+from tests.builder_fixtures import BUILDER, Build, Builder, builder, podman, test_images
+from tests.conftest import PROJECT, require_tools
+from tests.secret_scan import files_under, traces, volume_tar
+
+pytestmark = [pytest.mark.builder, pytest.mark.podman]
+__all__ = ["builder", "test_images"]  # fixtures used by name
+
+DISTFILE = "fetched-1.0.tar.gz"
+FETCHED_OUTPUT = "fetched, verified and built\n"
+
+
+def fetched_spec(port: int) -> str:
+    return (
+        'name = "fetched"\npackages = ["app-misc/fetched"]\ncommand = ["/usr/bin/fetched"]\n'
+        f'[env]\nGENTOO_MIRRORS = "http://127.0.0.1:{port}"\n'
+    )
+
+
+@pytest.fixture
+def volumes() -> Iterator[list[str]]:
+    """Fresh volume names (call ``new``); all removed afterwards."""
+    names: list[str] = []
+    yield names
+    for name in names:
+        podman("volume", "rm", "-f", name)
+
+
+def fresh(names: list[str], kind: str) -> str:
+    names.append(f"staves-test-{kind}-{uuid.uuid4().hex[:8]}")
+    return names[-1]
+
+
+def last_line(build: Build) -> str:
+    return build.log.strip().splitlines()[-1]
+
+
+def test_distfile_is_fetched_verified_then_reused_without_network(
+    builder: Builder, volumes: list[str]
+) -> None:
+    distfiles = fresh(volumes, "distfiles")
+    with file_server(PROJECT / "tests" / "testbed") as port:
+        spec = fetched_spec(port)
+        first = builder.build(spec, "--network", "host", "--distfiles-cache", distfiles)
+    assert first.run() == FETCHED_OUTPUT
+    assert f"/distfiles/{DISTFILE}" in first.log
+    # The mirror is gone and there is no network; a fresh binary-package cache makes the
+    # build compile again, from the distfile in the cache volume.
+    hermetic = builder.build(
+        spec,
+        "--network",
+        "none",
+        "--distfiles-cache",
+        distfiles,
+        "--build-cache",
+        fresh(volumes, "binpkgs"),
+    )
+    assert "app-misc/fetched-1.0::gentoo" in re.findall(r">>> Emerging \(.*", hermetic.log)[-1]
+    assert "Downloading" not in hermetic.log
+    assert hermetic.run() == FETCHED_OUTPUT
+
+
+def test_corrupted_distfile_fails_with_one_line_naming_package_and_file(
+    builder: Builder, volumes: list[str], tmp_path: Path
+) -> None:
+    mirror = tmp_path / "mirror"
+    shutil.copytree(PROJECT / "tests" / "testbed" / "distfiles", mirror / "distfiles")
+    tarball = mirror / "distfiles" / DISTFILE
+    data = bytearray(tarball.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # same size, other bytes: only the hashes can tell
+    tarball.write_bytes(bytes(data))
+    with file_server(mirror) as port:
+        failed = builder.build(
+            fetched_spec(port),
+            "--network",
+            "host",
+            "--distfiles-cache",
+            fresh(volumes, "distfiles"),
+            expect_ok=False,
+        )
+    assert failed.proc.returncode == 1
+    assert last_line(failed) == (
+        f"staves: error: app-misc/fetched-1.0: {DISTFILE} does not match the Manifest "
+        "(Failed on BLAKE2B verification) (exit code 1); details are above"
+    )
+
+
+def test_missing_distfile_without_network_names_the_file(
+    builder: Builder, volumes: list[str]
+) -> None:
+    failed = builder.build(
+        fetched_spec(9),
+        "--network",
+        "none",
+        "--distfiles-cache",
+        fresh(volumes, "distfiles"),
+        expect_ok=False,
+    )
+    assert failed.proc.returncode == 1
+    assert f"app-misc/fetched-1.0: {DISTFILE} could not be downloaded" in last_line(failed)
+
+
+@pytest.fixture
+def git_server(tmp_path: Path) -> Iterator[GitServer]:
+    require_tools("git")
+    root = tmp_path / "git"
+    root.mkdir()
+    with private_git_server(root) as server:
+        yield server
+
+
+KEY_BEGIN, KEY_END = "-----BEGIN OPENSSH PRIVATE KEY-----", "-----END OPENSSH PRIVATE KEY-----"
+SSH_KEY_LINE = "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW"
+
+
+@pytest.fixture
+def user_home(tmp_path: Path) -> Path:
+    """A HOME with ~/.netrc for the git server and a (fake) ~/.ssh private key."""
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True)
+    key = f"{KEY_BEGIN}\n{SSH_KEY_LINE}\n{KEY_END}\n"
+    (home / ".ssh" / "id_ed25519").write_text(key)
+    (home / ".ssh" / "id_ed25519").chmod(0o600)
+    (home / ".netrc").write_text(f"machine 127.0.0.1 login {GIT_USER} password {GIT_PASSWORD}\n")
+    (home / ".netrc").chmod(0o600)
+    return home
+
+
+def private_spec(server: GitServer) -> str:
+    uri = f"http://127.0.0.1:{server.server_address[1]}/private.git"
+    return (
+        'name = "private"\npackages = ["app-misc/overlay-hello"]\n'
+        'command = ["/usr/bin/overlay-hello"]\n'
+        f'[[repositories]]\nname = "staves-overlay"\ntype = "git"\nuri = "{uri}"\n'
+    )
+
+
+def user_env(home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "SSH_AUTH_SOCK"}
+    return {**env, "HOME": str(home)}
+
+
+def test_private_repository_syncs_with_netrc_and_leaves_no_trace(
+    builder: Builder, git_server: GitServer, user_home: Path, volumes: list[str]
+) -> None:
+    distfiles = fresh(volumes, "distfiles")
+    env = user_env(user_home)
+    build = builder.build(
+        private_spec(git_server),
+        "--network",
+        "host",
+        "--distfiles-cache",
+        distfiles,
+        env=env,
+    )
+    assert build.run() == "hello from the overlay\n"
+    assert git_server.authorized > 0
+    assert f"shared with the builder: {user_home}/.ssh (read-only), " in build.log
+    assert f"{user_home}/.netrc (read-only)" in build.log
+
+    auth_header = base64.b64encode(f"{GIT_USER}:{GIT_PASSWORD}".encode())
+    secrets = [GIT_PASSWORD.encode(), auth_header, SSH_KEY_LINE.encode()]
+    blobs = [
+        ("build log", (build.proc.stdout + build.proc.stderr).encode()),
+        *files_under(build.layout),
+        ("binpkg volume", volume_tar(builder.cache, BUILDER)),
+        ("distfiles volume", volume_tar(distfiles, BUILDER)),
+    ]
+    assert traces(blobs, secrets) == []
+    # The scan does reach into binary packages: their saved build environments are found.
+    assert any(t.startswith("binpkg volume") for t in traces(blobs, [b"declare -x "]))
+
+
+def test_private_repository_without_credentials_fails_to_sync(
+    builder: Builder, git_server: GitServer, user_home: Path
+) -> None:
+    failed = builder.build(
+        private_spec(git_server),
+        "--network",
+        "host",
+        "--no-netrc",
+        env=user_env(user_home),
+        expect_ok=False,
+    )
+    assert "syncing repository staves-overlay failed" in last_line(failed)
+    assert git_server.authorized == 0
