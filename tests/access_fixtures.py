@@ -1,19 +1,27 @@
-"""Servers on 127.0.0.1 for builds that fetch: a distfiles mirror and a private git server.
+"""Servers on 127.0.0.1 for builds that fetch: a distfiles mirror and private git servers.
 
-The git server is ``git http-backend`` (CGI) behind a small HTTP server that demands Basic
-auth, so a repository syncs only with the credentials the build shares from ``~/.netrc``.
+One git server is ``git http-backend`` (CGI) behind a small HTTP server that demands Basic
+auth, so a repository syncs only with the credentials the build shares from ``~/.netrc``;
+the other is ``sshd`` with a generated host key that lets one generated client key run
+``git-shell``, for ``--ssh`` with an agent or with ``~/.ssh``.
 """
 
 import base64
+import getpass
+import os
 import shutil
 import subprocess
+import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import partial
 from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from tests.builder_fixtures import free_port, wait_for_port
 from tests.conftest import PROJECT
 
 GIT_HTTP_BACKEND = Path("/usr/lib/git-core/git-http-backend")
@@ -149,3 +157,78 @@ def private_git_server(root: Path) -> Iterator[GitServer]:
     server = GitServer(root)
     with serving(server):
         yield server
+
+
+@dataclass(frozen=True)
+class SshGit:
+    """A git server over SSH on 127.0.0.1 and a client key it accepts."""
+
+    uri: str
+    known_hosts_line: str
+    key: Path  # the client's private key
+
+
+def _keygen(path: Path, comment: str) -> None:
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(path)],
+        check=True,
+    )
+
+
+def _sshd_config(root: Path, port: int) -> Path:
+    config = root / "sshd_config"
+    config.write_text(
+        f"ListenAddress 127.0.0.1\nPort {port}\nHostKey {root}/host_key\n"
+        f"AuthorizedKeysFile {root}/authorized_keys\nPidFile {root}/sshd.pid\n"
+        "PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\n"
+        "StrictModes no\nPermitRootLogin prohibit-password\nAllowTcpForwarding no\n"
+        "X11Forwarding no\nPermitTTY no\n"
+        # Only git's fetch and push commands, in the repositories root.
+        'ForceCommand cd / && exec git-shell -c "$SSH_ORIGINAL_COMMAND"\n'
+    )
+    return config
+
+
+@contextmanager
+def ssh_git_server(root: Path) -> Iterator[SshGit]:
+    """sshd on 127.0.0.1 serving ``root/private.git`` to one generated key (as this user)."""
+    bare = bare_overlay(root)
+    _keygen(root / "host_key", "staves-test-host")
+    _keygen(root / "client_key", "staves-test-client")
+    shutil.copy(root / "client_key.pub", root / "authorized_keys")
+    port = free_port()
+    Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege separation dir
+    sshd = shutil.which("sshd") or "/usr/sbin/sshd"
+    proc = subprocess.Popen(
+        [sshd, "-D", "-e", "-f", str(_sshd_config(root, port))], stderr=subprocess.DEVNULL
+    )
+    try:
+        wait_for_port(port, proc)
+        host_key = (root / "host_key.pub").read_text().split()
+        yield SshGit(
+            f"ssh://{getpass.getuser()}@127.0.0.1:{port}{bare}",
+            f"[127.0.0.1]:{port} {host_key[0]} {host_key[1]}\n",
+            root / "client_key",
+        )
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
+@contextmanager
+def ssh_agent(key: Path) -> Iterator[str]:
+    """An ssh-agent holding ``key``; yields its socket path (short: sockets have a limit)."""
+    sock_dir = Path(tempfile.mkdtemp(prefix="staves-agent-"))
+    sock = sock_dir / "agent.sock"
+    proc = subprocess.Popen(["ssh-agent", "-D", "-a", str(sock)], stdout=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while not sock.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        env = {**os.environ, "SSH_AUTH_SOCK": str(sock)}
+        subprocess.run(["ssh-add", "-q", str(key)], env=env, check=True, capture_output=True)
+        yield str(sock)
+    finally:
+        proc.terminate()
+        proc.wait()
+        shutil.rmtree(sock_dir, ignore_errors=True)

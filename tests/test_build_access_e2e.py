@@ -17,8 +17,11 @@ from tests.access_fixtures import (
     GIT_PASSWORD,
     GIT_USER,
     GitServer,
+    SshGit,
     file_server,
     private_git_server,
+    ssh_agent,
+    ssh_git_server,
 )
 from tests.builder_fixtures import BUILDER, Build, Builder, builder, podman, test_images
 from tests.conftest import PROJECT, require_tools
@@ -148,7 +151,10 @@ def user_home(tmp_path: Path) -> Path:
 
 
 def private_spec(server: GitServer) -> str:
-    uri = f"http://127.0.0.1:{server.server_address[1]}/private.git"
+    return repo_spec(f"http://127.0.0.1:{server.server_address[1]}/private.git")
+
+
+def repo_spec(uri: str) -> str:
     return (
         'name = "private"\npackages = ["app-misc/overlay-hello"]\n'
         'command = ["/usr/bin/overlay-hello"]\n'
@@ -205,3 +211,70 @@ def test_private_repository_without_credentials_fails_to_sync(
     )
     assert "syncing repository staves-overlay failed" in last_line(failed)
     assert git_server.authorized == 0
+
+
+@pytest.fixture
+def ssh_git(tmp_path: Path) -> Iterator[SshGit]:
+    require_tools("git", "ssh-keygen", "ssh-agent", "ssh-add")
+    if not (shutil.which("sshd") or Path("/usr/sbin/sshd").exists()):
+        pytest.skip("needs sshd (openssh-server; scripts/setup installs it)")
+    root = tmp_path / "ssh"
+    root.mkdir()
+    with ssh_git_server(root) as server:
+        yield server
+
+
+def ssh_home(tmp_path: Path, server: SshGit) -> Path:
+    """A HOME whose ~/.ssh knows the server and holds the client key."""
+    ssh = tmp_path / "ssh-home" / ".ssh"
+    ssh.mkdir(parents=True)
+    (ssh / "known_hosts").write_text(server.known_hosts_line)
+    shutil.copy(server.key, ssh / "id_ed25519")
+    return ssh.parent
+
+
+def key_lines(server: SshGit) -> list[bytes]:
+    """The base64 lines of the private key, each a secret."""
+    lines = server.key.read_text().splitlines()
+    return [line.encode() for line in lines if not line.startswith("-----")]
+
+
+def assert_no_key_in(build: Build, builder: Builder, server: SshGit) -> None:
+    blobs = [
+        ("build log", (build.proc.stdout + build.proc.stderr).encode()),
+        *files_under(build.layout),
+        ("binpkg volume", volume_tar(builder.cache, BUILDER)),
+    ]
+    assert traces(blobs, key_lines(server)) == []
+
+
+def test_ssh_repository_syncs_through_the_forwarded_agent(
+    builder: Builder, ssh_git: SshGit, tmp_path: Path
+) -> None:
+    home = ssh_home(tmp_path, ssh_git)
+    (home / ".ssh" / "id_ed25519").unlink()  # only the agent holds the key
+    with ssh_agent(ssh_git.key) as agent:
+        env = {**user_env(home), "SSH_AUTH_SOCK": agent}
+        build = builder.build(repo_spec(ssh_git.uri), "--network", "host", env=env)
+    assert build.run() == "hello from the overlay\n"
+    assert "shared with the builder: the SSH agent (SSH_AUTH_SOCK), " in build.log
+    assert_no_key_in(build, builder, ssh_git)
+
+
+def test_ssh_repository_syncs_with_the_ssh_directory_without_an_agent(
+    builder: Builder, ssh_git: SshGit, tmp_path: Path
+) -> None:
+    home = ssh_home(tmp_path, ssh_git)
+    build = builder.build(repo_spec(ssh_git.uri), "--network", "host", env=user_env(home))
+    assert build.run() == "hello from the overlay\n"
+    assert f"shared with the builder: {home}/.ssh (read-only)" in build.log
+    assert_no_key_in(build, builder, ssh_git)
+    refused = builder.build(
+        repo_spec(ssh_git.uri),
+        "--network",
+        "host",
+        "--no-ssh",
+        env=user_env(home),
+        expect_ok=False,
+    )
+    assert "syncing repository staves-overlay failed" in last_line(refused)
