@@ -75,6 +75,7 @@ DEFAULT_DISTFILES = "staves-distfiles"
 )
 @click.option(
     "--distfiles-cache",
+    metavar="VOLUME",
     default=DEFAULT_DISTFILES,
     show_default=True,
     help="Named volume holding downloaded sources (distfiles) between builds.",
