@@ -19,6 +19,7 @@ from oci.errors import OciError
 from oci.image import ANNOTATION_REF_NAME
 from oci.layout import INDEX_FILE
 from oci.media import MediaType
+from oci.source import SourceImage
 
 _MANIFEST_TYPES = (MediaType.OCI_MANIFEST, MediaType.DOCKER_MANIFEST)
 
@@ -124,6 +125,31 @@ def find_referrers(store: BlobStore, subject: str, artifact_type: str | None = N
         if artifact_type is None or manifest.get("artifactType") == artifact_type:
             found.append(manifest)
     return found
+
+
+class LayoutSource:
+    """``oci:DIR[:TAG]`` and ``oci-archive:FILE[:TAG]``: the image tagged ``tag`` (or the
+    only one) and the artifacts listed next to it in the index."""
+
+    def __init__(self, store: BlobStore, tag: str | None) -> None:
+        self._store = store
+        self._tag = tag
+
+    def image(self) -> SourceImage:
+        found = find_image(self._store, self._tag)
+        return SourceImage(found.descriptor.digest, found.manifest, found.config)
+
+    def open_blob(self, digest: str) -> BinaryIO:
+        return self._store.open_blob(digest)
+
+    def referrers(self, subject: str, artifact_type: str | None = None) -> list[Any]:
+        return find_referrers(self._store, subject, artifact_type)
+
+
+@contextmanager
+def open_layout_source(path: Path, tag: str | None, archive: bool) -> Iterator[LayoutSource]:
+    with open_layout(path, archive) as store:
+        yield LayoutSource(store, tag)
 
 
 @contextmanager

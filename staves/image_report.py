@@ -5,12 +5,19 @@ preferred; without one, the package database kept in the layers (``vdb = "trim"`
 ``"full"``) is read.
 """
 
+import json
+import tarfile
+import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import unquote
 
-from oci.layout_reader import BlobStore, StoredImage, find_referrers, open_layer_tar, read_json
+import zstandard
+
+from oci.errors import OciError
+from oci.layout_reader import open_layer_tar
+from oci.source import ImageSource
 from staves.layering import ANNOTATION_PACKAGES, VDB_DIR
 from staves.sbom import SPDX_MEDIA_TYPE
 from staves.vdb import InstalledPackage, package_from_files
@@ -39,7 +46,8 @@ class LayerInfo:
 
 @dataclass(frozen=True)
 class ImageReport:
-    digest: str
+    digest: str | None  # the manifest's; None where there is none (docker-archive, storage)
+    image_id: str  # the config's digest
     source: str  # "sbom", "vdb" or "none": where the package list came from
     packages: tuple[PackageInfo, ...]
     layers: tuple[LayerInfo, ...]
@@ -100,35 +108,50 @@ def _info(package: InstalledPackage) -> PackageInfo:
     )
 
 
+_UNREADABLE = (tarfile.TarError, OSError, EOFError, zlib.error, zstandard.ZstdError)
+
+
 def vdb_in_layers(
-    store: BlobStore, layers: Sequence[Mapping[str, Any]]
+    source: ImageSource, layers: Sequence[Mapping[str, Any]]
 ) -> tuple[list[InstalledPackage], dict[str, list[str]]]:
     """Packages from the database files in the layers (later layers win), and which
-    layer digest holds each package's database entry."""
+    layer digest holds each package's database entry. Layers are streamed."""
     found: dict[tuple[str, str], dict[str, str]] = {}
     where: dict[tuple[str, str], str] = {}
     for layer in layers:
-        with (
-            store.open_blob(layer["digest"]) as data,
-            open_layer_tar(data, layer["mediaType"]) as tar,
-        ):
-            for info in tar:
-                parts = [p for p in info.name.split("/") if p not in ("", ".")]
-                if parts[:3] != VDB_DIR.split("/") or len(parts) != 6 or not info.isreg():
-                    continue
-                if parts[5] not in _VDB_FILES:
-                    continue
-                member = tar.extractfile(info)
-                if member is None:
-                    continue
-                key = (parts[3], parts[4])
-                found.setdefault(key, {})[parts[5]] = member.read().decode("utf-8", "replace")
-                where[key] = layer["digest"]
+        try:
+            _scan_layer(source, layer, found, where)
+        except _UNREADABLE as exc:
+            raise OciError(f"layer {layer['digest']}: not a readable tar: {exc}") from None
     packages = [package_from_files(c, pf, files) for (c, pf), files in sorted(found.items())]
     by_layer: dict[str, list[str]] = {}
     for (category, pf), digest in sorted(where.items()):
         by_layer.setdefault(digest, []).append(f"{category}/{pf}")
     return packages, by_layer
+
+
+def _scan_layer(
+    source: ImageSource,
+    layer: Mapping[str, Any],
+    found: dict[tuple[str, str], dict[str, str]],
+    where: dict[tuple[str, str], str],
+) -> None:
+    with (
+        source.open_blob(layer["digest"]) as data,
+        open_layer_tar(data, layer["mediaType"]) as tar,
+    ):
+        for info in tar:
+            parts = [p for p in info.name.split("/") if p not in ("", ".")]
+            if parts[:3] != VDB_DIR.split("/") or len(parts) != 6 or not info.isreg():
+                continue
+            if parts[5] not in _VDB_FILES:
+                continue
+            member = tar.extractfile(info)
+            if member is None:
+                continue
+            key = (parts[3], parts[4])
+            found.setdefault(key, {})[parts[5]] = member.read().decode("utf-8", "replace")
+            where[key] = layer["digest"]
 
 
 def _layers(
@@ -142,24 +165,37 @@ def _layers(
     return tuple(out)
 
 
-def image_report(store: BlobStore, image: StoredImage) -> ImageReport:
-    """The packages and layers of ``image`` stored in ``store``."""
-    manifest = image.manifest
-    layers = manifest.get("layers", [])
-    for referrer in find_referrers(store, image.descriptor.digest, SPDX_MEDIA_TYPE):
+def _attached_sbom(source: ImageSource, digest: str) -> dict[str, Any] | None:
+    for referrer in source.referrers(digest, SPDX_MEDIA_TYPE):
         for blob in referrer.get("layers", []):
             if blob.get("mediaType") == SPDX_MEDIA_TYPE:
-                document = read_json(store, blob["digest"])
-                located: dict[str, list[str]] = {}
-                return ImageReport(
-                    image.descriptor.digest,
-                    "sbom",
-                    tuple(packages_from_sbom(document)),
-                    _layers(manifest, located),
-                )
-    packages, located = vdb_in_layers(store, layers)
+                with source.open_blob(blob["digest"]) as data:
+                    try:
+                        document = json.loads(data.read())
+                    except ValueError:
+                        raise OciError(f"SBOM {blob['digest']} is not JSON") from None
+                if isinstance(document, dict):
+                    return document
+    return None
+
+
+def image_report(source: ImageSource) -> ImageReport:
+    """The packages and layers of the image ``source`` reads."""
+    image = source.image()
+    manifest = image.manifest
+    document = _attached_sbom(source, image.digest) if image.digest else None
+    if document is not None:
+        return ImageReport(
+            image.digest,
+            image.config_digest,
+            "sbom",
+            tuple(packages_from_sbom(document)),
+            _layers(manifest, {}),
+        )
+    packages, located = vdb_in_layers(source, image.layers)
     return ImageReport(
-        image.descriptor.digest,
+        image.digest,
+        image.config_digest,
         "vdb" if packages else "none",
         tuple(_info(p) for p in packages),
         _layers(manifest, located),
@@ -183,7 +219,8 @@ def _table(rows: list[list[str]]) -> list[str]:
 
 
 def render_text(report: ImageReport) -> str:
-    lines = [f"image {report.digest} (packages from {report.source})", ""]
+    name = report.digest or f"ID {report.image_id}"
+    lines = [f"image {name} (packages from {report.source})", ""]
     rows = [["PACKAGE", "VERSION", "SIZE", "LICENSE", "USE"]]
     for p in report.packages:
         use = " ".join([*p.use, *(f"-{f}" for f in p.use_disabled)])

@@ -42,11 +42,14 @@ def describe_response(status: int, reason: str, body: bytes) -> str:
 
 
 class RegistryError(OciError):
-    """A registry step that failed (after retries): ``STEP to REGISTRY/REPO: WHY``."""
+    """A registry step that failed (after retries): ``STEP to REGISTRY/REPO: WHY``
+    (``from`` instead of ``to`` for pulls)."""
 
-    def __init__(self, step: str, where: str, why: str, status: int | None = None) -> None:
+    def __init__(
+        self, step: str, where: str, why: str, status: int | None = None, *, towards: str = "to"
+    ) -> None:
         why = " ".join(why.split())[:_MAX_DETAIL]
-        super().__init__(f"{step} to {where}: {why}")
+        super().__init__(f"{step} {towards} {where}: {why}")
         self.step = step
         self.where = where
         self.why = why

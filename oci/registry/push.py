@@ -16,12 +16,18 @@ from oci.blob import Blob, BytesBlob, json_blob
 from oci.errors import InvalidReference
 from oci.image import Image
 from oci.media import MediaType
-from oci.registry.auth import Credentials, auth_file_paths, resolve_credentials
+from oci.registry.auth import Credentials
 from oci.registry.errors import DigestMismatch, RegistryError
 from oci.registry.locations import BlobLocations
 from oci.registry.options import RegistryOptions
 from oci.registry.reference import Reference
-from oci.registry.transport import RETRY_EXCEPTIONS, RegistryClient, Retryable, repo_scope
+from oci.registry.transport import (
+    RETRY_EXCEPTIONS,
+    RegistryClient,
+    Retryable,
+    credentials_for,
+    repo_scope,
+)
 
 log = logging.getLogger(__name__)
 
@@ -373,18 +379,10 @@ class _Clients:
         self._clients: dict[tuple[str, Credentials | None], RegistryClient] = {}
 
     def for_reference(self, ref: Reference) -> RegistryClient:
-        opts = self.options
-        creds = resolve_credentials(
-            ref.registry,
-            ref.repository,
-            creds=opts.creds,
-            auth_files=auth_file_paths(opts.authfile, opts.env),
-            run_helper=opts.run_helper,
-            required_file=opts.authfile,
-        )
+        creds = credentials_for(ref, self.options)
         key = (ref.api_host, creds)
         if key not in self._clients:
-            self._clients[key] = RegistryClient(ref.api_host, opts, creds)
+            self._clients[key] = RegistryClient(ref.api_host, self.options, creds)
         return self._clients[key]
 
     def close(self) -> None:

@@ -14,10 +14,11 @@ from urllib.parse import urlsplit
 import requests
 import urllib3
 
-from oci.registry.auth import Credentials
+from oci.registry.auth import Credentials, auth_file_paths, resolve_credentials
 from oci.registry.challenge import Challenge, parse_challenges
 from oci.registry.errors import AuthenticationError, RegistryError, describe_response
 from oci.registry.options import RegistryOptions, cert_dir_for
+from oci.registry.reference import Reference
 from oci.registry.tls import ContextAdapter, is_loopback, ssl_context
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,18 @@ def repo_scope(repository: str, actions: str = "pull,push") -> str:
     return f"repository:{repository}:{actions}"
 
 
+def credentials_for(ref: Reference, options: RegistryOptions) -> Credentials | None:
+    """``--creds``, else the first auth file entry for the reference's registry/repository."""
+    return resolve_credentials(
+        ref.registry,
+        ref.repository,
+        creds=options.creds,
+        auth_files=auth_file_paths(options.authfile, options.env),
+        run_helper=options.run_helper,
+        required_file=options.authfile,
+    )
+
+
 def explain(err: BaseException) -> str:
     """A short cause for a transport exception, without URLs' noise."""
     cause: BaseException | None = err
@@ -78,9 +91,16 @@ class RegistryClient:
     """
 
     def __init__(
-        self, registry: str, options: RegistryOptions, credentials: Credentials | None
+        self,
+        registry: str,
+        options: RegistryOptions,
+        credentials: Credentials | None,
+        *,
+        towards: str = "to",
     ) -> None:
         self.registry = registry
+        # Errors read "STEP to WHERE" for pushes, "STEP from WHERE" for pulls.
+        self.towards = towards
         self.options = options
         self._credentials = credentials
         self._session = self._make_session()
@@ -129,7 +149,9 @@ class RegistryClient:
                 why = _why(err)
             if attempt + 1 == attempts:
                 status = response.status_code if response is not None else None
-                raise RegistryError(step, where, f"{why} (after {attempts} attempts)", status)
+                raise RegistryError(
+                    step, where, f"{why} (after {attempts} attempts)", status, towards=self.towards
+                )
             delay = self._delay(attempt, response)
             log.info("%s to %s: %s; retrying in %.1fs", step, where, why, delay)
             time.sleep(delay)
@@ -172,12 +194,19 @@ class RegistryClient:
             challenge = _pick_challenge(response)
             if challenge is None:
                 raise AuthenticationError(
-                    "contacting registry", self.registry, "401 without a usable challenge", 401
+                    "contacting registry",
+                    self.registry,
+                    "401 without a usable challenge",
+                    401,
+                    towards=self.towards,
                 )
             self._challenge = challenge
         elif response.status_code not in (200, 404):
             why = describe_response(response.status_code, response.reason, response.content)
-            raise RegistryError("contacting registry", self.registry, why, response.status_code)
+            status = response.status_code
+            raise RegistryError(
+                "contacting registry", self.registry, why, status, towards=self.towards
+            )
 
     def url(self, path: str) -> str:
         self.ping()
@@ -208,7 +237,11 @@ class RegistryClient:
         realm = challenge.realm
         if not realm:
             raise AuthenticationError(
-                "getting a token", self.registry, "Bearer challenge has no realm", 401
+                "getting a token",
+                self.registry,
+                "Bearer challenge has no realm",
+                401,
+                towards=self.towards,
             )
         return self.with_retries(
             "getting a token", self.registry, lambda: self._token_request(challenge, scopes)
@@ -242,7 +275,9 @@ class RegistryClient:
         where = f"{self.registry} (token service {urlsplit(realm).netloc})"
         if response.status_code in (401, 403):
             why = describe_response(response.status_code, response.reason, response.content)
-            raise AuthenticationError("getting a token", where, why, response.status_code)
+            raise AuthenticationError(
+                "getting a token", where, why, response.status_code, towards=self.towards
+            )
         try:
             doc = response.json()
             value = doc.get("token") or doc.get("access_token")
@@ -251,7 +286,9 @@ class RegistryClient:
             value = None
         if response.status_code != 200 or not value:
             why = f"{response.status_code} {response.reason}: no token in the answer"
-            raise RegistryError("getting a token", where, why, response.status_code)
+            raise RegistryError(
+                "getting a token", where, why, response.status_code, towards=self.towards
+            )
         log.debug("token from %s valid for %.0fs", urlsplit(realm).netloc, lifetime)
         return _Token(str(value), time.monotonic() + max(lifetime - _TOKEN_MARGIN, 1.0))
 
@@ -264,6 +301,7 @@ class RegistryClient:
         headers: Mapping[str, str],
         body: Body | None,
         auth: str | None,
+        stream: bool = False,
     ) -> requests.Response:
         all_headers = dict(headers)
         if auth and urlsplit(url).netloc == self.registry:
@@ -277,6 +315,7 @@ class RegistryClient:
                 data=data,
                 timeout=self._timeout(),
                 allow_redirects=False,
+                stream=stream,
             )
         finally:
             if hasattr(data, "close"):
@@ -291,18 +330,20 @@ class RegistryClient:
         scopes: Sequence[str],
         headers: Mapping[str, str],
         body: Body | None,
+        stream: bool = False,
     ) -> requests.Response:
         auth = self._authorization(scopes)
-        response = self._send(method, url, headers, body, auth)
+        response = self._send(method, url, headers, body, auth, stream)
         if response.status_code != 401:
             return response
         challenge = _pick_challenge(response)
         if challenge is None:
             return response
+        response.close()
         if self._challenge is None or challenge.scheme != self._challenge.scheme:
             self._challenge, auth = challenge, None
         wanted = [*scopes, *_uncovered(challenge.params.get("scope", ""), scopes)]
-        return self._send(method, url, headers, body, self._authorization(wanted, auth))
+        return self._send(method, url, headers, body, self._authorization(wanted, auth), stream)
 
     def request(
         self,
@@ -316,22 +357,25 @@ class RegistryClient:
         headers: Mapping[str, str] | None = None,
         body: Body | None = None,
         retry: bool = True,
+        stream: bool = False,
     ) -> requests.Response:
         """Send ``method`` to ``path`` (or a full URL); raise unless the status is expected.
 
-        ``body`` is called for every attempt, so a retry reads the data afresh.
+        ``body`` is called for every attempt, so a retry reads the data afresh. With
+        ``stream``, the answer's body is left to be read (and the response closed) by the
+        caller.
         """
         url = path if "://" in path else self.url(path)
 
         def attempt() -> requests.Response:
-            response = self._send_authorized(method, url, scopes, headers or {}, body)
+            response = self._send_authorized(method, url, scopes, headers or {}, body, stream)
             if response.status_code in RETRY_STATUS and response.status_code not in expected:
                 raise RetryableStatus(response)
             return response
 
         response = self.with_retries(step, where, attempt) if retry else attempt()
         if response.status_code not in expected:
-            raise _status_error(step, where, response, self._credentials is not None)
+            raise _status_error(step, where, response, self._credentials is not None, self.towards)
         return response
 
 
@@ -343,15 +387,16 @@ def _why(err: Retryable) -> str:
 
 
 def _status_error(
-    step: str, where: str, response: requests.Response, had_credentials: bool
+    step: str, where: str, response: requests.Response, had_credentials: bool, towards: str
 ) -> RegistryError:
     why = describe_response(response.status_code, response.reason, response.content)
     if response.status_code == 401:
         hint = "credentials were refused" if had_credentials else "no credentials found"
-        return AuthenticationError(step, where, f"{why} ({hint}; see --creds, --authfile)", 401)
+        why = f"{why} ({hint}; see --creds, --authfile)"
+        return AuthenticationError(step, where, why, 401, towards=towards)
     if response.status_code == 403:
-        return AuthenticationError(step, where, why, 403)
-    return RegistryError(step, where, why, response.status_code)
+        return AuthenticationError(step, where, why, 403, towards=towards)
+    return RegistryError(step, where, why, response.status_code, towards=towards)
 
 
 def _uncovered(asked: str, scopes: Sequence[str]) -> list[str]:

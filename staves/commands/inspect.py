@@ -1,32 +1,15 @@
-"""``staves inspect SOURCE``: the packages and layers of an image."""
+"""``staves inspect SOURCE``: the packages and layers of an image, from any transport."""
 
 import json
+import os
 from pathlib import Path
 
 import click
 
-from oci.errors import InvalidReference
-from oci.layout_reader import find_image, open_layout
-from oci.transport import OciArchiveDestination, OciLayoutDestination, parse_destination
-from staves.errors import EXIT_USAGE, StavesError
+from oci.registry import RegistryOptions
 from staves.image_report import image_report, render_text
-
-
-def _source(text: str) -> tuple[Path, str | None, bool]:
-    try:
-        parsed = parse_destination(text)
-    except InvalidReference as exc:
-        raise StavesError(str(exc), key="SOURCE", exit_code=EXIT_USAGE) from exc
-    if isinstance(parsed, OciLayoutDestination):
-        return parsed.path, parsed.tag, False
-    if isinstance(parsed, OciArchiveDestination):
-        return parsed.path, parsed.tag, True
-    raise StavesError(
-        f"cannot inspect {text!r} yet",
-        key="SOURCE",
-        hint="give oci:DIR[:TAG] or oci-archive:FILE[:TAG]",
-        exit_code=EXIT_USAGE,
-    )
+from staves.registry import build_registry_options, registry_options
+from staves.sources import SourceAccess, open_source, parse_source_arg
 
 
 @click.command("inspect")
@@ -38,15 +21,33 @@ def _source(text: str) -> tuple[Path, str | None, bool]:
     default="text",
     show_default=True,
 )
-def inspect(source: str, output_format: str) -> None:
+@click.option("--url", help="Podman API URL, for containers-storage: (default: search).")
+@registry_options
+def inspect(
+    source: str,
+    output_format: str,
+    url: str | None,
+    authfile: Path | None,
+    creds: str | None,
+    tls_verify: bool,
+    cert_dir: Path | None,
+) -> None:
     """List the packages (version, USE, license, size) and layers of the image SOURCE.
 
-    SOURCE is oci:DIR[:TAG] or oci-archive:FILE[:TAG]. Packages come from the SBOM
-    attached to the image, or else from the package database kept in its layers.
+    SOURCE is oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:NAME:TAG],
+    docker://[HOST/]REPO[:TAG|@DIGEST] or containers-storage:NAME[:TAG]. Packages come
+    from the SBOM attached to the image, or else from the package database kept in its
+    layers.
     """
-    path, tag, archive = _source(source)
-    with open_layout(path, archive) as store:
-        report = image_report(store, find_image(store, tag))
+    parsed = parse_source_arg(source)
+    environ = dict(os.environ)
+
+    def options() -> RegistryOptions:
+        return build_registry_options(creds, authfile, tls_verify, cert_dir, environ)
+
+    access = SourceAccess(registry=options, podman_url=url, environ=environ)
+    with open_source(parsed, access) as image:
+        report = image_report(image)
     if output_format == "json":
         click.echo(json.dumps(report.to_dict(), indent=2, sort_keys=True))
     else:

@@ -165,10 +165,19 @@ def test_inspect_without_package_data(tmp_path: Path) -> None:
     assert len(report["layers"]) == 1
 
 
-def test_inspect_refuses_other_transports(tmp_path: Path) -> None:
-    result = CliRunner().invoke(main, ["inspect", "docker://example.com/x:1"])
+@pytest.mark.parametrize(
+    ("source", "said"),
+    [
+        ("ftp://example.com/x", "has no known transport"),
+        ("docker://Example.com/UPPER:1", "must be lowercase"),
+        ("oci-archive:", "has no path"),
+        ("containers-storage:", "has no image name"),
+    ],
+)
+def test_inspect_refuses_sources_it_cannot_parse(source: str, said: str) -> None:
+    result = CliRunner().invoke(main, ["inspect", source])
     assert result.exit_code == 2
-    assert "oci:DIR" in result.output
+    assert said in result.output and len(result.output.strip().splitlines()) == 1
 
 
 @pytest.mark.tools

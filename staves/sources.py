@@ -1,0 +1,96 @@
+"""Opening an image to read, from any transport: the reading twin of ``staves.outputs``."""
+
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote
+
+from podman.errors import APIError
+
+from oci.archive_reader import open_docker_archive
+from oci.errors import InvalidReference
+from oci.layout_reader import open_layout_source
+from oci.registry import Reference, RegistryOptions, parse_reference
+from oci.registry.pull import open_registry_source
+from oci.source import ImageSource
+from oci.transport import (
+    DockerArchiveDestination,
+    OciArchiveDestination,
+    OciLayoutDestination,
+    RegistryDestination,
+    Source,
+    StorageDestination,
+    parse_source,
+)
+from staves.errors import EXIT_USAGE, StavesError
+from staves.podman_service import podman_client
+
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class SourceAccess:
+    """What reading may need: registry options (built, and a password asked for, only for
+    ``docker://``), and the Podman API for ``containers-storage:``."""
+
+    registry: Callable[[], RegistryOptions] = RegistryOptions
+    podman_url: str | None = None
+    environ: Mapping[str, str] = field(default_factory=dict)
+
+
+def parse_source_arg(text: str, key: str = "SOURCE") -> Source:
+    try:
+        source = parse_source(text)
+    except InvalidReference as exc:
+        raise StavesError(str(exc), key=key, exit_code=EXIT_USAGE) from exc
+    if isinstance(source, RegistryDestination):
+        _reference(source, key)
+    return source
+
+
+def _reference(source: RegistryDestination, key: str = "SOURCE") -> Reference:
+    try:
+        return parse_reference(source.reference)
+    except InvalidReference as exc:
+        raise StavesError(str(exc), key=key, exit_code=EXIT_USAGE) from exc
+
+
+@contextmanager
+def _from_storage(name: str, access: SourceAccess) -> Iterator[ImageSource]:
+    """Podman exports the image as a docker-archive, streamed to a temporary file."""
+    with (
+        podman_client(access.podman_url, access.environ) as client,
+        tempfile.TemporaryDirectory(prefix="staves-inspect-") as tmp,
+    ):
+        archive = Path(tmp) / "image.tar"
+        try:
+            response = client.api.get(
+                f"/images/{quote(name)}/get", params={"format": "docker-archive"}, stream=True
+            )
+            response.raise_for_status()
+            with archive.open("wb") as out:
+                for chunk in response.iter_content(_CHUNK):
+                    out.write(chunk)
+        except APIError as exc:
+            raise StavesError(
+                f"containers-storage:{name}: {exc.explanation or exc}", key="SOURCE"
+            ) from None
+        with open_docker_archive(archive) as source:
+            yield source
+
+
+def open_source(source: Source, access: SourceAccess) -> AbstractContextManager[ImageSource]:
+    """The image ``source`` names, to read while the context lasts."""
+    if isinstance(source, OciLayoutDestination):
+        return open_layout_source(source.path, source.tag, archive=False)
+    if isinstance(source, OciArchiveDestination):
+        return open_layout_source(source.path, source.tag, archive=True)
+    if isinstance(source, DockerArchiveDestination):
+        return open_docker_archive(source.path, source.name)
+    if isinstance(source, RegistryDestination):
+        return open_registry_source(_reference(source), access.registry())
+    if isinstance(source, StorageDestination):
+        return _from_storage(source.name, access)
+    raise AssertionError(f"unknown source {source!r}")
