@@ -152,6 +152,10 @@ def _scan_layer(
             key = (parts[3], parts[4])
             found.setdefault(key, {})[parts[5]] = member.read().decode("utf-8", "replace")
             where[key] = layer["digest"]
+        # On to the end, past the tar's end marker: a stream that checks its digest (a
+        # registry's) does so there.
+        while data.read(1 << 20):
+            pass
 
 
 def _layers(

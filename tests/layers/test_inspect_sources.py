@@ -124,6 +124,24 @@ def test_inspect_from_a_registry_without_sbom_reads_the_layers(
 
 
 @pytest.mark.registry
+def test_a_layer_the_registry_serves_altered_is_refused(
+    registry_factory: Callable[..., Registry], tmp_path: Path
+) -> None:
+    _, _, _, image = make_image(tmp_path, layers=1)
+    registry = registry_factory()
+    push_image(image, [parse_reference(f"{registry.host}/app:1")], RegistryOptions())
+    digest = image.layers[0].digest
+    hexa = digest.split(":", 1)[1]
+    stored = registry.storage / "docker/registry/v2/blobs/sha256" / hexa[:2] / hexa / "data"
+    data = bytearray(stored.read_bytes())
+    data[-1] ^= 0xFF  # the last byte of the gzip trailer (the size)
+    stored.write_bytes(bytes(data))
+    line = one_line_error(f"docker://{registry.host}/app:1")
+    assert line.startswith(f"staves: error: pulling blob {digest} from {registry.host}/app: ")
+    assert "received data with digest" in line
+
+
+@pytest.mark.registry
 def test_inspect_picks_this_hosts_image_from_an_index(
     registry_factory: Callable[..., Registry], tmp_path: Path
 ) -> None:
