@@ -17,6 +17,7 @@ from typing import Any, BinaryIO
 
 from oci.digest import sha256_of
 from oci.errors import OciError
+from oci.layout_reader import tar_member
 from oci.media import MediaType
 from oci.source import SourceImage
 
@@ -53,13 +54,7 @@ class DockerArchiveSource:
         self._paths: dict[str, str] = {}
 
     def _member(self, member: str) -> BinaryIO:
-        try:
-            data = self._tar.extractfile(member)
-        except KeyError:
-            data = None
-        if data is None:
-            raise OciError(f"{self._name}: {member} is missing")
-        return data  # type: ignore[return-value]
+        return tar_member(self._tar, member, self._name)
 
     def _json(self, member: str) -> tuple[Any, bytes]:
         with self._member(member) as data:

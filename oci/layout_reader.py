@@ -24,6 +24,17 @@ from oci.source import SourceImage
 _MANIFEST_TYPES = (MediaType.OCI_MANIFEST, MediaType.DOCKER_MANIFEST)
 
 
+def tar_member(tar: tarfile.TarFile, member: str, archive_name: str) -> BinaryIO:
+    """A regular file of an archive; a one-line error naming both if it is missing."""
+    try:
+        data = tar.extractfile(member)
+    except KeyError:
+        data = None
+    if data is None:
+        raise OciError(f"{archive_name}: {member} is missing")
+    return data  # type: ignore[return-value]
+
+
 class BlobStore(Protocol):
     def index(self) -> dict[str, Any]: ...
     def open_blob(self, digest: str) -> BinaryIO: ...
@@ -52,13 +63,7 @@ class ArchiveLayout:
         self._name = name
 
     def _member(self, member: str) -> BinaryIO:
-        try:
-            data = self._tar.extractfile(member)
-        except KeyError:
-            data = None
-        if data is None:
-            raise OciError(f"{self._name}: {member} is missing")
-        return data  # type: ignore[return-value]
+        return tar_member(self._tar, member, self._name)
 
     def index(self) -> dict[str, Any]:
         return json.loads(self._member(INDEX_FILE).read())
