@@ -6,10 +6,8 @@ given the in-builder script and its plan, run with its output streamed live, and
 ``/tmp/rootfs`` streamed back out. It is removed on success, failure and interruption.
 """
 
-import io
 import json
 import logging
-import tarfile
 import uuid
 from collections import deque
 from collections.abc import Iterator
@@ -26,7 +24,6 @@ from staves.errors import StavesError
 
 log = logging.getLogger(__name__)
 
-SCRIPT_DIR = "/staves"
 ROOTFS = "/tmp/rootfs"
 # The snapshot image is mounted whole here; the in-builder script links its
 # /var/db/repos/gentoo into place (an image mount cannot pick a subdirectory).
@@ -84,19 +81,14 @@ def _explain(exc: Exception) -> str:
     return " ".join(str(text).split())
 
 
-def _script_archive(plan: dict[str, Any]) -> bytes:
-    """A small tar holding the stdlib-only in-builder script and its JSON plan."""
-    script = resources.files("staves.builder").joinpath("inbuilder.py").read_bytes()
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        for name, data, mode in (
-            ("inbuilder.py", script, 0o755),
-            ("plan.json", json.dumps(plan, indent=2, sort_keys=True).encode(), 0o644),
-        ):
-            info = tarfile.TarInfo(f"staves/{name}")
-            info.size, info.mode = len(data), mode
-            tar.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
+def builder_command(plan: dict[str, Any]) -> list[str]:
+    """Run the stdlib-only in-builder script with its JSON plan as its argument.
+
+    Both travel in the command itself: nothing is copied into the container before it
+    starts, and nothing lands in the environment that Portage saves into binpkgs.
+    """
+    script = resources.files("staves.builder").joinpath("inbuilder.py").read_text()
+    return ["python3", "-c", script, json.dumps(plan, sort_keys=True)]
 
 
 def credential_mounts(credentials: Credentials) -> list[dict[str, Any]]:
@@ -111,10 +103,10 @@ def credential_mounts(credentials: Credentials) -> list[dict[str, Any]]:
 def builder_container(
     client: podman.PodmanClient, settings: BuilderSettings, plan: dict[str, Any]
 ) -> Iterator[Any]:
-    """A created (not started) builder holding script and plan; removed afterwards."""
+    """A created (not started) builder that will run the plan; removed afterwards."""
     container = client.containers.create(
         settings.builder_image,
-        command=["python3", f"{SCRIPT_DIR}/inbuilder.py", f"{SCRIPT_DIR}/plan.json"],
+        command=builder_command(plan),
         name=f"staves-build-{uuid.uuid4().hex[:12]}",
         image_volumes=[
             {"source": settings.portage_image, "destination": SNAPSHOT_MOUNT, "rw": False}
@@ -129,8 +121,6 @@ def builder_container(
         **({"network_mode": settings.network} if settings.network else {}),
     )
     try:
-        if not container.put_archive("/", _script_archive(plan)):
-            raise StavesError("could not copy the build script into the builder container")
         yield container
     finally:
         try:

@@ -5,7 +5,7 @@ Standard library only: this file is copied into a Gentoo stage3 (or the test bui
 run with the builder's own python3. The host renders every Portage file; this script only
 writes them, runs emerge, and prepares the root filesystem that becomes the image.
 
-Usage: python3 inbuilder.py PLAN.json
+Usage: python3 inbuilder.py PLAN-JSON  (the host runs it as python3 -c SCRIPT PLAN-JSON)
 """
 
 import glob
@@ -249,10 +249,10 @@ def strip_root(root: Path) -> None:
 
 def main(argv: list[str]) -> int:
     if len(argv) != 2:
-        print("usage: inbuilder.py PLAN.json", file=sys.stderr)
+        print("usage: inbuilder.py PLAN-JSON", file=sys.stderr)
         return 2
     try:
-        plan = load_plan(Path(argv[1]).read_text(encoding="utf-8"))
+        plan = load_plan(argv[1])
         link_snapshot(plan["snapshot"])
         write_config(plan)
     except (OSError, PlanError) as exc:
