@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Runs inside the builder container: apply the rendered Portage config, emerge into a root.
 
-Standard library only: this file is copied into a Gentoo stage3 (or the test builder) and
+Standard library only: this file is passed to a Gentoo stage3 (or the test builder) and
 run with the builder's own python3. The host renders every Portage file; this script only
 writes them, runs emerge, and prepares the root filesystem that becomes the image.
 
