@@ -14,12 +14,13 @@ from staves.commands.pack import parse_platform, source_date_epoch
 from staves.commands.report import reported_errors
 from staves.dryrun import dry_run_json, dry_run_text
 from staves.errors import EXIT_USAGE, StavesError
-from staves.image_meta import image_annotations, image_config, image_name
+from staves.image_meta import image_annotations, image_name
 from staves.layering import MAX_LAYERS
 from staves.outputs import parse_destinations
 from staves.registry import pusher_from_cli, registry_options
 from staves.spec import Spec, build_plan, load_spec
 from staves.spec.names import IMAGE_TAG, image_name_problem, split_reference
+from staves.spec.plan import oci_image_config
 from staves.spec.read_image import NAME_HINT, TAG_HINT
 
 DEFAULT_BUILDER = "docker.io/gentoo/stage3:latest"
@@ -140,7 +141,7 @@ def build_command(
         environ = dict(os.environ)
         request = BuildRequest(
             plan=build_plan(spec, jobs),
-            config=image_config(spec.image),
+            config=oci_image_config(spec.image),
             name=image_name(spec.image),
             annotations=image_annotations(spec.image),
             builder=BuilderSettings(

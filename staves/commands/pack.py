@@ -17,11 +17,12 @@ from oci.layer import TarProducer, write_layer
 from oci.tarball import retar_stream, tar_directory
 from staves.commands.options import image_output_options
 from staves.errors import EXIT_USAGE, StavesError
-from staves.image_meta import TITLE, VERSION, image_annotations, image_config, image_name
+from staves.image_meta import TITLE, VERSION, image_annotations, image_name
 from staves.outputs import ImageName, StorageLoader, parse_destinations, write_outputs
 from staves.podman_service import podman_client
 from staves.registry import pusher_from_cli, registry_options
 from staves.spec import load_spec
+from staves.spec.plan import oci_image_config
 from staves.storage import load_image
 
 
@@ -129,7 +130,7 @@ def pack(
         annotations[TITLE] = name.name
     if config_path is not None:
         settings = load_spec(config_path).image
-        config, annotations = image_config(settings), image_annotations(settings)
+        config, annotations = oci_image_config(settings), image_annotations(settings)
         if tag_text is None:
             name = image_name(settings)
     platform = parse_platform(platform_text)
