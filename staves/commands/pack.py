@@ -22,6 +22,7 @@ from staves.outputs import ImageName, StorageLoader, parse_destinations, write_o
 from staves.podman_service import podman_client
 from staves.registry import pusher_from_cli, registry_options
 from staves.spec import load_spec
+from staves.spec.names import split_reference
 from staves.spec.plan import oci_image_config
 from staves.storage import load_image
 
@@ -30,12 +31,10 @@ def parse_tag(text: str | None) -> ImageName:
     """``NAME[:TAG]`` as podman's ``--tag`` takes it; a port colon is not a tag."""
     if not text:
         return ImageName()
-    name, sep, tag = text.rpartition(":")
-    if not sep or "/" in tag:
-        return ImageName(text)
-    if not name or not tag:
+    name, tag = split_reference(text)
+    if not name or tag == "":
         raise StavesError(f"{text!r} is not NAME[:TAG]", key="--tag", exit_code=EXIT_USAGE)
-    return ImageName(name, tag)
+    return ImageName(name) if tag is None else ImageName(name, tag)
 
 
 def parse_platform(text: str | None) -> Platform:
