@@ -104,10 +104,27 @@ def builder_container(
     client: podman.PodmanClient, settings: BuilderSettings, plan: dict[str, Any]
 ) -> Iterator[Any]:
     """A created (not started) builder that will run the plan; removed afterwards."""
-    container = client.containers.create(
+    name = f"staves-build-{uuid.uuid4().hex[:12]}"
+    try:
+        container = _create(client, settings, plan, name)
+    except BaseException:
+        # An interrupt can land after Podman made the container but before its answer
+        # reached us; the name we chose is the only handle on it then.
+        _remove(client, name)
+        raise
+    try:
+        yield container
+    finally:
+        _remove(client, name)
+
+
+def _create(
+    client: podman.PodmanClient, settings: BuilderSettings, plan: dict[str, Any], name: str
+) -> Any:
+    return client.containers.create(
         settings.builder_image,
         command=builder_command(plan),
-        name=f"staves-build-{uuid.uuid4().hex[:12]}",
+        name=name,
         image_volumes=[
             {"source": settings.portage_image, "destination": SNAPSHOT_MOUNT, "rw": False}
         ],
@@ -120,13 +137,16 @@ def builder_container(
         labels={"io.staves.role": "builder"},
         **({"network_mode": settings.network} if settings.network else {}),
     )
+
+
+def _remove(client: podman.PodmanClient, name: str) -> None:
+    """Remove the builder by name, whether or not it was ever created or started."""
     try:
-        yield container
-    finally:
-        try:
-            container.remove(force=True, v=False)
-        except (APIError, NotFound) as exc:
-            log.warning("could not remove builder container %s: %s", container.name, exc)
+        client.containers.remove(name, force=True, v=False)
+    except NotFound:
+        pass
+    except (APIError, PodmanError) as exc:
+        log.warning("could not remove builder container %s: %s", name, exc)
 
 
 @dataclass(frozen=True)

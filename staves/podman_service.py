@@ -63,6 +63,9 @@ def _private_service(environ: Mapping[str, str]) -> Iterator[str]:
             env=dict(environ),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
+            # Out of the terminal's process group: a Ctrl-C must reach staves alone, so
+            # the service is still up while staves removes its builder container.
+            start_new_session=True,
         )
         try:
             _wait_until_up(url, proc)

@@ -53,14 +53,25 @@ class Build:
             names.update(n.rstrip("/") for n in listing.stdout.split())
         return names
 
+    def config_digest(self) -> str:
+        index = json.loads((self.layout / "index.json").read_text())
+        blobs = self.layout / "blobs" / "sha256"
+        image = next(m for m in index["manifests"] if "artifactType" not in m)
+        manifest = json.loads((blobs / image["digest"][7:]).read_text())
+        return str(manifest["config"]["digest"])
+
     def run(self, *command: str) -> str:
         """Run the built image with podman; return its stdout."""
-        proc = subprocess.run(
-            ["podman", "run", "--rm", f"oci:{self.layout}:t", *command],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        try:
+            proc = subprocess.run(
+                ["podman", "run", "--rm", f"oci:{self.layout}:t", *command],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+        finally:
+            # podman run of a layout stores the image; its ID is the config digest.
+            podman("rmi", "-f", self.config_digest().removeprefix("sha256:"))
         assert proc.returncode == 0, proc.stderr
         return proc.stdout
 
