@@ -106,15 +106,10 @@ def builder_container(
     """A created (not started) builder that will run the plan; removed afterwards."""
     name = f"staves-build-{uuid.uuid4().hex[:12]}"
     try:
-        container = _create(client, settings, plan, name)
-    except BaseException:
-        # An interrupt can land after Podman made the container but before its answer
-        # reached us; the name we chose is the only handle on it then.
-        _remove(client, name)
-        raise
-    try:
-        yield container
+        yield _create(client, settings, plan, name)
     finally:
+        # By name: an interrupt can land after Podman made the container but before its
+        # answer reached us, and the name staves chose is the only handle on it then.
         _remove(client, name)
 
 
