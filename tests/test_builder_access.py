@@ -9,12 +9,7 @@ import pytest
 from staves.build import failure_from
 from staves.builder.inbuilder import FAILURE_MARK, fetch_problem
 from staves.builder_access import AGENT_SOCKET, BindMount, builder_credentials
-from staves.builder_container import (
-    BuilderSettings,
-    RunResult,
-    builder_container,
-    credential_mounts,
-)
+from staves.builder_container import RunResult, credential_mounts
 from staves.errors import StavesError
 
 
@@ -99,41 +94,6 @@ def test_credential_mounts_are_read_only_binds(home: Path) -> None:
     source = str(home / ".netrc")
     want = {"type": "bind", "source": source, "target": "/root/.netrc", "read_only": True}
     assert mounts == [want]
-
-
-class FakeContainers:
-    def __init__(self) -> None:
-        self.kwargs: dict = {}
-
-    def create(self, image: str, **kwargs: object) -> "FakeContainer":
-        self.kwargs = kwargs
-        return FakeContainer()
-
-
-class FakeContainer:
-    name = "fake"
-
-    def put_archive(self, path: str, data: bytes) -> bool:
-        return True
-
-    def remove(self, **kwargs: object) -> None:
-        pass
-
-
-def test_builder_gets_both_cache_volumes_and_the_credentials(home: Path, agent: str) -> None:
-    client = type("Client", (), {"containers": FakeContainers()})()
-    creds = builder_credentials({"HOME": str(home), "SSH_AUTH_SOCK": agent}, None, None)
-    settings = BuilderSettings("b", "p", "bins", "none", "dists", creds)
-    with builder_container(client, settings, {"packages": []}):  # type: ignore[arg-type]
-        pass
-    kwargs = client.containers.kwargs
-    assert kwargs["volumes"] == {
-        "bins": {"bind": "/var/cache/binpkgs", "mode": "rw"},
-        "dists": {"bind": "/var/cache/distfiles", "mode": "rw"},
-    }
-    assert kwargs["mounts"][0]["source"] == agent and kwargs["mounts"][0]["read_only"]
-    assert kwargs["environment"] == {"SSH_AUTH_SOCK": AGENT_SOCKET}
-    assert kwargs["network_mode"] == "none"
 
 
 VERIFY_FAILED_LOG = """

@@ -1,12 +1,22 @@
 """The builder container against real Podman: an interrupt at any point leaves none behind."""
 
 import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import podman
 import pytest
 
-from staves.builder_container import BuilderSettings, builder_container
+from staves.builder_access import AGENT_SOCKET, builder_credentials
+from staves.builder_container import (
+    BINPKG_PATH,
+    DISTFILES_PATH,
+    SNAPSHOT_MOUNT,
+    BuilderSettings,
+    builder_container,
+)
 from staves.podman_service import podman_client
 from tests.builder_fixtures import BUILDER, PORTAGE, builder_containers, test_images
 
@@ -79,3 +89,41 @@ def test_interrupt_while_running_removes_the_container(test_images: None) -> Non
             assert builder_containers() == before
         finally:
             _remove_volume(client, cache)
+
+
+@pytest.fixture
+def agent(tmp_path: Path) -> Iterator[str]:
+    """A listening Unix socket standing in for ssh-agent."""
+    path = tmp_path / "agent.sock"
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.bind(str(path))
+        sock.listen()
+        yield str(path)
+
+
+def test_builder_gets_the_snapshot_caches_and_credentials(
+    test_images: None, tmp_path: Path, agent: str
+) -> None:
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True)
+    (home / ".ssh" / "known_hosts").write_text("127.0.0.1 ssh-ed25519 AAAA\n")
+    creds = builder_credentials({"HOME": str(home), "SSH_AUTH_SOCK": agent}, None, None)
+    bins, dists = "staves-test-bins", "staves-test-dists"
+    settings = BuilderSettings(BUILDER, PORTAGE, bins, "none", dists, creds)
+    with podman_client(None, os.environ) as client:
+        try:
+            with builder_container(client, settings, {"packages": []}) as container:
+                container.reload()
+                attrs = container.attrs
+            assert not builder_containers() & {attrs["Id"][:12]}
+        finally:
+            for volume in (bins, dists):
+                _remove_volume(client, volume)
+    mounts = {m["Destination"]: m for m in attrs["Mounts"]}
+    assert mounts[BINPKG_PATH]["Name"] == bins and mounts[BINPKG_PATH]["RW"]
+    assert mounts[DISTFILES_PATH]["Name"] == dists and mounts[DISTFILES_PATH]["RW"]
+    assert mounts[SNAPSHOT_MOUNT]["Type"] == "image" and not mounts[SNAPSHOT_MOUNT]["RW"]
+    assert mounts[AGENT_SOCKET]["Source"] == agent and not mounts[AGENT_SOCKET]["RW"]
+    assert mounts["/root/.ssh/known_hosts"]["Source"] == str(home / ".ssh" / "known_hosts")
+    assert f"SSH_AUTH_SOCK={AGENT_SOCKET}" in attrs["Config"]["Env"]
+    assert attrs["HostConfig"]["NetworkMode"] == "none"
