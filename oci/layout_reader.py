@@ -13,12 +13,13 @@ from typing import Any, BinaryIO, Protocol
 
 import zstandard
 
-from oci.descriptor import Descriptor
+from oci.descriptor import Descriptor, Platform
 from oci.digest import hex_of
 from oci.errors import OciError
 from oci.image import ANNOTATION_REF_NAME
 from oci.layout import INDEX_FILE
 from oci.media import MediaType
+from oci.platforms import INDEX_TYPES, pick_platform, platform_names
 from oci.source import SourceImage
 
 _MANIFEST_TYPES = (MediaType.OCI_MANIFEST, MediaType.DOCKER_MANIFEST)
@@ -98,23 +99,40 @@ class StoredImage:
     config: dict[str, Any]
 
 
-def find_image(store: BlobStore, tag: str | None) -> StoredImage:
-    """The image tagged ``tag``, or the only image (not artifact) when no tag is given."""
+def find_image(store: BlobStore, tag: str | None, platform: Platform | None = None) -> StoredImage:
+    """The image tagged ``tag``, or the only image (not artifact) when no tag is given;
+    where that names an index, its image for ``platform`` (default: this host's)."""
     entries = [Descriptor.from_dict(m) for m in store.index().get("manifests", [])]
     if tag is not None:
         chosen = [e for e in entries if e.annotations.get(ANNOTATION_REF_NAME) == tag]
         if not chosen:
             raise OciError(f"no image tagged {tag!r}")
     else:
-        chosen = [e for e in entries if e.artifact_type is None and e.media_type in _MANIFEST_TYPES]
+        chosen = [
+            e
+            for e in entries
+            if e.artifact_type is None and e.media_type in (*_MANIFEST_TYPES, *INDEX_TYPES)
+        ]
         if len(chosen) != 1:
             raise OciError(f"{len(chosen)} images found; name one with :TAG")
     entry = chosen[-1]
+    if entry.media_type in INDEX_TYPES:
+        entry = _from_index(store, entry, platform or Platform.host())
     if entry.media_type not in _MANIFEST_TYPES:
         raise OciError(f"{entry.digest} is a {entry.media_type}, not an image manifest")
     manifest = read_json(store, entry.digest)
     config = read_json(store, manifest["config"]["digest"])
     return StoredImage(entry, manifest, config)
+
+
+def _from_index(store: BlobStore, entry: Descriptor, platform: Platform) -> Descriptor:
+    index = read_json(store, entry.digest)
+    picked = pick_platform(index, platform)
+    if picked is None:
+        raise OciError(
+            f"index {entry.digest} has no {platform} image (it has {platform_names(index)})"
+        )
+    return Descriptor.from_dict(dict(picked))
 
 
 def find_referrers(store: BlobStore, subject: str, artifact_type: str | None = None) -> list[Any]:
@@ -136,12 +154,13 @@ class LayoutSource:
     """``oci:DIR[:TAG]`` and ``oci-archive:FILE[:TAG]``: the image tagged ``tag`` (or the
     only one) and the artifacts listed next to it in the index."""
 
-    def __init__(self, store: BlobStore, tag: str | None) -> None:
+    def __init__(self, store: BlobStore, tag: str | None, platform: Platform | None = None) -> None:
         self._store = store
         self._tag = tag
+        self._platform = platform
 
     def image(self) -> SourceImage:
-        found = find_image(self._store, self._tag)
+        found = find_image(self._store, self._tag, self._platform)
         return SourceImage(found.descriptor.digest, found.manifest, found.config)
 
     def open_blob(self, digest: str) -> BinaryIO:
@@ -152,9 +171,11 @@ class LayoutSource:
 
 
 @contextmanager
-def open_layout_source(path: Path, tag: str | None, archive: bool) -> Iterator[LayoutSource]:
+def open_layout_source(
+    path: Path, tag: str | None, archive: bool, platform: Platform | None = None
+) -> Iterator[LayoutSource]:
     with open_layout(path, archive) as store:
-        yield LayoutSource(store, tag)
+        yield LayoutSource(store, tag, platform)
 
 
 @contextmanager

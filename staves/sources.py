@@ -10,6 +10,7 @@ from urllib.parse import quote
 from podman.errors import APIError
 
 from oci.archive_reader import open_docker_archive
+from oci.descriptor import Platform
 from oci.errors import InvalidReference
 from oci.layout_reader import open_layout_source
 from oci.registry import Reference, RegistryOptions, parse_reference
@@ -38,6 +39,7 @@ class SourceAccess:
     registry: Callable[[], RegistryOptions] = RegistryOptions
     podman_url: str | None = None
     environ: Mapping[str, str] = field(default_factory=dict)
+    platform: Platform | None = None  # which image of an index; None: this host's
 
 
 def parse_source_arg(text: str, key: str = "SOURCE") -> Source:
@@ -48,6 +50,15 @@ def parse_source_arg(text: str, key: str = "SOURCE") -> Source:
     if isinstance(source, RegistryDestination):
         _reference(source, key)
     return source
+
+
+def parse_platform_arg(text: str | None) -> Platform | None:
+    if text is None:
+        return None
+    try:
+        return Platform.parse(text)
+    except InvalidReference as exc:
+        raise StavesError(str(exc), key="--platform", exit_code=EXIT_USAGE) from exc
 
 
 def _reference(source: RegistryDestination, key: str = "SOURCE") -> Reference:
@@ -84,13 +95,13 @@ def _from_storage(name: str, access: SourceAccess) -> Iterator[ImageSource]:
 def open_source(source: Source, access: SourceAccess) -> AbstractContextManager[ImageSource]:
     """The image ``source`` names, to read while the context lasts."""
     if isinstance(source, OciLayoutDestination):
-        return open_layout_source(source.path, source.tag, archive=False)
+        return open_layout_source(source.path, source.tag, False, access.platform)
     if isinstance(source, OciArchiveDestination):
-        return open_layout_source(source.path, source.tag, archive=True)
+        return open_layout_source(source.path, source.tag, True, access.platform)
     if isinstance(source, DockerArchiveDestination):
         return open_docker_archive(source.path, source.name)
     if isinstance(source, RegistryDestination):
-        return open_registry_source(_reference(source), access.registry())
+        return open_registry_source(_reference(source), access.registry(), access.platform)
     if isinstance(source, StorageDestination):
         return _from_storage(source.name, access)
     raise AssertionError(f"unknown source {source!r}")

@@ -19,6 +19,7 @@ from oci.artifact import referrers_tag
 from oci.descriptor import Platform
 from oci.errors import OciError
 from oci.media import MediaType
+from oci.platforms import INDEX_TYPES, pick_platform, platform_names
 from oci.registry.errors import DigestMismatch, RegistryError
 from oci.registry.options import RegistryOptions
 from oci.registry.reference import Reference
@@ -27,9 +28,8 @@ from oci.source import SourceImage
 
 log = logging.getLogger(__name__)
 
-_INDEX_TYPES = (MediaType.OCI_INDEX, MediaType.DOCKER_MANIFEST_LIST)
 _MANIFEST_TYPES = (MediaType.OCI_MANIFEST, MediaType.DOCKER_MANIFEST)
-MANIFEST_ACCEPT = ", ".join((*_MANIFEST_TYPES, *_INDEX_TYPES))
+MANIFEST_ACCEPT = ", ".join((*_MANIFEST_TYPES, *INDEX_TYPES))
 _REDIRECTS = (301, 302, 303, 307, 308)
 _MAX_REDIRECTS = 5
 _MAX_DOCUMENT = 4 << 20  # manifests and indexes; anything bigger is not one
@@ -45,37 +45,6 @@ def _digest_of(data: bytes) -> str:
 def _media_type(response: requests.Response, document: Mapping[str, Any]) -> str:
     said = str(document.get("mediaType") or "")
     return said or response.headers.get("Content-Type", "").split(";", 1)[0].strip()
-
-
-def pick_platform(index: Mapping[str, Any], wanted: Platform) -> Mapping[str, Any] | None:
-    """The index entry for ``wanted``: same os and architecture; with a variant wanted,
-    that variant, else one that names none."""
-    matches = [
-        entry
-        for entry in index.get("manifests", [])
-        if entry.get("mediaType") not in _INDEX_TYPES
-        and not entry.get("artifactType")
-        and (
-            (entry.get("platform") or {}).get("os"),
-            (entry.get("platform") or {}).get("architecture"),
-        )
-        == (wanted.os, wanted.architecture)
-    ]
-    if wanted.variant is not None:
-        exact = [e for e in matches if e["platform"].get("variant") == wanted.variant]
-        matches = exact or [e for e in matches if not e["platform"].get("variant")]
-    return matches[0] if matches else None
-
-
-def _platforms(index: Mapping[str, Any]) -> str:
-    names = []
-    for entry in index.get("manifests", []):
-        plat = entry.get("platform") or {}
-        if plat.get("os") and plat.get("architecture"):
-            names.append(
-                "/".join(p for p in (plat["os"], plat["architecture"], plat.get("variant")) if p)
-            )
-    return ", ".join(sorted(set(names))) or "none"
 
 
 class _VerifiedStream(io.RawIOBase):
@@ -182,12 +151,12 @@ class RegistrySource:
         found = self._document(ref, MANIFEST_ACCEPT)
         assert found is not None
         document, digest, media_type = found
-        if media_type in _INDEX_TYPES:
+        if media_type in INDEX_TYPES:
             entry = pick_platform(document, self._platform)
             if entry is None:
                 raise OciError(
                     f"docker://{self._ref}: no {self._platform} image in the index "
-                    f"(it has {_platforms(document)})"
+                    f"(it has {platform_names(document)})"
                 )
             log.debug("%s: picked %s for %s", self._ref, entry["digest"], self._platform)
             found = self._document(str(entry["digest"]), MANIFEST_ACCEPT)

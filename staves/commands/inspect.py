@@ -9,7 +9,7 @@ import click
 from oci.registry import RegistryOptions
 from staves.image_report import image_report, render_text
 from staves.registry import build_registry_options, registry_options
-from staves.sources import SourceAccess, open_source, parse_source_arg
+from staves.sources import SourceAccess, open_source, parse_platform_arg, parse_source_arg
 
 
 @click.command("inspect")
@@ -21,11 +21,17 @@ from staves.sources import SourceAccess, open_source, parse_source_arg
     default="text",
     show_default=True,
 )
+@click.option(
+    "--platform",
+    metavar="OS/ARCH[/VARIANT]",
+    help="Which image of a multi-platform index to read (default: this host's).",
+)
 @click.option("--url", help="Podman API URL, for containers-storage: (default: search).")
 @registry_options
 def inspect(
     source: str,
     output_format: str,
+    platform: str | None,
     url: str | None,
     authfile: Path | None,
     creds: str | None,
@@ -37,15 +43,16 @@ def inspect(
     SOURCE is oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:NAME:TAG],
     docker://[HOST/]REPO[:TAG|@DIGEST] or containers-storage:NAME[:TAG]. Packages come
     from the SBOM attached to the image, or else from the package database kept in its
-    layers.
+    layers. Where SOURCE names a multi-platform index, the image for --platform is read.
     """
     parsed = parse_source_arg(source)
+    wanted = parse_platform_arg(platform)
     environ = dict(os.environ)
 
     def options() -> RegistryOptions:
         return build_registry_options(creds, authfile, tls_verify, cert_dir, environ)
 
-    access = SourceAccess(registry=options, podman_url=url, environ=environ)
+    access = SourceAccess(registry=options, podman_url=url, environ=environ, platform=wanted)
     with open_source(parsed, access) as image:
         report = image_report(image)
     if output_format == "json":

@@ -20,8 +20,8 @@ from oci.compress import Compression
 from oci.descriptor import Platform
 from oci.image import Image
 from oci.media import MediaType
+from oci.platforms import pick_platform
 from oci.registry import RegistryOptions, parse_creds, parse_reference, push_image
-from oci.registry.pull import pick_platform
 from oci.registry.transport import RegistryClient, repo_scope
 from staves.sbom import SPDX_MEDIA_TYPE, ImageInput, SbomSubject, build_sbom, sbom_blob
 from tests.conftest import require_tools, run
@@ -184,6 +184,23 @@ def test_inspect_picks_this_hosts_image_from_an_index(
     report = inspect_json(f"docker://{registry.host}/multi")  # :latest
     assert report["digest"] == image.manifest.digest
     assert report["source"] == "sbom"
+    chosen = inspect_json("--platform", str(foreign), f"docker://{registry.host}/multi")
+    assert chosen["digest"] == other.manifest.digest
+    missing = one_line_error("--platform", "linux/mips64le", f"docker://{registry.host}/multi")
+    assert "no linux/mips64le image in the index" in missing and str(foreign) in missing
+    assert "OS/ARCH" in one_line_error("--platform", "amd64", f"docker://{registry.host}/multi")
+
+    # The same index copied by skopeo into a layout and an oci-archive: the same choice.
+    require_tools("skopeo")
+    layout, archive = tmp_path / "layout", tmp_path / "multi.tar"
+    for dest in (f"oci:{layout}:multi", f"oci-archive:{archive}:multi"):
+        run("skopeo", "copy", "--all", "--src-tls-verify=false",
+            f"docker://{registry.host}/multi", dest)  # fmt: skip
+        assert inspect_json(dest)["digest"] == image.manifest.digest
+        assert inspect_json("--platform", str(foreign), dest)["digest"] == other.manifest.digest
+        assert "has no linux/mips64le image" in one_line_error("--platform", "linux/mips64le", dest)
+    untagged = inspect_json(f"oci:{layout}")  # the layout's only entry is the index
+    assert untagged["digest"] == image.manifest.digest
 
 
 def test_pick_platform_prefers_the_variant_asked_for() -> None:
