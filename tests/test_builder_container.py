@@ -1,8 +1,6 @@
 """The builder container against real Podman: an interrupt at any point leaves none behind."""
 
 import os
-import socket
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +17,9 @@ from staves.builder_container import (
 )
 from staves.podman_service import podman_client
 from tests.builder_fixtures import BUILDER, PORTAGE, builder_containers, test_images
+from tests.test_builder_access import agent
 
-__all__ = ["test_images"]  # the fixture, imported for pytest
+__all__ = ["agent", "test_images"]  # fixtures, imported for pytest
 
 pytestmark = pytest.mark.podman
 
@@ -89,16 +88,6 @@ def test_interrupt_while_running_removes_the_container(test_images: None) -> Non
             assert builder_containers() == before
         finally:
             _remove_volume(client, cache)
-
-
-@pytest.fixture
-def agent(tmp_path: Path) -> Iterator[str]:
-    """A listening Unix socket standing in for ssh-agent."""
-    path = tmp_path / "agent.sock"
-    with socket.socket(socket.AF_UNIX) as sock:
-        sock.bind(str(path))
-        sock.listen()
-        yield str(path)
 
 
 def test_builder_gets_the_snapshot_caches_and_credentials(
