@@ -160,3 +160,23 @@ def test_bundled_example_dry_run() -> None:
     plan = json.loads(result.stdout)["plan"]
     assert plan["packages"] == ["app-misc/hello"]
     assert plan["files"]["/etc/portage/package.use/staves"].endswith("app-misc/hello shout\n")
+
+
+def test_passwords_in_urls_are_warned_about_by_key(tmp_path: Path) -> None:
+    spec = SPEC.replace(
+        "https://example.org/repo.git", "https://me:s3cret@example.org/repo.git"
+    ).replace(
+        '[env]\nFEATURES = "${FEATURES} -ipc-sandbox"\n',
+        '[env]\nFEATURES = "${FEATURES} -ipc-sandbox"\n'
+        'GENTOO_MIRRORS = "ftp://anon:pw@mirror.example/gentoo"\n',
+    )
+    result = run(tmp_path, "--dry-run", spec=spec)
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.stderr.splitlines() if "warning" in line]
+    assert [w.split(": ")[3].split()[0] for w in warnings] == [
+        "repositories[0].uri",
+        "env.GENTOO_MIRRORS",
+    ]
+    assert all("--netrc" in w and "s3cret" not in w for w in warnings)
+    user_only = SPEC.replace("https://example.org/", "https://me@example.org/")
+    assert "warning" not in run(tmp_path, "--dry-run", spec=user_only).stderr

@@ -22,6 +22,7 @@ from staves.spec import Spec, build_plan, load_spec
 from staves.spec.names import IMAGE_TAG, image_name_problem, split_reference
 from staves.spec.plan import oci_image_config
 from staves.spec.read_image import NAME_HINT, TAG_HINT
+from staves.spec.secrets import keys_with_passwords
 
 DEFAULT_BUILDER = "docker.io/gentoo/stage3:latest"
 DEFAULT_PORTAGE = "docker.io/gentoo/portage:latest"
@@ -132,6 +133,12 @@ def build_command(
     """Build the image described by the spec."""
     with reported_errors():
         spec = retag(load_spec(config_path), tag, version)
+        for key in keys_with_passwords(spec):
+            click.echo(
+                f"staves: warning: {config_path}: {key} holds a password, which the build "
+                "plan, the builder's command line and the log show; use --netrc instead",
+                err=True,
+            )
         jobs = jobs or os.cpu_count() or 1
         if dry_run:
             render = dry_run_json if output_format == "json" else dry_run_text
