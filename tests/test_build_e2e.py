@@ -1,5 +1,6 @@
 """``staves build`` end to end: real emerge in the test builder, real Podman, real images."""
 
+import os
 import re
 import signal
 import subprocess
@@ -227,12 +228,15 @@ def test_interrupted_build_leaves_no_container(builder: Builder, tmp_path: Path)
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        start_new_session=True,  # its own process group, as a shell gives a foreground job
     )
     deadline = time.monotonic() + 60
     while not builder_containers() - before:
         assert proc.poll() is None and time.monotonic() < deadline, "no builder container"
         time.sleep(0.1)
-    proc.send_signal(signal.SIGINT)
+    # Ctrl-C in a terminal signals the whole foreground group, Podman service included
+    # when staves started one.
+    os.killpg(proc.pid, signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert b"interrupted" in err and b"Traceback" not in err
