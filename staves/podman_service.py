@@ -59,7 +59,7 @@ def _private_service(environ: Mapping[str, str]) -> Iterator[str]:
     with tempfile.TemporaryDirectory(prefix="staves-podman-") as tmp:
         url = f"unix://{tmp}/podman.sock"
         proc = subprocess.Popen(
-            [binary, "system", "service", "--time=0", url],
+            [*_stop_with_parent(environ), binary, "system", "service", "--time=0", url],
             env=dict(environ),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -78,6 +78,14 @@ def _private_service(environ: Mapping[str, str]) -> Iterator[str]:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+def _stop_with_parent(environ: Mapping[str, str]) -> list[str]:
+    """A prefix that makes the service exit when staves dies, even of SIGKILL (which leaves
+    no chance to stop it): util-linux's setpriv sets the parent-death signal. Where it is
+    missing, the service is only stopped on a normal or interrupted exit."""
+    setpriv = shutil.which("setpriv", path=environ.get("PATH"))
+    return [setpriv, "--pdeathsig", "TERM", "--"] if setpriv else []
 
 
 def _wait_until_up(url: str, proc: subprocess.Popen[bytes]) -> None:

@@ -1,7 +1,10 @@
 """``containers-storage:`` destinations, through the Podman API (a private service if needed)."""
 
+import os
 import shutil
 import subprocess
+import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -63,3 +66,37 @@ def test_unreachable_url_is_one_clear_line(tmp_path: Path) -> None:
     assert proc.stderr.strip().splitlines() == [
         f"staves: error: --url: no Podman service answers at unix://{tmp_path}/none.sock"
     ]
+
+
+@pytest.mark.podman
+def test_a_private_service_ends_with_staves_even_when_it_is_killed(tmp_path: Path) -> None:
+    """SIGKILL gives staves no chance to stop the service it started; it must not linger."""
+    require_tools("podman", "setpriv")
+    if Path("/run/podman/podman.sock").exists():
+        pytest.skip("a root Podman service answers; staves would not start its own")
+    environ = {k: v for k, v in os.environ.items() if k not in ("CONTAINER_HOST",)}
+    environ["XDG_RUNTIME_DIR"] = str(tmp_path)  # no rootless socket there
+    environ["TMPDIR"] = str(tmp_path)  # the socket's directory, which a kill leaves behind
+    script = (
+        "import os, sys, time\n"
+        "from staves.podman_service import podman_client\n"
+        "with podman_client(None, os.environ) as client:\n"
+        "    print(client.api.base_url.netloc, flush=True)\n"
+        "    time.sleep(120)\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, env=environ
+    )
+    try:
+        assert proc.stdout is not None and "staves-podman-" in proc.stdout.readline()
+        children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+        assert len(children) == 1
+        service = Path(f"/proc/{children[0]}")
+        assert b"system\0service" in (service / "cmdline").read_bytes()
+    finally:
+        proc.kill()
+        proc.wait()
+    deadline = time.monotonic() + 15
+    while service.exists() and (service / "stat").read_text().split()[2] != "Z":
+        assert time.monotonic() < deadline, "the private Podman service outlived staves"
+        time.sleep(0.1)
