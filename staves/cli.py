@@ -20,6 +20,21 @@ EXIT_INTERRUPTED = 130
 class _Group(click.Group):
     """Turns Staves' errors into one line on stderr and an exit code."""
 
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        # Click's own usage errors would be three lines (usage, a hint, the error).
+        kwargs["standalone_mode"] = False
+        try:
+            code = super().main(*args, **kwargs)
+        except click.exceptions.Abort:  # Ctrl-C or end of input at a password prompt
+            click.echo("staves: interrupted", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        except click.ClickException as exc:
+            ctx = getattr(exc, "ctx", None)
+            see = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+            click.echo(f"staves: error: {exc.format_message()}{see}", err=True)
+            sys.exit(exc.exit_code)
+        sys.exit(code if isinstance(code, int) else 0)
+
     def invoke(self, ctx: click.Context) -> Any:
         debug = bool(ctx.params.get("debug"))
         try:

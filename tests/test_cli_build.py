@@ -115,7 +115,7 @@ def test_tag_and_version_override(tmp_path: Path, args: list[str], reference: st
 def test_bad_overrides(tmp_path: Path, args: list[str], message: str) -> None:
     result = run(tmp_path, "--dry-run", *args)
     assert result.exit_code == 2
-    assert result.stderr.startswith(message)
+    assert result.stderr.startswith("staves: error: " + message)
 
 
 def test_spec_errors_one_line_each_exit_2(tmp_path: Path) -> None:
@@ -180,3 +180,26 @@ def test_passwords_in_urls_are_warned_about_by_key(tmp_path: Path) -> None:
     assert all("--netrc" in w and "s3cret" not in w for w in warnings)
     user_only = SPEC.replace("https://example.org/", "https://me@example.org/")
     assert "warning" not in run(tmp_path, "--dry-run", spec=user_only).stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["build", "--layers", "500"], "Invalid value for '--layers': 500 is not in the range"),
+        (["build", "--no-such-option"], "No such option '--no-such-option'"),
+        (["inspect"], "Missing argument 'SOURCE'"),
+        (["bild"], "No such command 'bild'"),
+    ],
+)
+def test_usage_errors_are_one_line_exit_2(tmp_path: Path, args: list[str], says: str) -> None:
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("staves: error: ") and says in line and "--help" in line
+
+
+def test_help_and_version_still_exit_0() -> None:
+    assert CliRunner().invoke(main, ["build", "--help"]).exit_code == 0
+    version = CliRunner().invoke(main, ["--version"])
+    assert version.exit_code == 0 and version.stdout.startswith("staves, version ")

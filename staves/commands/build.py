@@ -11,7 +11,6 @@ from staves.builder_access import builder_credentials
 from staves.builder_container import BuilderSettings
 from staves.commands.options import image_output_options
 from staves.commands.pack import parse_platform, source_date_epoch
-from staves.commands.report import reported_errors
 from staves.dryrun import dry_run_json, dry_run_text
 from staves.errors import EXIT_USAGE, StavesError
 from staves.image_meta import image_annotations, image_name
@@ -131,43 +130,42 @@ def build_command(
     cert_dir: Path | None,
 ) -> None:
     """Build the image described by the spec."""
-    with reported_errors():
-        spec = retag(load_spec(config_path), tag, version)
-        for key in keys_with_passwords(spec):
-            click.echo(
-                f"staves: warning: {config_path}: {key} holds a password, which the build "
-                "plan, the builder's command line and the log show; use --netrc instead",
-                err=True,
-            )
-        jobs = jobs or os.cpu_count() or 1
-        if dry_run:
-            render = dry_run_json if output_format == "json" else dry_run_text
-            click.echo(render(spec, jobs, outputs), nl=False)
-            return
-        outputs = outputs or (f"containers-storage:{spec.image.reference}",)
-        environ = dict(os.environ)
-        request = BuildRequest(
-            plan=build_plan(spec, jobs),
-            config=oci_image_config(spec.image),
-            name=image_name(spec.image),
-            annotations=image_annotations(spec.image),
-            builder=BuilderSettings(
-                builder,
-                portage,
-                build_cache,
-                network,
-                distfiles_volume=distfiles_cache,
-                credentials=builder_credentials(environ, ssh, netrc),
-            ),
-            destinations=parse_destinations(outputs),
-            compression=Compression(compression),
-            platform=parse_platform(platform_text),
-            epoch=source_date_epoch(environ),
-            url=url,
-            layers=layers or spec.layers,
-            vdb=spec.vdb,
-            sbom_path=sbom_path,
+    spec = retag(load_spec(config_path), tag, version)
+    for key in keys_with_passwords(spec):
+        click.echo(
+            f"staves: warning: {config_path}: {key} holds a password, which the build "
+            "plan, the builder's command line and the log show; use --netrc instead",
+            err=True,
         )
+    jobs = jobs or os.cpu_count() or 1
+    if dry_run:
+        render = dry_run_json if output_format == "json" else dry_run_text
+        click.echo(render(spec, jobs, outputs), nl=False)
+        return
+    outputs = outputs or (f"containers-storage:{spec.image.reference}",)
+    environ = dict(os.environ)
+    request = BuildRequest(
+        plan=build_plan(spec, jobs),
+        config=oci_image_config(spec.image),
+        name=image_name(spec.image),
+        annotations=image_annotations(spec.image),
+        builder=BuilderSettings(
+            builder,
+            portage,
+            build_cache,
+            network,
+            distfiles_volume=distfiles_cache,
+            credentials=builder_credentials(environ, ssh, netrc),
+        ),
+        destinations=parse_destinations(outputs),
+        compression=Compression(compression),
+        platform=parse_platform(platform_text),
+        epoch=source_date_epoch(environ),
+        url=url,
+        layers=layers or spec.layers,
+        vdb=spec.vdb,
+        sbom_path=sbom_path,
+    )
     push = pusher_from_cli(creds, authfile, tls_verify, cert_dir)
     image = build(request, environ, push)
     click.echo(image.manifest.digest)
