@@ -1,6 +1,7 @@
 """The builder container against real Podman: an interrupt at any point leaves none behind."""
 
 import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -54,44 +55,48 @@ def _remove_volume(client: podman.PodmanClient, name: str) -> None:
         client.volumes.remove(name)
 
 
-def _settings(cache: str) -> BuilderSettings:
-    return BuilderSettings(BUILDER, PORTAGE, cache_volume=cache, distfiles_volume=cache)
+CACHE = "staves-test-interrupt"
 
 
-def test_interrupt_during_create_removes_the_container(test_images: None) -> None:
+@pytest.fixture
+def client(test_images: None) -> Iterator[podman.PodmanClient]:
+    with podman_client(None, os.environ) as real:
+        yield real
+
+
+def _interrupted(client: Any, body: Callable[[Any], None]) -> None:
+    """Run ``body`` in a builder that ``client`` creates; no builder may outlast the
+    KeyboardInterrupt that either raises."""
     before = builder_containers()
-    cache = "staves-test-interrupt"
-    with podman_client(None, os.environ) as client:
-        try:
-            with (
-                pytest.raises(KeyboardInterrupt),
-                builder_container(_Client(client), _settings(cache), {"packages": []}),  # type: ignore[arg-type]
-            ):
-                pass
-            assert builder_containers() == before
-        finally:
-            _remove_volume(client, cache)
+    settings = BuilderSettings(BUILDER, PORTAGE, cache_volume=CACHE, distfiles_volume=CACHE)
+    try:
+        with (
+            pytest.raises(KeyboardInterrupt),
+            builder_container(client, settings, {"packages": []}) as container,
+        ):
+            body(container)
+        assert builder_containers() == before
+    finally:
+        _remove_volume(client, CACHE)
 
 
-def test_interrupt_while_running_removes_the_container(test_images: None) -> None:
+def test_interrupt_during_create_removes_the_container(client: podman.PodmanClient) -> None:
+    _interrupted(_Client(client), lambda container: None)
+
+
+def test_interrupt_while_running_removes_the_container(client: podman.PodmanClient) -> None:
     before = builder_containers()
-    cache = "staves-test-interrupt"
-    with podman_client(None, os.environ) as client:
-        try:
-            with (
-                pytest.raises(KeyboardInterrupt),
-                builder_container(client, _settings(cache), {"packages": []}) as container,
-            ):
-                container.start()
-                assert builder_containers() - before
-                raise KeyboardInterrupt
-            assert builder_containers() == before
-        finally:
-            _remove_volume(client, cache)
+
+    def started_then_interrupted(container: Any) -> None:
+        container.start()
+        assert builder_containers() - before
+        raise KeyboardInterrupt
+
+    _interrupted(client, started_then_interrupted)
 
 
 def test_builder_gets_the_snapshot_caches_and_credentials(
-    test_images: None, tmp_path: Path, agent: str
+    client: podman.PodmanClient, tmp_path: Path, agent: str
 ) -> None:
     home = tmp_path / "home"
     (home / ".ssh").mkdir(parents=True)
@@ -99,15 +104,14 @@ def test_builder_gets_the_snapshot_caches_and_credentials(
     creds = builder_credentials({"HOME": str(home), "SSH_AUTH_SOCK": agent}, None, None)
     bins, dists = "staves-test-bins", "staves-test-dists"
     settings = BuilderSettings(BUILDER, PORTAGE, bins, "none", dists, creds)
-    with podman_client(None, os.environ) as client:
-        try:
-            with builder_container(client, settings, {"packages": []}) as container:
-                container.reload()
-                attrs = container.attrs
-            assert not builder_containers() & {attrs["Id"][:12]}
-        finally:
-            for volume in (bins, dists):
-                _remove_volume(client, volume)
+    try:
+        with builder_container(client, settings, {"packages": []}) as container:
+            container.reload()
+            attrs = container.attrs
+        assert not builder_containers() & {attrs["Id"][:12]}
+    finally:
+        for volume in (bins, dists):
+            _remove_volume(client, volume)
     mounts = {m["Destination"]: m for m in attrs["Mounts"]}
     assert mounts[BINPKG_PATH]["Name"] == bins and mounts[BINPKG_PATH]["RW"]
     assert mounts[DISTFILES_PATH]["Name"] == dists and mounts[DISTFILES_PATH]["RW"]
