@@ -79,9 +79,10 @@ class Build:
 class Builder:
     """Runs ``staves build`` with the test images and one binpkg cache volume."""
 
-    def __init__(self, cache: str, workdir: Path) -> None:
+    def __init__(self, cache: str, workdir: Path, distfiles: str | None = None) -> None:
         self.cache = cache
         self.workdir = workdir
+        self.distfiles = distfiles  # None: staves' default volume
 
     def build(
         self,
@@ -106,6 +107,7 @@ class Builder:
                 PORTAGE,
                 "--build-cache",
                 self.cache,
+                *(("--distfiles-cache", self.distfiles) if self.distfiles else ()),
                 "-o",
                 f"oci:{layout}:t",
                 *extra,
