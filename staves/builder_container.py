@@ -31,6 +31,12 @@ SNAPSHOT_MOUNT = "/staves/snapshot"
 BINPKG_PATH = "/var/cache/binpkgs"
 DISTFILES_PATH = "/var/cache/distfiles"
 _TAIL_LINES = 60
+# What Podman sets networks up with; their failures get the hint below.
+_NETWORK_TOOLS = ("slirp4netns", "pasta", "netavark", "CNI network", "/dev/net/tun")
+_NETWORK_HINT = (
+    "the builder's network could not be set up; --network host shares the host's, "
+    "--network none builds without one (from warm caches)"
+)
 
 
 @dataclass(frozen=True)
@@ -49,7 +55,9 @@ def podman_step(step: str) -> Iterator[None]:
     try:
         yield
     except (APIError, PodmanError) as exc:
-        raise StavesError(f"{step}: {_explain(exc)}") from exc
+        problem = _explain(exc)
+        hint = _NETWORK_HINT if any(word in problem for word in _NETWORK_TOOLS) else None
+        raise StavesError(f"{step}: {problem}", hint=hint) from exc
 
 
 def ensure_image(client: podman.PodmanClient, reference: str) -> None:
@@ -77,8 +85,13 @@ def ensure_volume(client: podman.PodmanClient, name: str, purpose: str = "binpkg
 
 
 def _explain(exc: Exception) -> str:
-    text = getattr(exc, "explanation", None) or str(exc)
-    return " ".join(str(text).split())
+    """Podman's message on one line: its tools' output arrives with escaped newlines and
+    WARNING lines that say nothing about the failure."""
+    text = str(getattr(exc, "explanation", None) or exc)
+    text = text.replace("\\n", "\n").replace('\\"', '"')
+    lines = [" ".join(line.split()) for line in text.splitlines()]
+    kept = [line for line in lines if line and not line.startswith("WARNING:")]
+    return "; ".join(dict.fromkeys(kept))  # tools repeat themselves; keep the first of each
 
 
 def builder_command(plan: dict[str, Any]) -> list[str]:

@@ -5,11 +5,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from podman.errors import APIError
 
 from staves.build import failure_from
 from staves.builder.inbuilder import FAILURE_MARK, fetch_problem
 from staves.builder_access import AGENT_SOCKET, BindMount, builder_credentials
-from staves.builder_container import RunResult, credential_mounts
+from staves.builder_container import RunResult, credential_mounts, podman_step
 from staves.errors import StavesError
 
 
@@ -144,3 +145,29 @@ def test_the_host_turns_a_fetch_failure_into_one_line() -> None:
     error = str(failure_from(RunResult(1, ("noise", mark, "    log"))))
     assert error.startswith("app-misc/fetched-1.0: fetched-1.0.tar.gz does not match")
     assert "\n" not in error
+
+
+# What Podman 4.3 answered, rootless, when slirp4netns could not open /dev/net/tun.
+SLIRP_FAILURE = (
+    '/usr/bin/slirp4netns failed: "open(\\"/dev/net/tun\\"): Permission denied\\n'
+    "WARNING: Support for seccomp is experimental\\nWARNING: Support for IPv6 is experimental\\n"
+    "child failed(1)\\nWARNING: Support for seccomp is experimental\\n"
+    'WARNING: Support for IPv6 is experimental\\n"'
+)
+
+
+def test_a_network_setup_failure_is_one_line_with_what_to_do() -> None:
+    with pytest.raises(StavesError) as caught, podman_step("running the builder"):
+        raise APIError("500 Server Error", explanation=SLIRP_FAILURE)
+    line = str(caught.value)
+    assert "\n" not in line and "\\n" not in line and "WARNING" not in line
+    start = 'running the builder: /usr/bin/slirp4netns failed: "open("/dev/net/tun")'
+    assert line.startswith(start)
+    assert "Permission denied; child failed(1)" in line
+    assert line.endswith("--network none builds without one (from warm caches)")
+
+
+def test_other_podman_failures_get_no_network_hint() -> None:
+    with pytest.raises(StavesError) as caught, podman_step("preparing the builder"):
+        raise APIError("404", explanation="no such image: localhost/x")
+    assert str(caught.value) == "preparing the builder: no such image: localhost/x"
