@@ -53,8 +53,16 @@ def test_build_through_a_rootless_service(
     # Only that service's volume holds the binpkgs, so nothing compiles if it was used.
     environ = {k: v for k, v in os.environ.items() if k != "CONTAINER_HOST"}
     environ["XDG_RUNTIME_DIR"] = str(rootless_podman.runtime_dir)
-    again = rootless_builder.build(HELLO, "--network", "none", env=environ)
-    assert compiled_from_source(again.log) == []
+    # Also into that user's own image store, where their podman runs it.
+    name = f"localhost/staves-test/rootless-{uuid.uuid4().hex[:8]}:1"
+    stored = ("-o", f"containers-storage:{name}")
+    try:
+        again = rootless_builder.build(HELLO, "--network", "none", *stored, env=environ)
+        assert compiled_from_source(again.log) == []
+        ran = rootless_podman.run("run", "--rm", "--network", "none", name)
+        assert ran.stdout == "Hello World!\n", ran.stderr
+    finally:
+        rootless_podman.run("rmi", "-f", name)
     assert _builder_containers(rootless_podman) == ""
 
 
