@@ -108,8 +108,8 @@ def build(request: BuildRequest, environ: Mapping[str, str], push: Pusher | None
         tempfile.TemporaryDirectory(prefix="staves-build-") as work,
     ):
         with podman_step("preparing the builder"):
-            ensure_image(client, request.builder.builder_image)
-            ensure_image(client, request.builder.portage_image)
+            for image in (request.builder.builder_image, request.builder.portage_image):
+                ensure_image(client, image, request.builder.pull, sys.stderr)
             ensure_volume(client, request.builder.cache_volume)
             ensure_volume(client, request.builder.distfiles_volume, "distfiles-cache")
         announce_shared(request.builder)

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any, BinaryIO, TextIO
+from typing import Any, BinaryIO, Literal, TextIO
 
 import podman
 from podman.errors import APIError, NotFound, PodmanError
@@ -31,6 +31,7 @@ SNAPSHOT_MOUNT = "/staves/snapshot"
 BINPKG_PATH = "/var/cache/binpkgs"
 DISTFILES_PATH = "/var/cache/distfiles"
 _TAIL_LINES = 60
+PullPolicy = Literal["always", "missing", "never"]
 # What Podman sets networks up with; their failures get the hint below.
 _NETWORK_TOOLS = ("slirp4netns", "pasta", "netavark", "CNI network", "/dev/net/tun")
 _NETWORK_HINT = (
@@ -45,6 +46,7 @@ class BuilderSettings:
     portage_image: str
     cache_volume: str
     network: str | None = None  # podman's network mode; None keeps its default
+    pull: PullPolicy = "missing"
     distfiles_volume: str = "staves-distfiles"
     credentials: Credentials = field(default_factory=Credentials)
 
@@ -60,23 +62,56 @@ def podman_step(step: str) -> Iterator[None]:
         raise StavesError(f"{step}: {problem}", hint=hint) from exc
 
 
-def ensure_image(client: podman.PodmanClient, reference: str) -> None:
-    """Pull ``reference`` when it is not in local storage."""
-    if client.images.exists(reference):
+def ensure_image(
+    client: podman.PodmanClient, reference: str, policy: PullPolicy, output: TextIO
+) -> None:
+    """Have ``reference`` in local storage as ``policy`` says, as ``podman run --pull`` does:
+    ``missing`` pulls when absent, ``always`` pulls every time, ``never`` only looks."""
+    if policy != "always" and client.images.exists(reference):
         return
-    log.info("pulling %s", reference)
-    problem = "not found"
-    try:
-        client.images.pull(reference)
-    except (APIError, NotFound) as exc:
-        problem = _explain(exc)
-    # podman-py may report a failed pull only by the image still being absent.
-    if not client.images.exists(reference):
+    if policy == "never":
         raise StavesError(
-            f"image {reference} is not in local storage and could not be pulled: {problem}",
+            f"image {reference} is not in local storage and --pull is never",
             key="--builder/--portage",
-            hint="check the name, or build the test images with scripts/build-test-images",
+            hint="pull it with podman, or use --pull missing",
         )
+    print(f"staves: pulling {reference}", file=output, flush=True)
+    problem = _pull(client, reference)
+    if problem is not None:
+        raise StavesError(
+            f"image {reference} could not be pulled: {problem}",
+            key="--builder/--portage",
+            hint="check the name and the registry, or build the test images with "
+            "scripts/build-test-images",
+        )
+
+
+def _pull(client: podman.PodmanClient, reference: str) -> str | None:
+    """Pull through the libpod endpoint, which reports failure in its stream; None if done."""
+    try:
+        response = client.api.post(
+            "/images/pull",
+            params={"reference": reference, "policy": "always", "quiet": True},
+            stream=True,
+        )
+        response.raise_for_status()
+    except (APIError, PodmanError) as exc:
+        return _explain(exc)
+    pulled = False
+    errors: list[str] = []
+    try:
+        for line in response.iter_lines():
+            if not line.strip():
+                continue
+            report = json.loads(line)
+            if report.get("error"):
+                errors.append(" ".join(str(report["error"]).split()))
+            pulled = pulled or bool(report.get("id") or report.get("images"))
+    finally:
+        response.close()
+    if errors or not pulled:
+        return "; ".join(errors) or "the pull reported no image"
+    return None
 
 
 def ensure_volume(client: podman.PodmanClient, name: str, purpose: str = "binpkg-cache") -> None:

@@ -8,7 +8,7 @@ import click
 from oci.compress import Compression
 from staves.build import BuildRequest, build
 from staves.builder_access import builder_credentials
-from staves.builder_container import BuilderSettings
+from staves.builder_container import BuilderSettings, PullPolicy
 from staves.commands.options import image_output_options
 from staves.commands.pack import parse_platform, source_date_epoch
 from staves.dryrun import dry_run_json, dry_run_text
@@ -64,6 +64,14 @@ DEFAULT_DISTFILES = "staves-distfiles"
     "--portage", default=DEFAULT_PORTAGE, show_default=True, help="Portage snapshot image."
 )
 @click.option(
+    "--pull",
+    type=click.Choice(["missing", "always", "never"]),
+    default="missing",
+    show_default=True,
+    help="When to pull the builder and Portage images, as podman run --pull "
+    "(always: a fresh Portage snapshot every build).",
+)
+@click.option(
     "--build-cache",
     default=DEFAULT_CACHE,
     show_default=True,
@@ -114,6 +122,7 @@ def build_command(
     outputs: tuple[str, ...],
     builder: str,
     portage: str,
+    pull: PullPolicy,
     build_cache: str,
     network: str | None,
     distfiles_cache: str,
@@ -154,6 +163,7 @@ def build_command(
             portage,
             build_cache,
             network,
+            pull=pull,
             distfiles_volume=distfiles_cache,
             credentials=builder_credentials(environ, ssh, netrc),
         ),
