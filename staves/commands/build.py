@@ -59,9 +59,15 @@ DEFAULT_DISTFILES = "staves-distfiles"
     metavar="DEST",
     help="Where to put the image [containers-storage:NAME:VERSION]; repeatable.",
 )
-@click.option("--builder", default=DEFAULT_BUILDER, show_default=True, help="Builder image.")
 @click.option(
-    "--portage", default=DEFAULT_PORTAGE, show_default=True, help="Portage snapshot image."
+    "--builder", metavar="IMAGE", default=DEFAULT_BUILDER, show_default=True, help="Builder image."
+)
+@click.option(
+    "--portage",
+    metavar="IMAGE",
+    default=DEFAULT_PORTAGE,
+    show_default=True,
+    help="Portage snapshot image.",
 )
 @click.option(
     "--pull",
@@ -73,6 +79,7 @@ DEFAULT_DISTFILES = "staves-distfiles"
 )
 @click.option(
     "--build-cache",
+    metavar="VOLUME",
     default=DEFAULT_CACHE,
     show_default=True,
     help="Named volume holding binary packages between builds.",

@@ -26,7 +26,9 @@ from staves.sources import SourceAccess, open_source, parse_platform_arg, parse_
     metavar="OS/ARCH[/VARIANT]",
     help="Which image of a multi-platform index to read (default: this host's).",
 )
-@click.option("--url", help="Podman API URL, for containers-storage: (default: search).")
+@click.option(
+    "--url", metavar="URL", help="Podman API URL, for containers-storage: (default: search)."
+)
 @registry_options
 def inspect(
     source: str,

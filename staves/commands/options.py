@@ -20,9 +20,16 @@ def image_output_options(command: Callable[..., Any]) -> Callable[..., Any]:
                 help="Layer compression.",
             ),
             click.option(
-                "--platform", "platform_text", help="OS/ARCH[/VARIANT]; default: this host."
+                "--platform",
+                "platform_text",
+                metavar="OS/ARCH[/VARIANT]",
+                help="The image's platform [this host's].",
             ),
-            click.option("--url", help="Podman API URL [CONTAINER_HOST, then the usual sockets]."),
+            click.option(
+                "--url",
+                metavar="URL",
+                help="Podman API URL [CONTAINER_HOST, then the usual sockets].",
+            ),
         ]
     ):
         command = option(command)
