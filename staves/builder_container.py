@@ -46,9 +46,9 @@ class BuilderSettings:
     portage_image: str
     cache_volume: str
     network: str | None = None  # podman's network mode; None keeps its default
-    pull: PullPolicy = "missing"
     distfiles_volume: str = "staves-distfiles"
     credentials: Credentials = field(default_factory=Credentials)
+    pull: PullPolicy = "missing"
 
 
 @contextmanager

@@ -150,8 +150,10 @@ def test_missing_builder_image_is_one_line(builder: Builder) -> None:
         check=False,
     )
     assert proc.returncode == 1
-    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
-    assert "no-such-builder" in proc.stderr
+    said = proc.stderr.strip().splitlines()
+    assert said[:-1] == ["staves: pulling localhost/staves-test/no-such-builder:latest"], said
+    assert said[-1].startswith("staves: error: --builder/--portage: image ")
+    assert "no-such-builder" in said[-1] and "could not be pulled" in said[-1]
     assert builder_containers() == before
 
 

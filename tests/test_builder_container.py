@@ -103,7 +103,9 @@ def test_builder_gets_the_snapshot_caches_and_credentials(
     (home / ".ssh" / "known_hosts").write_text("127.0.0.1 ssh-ed25519 AAAA\n")
     creds = builder_credentials({"HOME": str(home), "SSH_AUTH_SOCK": agent}, None, None)
     bins, dists = "staves-test-bins", "staves-test-dists"
-    settings = BuilderSettings(BUILDER, PORTAGE, bins, "none", dists, creds)
+    settings = BuilderSettings(
+        BUILDER, PORTAGE, bins, network="none", distfiles_volume=dists, credentials=creds
+    )
     try:
         with builder_container(client, settings, {"packages": []}) as container:
             container.reload()
