@@ -81,8 +81,7 @@ def ensure_image(
         raise StavesError(
             f"image {reference} could not be pulled: {problem}",
             key="--builder/--portage",
-            hint="check the name and the registry, or build the test images with "
-            "scripts/build-test-images",
+            hint="check the name, the registry and Podman's registries.conf",
         )
 
 
