@@ -64,8 +64,10 @@ def _raise_interrupt(signum: int, frame: object) -> None:
 @click.option("-v", "--verbose", is_flag=True, help="Log what is written where.")
 def main(debug: bool, verbose: bool) -> None:
     """Build tiny container images with Gentoo's Portage."""
-    # A terminated build unwinds like Ctrl-C, so its containers are removed.
-    signal.signal(signal.SIGTERM, _raise_interrupt)
+    # A terminated build, or one whose terminal went away, unwinds like Ctrl-C, so its
+    # containers are removed.
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _raise_interrupt)
     level = logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING
     logging.basicConfig(level=level, format="staves: %(message)s", stream=sys.stderr)
 

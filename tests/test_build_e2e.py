@@ -209,7 +209,12 @@ def test_stdlib_and_locale_land_in_the_image(builder: Builder) -> None:
     assert build.run() == "Hello World!\n"
 
 
-def test_interrupted_build_leaves_no_container(builder: Builder, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=lambda s: s.name
+)
+def test_interrupted_build_leaves_no_container(
+    builder: Builder, tmp_path: Path, signum: signal.Signals
+) -> None:
     spec = tmp_path / "staves.toml"
     spec.write_text('name = "slow"\npackages = ["app-misc/envprobe"]\n')
     before = builder_containers()
@@ -236,9 +241,9 @@ def test_interrupted_build_leaves_no_container(builder: Builder, tmp_path: Path)
     while not builder_containers() - before:
         assert proc.poll() is None and time.monotonic() < deadline, "no builder container"
         time.sleep(0.1)
-    # Ctrl-C in a terminal signals the whole foreground group, Podman service included
-    # when staves started one.
-    os.killpg(proc.pid, signal.SIGINT)
+    # Ctrl-C in a terminal (or its closing, or a CI runner's cancel) signals the whole
+    # foreground group, Podman service included when staves started one.
+    os.killpg(proc.pid, signum)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert b"interrupted" in err and b"Traceback" not in err
