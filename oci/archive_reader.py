@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from oci.digest import sha256_of
-from oci.errors import OciError
+from oci.errors import OciError, open_problem
 from oci.layout_reader import tar_member
 from oci.media import MediaType
 from oci.source import SourceImage
@@ -127,6 +127,6 @@ def open_docker_archive(path: Path, reference: str | None = None) -> Iterator[Do
     try:
         tar = tarfile.open(path)  # noqa: SIM115 - closed below
     except (OSError, tarfile.TarError) as exc:
-        raise OciError(f"{path}: not a readable docker-archive: {exc}") from exc
+        raise OciError(f"{path}: not a readable docker-archive: {open_problem(exc)}") from exc
     with tar:
         yield DockerArchiveSource(tar, str(path), reference)

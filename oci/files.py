@@ -9,11 +9,14 @@ from pathlib import Path
 from typing import BinaryIO
 
 from oci.blob import Blob, FileBlob
+from oci.errors import OciError
 
 
 @contextmanager
 def atomic_output(target: Path) -> Iterator[BinaryIO]:
     """Open a temporary file that replaces ``target`` only if the block succeeds."""
+    if target.is_dir():
+        raise OciError(f"{target} is a directory; give the path of a file to write")
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:

@@ -15,7 +15,7 @@ import zstandard
 
 from oci.descriptor import Descriptor, Platform
 from oci.digest import hex_of
-from oci.errors import OciError
+from oci.errors import OciError, open_problem
 from oci.image import ANNOTATION_REF_NAME
 from oci.layout import INDEX_FILE
 from oci.media import MediaType
@@ -82,7 +82,7 @@ def open_layout(path: Path, archive: bool) -> Iterator[BlobStore]:
     try:
         tar = tarfile.open(path)  # noqa: SIM115 - closed below
     except (OSError, tarfile.TarError) as exc:
-        raise OciError(f"{path}: not a readable oci-archive: {exc}") from exc
+        raise OciError(f"{path}: not a readable oci-archive: {open_problem(exc)}") from exc
     with tar:
         yield ArchiveLayout(tar, str(path))
 

@@ -49,6 +49,13 @@ class _Group(click.Group):
             if isinstance(exc, InvalidReference):
                 code = EXIT_USAGE
             sys.exit(code)
+        except OSError as exc:
+            # Where no step put it into words: a path that cannot be made, read or written.
+            if debug:
+                raise
+            where = f"{exc.filename}: " if exc.filename else ""
+            click.echo(f"staves: error: {where}{exc.strerror or exc}", err=True)
+            sys.exit(EXIT_FAILURE)
         except KeyboardInterrupt:
             click.echo("staves: interrupted", err=True)
             sys.exit(EXIT_INTERRUPTED)

@@ -157,3 +157,32 @@ def test_bad_spec_for_pack_is_reported_with_its_key(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "user" in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "l").exists()
+
+
+@pytest.mark.parametrize(
+    ("dest", "says"),
+    [
+        ("oci:{file}/layout", "{file}/layout: Not a directory"),
+        ("oci-archive:{dir}", "{dir} is a directory; give the path of a file to write"),
+        ("docker-archive:{dir}", "{dir} is a directory; give the path of a file to write"),
+    ],
+)
+def test_unwritable_destinations_are_one_line(tmp_path: Path, dest: str, says: str) -> None:
+    rootfs = tmp_path / "rootfs"
+    rootfs.mkdir()
+    (rootfs / "greeting").write_text("hi\n")
+    places = {"file": tmp_path / "a-file", "dir": tmp_path / "a-dir"}
+    places["file"].write_text("not a directory\n")
+    places["dir"].mkdir()
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    proc = staves("pack", "--rootfs", rootfs, "-o", dest.format(**places))
+    assert_one_line_error(proc, 1, "staves: error: " + says.format(**places))
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before  # nothing half-written
+
+
+@pytest.mark.parametrize("transport", ["oci-archive", "docker-archive"])
+def test_reading_a_file_that_is_no_archive_is_one_line(tmp_path: Path, transport: str) -> None:
+    text = tmp_path / "notes.txt"
+    text.write_text("just text\n")
+    proc = staves("inspect", f"{transport}:{text}")
+    assert_one_line_error(proc, 1, f"not a readable {transport}: not a tar archive")

@@ -46,7 +46,7 @@ def parse_creds(text: str) -> Credentials:
     """``USER[:PASS]`` as ``--creds`` takes it; the password may be empty."""
     user, _, password = text.partition(":")
     if not user:
-        raise CredentialError("--creds: the user name is empty; expected USER[:PASS]")
+        raise CredentialError("the user name is empty; expected USER[:PASS]")
     return Credentials(user, password)
 
 
