@@ -14,6 +14,7 @@ from tests.registry_fixtures import (
     CertAuthority,
     Registry,
     busybox_rootfs,
+    free_port,
     registry_factory,
     require,
     secure_registry,
@@ -112,3 +113,14 @@ def test_bad_registry_reference_is_a_usage_error(tmp_path: Path, bad: str) -> No
     proc = staves("pack", "--rootfs", tmp_path, "-o", bad)
     assert proc.returncode == 2, proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_a_registry_nobody_answers_at_is_one_plain_line(tmp_path: Path) -> None:
+    port = free_port()  # closed again: nothing listens there
+    rootfs = busybox_rootfs(tmp_path / "rootfs")
+    proc = staves("pack", "--rootfs", rootfs, "-o", f"docker://127.0.0.1:{port}/app:1")
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == (
+        f"staves: error: contacting the registry at 127.0.0.1:{port}: connection refused "
+        "(after 6 attempts)"
+    )

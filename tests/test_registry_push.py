@@ -235,7 +235,8 @@ def test_wrong_password_is_an_auth_error_without_the_password(
 
 def test_tls_without_the_test_ca_is_refused(secure_registry: Registry, small_image: Image) -> None:
     ref = parse_reference(f"docker://{secure_registry.host}/app:1")
-    with pytest.raises(RegistryError, match=r"contacting registry to 127\.0\.0\.1.*CERTIFICATE"):
+    refused = r"contacting the registry at 127\.0\.0\.1.*CERTIFICATE"
+    with pytest.raises(RegistryError, match=refused):
         push_image(small_image, [ref], creds_options(retries=0))
 
 

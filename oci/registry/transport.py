@@ -3,10 +3,11 @@
 import base64
 import logging
 import random
+import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -73,13 +74,32 @@ def credentials_for(ref: Reference, options: RegistryOptions) -> Credentials | N
     )
 
 
+_CONTACT = "contacting the registry"
+
+
+def _causes(err: BaseException) -> Iterator[BaseException]:
+    """``err`` and what caused it: chained exceptions, urllib3's ``reason``, wrapped args."""
+    seen: set[int] = set()
+    todo = [err]
+    while todo:
+        cause = todo.pop(0)
+        if id(cause) in seen:
+            continue
+        seen.add(id(cause))
+        yield cause
+        nexts = (getattr(cause, "reason", None), cause.__cause__, cause.__context__, *cause.args)
+        todo.extend(n for n in nexts if isinstance(n, BaseException))
+
+
 def explain(err: BaseException) -> str:
     """A short cause for a transport exception, without URLs' noise."""
-    cause: BaseException | None = err
-    while cause is not None:
+    for cause in _causes(err):
         if isinstance(cause, ssl.SSLError | ConnectionResetError | TimeoutError):
             return f"{type(cause).__name__}: {cause}"
-        cause = cause.__cause__ or cause.__context__
+        if isinstance(cause, socket.gaierror):
+            return f"the host name does not resolve ({cause.strerror})"
+        if isinstance(cause, ConnectionRefusedError):
+            return "connection refused"
     text = str(err)
     return text.split(": ", 1)[-1] if "Max retries" in text else text or type(err).__name__
 
@@ -136,7 +156,9 @@ class RegistryClient:
         ceiling = min(self.options.max_backoff, self.options.backoff * 2**attempt)
         return ceiling / 2 + random.uniform(0, ceiling / 2)
 
-    def with_retries(self, step: str, where: str, action: Callable[[], T]) -> T:
+    def with_retries(
+        self, step: str, where: str, action: Callable[[], T], towards: str | None = None
+    ) -> T:
         """Run ``action``; again with backoff on resets, timeouts, 429 and 5xx."""
         attempts = self.options.retries + 1
         for attempt in range(attempts):
@@ -150,7 +172,11 @@ class RegistryClient:
             if attempt + 1 == attempts:
                 status = response.status_code if response is not None else None
                 raise RegistryError(
-                    step, where, f"{why} (after {attempts} attempts)", status, towards=self.towards
+                    step,
+                    where,
+                    f"{why} (after {attempts} attempts)",
+                    status,
+                    towards=towards or self.towards,
                 )
             delay = self._delay(attempt, response)
             log.info("%s to %s: %s; retrying in %.1fs", step, where, why, delay)
@@ -187,26 +213,20 @@ class RegistryClient:
         """Find the scheme (HTTPS; HTTP only when insecure or loopback) and auth scheme."""
         with self._ping_lock:
             if self._base is None:
-                self.with_retries("contacting registry", self.registry, self._ping_once)
+                self.with_retries(_CONTACT, self.registry, self._ping_once, towards="at")
 
     def _learn_challenge(self, response: requests.Response) -> None:
         if response.status_code == 401:
             challenge = _pick_challenge(response)
             if challenge is None:
                 raise AuthenticationError(
-                    "contacting registry",
-                    self.registry,
-                    "401 without a usable challenge",
-                    401,
-                    towards=self.towards,
+                    _CONTACT, self.registry, "401 without a usable challenge", 401, towards="at"
                 )
             self._challenge = challenge
         elif response.status_code not in (200, 404):
             why = describe_response(response.status_code, response.reason, response.content)
             status = response.status_code
-            raise RegistryError(
-                "contacting registry", self.registry, why, status, towards=self.towards
-            )
+            raise RegistryError(_CONTACT, self.registry, why, status, towards="at")
 
     def url(self, path: str) -> str:
         self.ping()
