@@ -203,3 +203,15 @@ def test_help_and_version_still_exit_0() -> None:
     assert CliRunner().invoke(main, ["build", "--help"]).exit_code == 0
     version = CliRunner().invoke(main, ["--version"])
     assert version.exit_code == 0 and version.stdout.startswith("staves, version ")
+
+
+@pytest.mark.parametrize("option", ["--build-cache", "--distfiles-cache"])
+@pytest.mark.parametrize("value", ["", "bad/name", "-dash", "a b"])
+def test_bad_volume_names_are_refused_before_podman(
+    tmp_path: Path, option: str, value: str
+) -> None:
+    result = run(tmp_path, option, value, "--url", "unix:///nonexistent/podman.sock")
+    assert result.exit_code == 2
+    assert result.stderr == f"staves: error: {option}: {value!r} is not a volume name; " + (
+        "letters, digits, '_', '.' and '-', starting with a letter or digit\n"
+    )

@@ -1,6 +1,7 @@
 """``staves build``: the spec's packages emerged in a builder container, packed as an image."""
 
 import os
+import re
 from pathlib import Path
 
 import click
@@ -80,6 +81,7 @@ DEFAULT_DISTFILES = "staves-distfiles"
 @click.option(
     "--build-cache",
     metavar="VOLUME",
+    callback=lambda ctx, param, value: volume_name(param.opts[0], value),
     default=DEFAULT_CACHE,
     show_default=True,
     help="Named volume holding binary packages between builds.",
@@ -92,6 +94,7 @@ DEFAULT_DISTFILES = "staves-distfiles"
 @click.option(
     "--distfiles-cache",
     metavar="VOLUME",
+    callback=lambda ctx, param, value: volume_name(param.opts[0], value),
     default=DEFAULT_DISTFILES,
     show_default=True,
     help="Named volume holding downloaded sources (distfiles) between builds.",
@@ -186,6 +189,20 @@ def build_command(
     push = pusher_from_cli(creds, authfile, tls_verify, cert_dir)
     image = build(request, environ, push)
     click.echo(image.manifest.digest)
+
+
+# Podman's rule for volume names.
+_VOLUME_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]*")
+
+
+def volume_name(option: str, value: str) -> str:
+    if not _VOLUME_NAME.fullmatch(value):
+        raise _usage(
+            option,
+            f"{value!r} is not a volume name",
+            "letters, digits, '_', '.' and '-', starting with a letter or digit",
+        )
+    return value
 
 
 def retag(spec: Spec, tag: str | None, version: str | None) -> Spec:
