@@ -37,6 +37,8 @@ def tar_member(tar: tarfile.TarFile, member: str, archive_name: str) -> BinaryIO
 
 
 class BlobStore(Protocol):
+    where: str  # the layout's path or the archive's name, for messages
+
     def index(self) -> dict[str, Any]: ...
     def open_blob(self, digest: str) -> BinaryIO: ...
 
@@ -46,6 +48,7 @@ class DirLayout:
         if not (path / INDEX_FILE).is_file():
             raise OciError(f"{path}: not an OCI layout (no {INDEX_FILE})")
         self._path = path
+        self.where = str(path)
 
     def index(self) -> dict[str, Any]:
         return json.loads((self._path / INDEX_FILE).read_bytes())
@@ -62,6 +65,7 @@ class ArchiveLayout:
     def __init__(self, tar: tarfile.TarFile, name: str) -> None:
         self._tar = tar
         self._name = name
+        self.where = name
 
     def _member(self, member: str) -> BinaryIO:
         return tar_member(self._tar, member, self._name)
@@ -106,7 +110,10 @@ def find_image(store: BlobStore, tag: str | None, platform: Platform | None = No
     if tag is not None:
         chosen = [e for e in entries if e.annotations.get(ANNOTATION_REF_NAME) == tag]
         if not chosen:
-            raise OciError(f"no image tagged {tag!r}")
+            tags = sorted({t for e in entries if (t := e.annotations.get(ANNOTATION_REF_NAME))})
+            raise OciError(
+                f"{store.where}: no image tagged {tag!r} (tags: {', '.join(tags) or 'none'})"
+            )
     else:
         chosen = [
             e
@@ -114,7 +121,7 @@ def find_image(store: BlobStore, tag: str | None, platform: Platform | None = No
             if e.artifact_type is None and e.media_type in (*_MANIFEST_TYPES, *INDEX_TYPES)
         ]
         if len(chosen) != 1:
-            raise OciError(f"{len(chosen)} images found; name one with :TAG")
+            raise OciError(f"{store.where}: {len(chosen)} images found; name one with :TAG")
     entry = chosen[-1]
     if entry.media_type in INDEX_TYPES:
         entry = _from_index(store, entry, platform or Platform.host())

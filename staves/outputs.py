@@ -20,6 +20,7 @@ from oci.transport import (
 )
 from staves.errors import EXIT_USAGE, StavesError
 from staves.registry import Pusher, parse_registry_reference
+from staves.spec.names import reference_problem
 from staves.storage import storage_name
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,12 @@ def parse_destinations(texts: Sequence[str]) -> list[Destination]:
     for dest in destinations:
         if isinstance(dest, RegistryDestination):
             parse_registry_reference(dest.reference, "latest")
+        named = (
+            dest.name if isinstance(dest, StorageDestination | DockerArchiveDestination) else None
+        )
+        if named and (wrong := reference_problem(named)) is not None:
+            problem, accepted = wrong
+            raise StavesError(problem, key="--output", hint=accepted, exit_code=EXIT_USAGE)
     return destinations
 
 

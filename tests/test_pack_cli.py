@@ -186,3 +186,31 @@ def test_reading_a_file_that_is_no_archive_is_one_line(tmp_path: Path, transport
     text.write_text("just text\n")
     proc = staves("inspect", f"{transport}:{text}")
     assert_one_line_error(proc, 1, f"not a readable {transport}: not a tar archive")
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["-o", "containers-storage:UPPER"], "--output: 'UPPER' is not an image name; lowercase"),
+        (["-o", "docker-archive:{tmp}/d.tar:Bad:1"], "--output: 'Bad' is not an image name;"),
+        (["-o", "containers-storage:ok:-bad"], "--output: '-bad' is not an image tag;"),
+        (["-o", "containers-storage:ok@sha256:abc"], "--output: 'sha256:abc' is not a digest;"),
+        (["--tag", "UP:x", "-o", "oci:{tmp}/out"], "--tag: 'UP' is not an image name;"),
+    ],
+)
+def test_image_names_are_checked_before_packing(tmp_path: Path, args: list[str], says: str) -> None:
+    rootfs = tmp_path / "rootfs"
+    rootfs.mkdir()
+    proc = staves("pack", "--rootfs", rootfs, *(a.format(tmp=tmp_path) for a in args))
+    assert_one_line_error(proc, 2, "staves: error: " + says)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rootfs"]
+
+
+def test_a_missing_tag_names_the_layout_and_its_tags(tmp_path: Path) -> None:
+    rootfs = tmp_path / "rootfs"
+    rootfs.mkdir()
+    (rootfs / "f").write_text("x\n")
+    for tag in ("1.0", "2.0"):
+        assert staves("pack", "--rootfs", rootfs, "-o", f"oci:{tmp_path}/out:{tag}").returncode == 0
+    proc = staves("inspect", f"oci:{tmp_path}/out:3.0")
+    assert_one_line_error(proc, 1, f"{tmp_path}/out: no image tagged '3.0' (tags: 1.0, 2.0)")

@@ -19,9 +19,14 @@ from staves.layering import MAX_LAYERS
 from staves.outputs import parse_destinations
 from staves.registry import pusher_from_cli, registry_options
 from staves.spec import Spec, build_plan, load_spec
-from staves.spec.names import IMAGE_TAG, image_name_problem, split_reference
+from staves.spec.names import (
+    IMAGE_TAG,
+    NAME_HINT,
+    TAG_HINT,
+    image_name_problem,
+    split_reference,
+)
 from staves.spec.plan import oci_image_config
-from staves.spec.read_image import NAME_HINT, TAG_HINT
 from staves.spec.secrets import keys_with_passwords
 
 DEFAULT_BUILDER = "docker.io/gentoo/stage3:latest"

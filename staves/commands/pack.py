@@ -22,7 +22,7 @@ from staves.outputs import ImageName, StorageLoader, parse_destinations, write_o
 from staves.podman_service import podman_client
 from staves.registry import pusher_from_cli, registry_options
 from staves.spec import load_spec
-from staves.spec.names import split_reference
+from staves.spec.names import reference_problem, split_reference
 from staves.spec.plan import oci_image_config
 from staves.storage import load_image
 
@@ -34,6 +34,9 @@ def parse_tag(text: str | None) -> ImageName:
     name, tag = split_reference(text)
     if not name or tag == "":
         raise StavesError(f"{text!r} is not NAME[:TAG]", key="--tag", exit_code=EXIT_USAGE)
+    if (wrong := reference_problem(text)) is not None:
+        problem, accepted = wrong
+        raise StavesError(problem, key="--tag", hint=accepted, exit_code=EXIT_USAGE)
     return ImageName(name) if tag is None else ImageName(name, tag)
 
 

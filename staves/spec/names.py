@@ -23,6 +23,8 @@ _DOMAIN_PART = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
 _DOMAIN = rf"{_DOMAIN_PART}(?:\.{_DOMAIN_PART})*(?::[0-9]+)?"
 IMAGE_NAME = re.compile(rf"(?:{_DOMAIN}/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*")
 IMAGE_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+TAG_HINT = "up to 128 of A-Z a-z 0-9 _ . -, not starting with . or -"
+NAME_HINT = 'lowercase [REGISTRY[:PORT]/]PATH, e.g. "ghcr.io/me/bash"'
 
 
 def control_character(text: str) -> str | None:
@@ -71,3 +73,21 @@ def split_reference(reference: str) -> tuple[str, str | None]:
     if colon > slash:
         return reference[:colon], reference[colon + 1 :]
     return reference, None
+
+
+_DIGEST = re.compile(r"[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}")
+
+
+def reference_problem(reference: str) -> tuple[str, str] | None:
+    """What is wrong with ``NAME[:TAG]`` or ``NAME@DIGEST``, and what is accepted."""
+    name, at, digest = reference.partition("@")
+    tag = None
+    if not at:
+        name, tag = split_reference(reference)
+    if (problem := image_name_problem(name)) is not None:
+        return f"{name!r} {problem}", NAME_HINT
+    if tag is not None and not IMAGE_TAG.fullmatch(tag):
+        return f"{tag!r} is not an image tag", TAG_HINT
+    if at and not _DIGEST.fullmatch(digest):
+        return f"{digest!r} is not a digest", "ALGORITHM:HEX, e.g. sha256:…"
+    return None

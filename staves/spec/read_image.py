@@ -9,6 +9,8 @@ from staves.spec.errors import Collector, Path, show
 from staves.spec.model import ImageSettings, Pairs
 from staves.spec.names import (
     IMAGE_TAG,
+    NAME_HINT,
+    TAG_HINT,
     VARIABLE,
     VARIABLE_HINT,
     control_character,
@@ -41,9 +43,6 @@ _SIGNAL_NAMES = (
 )
 SIGNALS = frozenset("SIG" + name for name in _SIGNAL_NAMES.split())
 _REALTIME = re.compile(r"SIGRTMIN(?:\+(?:[1-9]|1[0-5]))?|SIGRTMAX(?:-(?:[1-9]|1[0-4]))?")
-
-TAG_HINT = "up to 128 of A-Z a-z 0-9 _ . -, not starting with . or -"
-NAME_HINT = 'lowercase [REGISTRY[:PORT]/]PATH, e.g. "ghcr.io/me/bash"'
 
 
 def read_image(out: Collector, doc: dict[str, Any]) -> ImageSettings | None:
