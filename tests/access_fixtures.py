@@ -21,8 +21,8 @@ from functools import partial
 from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from tests.builder_fixtures import free_port, wait_for_port
 from tests.conftest import PROJECT
+from tests.loopback import free_port, wait_for_port
 
 GIT_HTTP_BACKEND = Path("/usr/lib/git-core/git-http-backend")
 GIT_USER = "builder"

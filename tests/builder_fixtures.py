@@ -2,9 +2,7 @@
 
 import json
 import shutil
-import socket
 import subprocess
-import time
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -13,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import PROJECT, require_tools
+from tests.loopback import free_port, wait_for_port
 
 BUILDER = "localhost/staves-test/builder:latest"
 PORTAGE = "localhost/staves-test/portage:latest"
@@ -137,24 +136,6 @@ def builder(test_images: None, tmp_path_factory: pytest.TempPathFactory) -> Iter
         yield Builder(cache, tmp_path_factory.mktemp("builds"))
     finally:
         podman("volume", "rm", "-f", cache)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for_port(port: int, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, "server exited early"
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    pytest.fail(f"nothing listens on 127.0.0.1:{port}")
 
 
 @pytest.fixture

@@ -31,6 +31,7 @@ from oci.descriptor import Platform
 from oci.image import Image, ImageConfig, build_image
 from oci.layer import Layer, write_layer
 from oci.tarball import tar_directory
+from tests.loopback import free_port, wait_for_port
 
 REGISTRY_BIN = "docker-registry"
 BUSYBOX = Path("/bin/busybox")
@@ -42,27 +43,6 @@ def require(*names: str) -> None:
     missing = [n for n in names if shutil.which(n) is None]
     if missing:
         pytest.skip(f"needs {', '.join(missing)} on PATH (.ci/run installs them)")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for_port(port: int, proc: subprocess.Popen[bytes] | None = None) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(
-                f"registry exited: {proc.stderr.read().decode() if proc.stderr else ''}"
-            )
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on 127.0.0.1:{port}")
 
 
 # -- certificates ---------------------------------------------------------------------

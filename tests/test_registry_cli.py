@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.loopback import free_port
 from tests.registry_fixtures import (
     PASSWORD,
     USER,
     CertAuthority,
     Registry,
     busybox_rootfs,
-    free_port,
     registry_factory,
     require,
     secure_registry,
