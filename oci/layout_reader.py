@@ -18,11 +18,9 @@ from oci.digest import hex_of
 from oci.errors import OciError, open_problem
 from oci.image import ANNOTATION_REF_NAME
 from oci.layout import INDEX_FILE
-from oci.media import MediaType
-from oci.platforms import INDEX_TYPES, pick_platform, platform_names
+from oci.media import INDEX_TYPES, MANIFEST_TYPES, MediaType
+from oci.platforms import pick_platform, platform_names
 from oci.source import SourceImage
-
-_MANIFEST_TYPES = (MediaType.OCI_MANIFEST, MediaType.DOCKER_MANIFEST)
 
 
 def tar_member(tar: tarfile.TarFile, member: str, archive_name: str) -> BinaryIO:
@@ -118,14 +116,14 @@ def find_image(store: BlobStore, tag: str | None, platform: Platform | None = No
         chosen = [
             e
             for e in entries
-            if e.artifact_type is None and e.media_type in (*_MANIFEST_TYPES, *INDEX_TYPES)
+            if e.artifact_type is None and e.media_type in (*MANIFEST_TYPES, *INDEX_TYPES)
         ]
         if len(chosen) != 1:
             raise OciError(f"{store.where}: {len(chosen)} images found; name one with :TAG")
     entry = chosen[-1]
     if entry.media_type in INDEX_TYPES:
         entry = _from_index(store, entry, platform or Platform.host())
-    if entry.media_type not in _MANIFEST_TYPES:
+    if entry.media_type not in MANIFEST_TYPES:
         raise OciError(f"{entry.digest} is a {entry.media_type}, not an image manifest")
     manifest = read_json(store, entry.digest)
     config = read_json(store, manifest["config"]["digest"])

@@ -15,3 +15,8 @@ class MediaType(StrEnum):
     DOCKER_MANIFEST_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
     DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"
     DOCKER_LAYER_GZIP = "application/vnd.docker.image.rootfs.diff.tar.gzip"
+
+
+# Documents that describe one image, and those that list images (one per platform).
+MANIFEST_TYPES = (MediaType.OCI_MANIFEST, MediaType.DOCKER_MANIFEST)
+INDEX_TYPES = (MediaType.OCI_INDEX, MediaType.DOCKER_MANIFEST_LIST)

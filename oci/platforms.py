@@ -4,9 +4,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from oci.descriptor import Platform
-from oci.media import MediaType
-
-INDEX_TYPES = (MediaType.OCI_INDEX, MediaType.DOCKER_MANIFEST_LIST)
+from oci.media import INDEX_TYPES
 
 
 def pick_platform(index: Mapping[str, Any], wanted: Platform) -> Mapping[str, Any] | None:

@@ -18,8 +18,8 @@ import urllib3
 from oci.artifact import referrers_tag
 from oci.descriptor import Platform
 from oci.errors import OciError
-from oci.media import MediaType
-from oci.platforms import INDEX_TYPES, pick_platform, platform_names
+from oci.media import INDEX_TYPES, MANIFEST_TYPES, MediaType
+from oci.platforms import pick_platform, platform_names
 from oci.registry.errors import DigestMismatch, RegistryError
 from oci.registry.options import RegistryOptions
 from oci.registry.reference import Reference
@@ -28,8 +28,7 @@ from oci.source import SourceImage
 
 log = logging.getLogger(__name__)
 
-_MANIFEST_TYPES = (MediaType.OCI_MANIFEST, MediaType.DOCKER_MANIFEST)
-MANIFEST_ACCEPT = ", ".join((*_MANIFEST_TYPES, *INDEX_TYPES))
+MANIFEST_ACCEPT = ", ".join((*MANIFEST_TYPES, *INDEX_TYPES))
 _REDIRECTS = (301, 302, 303, 307, 308)
 _MAX_REDIRECTS = 5
 _MAX_DOCUMENT = 4 << 20  # manifests and indexes; anything bigger is not one
@@ -162,7 +161,7 @@ class RegistrySource:
             found = self._document(str(entry["digest"]), MANIFEST_ACCEPT)
             assert found is not None
             document, digest, media_type = found
-        if media_type not in _MANIFEST_TYPES:
+        if media_type not in MANIFEST_TYPES:
             raise OciError(
                 f"docker://{self._ref}: {media_type or 'a document of unknown type'} "
                 "is not an image manifest"
