@@ -194,7 +194,11 @@ def test_reading_a_file_that_is_no_archive_is_one_line(tmp_path: Path, transport
         (["-o", "containers-storage:UPPER"], "--output: 'UPPER' is not an image name; lowercase"),
         (["-o", "docker-archive:{tmp}/d.tar:Bad:1"], "--output: 'Bad' is not an image name;"),
         (["-o", "containers-storage:ok:-bad"], "--output: '-bad' is not an image tag;"),
-        (["-o", "containers-storage:ok@sha256:abc"], "--output: 'sha256:abc' is not a digest;"),
+        # Podman cannot load an image under a digest, nor docker-archive list one as a tag.
+        (["-o", "containers-storage:ok@sha256:abc"], "--output: 'ok@sha256' is not an image name;"),
+        (["-o", f"containers-storage:ok@sha256:{'a' * 64}"], "--output: 'ok@sha256' is not an"),
+        (["-o", f"docker-archive:{{tmp}}/d.tar:ok@sha256:{'a' * 64}"], "--output: 'ok@sha256' is"),
+        (["--tag", f"ok@sha256:{'a' * 64}", "-o", "oci:{tmp}/out"], "--tag: 'ok@sha256' is not"),
         (["--tag", "UP:x", "-o", "oci:{tmp}/out"], "--tag: 'UP' is not an image name;"),
     ],
 )

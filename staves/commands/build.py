@@ -19,13 +19,7 @@ from staves.layering import MAX_LAYERS
 from staves.outputs import parse_destinations
 from staves.registry import pusher_from_cli, registry_options
 from staves.spec import Spec, build_plan, load_spec
-from staves.spec.names import (
-    IMAGE_TAG,
-    NAME_HINT,
-    TAG_HINT,
-    image_name_problem,
-    split_reference,
-)
+from staves.spec.names import IMAGE_TAG, TAG_HINT, reference_problem, split_reference
 from staves.spec.plan import oci_image_config
 from staves.spec.secrets import keys_with_passwords
 
@@ -216,12 +210,10 @@ def retag(spec: Spec, tag: str | None, version: str | None) -> Spec:
         raise _usage("--version", f"{version!r} is not an image tag", TAG_HINT)
     name = None
     if tag is not None:
+        if (wrong := reference_problem(tag)) is not None:
+            raise _usage("--tag", *wrong)
         name, tag_version = split_reference(tag)
-        if (problem := image_name_problem(name)) is not None:
-            raise _usage("--tag", f"{name!r} {problem}", NAME_HINT)
         if tag_version is not None:
-            if not IMAGE_TAG.fullmatch(tag_version):
-                raise _usage("--tag", f"{tag_version!r} is not an image tag", TAG_HINT)
             if version is not None and version != tag_version:
                 raise _usage("--tag", "gives a tag and so does --version", "give the tag once")
             version = tag_version

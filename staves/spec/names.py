@@ -75,19 +75,13 @@ def split_reference(reference: str) -> tuple[str, str | None]:
     return reference, None
 
 
-_DIGEST = re.compile(r"[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}")
-
-
 def reference_problem(reference: str) -> tuple[str, str] | None:
-    """What is wrong with ``NAME[:TAG]`` or ``NAME@DIGEST``, and what is accepted."""
-    name, at, digest = reference.partition("@")
-    tag = None
-    if not at:
-        name, tag = split_reference(reference)
+    """What is wrong with ``NAME[:TAG]``, and what is accepted. A digest (``@…``) leaves
+    the name invalid: what staves names (a docker-archive's RepoTags, an image loaded into
+    Podman's storage) takes a tag only."""
+    name, tag = split_reference(reference)
     if (problem := image_name_problem(name)) is not None:
         return f"{name!r} {problem}", NAME_HINT
     if tag is not None and not IMAGE_TAG.fullmatch(tag):
         return f"{tag!r} is not an image tag", TAG_HINT
-    if at and not _DIGEST.fullmatch(digest):
-        return f"{digest!r} is not a digest", "ALGORITHM:HEX, e.g. sha256:…"
     return None
