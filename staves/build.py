@@ -17,7 +17,13 @@ from oci.files import atomic_write
 from oci.image import Image, ImageConfig, build_image, created_time
 from oci.transport import Destination
 from staves.builder.inbuilder import FAILURE_MARK
-from staves.builder_container import (
+from staves.errors import StavesError
+from staves.gentoo.layering import VDB_DIR
+from staves.gentoo.rootfs_layers import pack_rootfs
+from staves.gentoo.sbom import SPDX_MEDIA_TYPE, ImageInput, SbomSubject, build_sbom, sbom_blob
+from staves.gentoo.vdb import read_vdb_tar
+from staves.images.outputs import ImageName, Pusher, write_outputs
+from staves.podman.builder_container import (
     BINPKG_PATH,
     ROOTFS,
     SNAPSHOT_MOUNT,
@@ -31,14 +37,8 @@ from staves.builder_container import (
     podman_step,
     run_to_end,
 )
-from staves.errors import StavesError
-from staves.layering import VDB_DIR
-from staves.outputs import ImageName, Pusher, write_outputs
-from staves.podman_service import podman_client
-from staves.portage_layers import pack_rootfs
-from staves.sbom import SPDX_MEDIA_TYPE, ImageInput, SbomSubject, build_sbom, sbom_blob
-from staves.storage import load_image
-from staves.vdb import read_vdb_tar
+from staves.podman.service import podman_client
+from staves.podman.storage import load_image
 
 log = logging.getLogger(__name__)
 SBOM_FILE = "sbom.spdx.json"

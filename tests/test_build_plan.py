@@ -6,7 +6,7 @@ import pytest
 
 from staves.build import binpkg_dir, failure_from
 from staves.builder.inbuilder import FAILURE_MARK, PlanError, load_plan
-from staves.builder_container import RunResult
+from staves.podman.builder_container import RunResult
 from staves.spec import build_plan, loads_spec
 
 SPEC = 'name = "x"\npackages = ["app-misc/hello"]\n'

@@ -9,9 +9,9 @@ from podman.errors import APIError
 
 from staves.build import failure_from
 from staves.builder.inbuilder import FAILURE_MARK, fetch_problem
-from staves.builder_access import AGENT_SOCKET, BindMount, builder_credentials
-from staves.builder_container import RunResult, credential_mounts, podman_step
 from staves.errors import StavesError
+from staves.podman.builder_access import AGENT_SOCKET, BindMount, builder_credentials
+from staves.podman.builder_container import RunResult, credential_mounts, podman_step
 
 
 @pytest.fixture

@@ -8,15 +8,15 @@ from typing import Any
 import podman
 import pytest
 
-from staves.builder_access import AGENT_SOCKET, builder_credentials
-from staves.builder_container import (
+from staves.podman.builder_access import AGENT_SOCKET, builder_credentials
+from staves.podman.builder_container import (
     BINPKG_PATH,
     DISTFILES_PATH,
     SNAPSHOT_MOUNT,
     BuilderSettings,
     builder_container,
 )
-from staves.podman_service import podman_client
+from staves.podman.service import podman_client
 from tests.builder_fixtures import BUILDER, PORTAGE, builder_containers, test_images
 from tests.test_builder_access import agent
 

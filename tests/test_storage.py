@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from staves.podman_service import candidate_urls
-from staves.storage import storage_name
+from staves.podman.service import candidate_urls
+from staves.podman.storage import storage_name
 from tests.conftest import require_tools, run
 from tests.helpers import staves
 
@@ -79,7 +79,7 @@ def test_a_private_service_ends_with_staves_even_when_it_is_killed(tmp_path: Pat
     environ["TMPDIR"] = str(tmp_path)  # the socket's directory, which a kill leaves behind
     script = (
         "import os, sys, time\n"
-        "from staves.podman_service import podman_client\n"
+        "from staves.podman.service import podman_client\n"
         "with podman_client(None, os.environ) as client:\n"
         "    print(client.api.base_url.netloc, flush=True)\n"
         "    time.sleep(120)\n"

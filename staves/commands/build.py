@@ -8,16 +8,16 @@ import click
 
 from oci.compress import Compression
 from staves.build import BuildRequest, build
-from staves.builder_access import builder_credentials
-from staves.builder_container import BuilderSettings, PullPolicy
 from staves.commands.options import image_output_options
 from staves.commands.pack import parse_platform, source_date_epoch
 from staves.dryrun import dry_run_json, dry_run_text
 from staves.errors import EXIT_USAGE, StavesError
-from staves.image_meta import image_annotations, image_name
-from staves.layering import MAX_LAYERS
-from staves.outputs import parse_destinations
-from staves.registry import pusher_from_cli, registry_options
+from staves.gentoo.layering import MAX_LAYERS
+from staves.images.meta import image_annotations, image_name
+from staves.images.outputs import parse_destinations
+from staves.images.registry import pusher_from_cli, registry_options
+from staves.podman.builder_access import builder_credentials
+from staves.podman.builder_container import BuilderSettings, PullPolicy
 from staves.spec import Spec, build_plan, load_spec
 from staves.spec.names import IMAGE_TAG, TAG_HINT, reference_problem, split_reference
 from staves.spec.plan import oci_image_config

@@ -7,9 +7,9 @@ from pathlib import Path
 import click
 
 from oci.registry import RegistryOptions
-from staves.image_report import image_report, render_text
-from staves.registry import build_registry_options, registry_options
-from staves.sources import SourceAccess, open_source, parse_platform_arg, parse_source_arg
+from staves.images.registry import build_registry_options, registry_options
+from staves.images.report import image_report, render_text
+from staves.images.sources import SourceAccess, open_source, parse_platform_arg, parse_source_arg
 
 
 @click.command("inspect")

@@ -17,14 +17,14 @@ from oci.layer import TarProducer, write_layer
 from oci.tarball import retar_stream, tar_directory
 from staves.commands.options import image_output_options
 from staves.errors import EXIT_USAGE, StavesError
-from staves.image_meta import TITLE, VERSION, image_annotations, image_name
-from staves.outputs import ImageName, StorageLoader, parse_destinations, write_outputs
-from staves.podman_service import podman_client
-from staves.registry import pusher_from_cli, registry_options
+from staves.images.meta import TITLE, VERSION, image_annotations, image_name
+from staves.images.outputs import ImageName, StorageLoader, parse_destinations, write_outputs
+from staves.images.registry import pusher_from_cli, registry_options
+from staves.podman.service import podman_client
+from staves.podman.storage import load_image
 from staves.spec import load_spec
 from staves.spec.names import reference_problem, split_reference
 from staves.spec.plan import oci_image_config
-from staves.storage import load_image
 
 
 def parse_tag(text: str | None) -> ImageName:

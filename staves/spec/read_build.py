@@ -2,7 +2,7 @@
 
 from typing import Any, get_args
 
-from staves.layering import MAX_LAYERS
+from staves.gentoo.layering import MAX_LAYERS
 from staves.spec import fields
 from staves.spec.errors import Collector, Path, show
 from staves.spec.makeconf import Unwritable, quote

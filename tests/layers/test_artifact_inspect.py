@@ -24,10 +24,10 @@ from oci.image import ImageConfig, build_image
 from oci.layout import write_layout
 from oci.media import MediaType
 from staves.cli import main
-from staves.layering import stamp_symlinks
-from staves.portage_layers import pack_rootfs
-from staves.sbom import SPDX_MEDIA_TYPE, ImageInput, SbomSubject, build_sbom, sbom_blob
-from staves.vdb import read_vdb_dir
+from staves.gentoo.layering import stamp_symlinks
+from staves.gentoo.rootfs_layers import pack_rootfs
+from staves.gentoo.sbom import SPDX_MEDIA_TYPE, ImageInput, SbomSubject, build_sbom, sbom_blob
+from staves.gentoo.vdb import read_vdb_dir
 from tests.conftest import require_tools, run
 from tests.helpers import layout_index, layout_json
 from tests.oci.rootfs_samples import describe_tree

@@ -23,7 +23,7 @@ from oci.media import MediaType
 from oci.platforms import pick_platform
 from oci.registry import RegistryOptions, parse_creds, parse_reference, push_image
 from oci.registry.transport import RegistryClient, repo_scope
-from staves.sbom import SPDX_MEDIA_TYPE, ImageInput, SbomSubject, build_sbom, sbom_blob
+from staves.gentoo.sbom import SPDX_MEDIA_TYPE, ImageInput, SbomSubject, build_sbom, sbom_blob
 from tests.conftest import require_tools, run
 from tests.helpers import staves
 from tests.layers.test_artifact_inspect import CREATED, make_image

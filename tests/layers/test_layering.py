@@ -9,15 +9,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from staves.errors import StavesError
-from staves.layering import (
+from staves.gentoo.layering import (
     ANNOTATION_PACKAGES,
     MAX_LAYERS,
     VdbMode,
     keep_in_image,
     plan_layers,
 )
-from staves.portage_layers import pack_rootfs
-from staves.vdb import read_vdb_dir
+from staves.gentoo.rootfs_layers import pack_rootfs
+from staves.gentoo.vdb import read_vdb_dir
 from tests.tar_model import apply_layers, apply_tar, hardlink_classes, tar_names, without_mtimes
 from tests.vdb_samples import (
     ALL,

@@ -3,7 +3,7 @@
 import pytest
 from license_expression import get_spdx_licensing
 
-from staves.licenses import LicenseSyntaxError, gentoo_to_spdx
+from staves.gentoo.licenses import LicenseSyntaxError, gentoo_to_spdx
 
 
 @pytest.mark.parametrize(
@@ -54,7 +54,7 @@ def test_every_result_parses_as_spdx() -> None:
 
 
 def test_every_mapped_name_is_a_known_spdx_expression() -> None:
-    from staves.licenses import GENTOO_TO_SPDX
+    from staves.gentoo.licenses import GENTOO_TO_SPDX
 
     licensing = get_spdx_licensing()
     for gentoo, spdx in GENTOO_TO_SPDX.items():

@@ -8,9 +8,9 @@ from pathlib import Path
 from spdx_tools.spdx.parser.parse_anything import parse_file
 from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
 
-from staves.portage_layers import pack_rootfs
-from staves.sbom import ImageInput, SbomSubject, build_sbom, purl, sbom_blob
-from staves.vdb import read_vdb_dir
+from staves.gentoo.rootfs_layers import pack_rootfs
+from staves.gentoo.sbom import ImageInput, SbomSubject, build_sbom, purl, sbom_blob
+from staves.gentoo.vdb import read_vdb_dir
 from tests.vdb_samples import ALL, UNOWNED, VDB, make_rootfs, podman_archive
 
 DIGEST = "sha256:" + "ab" * 32
@@ -78,7 +78,7 @@ def test_same_image_same_document(tmp_path: Path) -> None:
 
 
 def test_purl_escapes() -> None:
-    from staves.vdb import package_from_files
+    from staves.gentoo.vdb import package_from_files
 
     gtk = package_from_files("x11-libs", "gtk+-3.24.41-r1", {})
     assert purl(gtk) == "pkg:ebuild/x11-libs/gtk%2B@3.24.41-r1"

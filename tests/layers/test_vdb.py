@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 
-from staves.vdb import (
+from staves.gentoo.vdb import (
     ContentsEntry,
     VdbError,
     parse_contents_line,

@@ -26,7 +26,7 @@ from types import MappingProxyType
 
 from oci.split import GroupSpec
 from staves.errors import EXIT_USAGE, StavesError
-from staves.vdb import InstalledPackage
+from staves.gentoo.vdb import InstalledPackage
 
 LAYER_LIMIT = 127  # containerd's limit on the layers of one image
 RESERVED_LAYERS = 27  # left for images built on top

@@ -1,7 +1,7 @@
 """The builder container, through the Podman API: the only module that creates containers.
 
 It is created with the Portage snapshot mounted, the binary-package and distfiles cache
-volumes, and the credentials ``staves.builder_access`` chose (read-only bind mounts),
+volumes, and the credentials ``staves.podman.builder_access`` chose (read-only bind mounts),
 given the in-builder script and its plan, run with its output streamed live, and its
 ``/tmp/rootfs`` streamed back out. It is removed on success, failure and interruption.
 """
@@ -19,8 +19,8 @@ from typing import Any, BinaryIO, Literal, TextIO
 import podman
 from podman.errors import APIError, NotFound, PodmanError
 
-from staves.builder_access import Credentials
 from staves.errors import StavesError
+from staves.podman.builder_access import Credentials
 
 log = logging.getLogger(__name__)
 

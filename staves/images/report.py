@@ -18,9 +18,9 @@ import zstandard
 from oci.errors import OciError
 from oci.layout_reader import open_layer_tar
 from oci.source import ImageSource
-from staves.layering import ANNOTATION_PACKAGES, VDB_DIR
-from staves.sbom import SPDX_MEDIA_TYPE
-from staves.vdb import InstalledPackage, package_from_files
+from staves.gentoo.layering import ANNOTATION_PACKAGES, VDB_DIR
+from staves.gentoo.sbom import SPDX_MEDIA_TYPE
+from staves.gentoo.vdb import InstalledPackage, package_from_files
 
 _VDB_FILES = frozenset({"CONTENTS", "USE", "IUSE", "LICENSE", "SIZE", "repository", "SLOT"})
 

@@ -1,4 +1,4 @@
-"""Opening an image to read, from any transport: the reading twin of ``staves.outputs``."""
+"""Opening an image to read, from any transport: the reading twin of ``staves.images.outputs``."""
 
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
@@ -26,7 +26,7 @@ from oci.transport import (
     parse_source,
 )
 from staves.errors import EXIT_USAGE, StavesError
-from staves.podman_service import podman_client
+from staves.podman.service import podman_client
 
 _CHUNK = 1 << 20
 

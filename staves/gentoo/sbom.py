@@ -20,9 +20,9 @@ from oci.blob import BytesBlob, canonical_json
 from oci.digest import hex_of
 from oci.image import format_time
 from staves import __version__
-from staves.layering import path_resolver
-from staves.licenses import gentoo_to_spdx
-from staves.vdb import InstalledPackage
+from staves.gentoo.layering import path_resolver
+from staves.gentoo.licenses import gentoo_to_spdx
+from staves.gentoo.vdb import InstalledPackage
 
 SPDX_MEDIA_TYPE = "application/spdx+json"
 NAMESPACE_BASE = "https://spdx.org/spdxdocs/staves-image-"

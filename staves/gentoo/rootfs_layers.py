@@ -13,8 +13,8 @@ from typing import BinaryIO
 from oci.compress import Compression
 from oci.layer import Layer
 from oci.split import split_stream
-from staves.layering import DEFAULT_LAYERS, LayerGroup, LayerPlan, VdbMode, plan_layers
-from staves.vdb import InstalledPackage
+from staves.gentoo.layering import DEFAULT_LAYERS, LayerGroup, LayerPlan, VdbMode, plan_layers
+from staves.gentoo.vdb import InstalledPackage
 
 # Digests of every regular file, for the SBOM (SPDX requires SHA-1 per file).
 FILE_HASHES = ("sha1", "sha256")

@@ -19,9 +19,9 @@ from oci.transport import (
     parse_destination,
 )
 from staves.errors import EXIT_USAGE, StavesError
-from staves.registry import Pusher, parse_registry_reference
+from staves.images.registry import Pusher, parse_registry_reference
+from staves.podman.storage import storage_name
 from staves.spec.names import reference_problem
-from staves.storage import storage_name
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,1 @@
+"""Images to write and to read: destinations, sources, registries, names, reports."""
