@@ -18,7 +18,7 @@ from staves.podman.builder_container import (
 )
 from staves.podman.service import podman_client
 from tests.builder_fixtures import BUILDER, PORTAGE, builder_containers, test_images
-from tests.test_builder_access import agent
+from tests.podman.test_builder_access import agent
 
 __all__ = ["agent", "test_images"]  # fixtures, imported for pytest
 
