@@ -7,15 +7,16 @@ from pathlib import Path
 import click
 
 from oci.compress import Compression
+from oci.descriptor import Platform
 from staves.build import BuildRequest, build
-from staves.commands.options import image_output_options
-from staves.commands.pack import parse_platform, source_date_epoch
+from staves.commands.options import image_output_options, parse_platform
+from staves.commands.pack import source_date_epoch
+from staves.commands.registry_options import pusher_from_cli, registry_options
 from staves.dryrun import dry_run_json, dry_run_text
 from staves.errors import EXIT_USAGE, StavesError
 from staves.gentoo.layering import MAX_LAYERS
 from staves.images.meta import image_annotations, image_name
 from staves.images.outputs import parse_destinations
-from staves.images.registry import pusher_from_cli, registry_options
 from staves.podman.builder_access import builder_credentials
 from staves.podman.builder_container import BuilderSettings, PullPolicy
 from staves.spec import Spec, build_plan, load_spec
@@ -178,7 +179,7 @@ def build_command(
         ),
         destinations=parse_destinations(outputs),
         compression=Compression(compression),
-        platform=parse_platform(platform_text),
+        platform=parse_platform(platform_text) or Platform.host(),
         epoch=source_date_epoch(environ),
         url=url,
         layers=layers or spec.layers,

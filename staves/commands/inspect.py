@@ -7,9 +7,10 @@ from pathlib import Path
 import click
 
 from oci.registry import RegistryOptions
-from staves.images.registry import build_registry_options, registry_options
+from staves.commands.options import parse_platform
+from staves.commands.registry_options import build_registry_options, registry_options
 from staves.images.report import image_report, render_text
-from staves.images.sources import SourceAccess, open_source, parse_platform_arg, parse_source_arg
+from staves.images.sources import SourceAccess, open_source, parse_source_arg
 
 
 @click.command("inspect")
@@ -48,7 +49,7 @@ def inspect(
     layers. Where SOURCE names a multi-platform index, the image for --platform is read.
     """
     parsed = parse_source_arg(source)
-    wanted = parse_platform_arg(platform)
+    wanted = parse_platform(platform)
     environ = dict(os.environ)
 
     def options() -> RegistryOptions:

@@ -6,6 +6,9 @@ from typing import Any
 import click
 
 from oci.compress import Compression
+from oci.descriptor import Platform
+from oci.errors import InvalidReference
+from staves.errors import EXIT_USAGE, StavesError
 
 
 def image_output_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -34,3 +37,13 @@ def image_output_options(command: Callable[..., Any]) -> Callable[..., Any]:
     ):
         command = option(command)
     return command
+
+
+def parse_platform(text: str | None) -> Platform | None:
+    """``--platform OS/ARCH[/VARIANT]`` as given, or None when it was left out."""
+    if not text:
+        return None
+    try:
+        return Platform.parse(text)
+    except InvalidReference as exc:
+        raise StavesError(str(exc), key="--platform", exit_code=EXIT_USAGE) from exc

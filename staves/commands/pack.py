@@ -11,15 +11,14 @@ import click
 
 from oci.compress import Compression
 from oci.descriptor import Platform
-from oci.errors import InvalidReference
 from oci.image import Image, ImageConfig, build_image, created_time
 from oci.layer import TarProducer, write_layer
 from oci.tarball import retar_stream, tar_directory
-from staves.commands.options import image_output_options
+from staves.commands.options import image_output_options, parse_platform
+from staves.commands.registry_options import pusher_from_cli, registry_options
 from staves.errors import EXIT_USAGE, StavesError
 from staves.images.meta import TITLE, VERSION, image_annotations, image_name
 from staves.images.outputs import ImageName, StorageLoader, parse_destinations, write_outputs
-from staves.images.registry import pusher_from_cli, registry_options
 from staves.podman.service import podman_client
 from staves.podman.storage import load_image
 from staves.spec import load_spec
@@ -38,15 +37,6 @@ def parse_tag(text: str | None) -> ImageName:
         problem, accepted = wrong
         raise StavesError(problem, key="--tag", hint=accepted, exit_code=EXIT_USAGE)
     return ImageName(name) if tag is None else ImageName(name, tag)
-
-
-def parse_platform(text: str | None) -> Platform:
-    if not text:
-        return Platform.host()
-    try:
-        return Platform.parse(text)
-    except InvalidReference as exc:
-        raise StavesError(str(exc), key="--platform", exit_code=EXIT_USAGE) from exc
 
 
 def source_date_epoch(environ: dict[str, str]) -> int | None:
@@ -135,7 +125,7 @@ def pack(
         config, annotations = oci_image_config(settings), image_annotations(settings)
         if tag_text is None:
             name = image_name(settings)
-    platform = parse_platform(platform_text)
+    platform = parse_platform(platform_text) or Platform.host()
     epoch = source_date_epoch(dict(os.environ))
     with ExitStack() as stack:
         producer = rootfs_producer(rootfs, stack, epoch)

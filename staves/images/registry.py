@@ -1,17 +1,14 @@
-"""``docker://`` destinations: podman's registry options and a progress line on a terminal."""
+"""``docker://`` destinations: pushing with a progress line on a terminal."""
 
-import os
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, TextIO
-
-import click
+from typing import Protocol, TextIO
 
 from oci.artifact import Artifact
-from oci.errors import InvalidReference, OciError
+from oci.errors import InvalidReference
 from oci.image import Image
 from oci.registry import (
     BlobLocations,
@@ -19,10 +16,8 @@ from oci.registry import (
     PushResult,
     Reference,
     RegistryOptions,
-    parse_creds,
     parse_reference,
     push_image,
-    registry_env,
 )
 from staves.errors import EXIT_USAGE, StavesError
 
@@ -36,60 +31,6 @@ class Pusher(Protocol):
 
 
 _REDRAW_EVERY = 0.2
-
-
-def registry_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Add podman's ``--authfile``, ``--creds``, ``--tls-verify``, ``--cert-dir``."""
-    options = [
-        click.option(
-            "--authfile",
-            type=click.Path(dir_okay=False, path_type=Path),
-            help="Registry credentials file (default: podman's auth.json search).",
-        ),
-        click.option("--creds", metavar="USER[:PASS]", help="Registry credentials."),
-        click.option(
-            "--tls-verify",
-            type=click.BOOL,
-            default=True,
-            is_flag=False,
-            flag_value=True,
-            metavar="[=BOOL]",
-            help="Require HTTPS with a verified certificate (--tls-verify=false: don't).",
-        ),
-        click.option(
-            "--cert-dir",
-            type=click.Path(file_okay=False, path_type=Path),
-            help="CA (*.crt) and client (*.cert, *.key) certificates for the registry.",
-        ),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
-
-
-def build_registry_options(
-    creds: str | None,
-    authfile: Path | None,
-    tls_verify: bool,
-    cert_dir: Path | None,
-    environ: Mapping[str, str],
-) -> RegistryOptions:
-    """RegistryOptions from the command line; prompts for a password ``--creds`` lacks."""
-    credentials = None
-    if creds is not None:
-        if ":" not in creds:
-            creds = f"{creds}:{click.prompt('Password', hide_input=True, err=True)}"
-        try:
-            credentials = parse_creds(creds)
-        except OciError as exc:
-            raise StavesError(str(exc), key="--creds", exit_code=EXIT_USAGE) from None
-    return RegistryOptions(
-        creds=credentials,
-        authfile=authfile,
-        tls_verify=tls_verify,
-        cert_dir=cert_dir,
-        env=registry_env(environ),
-    )
 
 
 def parse_registry_reference(text: str, default_tag: str) -> Reference:
@@ -174,20 +115,5 @@ def make_pusher(options: RegistryOptions, environ: Mapping[str, str]) -> Pusher:
         finally:
             if progress is not None:
                 progress.finish()
-
-    return push
-
-
-def pusher_from_cli(
-    creds: str | None, authfile: Path | None, tls_verify: bool, cert_dir: Path | None
-) -> Pusher:
-    """A pusher that reads options and environment (and prompts) only when it is used."""
-
-    def push(
-        image: Image, references: Sequence[Reference], referrers: Sequence[Artifact] = ()
-    ) -> PushResult:
-        environ = dict(os.environ)
-        options = build_registry_options(creds, authfile, tls_verify, cert_dir, environ)
-        return make_pusher(options, environ)(image, references, referrers)
 
     return push

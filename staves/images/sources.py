@@ -5,9 +5,6 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import quote
-
-from podman.errors import APIError
 
 from oci.archive_reader import open_docker_archive
 from oci.descriptor import Platform
@@ -27,8 +24,7 @@ from oci.transport import (
 )
 from staves.errors import EXIT_USAGE, StavesError
 from staves.podman.service import podman_client
-
-_CHUNK = 1 << 20
+from staves.podman.storage import export_image
 
 
 @dataclass(frozen=True)
@@ -52,15 +48,6 @@ def parse_source_arg(text: str, key: str = "SOURCE") -> Source:
     return source
 
 
-def parse_platform_arg(text: str | None) -> Platform | None:
-    if text is None:
-        return None
-    try:
-        return Platform.parse(text)
-    except InvalidReference as exc:
-        raise StavesError(str(exc), key="--platform", exit_code=EXIT_USAGE) from exc
-
-
 def _reference(source: RegistryDestination, key: str = "SOURCE") -> Reference:
     try:
         return parse_reference(source.reference)
@@ -70,24 +57,12 @@ def _reference(source: RegistryDestination, key: str = "SOURCE") -> Reference:
 
 @contextmanager
 def _from_storage(name: str, access: SourceAccess) -> Iterator[ImageSource]:
-    """Podman exports the image as a docker-archive, streamed to a temporary file."""
     with (
         podman_client(access.podman_url, access.environ) as client,
         tempfile.TemporaryDirectory(prefix="staves-inspect-") as tmp,
     ):
         archive = Path(tmp) / "image.tar"
-        try:
-            response = client.api.get(
-                f"/images/{quote(name)}/get", params={"format": "docker-archive"}, stream=True
-            )
-            response.raise_for_status()
-            with archive.open("wb") as out:
-                for chunk in response.iter_content(_CHUNK):
-                    out.write(chunk)
-        except APIError as exc:
-            raise StavesError(
-                f"containers-storage:{name}: {exc.explanation or exc}", key="SOURCE"
-            ) from None
+        export_image(client, name, archive)
         with open_docker_archive(archive) as source:
             yield source
 

@@ -1,7 +1,8 @@
-"""``containers-storage:NAME[:TAG]``: loading an image into local Podman storage via the API."""
+"""``containers-storage:NAME[:TAG]``: images into and out of local Podman storage via the API."""
 
 import tempfile
 from pathlib import Path
+from urllib.parse import quote
 
 import podman
 from podman.errors import APIError
@@ -9,6 +10,8 @@ from podman.errors import APIError
 from oci.archive import write_docker_archive
 from oci.image import Image
 from staves.errors import StavesError
+
+_CHUNK = 1 << 20
 
 
 def storage_name(name: str, default_tag: str) -> str:
@@ -32,3 +35,19 @@ def load_image(client: podman.PodmanClient, image: Image, name: str) -> None:
                 raise StavesError(
                     f"loading {name} into Podman storage failed: {exc.explanation or exc}"
                 ) from exc
+
+
+def export_image(client: podman.PodmanClient, name: str, archive: Path) -> None:
+    """Stream image ``name`` out of Podman storage as a docker-archive into ``archive``."""
+    try:
+        response = client.api.get(
+            f"/images/{quote(name)}/get", params={"format": "docker-archive"}, stream=True
+        )
+        response.raise_for_status()
+        with archive.open("wb") as out:
+            for chunk in response.iter_content(_CHUNK):
+                out.write(chunk)
+    except APIError as exc:
+        raise StavesError(
+            f"containers-storage:{name}: {exc.explanation or exc}", key="SOURCE"
+        ) from None
