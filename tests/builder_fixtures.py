@@ -1,6 +1,7 @@
 """Fixtures for end-to-end builds: the test builder images, a cache volume, a build runner."""
 
 import json
+import os
 import shutil
 import subprocess
 import uuid
@@ -13,8 +14,10 @@ import pytest
 from tests.conftest import PROJECT, require_tools
 from tests.loopback import free_port, wait_for_port
 
-BUILDER = "localhost/staves-test/builder:latest"
-PORTAGE = "localhost/staves-test/portage:latest"
+# The images scripts/build-test-images tagged (STAVES_TEST_IMAGES keeps checkouts apart).
+TEST_IMAGES = os.environ.get("STAVES_TEST_IMAGES", "localhost/staves-test")
+BUILDER = f"{TEST_IMAGES}/builder:latest"
+PORTAGE = f"{TEST_IMAGES}/portage:latest"
 
 
 def podman(*args: str) -> subprocess.CompletedProcess[str]:
