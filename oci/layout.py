@@ -63,10 +63,11 @@ def _locked(layout: Path) -> Iterator[None]:
 
 
 def _check_layout_dir(layout: Path) -> None:
-    if layout.exists() and not layout.is_dir():
-        raise OciError(f"{layout}: exists and is not a directory")
+    """Refuse a directory that holds something other than a layout. Called under the lock:
+    a layout another writer is creating holds only the lock file until its marker lands."""
     marker = layout / LAYOUT_FILE
-    if layout.is_dir() and any(layout.iterdir()) and not marker.exists():
+    others = (path for path in layout.iterdir() if path.name != _LOCK_FILE)
+    if not marker.exists() and any(others):
         raise OciError(f"{layout}: directory is not empty and is not an OCI layout")
 
 
@@ -74,9 +75,11 @@ def add_to_layout(
     layout: Path, blobs: Iterable[Blob], entry: Descriptor, tag: str | None = None
 ) -> Descriptor:
     """Place ``blobs`` (the manifest among them) and add ``entry`` to the index under ``tag``."""
-    _check_layout_dir(layout)
+    if layout.exists() and not layout.is_dir():
+        raise OciError(f"{layout}: exists and is not a directory")
     layout.mkdir(parents=True, exist_ok=True)
     with _locked(layout):
+        _check_layout_dir(layout)
         added: list[Path] = []
         try:
             if not (layout / LAYOUT_FILE).exists():

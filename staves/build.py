@@ -35,6 +35,7 @@ from staves.podman.builder_container import (
     ensure_volume,
     image_digest,
     podman_step,
+    remove_dead_builders,
     run_to_end,
 )
 from staves.podman.service import podman_client
@@ -108,6 +109,7 @@ def build(request: BuildRequest, environ: Mapping[str, str], push: Pusher | None
         tempfile.TemporaryDirectory(prefix="staves-build-") as work,
     ):
         with podman_step("preparing the builder"):
+            remove_dead_builders(client, sys.stderr)
             for image in (request.builder.builder_image, request.builder.portage_image):
                 ensure_image(client, image, request.builder.pull, sys.stderr)
             ensure_volume(client, request.builder.cache_volume)

@@ -16,10 +16,17 @@ import shlex
 import shutil
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 # The host names what failed from the text after this mark, up to a semicolon.
 FAILURE_MARK = "staves: build failed: "
+# The last line of a run, with its exit code; the host then exports the root and removes us.
+FINISHED_MARK = "staves: builder finished: "
+# Without a new heartbeat from the host in this many seconds, the host is gone: end the
+# build, so that the container (created with --rm) goes too.
+LEASE_TIMEOUT = 10.0
 PLAN_KEYS = {
     "files": dict,
     "append": dict,
@@ -31,6 +38,7 @@ PLAN_KEYS = {
     "locale": (dict, type(None)),
     "snapshot": (str, type(None)),
     "pkgdir": (str, type(None)),
+    "lease": (str, type(None)),
 }
 REPO_PATH = "/var/db/repos/gentoo"
 PORTAGE_TMPDIR = "/var/tmp/portage"
@@ -73,6 +81,7 @@ def load_plan(text: str) -> dict:
         raise PlanError("plan must be a JSON object")
     plan.setdefault("snapshot", None)
     plan.setdefault("pkgdir", None)
+    plan.setdefault("lease", None)
     unknown = set(plan) - set(PLAN_KEYS)
     if unknown:
         raise PlanError(f"plan has unknown keys: {', '.join(sorted(unknown))}")
@@ -81,7 +90,8 @@ def load_plan(text: str) -> dict:
             raise PlanError(f"plan lacks '{key}'")
         if not isinstance(plan[key], kind) or (kind is int and isinstance(plan[key], bool)):
             raise PlanError(f"plan '{key}' has the wrong type")
-    for path in [*plan["files"], *plan["append"], plan["root"], plan["pkgdir"] or "/"]:
+    paths = [*plan["files"], *plan["append"], plan["root"], plan["pkgdir"], plan["lease"]]
+    for path in (p for p in paths if p is not None):
         if not path.startswith("/") or "/../" in f"{path}/":
             raise PlanError(f"plan path {path!r} must be absolute and stay put")
     if not plan["packages"]:
@@ -247,6 +257,48 @@ def strip_root(root: Path) -> None:
                 path.unlink()
 
 
+class Lease:
+    """The host's heartbeat: a file it rewrites every few seconds while it is alive."""
+
+    def __init__(self, path: str, timeout: float = LEASE_TIMEOUT) -> None:
+        self.path = Path(path)
+        self.timeout = timeout
+        self._seen: bytes | None = None
+        self._changed = time.monotonic()
+
+    def _read(self) -> bytes | None:
+        try:
+            return self.path.read_bytes()
+        except OSError:
+            return None
+
+    def expired(self) -> bool:
+        """Whether the heartbeat has not changed for ``timeout`` seconds (monotonic time, so
+        the host's clock does not matter)."""
+        now, seen = time.monotonic(), self._read()
+        if seen != self._seen:
+            self._seen, self._changed = seen, now
+        return now - self._changed > self.timeout
+
+    def watch(self) -> None:
+        """End the whole container when the host is gone. As PID 1, exiting takes every
+        other process of the container with it."""
+        while not self.expired():
+            time.sleep(1)
+        print(f"{FAILURE_MARK}the host stopped answering; ending the build", flush=True)
+        os._exit(137)
+
+
+def hold_for_host(lease: Lease | None, code: int) -> int:
+    """Say we are done and wait while the host exports the root; it removes the container
+    then, or the lease runs out."""
+    print(f"{FINISHED_MARK}{code}", flush=True)
+    if lease is not None:
+        while not lease.expired():
+            time.sleep(1)
+    return code
+
+
 def main(argv: list[str]) -> int:
     if len(argv) != 2:
         print("usage: inbuilder.py PLAN-JSON", file=sys.stderr)
@@ -287,5 +339,26 @@ def main(argv: list[str]) -> int:
     return 0
 
 
+def lease_of(argv: list[str]) -> Lease | None:
+    """The lease the plan names, if it parses; ``main`` reports a plan that does not."""
+    try:
+        path = json.loads(argv[1]).get("lease") if len(argv) == 2 else None
+    except (ValueError, AttributeError):
+        return None
+    return Lease(path) if isinstance(path, str) else None
+
+
+def serve(argv: list[str]) -> int:
+    """Build under the host's lease, then hold the root until the host has exported it."""
+    lease = lease_of(argv)
+    if lease is not None:
+        threading.Thread(target=lease.watch, name="lease", daemon=True).start()
+    try:
+        code = main(argv)
+    except SystemExit as exc:  # emerge failures exit from deep inside
+        code = exc.code if isinstance(exc.code, int) else 1
+    return hold_for_host(lease, code)
+
+
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(serve(sys.argv))

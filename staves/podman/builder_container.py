@@ -4,10 +4,18 @@ It is created with the Portage snapshot mounted, the binary-package and distfile
 volumes, and the credentials ``staves.podman.builder_access`` chose (read-only bind mounts),
 given the in-builder script and its plan, run with its output streamed live, and its
 ``/tmp/rootfs`` streamed back out. It is removed on success, failure and interruption.
+
+A builder never outlives its staves for long, however staves ends (SIGKILL included): it is
+created with ``--rm``, staves renews a lease file in it every few seconds, and the
+in-builder script ends the container when the lease runs out. Builders whose owner died
+anyway (say, before the builder started) are removed by the next build.
 """
 
+import io
 import json
 import logging
+import tarfile
+import threading
 import uuid
 from collections import deque
 from collections.abc import Iterator
@@ -19,8 +27,10 @@ from typing import Any, BinaryIO, Literal, TextIO
 import podman
 from podman.errors import APIError, NotFound, PodmanError
 
+from staves.builder.inbuilder import FINISHED_MARK
 from staves.errors import StavesError
 from staves.podman.builder_access import Credentials
+from staves.podman.owners import OWNER_LABEL, Owner, is_dead, this_process
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +40,9 @@ ROOTFS = "/tmp/rootfs"
 SNAPSHOT_MOUNT = "/staves/snapshot"
 BINPKG_PATH = "/var/cache/binpkgs"
 DISTFILES_PATH = "/var/cache/distfiles"
+ROLE_LABEL = "io.staves.role"
+LEASE_FILE = "/tmp/staves-lease"
+LEASE_INTERVAL = 2.0  # seconds between heartbeats; the script gives up after 10
 _TAIL_LINES = 60
 PullPolicy = Literal["always", "missing", "never"]
 # What Podman sets networks up with; their failures get the hint below.
@@ -114,8 +127,15 @@ def _pull(client: podman.PodmanClient, reference: str) -> str | None:
 
 
 def ensure_volume(client: podman.PodmanClient, name: str, purpose: str = "binpkg-cache") -> None:
-    if not client.volumes.exists(name):
+    """Create the volume or use it as it is: builds started together race to create it,
+    and the one that loses finds it made."""
+    if client.volumes.exists(name):
+        return
+    try:
         client.volumes.create(name, labels={"io.staves.purpose": purpose})
+    except APIError as exc:
+        if not (exc.status_code == 409 or "already exists" in _explain(exc)):
+            raise
 
 
 def _explain(exc: Exception) -> str:
@@ -135,7 +155,7 @@ def builder_command(plan: dict[str, Any]) -> list[str]:
     starts, and nothing lands in the environment that Portage saves into binpkgs.
     """
     script = resources.files("staves.builder").joinpath("inbuilder.py").read_text()
-    return ["python3", "-c", script, json.dumps(plan, sort_keys=True)]
+    return ["python3", "-c", script, json.dumps({**plan, "lease": LEASE_FILE}, sort_keys=True)]
 
 
 def credential_mounts(credentials: Credentials) -> list[dict[str, Any]]:
@@ -153,11 +173,62 @@ def builder_container(
     """A created (not started) builder that will run the plan; removed afterwards."""
     name = f"staves-build-{uuid.uuid4().hex[:12]}"
     try:
-        yield _create(client, settings, plan, name)
+        container = _create(client, settings, plan, name)
+        with _heartbeat(client, name):
+            yield container
     finally:
         # By name: an interrupt can land after Podman made the container but before its
         # answer reached us, and the name staves chose is the only handle on it then.
         _remove(client, name)
+
+
+def _lease_tar(beat: int) -> bytes:
+    data = f"{beat}\n".encode()
+    info = tarfile.TarInfo(LEASE_FILE.rsplit("/", 1)[1])
+    info.size = len(data)
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+@contextmanager
+def _heartbeat(client: podman.PodmanClient, name: str) -> Iterator[None]:
+    """Renew the builder's lease while the context lasts: a new file every few seconds."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        count = 0
+        while not stop.is_set():
+            count += 1
+            try:
+                client.api.put(
+                    f"/containers/{name}/archive",
+                    params={"path": LEASE_FILE.rsplit("/", 1)[0]},
+                    data=_lease_tar(count),
+                )
+            except (APIError, PodmanError, OSError) as exc:
+                log.debug("renewing the builder's lease: %s", exc)
+            stop.wait(LEASE_INTERVAL)
+
+    thread = threading.Thread(target=beat, name="builder-lease", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=LEASE_INTERVAL * 2)
+
+
+def remove_dead_builders(client: podman.PodmanClient, output: TextIO) -> None:
+    """Remove builders left by builds that died on this machine; never a live build's."""
+    for container in client.containers.list(all=True, filters={"label": f"{ROLE_LABEL}=builder"}):
+        # Builders without an owner label come from older versions: left alone, since one
+        # may be a live build's, between its end and its export.
+        owner = Owner.parse((container.labels or {}).get(OWNER_LABEL, ""))
+        if owner is not None and is_dead(owner):
+            print(f"staves: removing {container.name}, left by a build that died", file=output)
+            _remove(client, container.name)
 
 
 def _create(
@@ -176,7 +247,8 @@ def _create(
         },
         mounts=credential_mounts(settings.credentials),
         environment=dict(settings.credentials.environment),
-        labels={"io.staves.role": "builder"},
+        labels={ROLE_LABEL: "builder", OWNER_LABEL: this_process().label()},
+        auto_remove=True,  # gone when the script ends, even with staves gone before it
         **({"network_mode": settings.network} if settings.network else {}),
     )
 
@@ -198,19 +270,30 @@ class RunResult:
 
 
 def run_to_end(container: Any, output: TextIO) -> RunResult:
-    """Start ``container``, stream its output live, return its exit code and last lines."""
+    """Start ``container``, stream its output live until the script says it has finished
+    (it then waits for the root to be exported); return its exit code and last lines."""
     container.start()
     tail: deque[str] = deque(maxlen=_TAIL_LINES)
     partial = ""
     for chunk in container.logs(stream=True, follow=True, stdout=True, stderr=True):
         text = chunk.decode(errors="replace") if isinstance(chunk, bytes) else str(chunk)
-        output.write(text)
-        output.flush()
         *complete, partial = (partial + text).split("\n")
-        tail.extend(complete)
+        for line in complete:
+            if line.startswith(FINISHED_MARK):
+                return RunResult(_exit_code(line), tuple(tail))
+            output.write(line + "\n")
+            tail.append(line)
+        output.flush()
     if partial:
+        output.write(partial)
         tail.append(partial)
-    return RunResult(int(container.wait()), tuple(tail))
+    # The script ended without finishing: killed, or out of memory.
+    return RunResult(137, tuple(tail))
+
+
+def _exit_code(line: str) -> int:
+    code = line.removeprefix(FINISHED_MARK).strip()
+    return int(code) if code.lstrip("-").isdigit() else 1
 
 
 def image_digest(client: podman.PodmanClient, reference: str) -> str | None:
