@@ -1,5 +1,6 @@
 """Writing a finished image to every destination the user named."""
 
+import errno
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -98,6 +99,32 @@ _WRITERS: dict[type, Writer] = {
 }
 
 
+_TRANSPORTS = {
+    OciLayoutDestination: "oci",
+    OciArchiveDestination: "oci-archive",
+    DockerArchiveDestination: "docker-archive",
+}
+# Errors of the destination's file system, worth naming the destination for.
+_DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EFBIG}
+
+
+def _write_file_destination(
+    image: Image, dest: Destination, name: ImageName, referrers: Sequence[Artifact]
+) -> str:
+    """Write a layout or archive; a full or failing disk is one line naming the destination
+    (the writers leave nothing half-written)."""
+    try:
+        return _WRITERS[type(dest)](image, dest, name, referrers)
+    except OSError as exc:
+        if exc.errno not in _DISK_ERRORS:
+            raise
+        path = getattr(dest, "path", "")
+        raise StavesError(
+            f"writing {_TRANSPORTS[type(dest)]}:{path}: {exc.strerror or exc}",
+            hint="it is as it was before; free some space or choose another destination",
+        ) from exc
+
+
 def write_outputs(
     image: Image,
     destinations: Sequence[Destination],
@@ -118,7 +145,7 @@ def write_outputs(
             load_into_storage(image, full)
             where = f"containers-storage:{full}"
         else:
-            where = _WRITERS[type(dest)](image, dest, name, referrers)
+            where = _write_file_destination(image, dest, name, referrers)
         log.info("wrote %s (%s)", where, image.manifest.digest)
     _push(image, destinations, name, push, referrers)
 

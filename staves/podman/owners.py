@@ -31,7 +31,7 @@ class Owner:
         return cls(parts[0], int(parts[1]), parts[2])
 
 
-def _start_time(pid: int) -> str | None:
+def start_time(pid: int) -> str | None:
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
@@ -42,11 +42,11 @@ def _start_time(pid: int) -> str | None:
 
 
 def this_process() -> Owner:
-    return Owner(socket.gethostname(), os.getpid(), _start_time(os.getpid()) or "0")
+    return Owner(socket.gethostname(), os.getpid(), start_time(os.getpid()) or "0")
 
 
 def is_dead(owner: Owner) -> bool:
     """Whether ``owner`` ran on this machine and is gone; False when it cannot be told."""
     if owner.host != socket.gethostname():
         return False
-    return _start_time(owner.pid) != owner.started
+    return start_time(owner.pid) != owner.started
