@@ -24,15 +24,24 @@ def podman(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["podman", *args], capture_output=True, text=True, check=False)
 
 
-def builder_containers() -> set[str]:
-    out = podman("ps", "-a", "--filter", "label=io.staves.role=builder", "--format", "{{.ID}}")
-    return set(out.stdout.split())
+def builder_containers(owner_pid: int) -> set[str]:
+    """Builder containers owned by process ``owner_pid`` (their ``io.staves.owner`` label),
+    so that builds of other test runs on the machine do not count."""
+    out = podman("ps", "-a", "--filter", "label=io.staves.role=builder", "--format", "json")
+    found = set()
+    for container in json.loads(out.stdout or "[]"):
+        owner = (container.get("Labels") or {}).get("io.staves.owner", "")
+        parts = owner.rsplit("/", 2)
+        if len(parts) == 3 and parts[1] == str(owner_pid):
+            found.add(container["Id"][:12])
+    return found
 
 
 @dataclass
 class Build:
     proc: subprocess.CompletedProcess[str]
     layout: Path
+    pid: int  # of the staves process, which owns its builder
 
     @property
     def log(self) -> str:
@@ -97,7 +106,7 @@ class Builder:
         work.mkdir()
         (work / "staves.toml").write_text(spec)
         layout = work / "layout"
-        proc = subprocess.run(
+        popen = subprocess.Popen(
             [
                 "staves",
                 "build",
@@ -114,14 +123,16 @@ class Builder:
                 f"oci:{layout}:t",
                 *extra,
             ],
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
-            check=False,
             env=env,
         )
+        out, err = popen.communicate()
+        proc = subprocess.CompletedProcess(popen.args, popen.returncode, out, err)
         if expect_ok:
             assert proc.returncode == 0, proc.stderr[-3000:]
-        return Build(proc, layout)
+        return Build(proc, layout, popen.pid)
 
 
 @pytest.fixture(scope="session")

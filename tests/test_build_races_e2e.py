@@ -1,7 +1,6 @@
 """Builds side by side and builds that get killed, against real Podman and the test builder:
 shared cache volumes stay usable, and no builder outlives its staves."""
 
-import json
 import os
 import signal
 import subprocess
@@ -14,7 +13,15 @@ from pathlib import Path
 import pytest
 
 from staves.podman.owners import start_time
-from tests.builder_fixtures import BUILDER, PORTAGE, Build, Builder, podman, test_images
+from tests.builder_fixtures import (
+    BUILDER,
+    PORTAGE,
+    Build,
+    Builder,
+    builder_containers,
+    podman,
+    test_images,
+)
 from tests.test_build_e2e import HELLO, compiled_from_source
 
 __all__ = ["test_images"]  # a fixture, imported for pytest
@@ -33,18 +40,6 @@ def fresh_builder(test_images: None, tmp_path: Path) -> Iterator[Builder]:
         yield Builder(cache, tmp_path)
     finally:
         podman("volume", "rm", "-f", cache)
-
-
-def builders_owned_by(pid: int) -> list[str]:
-    """Builder containers whose owner label names process ``pid`` (of this machine)."""
-    out = podman("ps", "-a", "--filter", "label=io.staves.role=builder", "--format", "json")
-    found = []
-    for container in json.loads(out.stdout or "[]"):
-        owner = (container.get("Labels") or {}).get("io.staves.owner", "")
-        parts = owner.rsplit("/", 2)
-        if len(parts) == 3 and parts[1] == str(pid):
-            found.append(container["Id"])
-    return found
 
 
 def test_two_builds_at_once_on_a_new_volume_both_succeed(fresh_builder: Builder) -> None:
@@ -118,12 +113,12 @@ def test_sigkill_leaves_no_builder_and_the_next_build_works(
     # Killed before its builder started, a builder cannot end itself: the next build
     # removes it. Everywhere else it ends by itself.
     if "shared with the builder" not in moment:
-        while builders_owned_by(proc.pid):
+        while builder_containers(proc.pid):
             assert time.monotonic() < deadline, "the builder outlived its staves"
             time.sleep(1)
     after = fresh_builder.build(HELLO)
     assert after.run() == "Hello World!\n"
-    assert builders_owned_by(proc.pid) == []
+    assert builder_containers(proc.pid) == set()
 
 
 def test_next_build_removes_a_dead_builds_builder_but_not_a_live_ones(

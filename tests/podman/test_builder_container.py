@@ -67,7 +67,6 @@ def client(test_images: None) -> Iterator[podman.PodmanClient]:
 def _interrupted(client: Any, body: Callable[[Any], None]) -> None:
     """Run ``body`` in a builder that ``client`` creates; no builder may outlast the
     KeyboardInterrupt that either raises."""
-    before = builder_containers()
     settings = BuilderSettings(BUILDER, PORTAGE, cache_volume=CACHE, distfiles_volume=CACHE)
     try:
         with (
@@ -75,7 +74,7 @@ def _interrupted(client: Any, body: Callable[[Any], None]) -> None:
             builder_container(client, settings, {"packages": []}) as container,
         ):
             body(container)
-        assert builder_containers() == before
+        assert builder_containers(os.getpid()) == set()
     finally:
         _remove_volume(client, CACHE)
 
@@ -85,11 +84,9 @@ def test_interrupt_during_create_removes_the_container(client: podman.PodmanClie
 
 
 def test_interrupt_while_running_removes_the_container(client: podman.PodmanClient) -> None:
-    before = builder_containers()
-
     def started_then_interrupted(container: Any) -> None:
         container.start()
-        assert builder_containers() - before
+        assert builder_containers(os.getpid())
         raise KeyboardInterrupt
 
     _interrupted(client, started_then_interrupted)
@@ -110,7 +107,7 @@ def test_builder_gets_the_snapshot_caches_and_credentials(
         with builder_container(client, settings, {"packages": []}) as container:
             container.reload()
             attrs = container.attrs
-        assert not builder_containers() & {attrs["Id"][:12]}
+        assert not builder_containers(os.getpid()) & {attrs["Id"][:12]}
     finally:
         for volume in (bins, dists):
             _remove_volume(client, volume)
