@@ -1,6 +1,8 @@
-"""Gentoo package atoms, per the Package Manager Specification (PMS 8.3).
+"""Gentoo package atoms, per the Package Manager Specification (PMS 8.3) as Portage reads it.
 
-Only the grammar lives here: no Portage, no files, no configuration.
+Only the grammar lives here: no Portage, no files, no configuration. Where Portage
+accepts more than PMS, this follows Portage (it is what reads the atoms); each such
+place says so.
 """
 
 import re
@@ -10,6 +12,8 @@ _CATEGORY = r"[A-Za-z0-9_][A-Za-z0-9+_.-]*"
 _PACKAGE = r"[A-Za-z0-9_][A-Za-z0-9+_-]*"
 _VERSION = r"[0-9]+(?:\.[0-9]+)*[a-z]?(?:_(?:alpha|beta|pre|rc|p)[0-9]*)*(?:-r[0-9]+)?"
 _SLOT = r"[A-Za-z0-9_][A-Za-z0-9+_.-]*"
+# PMS 3.1.5 also wants a repository name to be a valid package name (so not ending
+# like "-1"); Portage, in atoms and repos.conf alike, does not.
 _REPO = r"[A-Za-z0-9_][A-Za-z0-9_-]*"
 _USE = r"[A-Za-z0-9][A-Za-z0-9+_@-]*"
 
@@ -63,8 +67,8 @@ def is_package_name(name: str) -> bool:
 
 
 def is_repository_name(name: str) -> bool:
-    """PMS 3.1.5: like a package name, but without ``+``."""
-    return re.fullmatch(_REPO, name) is not None and _ENDS_LIKE_VERSION.search(name) is None
+    """PMS 3.1.5 as Portage reads it: letters, digits, ``_`` and ``-``, not first ``-``."""
+    return re.fullmatch(_REPO, name) is not None
 
 
 def parse_atom(text: str) -> Atom:
@@ -125,11 +129,11 @@ def _name_and_version(rest: str, operator: str | None) -> tuple[str, str | None,
     match = _ENDS_LIKE_VERSION.search(rest)
     if match is None:
         raise AtomError(f"operator {operator} needs a version, e.g. {operator}cat/pkg-1.0")
+    # A revision is allowed after ~ too: PMS 8.3.1 has ~ ignore revisions, and Portage
+    # accepts ~cat/pkg-1-r2 as matching any revision of 1.
     name, version = rest[: match.start()], match.group()[1:]
     if not is_package_name(name):
         raise AtomError(_bad_name(name))
-    if operator == "~" and "-r" in version:
-        raise AtomError("the ~ operator takes a version without revision")
     return name, version, wildcard
 
 
