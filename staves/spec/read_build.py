@@ -20,7 +20,7 @@ SYNC_TYPES = frozenset({"cvs", "git", "mercurial", "rsync", "svn", "webrsync", "
 REPOSITORY_KEYS = frozenset({"name", "type", "uri"})
 LOCALE_KEYS = frozenset({"name", "charset"})
 VDB_MODES: tuple[str, ...] = get_args(Vdb)
-VALUE_HINT = "any single-line text; ${NAME} and $NAME refer to other variables"
+VALUE_HINT = "any single-line text; ${NAME} and $NAME refer to other variables, \\$ is a literal $"
 
 
 def read_env(out: Collector, value: object) -> tuple[Pairs, tuple[NamedEnv, ...]] | None:
