@@ -8,6 +8,8 @@ place says so.
 import re
 from dataclasses import dataclass
 
+from staves.spec.errors import clip
+
 _CATEGORY = r"[A-Za-z0-9_][A-Za-z0-9+_.-]*"
 _PACKAGE = r"[A-Za-z0-9_][A-Za-z0-9+_-]*"
 _VERSION = r"[0-9]+(?:\.[0-9]+)*[a-z]?(?:_(?:alpha|beta|pre|rc|p)[0-9]*)*(?:-r[0-9]+)?"
@@ -93,13 +95,13 @@ def parse_atom(text: str) -> Atom:
         slot, subslot, slot_op = _slot(body["slotpart"])
     repo = body["repo"]
     if repo is not None and not is_repository_name(repo):
-        raise AtomError(f"bad repository name {repo!r}")
+        raise AtomError(f"bad repository name {_quoted(repo)}")
     use_deps: tuple[str, ...] = ()
     if body["use"] is not None:
         use_deps = tuple(body["use"].split(","))
         for dep in use_deps:
             if _USE_DEP.fullmatch(dep) is None:
-                raise AtomError(f"bad USE dependency {dep!r}")
+                raise AtomError(f"bad USE dependency {_quoted(dep)}")
     return Atom(
         text=text,
         category=body["category"],
@@ -140,13 +142,18 @@ def _name_and_version(rest: str, operator: str | None) -> tuple[str, str | None,
 def _bad_name(name: str) -> str:
     if _ENDS_LIKE_VERSION.search(name):
         return "a version needs an operator such as = or >="
-    return f"bad package name {name!r}"
+    return f"bad package name {_quoted(name)}"
 
 
 def _slot(part: str) -> tuple[str | None, str | None, str | None]:
     match = _SLOT_PART.fullmatch(part)
     if match is None:
-        raise AtomError(f"bad slot {part!r}")
+        raise AtomError(f"bad slot {_quoted(part)}")
     if match["bare"]:
         return None, None, match["bare"]
     return match["slot"], match["subslot"], match["op"]
+
+
+def _quoted(part: str) -> str:
+    """A part of the atom for the message; the whole atom is quoted beside it."""
+    return repr(clip(part, 40))
