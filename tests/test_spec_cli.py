@@ -41,7 +41,7 @@ CASES = [
     ("over 1 MiB", BASE + f'x = "{"a" * MiB}"\n', "is larger than 1 MiB"),
     ("invalid UTF-8", b'name = "\xff"\npackages = ["a/b"]\n', "not UTF-8 (byte 8)"),
     ("NUL byte", b'name = "x\x00"\n', "line 1: invalid TOML: Illegal character"),
-    ("5000-digit integer", BASE + "layers = " + "9" * 5000 + "\n", "invalid TOML: an integer"),
+    ("5000-digit integer", BASE + "layers = " + "9" * 5000 + "\n", "an integer has over 4300"),
     ("huge hex integer", BASE + "layers = 0x" + "f" * 5000 + "\n", "layers: 0xfff"),
     ("megabyte key", BASE + f'"{"k" * 500_000}" = 1\n', "['kkkk"),
     ("megabyte atom", f'name = "x"\npackages = ["a/b::{"-x" * 300_000}"]\n', "packages[0]:"),

@@ -105,11 +105,11 @@ def _toml(data: str, file: str) -> dict[str, Any]:
         return tomllib.loads(data)
     except tomllib.TOMLDecodeError as error:
         raise _toml_error(str(error), data, file) from None
-    except ValueError:  # tomllib leaves int()'s refusal of very long numbers as is
+    except ValueError:  # tomllib lets int()'s refusal of very long numbers through
         raise StavesError(
-            f"invalid TOML: an integer has over {sys.get_int_max_str_digits()} digits",
+            f"an integer has over {sys.get_int_max_str_digits()} digits",
             file=file,
-            hint="write a shorter number",
+            hint="no setting takes a number that long",
             exit_code=EXIT_USAGE,
         ) from None
 
