@@ -10,6 +10,19 @@ import re
 
 _ASSIGNMENT = re.compile(r'([A-Za-z_][A-Za-z0-9_]*)="((?:[^"\\]|\\.)*)"\n')
 _NAME = re.compile(r"[A-Za-z0-9_]+")
+# What a spec value means: \$ a literal dollar, ${NAME} and $NAME references.
+_SPEC_TOKEN = re.compile(r"\\\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def expected_reading(value: str, known: dict[str, str]) -> str:
+    """What make.conf should give for spec ``value``: ``\\$`` a ``$``, references to
+    ``known`` names expanded, others kept as ``${NAME}`` (as :func:`read_make_conf` does)."""
+
+    def replace(match: re.Match[str]) -> str:
+        name = match[1] or match[2]
+        return "$" if name is None else known.get(name, "${" + name + "}")
+
+    return _SPEC_TOKEN.sub(replace, value)
 
 
 def read_make_conf(text: str, expand: dict[str, str] | None = None) -> dict[str, str]:

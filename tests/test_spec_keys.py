@@ -88,6 +88,15 @@ uri = "https://github.com/gentoo/guru.git"
     )
 
 
+def test_repository_names_as_portage_reads_them() -> None:
+    # Portage takes a name ending like a version (PMS would not); atoms may name it.
+    spec = spec_of(
+        '[[repositories]]\nname = "overlay-2"\ntype = "git"\nuri = "https://example.org/o"\n',
+        base='name = "x"\npackages = ["app-misc/hello::overlay-2"]\n',
+    )
+    assert [repo.name for repo in spec.repositories] == ["overlay-2"]
+
+
 def test_locale_charset_defaults_from_the_name() -> None:
     assert spec_of('locale = { name = "en_US.UTF-8" }\n').locale == Locale("en_US.UTF-8", "UTF-8")
     explicit = spec_of('locale = { name = "de_DE@euro", charset = "ISO-8859-15" }\n')

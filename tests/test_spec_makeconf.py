@@ -3,20 +3,12 @@
 import pytest
 from hypothesis import example, given, settings
 
-from staves.spec.makeconf import REFERENCE, Unwritable, assignment, quote, references
-from tests.makeconf_reader import read_make_conf
+from staves.spec import render_portage
+from staves.spec.makeconf import Unwritable, assignment, quote, references
+from tests.makeconf_reader import expected_reading, read_make_conf
 from tests.portage_support import portage_getconfig, requires_portage
+from tests.spec_text import spec_of
 from tests.strategies import make_conf_values
-
-
-def expected(value: str, known: dict[str, str]) -> str:
-    """``value`` with references to ``known`` names expanded, others kept as ${NAME}."""
-
-    def replace(match: object) -> str:
-        name = match["braced"] or match["bare"]  # type: ignore[index]
-        return known.get(name, "${" + name + "}")
-
-    return REFERENCE.sub(replace, value)
 
 
 def writable(value: str) -> bool:
@@ -37,6 +29,9 @@ def writable(value: str) -> bool:
         ('say "hi"', '"say \\"hi\\""'),
         ("a\\b", '"a\\\\\\\\b"'),
         ("", '""'),
+        ("-DX=\\$HOME", '"-DX=\\\\$HOME"'),
+        ("\\${HOME}", '"\\\\${HOME}"'),
+        ("it's \\$HOME", '"it\'s $HOME"'),
     ],
 )
 def test_quote_examples(value: str, written: str) -> None:
@@ -51,7 +46,6 @@ def test_quote_examples(value: str, written: str) -> None:
         ("${FOO:-x}", "reference written ${NAME}"),
         ("${", "reference written ${NAME}"),
         ("it's ${HOME}", "single quote"),
-        ("\\${HOME}", "backslash"),
     ],
 )
 def test_unwritable_values(value: str, reason: str) -> None:
@@ -60,7 +54,7 @@ def test_unwritable_values(value: str, reason: str) -> None:
 
 
 def test_references_are_listed_in_order() -> None:
-    assert references("${A} $B ${C}x $") == ("A", "B", "C")
+    assert references("${A} $B ${C}x $ \\$D \\${E}") == ("A", "B", "C")
 
 
 @given(make_conf_values)
@@ -70,10 +64,12 @@ def test_references_are_listed_in_order() -> None:
 @example("\\\"'")
 @example("$")
 @example("\\")
+@example("\\$HOME")
+@example("\\\\$X '\\$Y' \\${Z:-1}")
 def test_round_trip_through_the_test_reader(value: str) -> None:
     if not writable(value):
         return
-    assert read_make_conf(assignment("V", value) + "\n") == {"V": expected(value, {})}
+    assert read_make_conf(assignment("V", value) + "\n") == {"V": expected_reading(value, {})}
 
 
 @given(make_conf_values)
@@ -82,7 +78,7 @@ def test_references_expand_to_earlier_values(value: str) -> None:
         return
     known = {name: f"<{name}>" for name in references(value)}
     text = assignment("V", value) + "\n"
-    assert read_make_conf(text, known)["V"] == expected(value, known)
+    assert read_make_conf(text, known)["V"] == expected_reading(value, known)
 
 
 @requires_portage
@@ -90,9 +86,19 @@ def test_references_expand_to_earlier_values(value: str) -> None:
 @given(make_conf_values)
 @example('it\'s "quoted" ${X}')
 @example("a\\\"b\\\\$c'd")
+@example("-DX=\\$HOME")
+@example("\\\\$X '\\$Y' \\${Z:-1}")
 def test_round_trip_through_portage(value: str) -> None:
     if not writable(value):
         return
     known = {name: f"<{name}>" for name in references(value)}
     got = portage_getconfig(assignment("V", value) + "\n", known)
-    assert got == {"V": expected(value, known)}
+    assert got == {"V": expected_reading(value, known)}
+
+
+@requires_portage
+def test_escaped_dollar_reaches_portage_unexpanded() -> None:
+    spec = spec_of("[env]\nCFLAGS = '-DX=\\$HOME ${HOME}'\n")
+    text = render_portage(spec).append["/etc/portage/make.conf"]
+    assert portage_getconfig(text, {"HOME": "/root"})["CFLAGS"] == "-DX=$HOME /root"
+    assert read_make_conf(text, {"HOME": "/root"})["CFLAGS"] == "-DX=$HOME /root"

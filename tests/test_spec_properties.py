@@ -11,7 +11,7 @@ from staves.errors import EXIT_USAGE, StavesError
 from staves.spec import SpecErrors, loads_spec, parse_spec, render_portage
 from staves.spec.makeconf import Unwritable, quote
 from staves.spec.render import HEADER
-from tests.makeconf_reader import read_make_conf
+from tests.makeconf_reader import expected_reading, read_make_conf
 from tests.portage_support import portage_getconfig, requires_portage
 from tests.strategies import (
     atoms,
@@ -150,16 +150,10 @@ def _all_names(env: dict[str, Any]) -> set[str]:
 
 def _expand_all(variables: dict[str, str], known: dict[str, str] | None = None) -> dict[str, str]:
     """What make.conf gives: each value with references to earlier ones expanded."""
-    from staves.spec.makeconf import REFERENCE
-
     seen = dict(known or {})
     result = {}
     for name, value in variables.items():
-        expanded = REFERENCE.sub(
-            lambda m: seen.get(m["braced"] or m["bare"], "${" + (m["braced"] or m["bare"]) + "}"),
-            value,
-        )
-        result[name] = seen[name] = expanded
+        result[name] = seen[name] = expected_reading(value, seen)
     return result
 
 

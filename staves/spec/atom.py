@@ -1,15 +1,21 @@
-"""Gentoo package atoms, per the Package Manager Specification (PMS 8.3).
+"""Gentoo package atoms, per the Package Manager Specification (PMS 8.3) as Portage reads it.
 
-Only the grammar lives here: no Portage, no files, no configuration.
+Only the grammar lives here: no Portage, no files, no configuration. Where Portage
+accepts more than PMS, this follows Portage (it is what reads the atoms); each such
+place says so.
 """
 
 import re
 from dataclasses import dataclass
 
+from staves.spec.errors import clip
+
 _CATEGORY = r"[A-Za-z0-9_][A-Za-z0-9+_.-]*"
 _PACKAGE = r"[A-Za-z0-9_][A-Za-z0-9+_-]*"
 _VERSION = r"[0-9]+(?:\.[0-9]+)*[a-z]?(?:_(?:alpha|beta|pre|rc|p)[0-9]*)*(?:-r[0-9]+)?"
 _SLOT = r"[A-Za-z0-9_][A-Za-z0-9+_.-]*"
+# PMS 3.1.5 also wants a repository name to be a valid package name (so not ending
+# like "-1"); Portage, in atoms and repos.conf alike, does not.
 _REPO = r"[A-Za-z0-9_][A-Za-z0-9_-]*"
 _USE = r"[A-Za-z0-9][A-Za-z0-9+_@-]*"
 
@@ -63,8 +69,8 @@ def is_package_name(name: str) -> bool:
 
 
 def is_repository_name(name: str) -> bool:
-    """PMS 3.1.5: like a package name, but without ``+``."""
-    return re.fullmatch(_REPO, name) is not None and _ENDS_LIKE_VERSION.search(name) is None
+    """PMS 3.1.5 as Portage reads it: letters, digits, ``_`` and ``-``, not first ``-``."""
+    return re.fullmatch(_REPO, name) is not None
 
 
 def parse_atom(text: str) -> Atom:
@@ -89,13 +95,13 @@ def parse_atom(text: str) -> Atom:
         slot, subslot, slot_op = _slot(body["slotpart"])
     repo = body["repo"]
     if repo is not None and not is_repository_name(repo):
-        raise AtomError(f"bad repository name {repo!r}")
+        raise AtomError(f"bad repository name {_quoted(repo)}")
     use_deps: tuple[str, ...] = ()
     if body["use"] is not None:
         use_deps = tuple(body["use"].split(","))
         for dep in use_deps:
             if _USE_DEP.fullmatch(dep) is None:
-                raise AtomError(f"bad USE dependency {dep!r}")
+                raise AtomError(f"bad USE dependency {_quoted(dep)}")
     return Atom(
         text=text,
         category=body["category"],
@@ -125,24 +131,29 @@ def _name_and_version(rest: str, operator: str | None) -> tuple[str, str | None,
     match = _ENDS_LIKE_VERSION.search(rest)
     if match is None:
         raise AtomError(f"operator {operator} needs a version, e.g. {operator}cat/pkg-1.0")
+    # A revision is allowed after ~ too: PMS 8.3.1 has ~ ignore revisions, and Portage
+    # accepts ~cat/pkg-1-r2 as matching any revision of 1.
     name, version = rest[: match.start()], match.group()[1:]
     if not is_package_name(name):
         raise AtomError(_bad_name(name))
-    if operator == "~" and "-r" in version:
-        raise AtomError("the ~ operator takes a version without revision")
     return name, version, wildcard
 
 
 def _bad_name(name: str) -> str:
     if _ENDS_LIKE_VERSION.search(name):
         return "a version needs an operator such as = or >="
-    return f"bad package name {name!r}"
+    return f"bad package name {_quoted(name)}"
 
 
 def _slot(part: str) -> tuple[str | None, str | None, str | None]:
     match = _SLOT_PART.fullmatch(part)
     if match is None:
-        raise AtomError(f"bad slot {part!r}")
+        raise AtomError(f"bad slot {_quoted(part)}")
     if match["bare"]:
         return None, None, match["bare"]
     return match["slot"], match["subslot"], match["op"]
+
+
+def _quoted(part: str) -> str:
+    """A part of the atom for the message; the whole atom is quoted beside it."""
+    return repr(clip(part, 40))

@@ -2,12 +2,12 @@
 
 import datetime
 import difflib
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Hashable, Mapping
 from typing import Any, TypeVar
 
 from staves.spec.errors import Collector, Path, show
 
-T = TypeVar("T")
+T = TypeVar("T", bound=Hashable)
 Reader = Callable[[Path, object], str | None]
 
 
@@ -106,16 +106,18 @@ def each(
     if items is None:
         return None
     result: list[T] = []
+    seen: set[T] = set()  # a set, so a list of a hundred thousand stays quick
     ok = True
     for index, item in enumerate(items):
         got = read((*path, index), item)
         if got is None:
             ok = False
-        elif unique and got in result:
+        elif unique and got in seen:
             out.add((*path, index), f"{show(got)} is listed twice", "list each once")
             ok = False
         else:
             result.append(got)
+            seen.add(got)
     return tuple(result) if ok else None
 
 

@@ -1,6 +1,7 @@
 """From TOML text to a validated :class:`Spec`, or every mistake at once."""
 
 import re
+import sys
 import tomllib
 from pathlib import Path as FsPath
 from typing import Any
@@ -8,8 +9,9 @@ from typing import Any
 from staves.errors import EXIT_USAGE, StavesError
 from staves.spec import fields
 from staves.spec.atom import is_package_name
-from staves.spec.errors import Collector
+from staves.spec.errors import Collector, printable
 from staves.spec.model import Spec
+from staves.spec.nesting import nesting_problem
 from staves.spec.read_build import (
     env_names,
     read_env,
@@ -40,15 +42,17 @@ _ELSEWHERE = {
 }
 
 
+MAX_SPEC_BYTES = 1 << 20
 _TOML_POSITION = re.compile(r"\(at line (?P<line>\d+), column (?P<column>\d+)\)$")
 _TOML_AT_END = "(at end of document)"
 
 
 def load_spec(path: str | FsPath) -> Spec:
     """Read and validate the spec file at ``path``."""
-    name = str(path)
+    name = printable(str(path))
     try:
-        data = FsPath(path).read_bytes()
+        with open(path, "rb") as file:
+            data = file.read(MAX_SPEC_BYTES + 1)  # no further: it may be /dev/zero
     except FileNotFoundError:
         raise StavesError(
             "no such file",
@@ -68,6 +72,13 @@ def load_spec(path: str | FsPath) -> Spec:
 
 def loads_spec(data: bytes | str, file: str = "staves.toml") -> Spec:
     """Validate spec text; ``file`` names it in messages."""
+    if len(data) > MAX_SPEC_BYTES:
+        raise StavesError(
+            "is larger than 1 MiB",
+            file=file,
+            hint="a spec is a short text file: is it the right file?",
+            exit_code=EXIT_USAGE,
+        )
     if isinstance(data, bytes):
         try:
             data = data.decode("utf-8")
@@ -78,11 +89,29 @@ def loads_spec(data: bytes | str, file: str = "staves.toml") -> Spec:
                 hint="TOML files are UTF-8",
                 exit_code=EXIT_USAGE,
             ) from None
+    if (deep := nesting_problem(data)) is not None:
+        raise StavesError(
+            deep.problem,
+            file=file,
+            key=f"line {deep.line}",
+            hint="a spec needs only a few levels",
+            exit_code=EXIT_USAGE,
+        )
+    return parse_spec(_toml(data, file), file)
+
+
+def _toml(data: str, file: str) -> dict[str, Any]:
     try:
-        doc = tomllib.loads(data)
+        return tomllib.loads(data)
     except tomllib.TOMLDecodeError as error:
         raise _toml_error(str(error), data, file) from None
-    return parse_spec(doc, file)
+    except ValueError:  # tomllib lets int()'s refusal of very long numbers through
+        raise StavesError(
+            f"an integer has over {sys.get_int_max_str_digits()} digits",
+            file=file,
+            hint="no setting takes a number that long",
+            exit_code=EXIT_USAGE,
+        ) from None
 
 
 def _toml_error(message: str, data: str, file: str) -> StavesError:

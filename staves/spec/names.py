@@ -47,7 +47,7 @@ def file_name_problem(name: str) -> str | None:
 
 
 def repository_name_problem(name: str) -> str | None:
-    """Why ``name`` is not a repository name (PMS 3.1.5), if it isn't."""
+    """Why ``name`` is not a repository name (PMS 3.1.5 as Portage reads it), if it isn't."""
     if name == "DEFAULT":
         return "is reserved by repos.conf"
     if problem := file_name_problem(name):

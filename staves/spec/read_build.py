@@ -20,7 +20,7 @@ SYNC_TYPES = frozenset({"cvs", "git", "mercurial", "rsync", "svn", "webrsync", "
 REPOSITORY_KEYS = frozenset({"name", "type", "uri"})
 LOCALE_KEYS = frozenset({"name", "charset"})
 VDB_MODES: tuple[str, ...] = get_args(Vdb)
-VALUE_HINT = "any single-line text; ${NAME} and $NAME refer to other variables"
+VALUE_HINT = "any single-line text; ${NAME} and $NAME refer to other variables, \\$ is a literal $"
 
 
 def read_env(out: Collector, value: object) -> tuple[Pairs, tuple[NamedEnv, ...]] | None:
@@ -81,13 +81,13 @@ def read_repositories(out: Collector, value: object) -> tuple[Repository, ...] |
     items = fields.array(out, ("repositories",), value, "tables ([[repositories]])")
     if items is None:
         return None
-    repos: list[Repository] = []
+    repos: dict[str, Repository] = {}
     ok = True
     for index, item in enumerate(items):
         repo = _repository(out, ("repositories", index), item)
         if repo is None:
             ok = False
-        elif any(r.name == repo.name for r in repos):
+        elif repo.name in repos:
             out.add(
                 ("repositories", index, "name"),
                 f"{show(repo.name)} is defined twice",
@@ -95,8 +95,8 @@ def read_repositories(out: Collector, value: object) -> tuple[Repository, ...] |
             )
             ok = False
         else:
-            repos.append(repo)
-    return tuple(repos) if ok else None
+            repos[repo.name] = repo
+    return tuple(repos.values()) if ok else None
 
 
 def _repository(out: Collector, path: Path, value: object) -> Repository | None:
@@ -191,7 +191,7 @@ def read_layers(out: Collector, value: object) -> int | None:
         return value
     if isinstance(value, int) and not isinstance(value, bool):
         problem = "is less than 1" if value < 1 else "is over the limit"
-        out.add(("layers",), f"{value} {problem}", accepted)
+        out.add(("layers",), f"{show(value)} {problem}", accepted)
         return None
     fields.wrong_type(out, ("layers",), value, f"an integer from 1 to {MAX_LAYERS}")
     return None

@@ -209,7 +209,7 @@ def _signal(out: Collector, path: Path, value: object) -> str | None:
     if isinstance(value, int) and not isinstance(value, bool):
         if 1 <= value <= 64:
             return str(value)
-        out.add(path, f"{value} is out of range", hint)
+        out.add(path, f"{show(value)} is out of range", hint)
         return None
     text = fields.string(out, path, value, "a signal name or number")
     if text is None:
