@@ -62,12 +62,14 @@ def _locked(layout: Path) -> Iterator[None]:
         yield
 
 
-def _check_layout_dir(layout: Path) -> None:
-    """Refuse a directory that holds something other than a layout. Called under the lock:
-    a layout another writer is creating holds only the lock file until its marker lands."""
-    marker = layout / LAYOUT_FILE
-    others = (path for path in layout.iterdir() if path.name != _LOCK_FILE)
-    if not marker.exists() and any(others):
+def _check_layout_dir(layout: Path, locked: bool) -> None:
+    """Refuse a directory that holds something other than a layout. Without the lock, one
+    holding the lock file is a layout another writer is creating; under the lock, its
+    marker is there by then, or only the lock file of a write that failed."""
+    if not layout.is_dir() or (layout / LAYOUT_FILE).exists():
+        return
+    names = {path.name for path in layout.iterdir()}
+    if names - {_LOCK_FILE} and (locked or _LOCK_FILE not in names):
         raise OciError(f"{layout}: directory is not empty and is not an OCI layout")
 
 
@@ -77,9 +79,10 @@ def add_to_layout(
     """Place ``blobs`` (the manifest among them) and add ``entry`` to the index under ``tag``."""
     if layout.exists() and not layout.is_dir():
         raise OciError(f"{layout}: exists and is not a directory")
+    _check_layout_dir(layout, locked=False)  # so as not to leave a lock file in another's
     layout.mkdir(parents=True, exist_ok=True)
     with _locked(layout):
-        _check_layout_dir(layout)
+        _check_layout_dir(layout, locked=True)
         added: list[Path] = []
         try:
             if not (layout / LAYOUT_FILE).exists():
