@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from staves.gentoo.layering import VDB_DIR
 from staves.images.diff import ImageDiff
 from staves.images.listing import ImageContents, ImageFile
 from staves.images.report import PackageInfo
@@ -22,7 +23,8 @@ WIDTH, HEIGHT = 1200, 640
 LABEL = 18  # the layer's name strip, where a layer is tall enough
 FILES_PER_PACKAGE = 200  # listed in the page's data; the rest are counted
 LARGEST_FILES = 30
-NO_PACKAGE = "(no package)"
+NO_PACKAGE = "(no package)"  # files made after emerge: ld.so.cache, the compiler runtime
+PACKAGE_DATABASE = "(package database)"  # /var/db/pkg, as vdb = "trim" or "full" keeps it
 CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"
 
 
@@ -83,16 +85,27 @@ class Box:
     """One box of the treemap: a package's bytes in one layer."""
 
     layer: int
-    package: str | None  # CATEGORY/PF
+    owner: str  # CATEGORY/PF, or NO_PACKAGE or PACKAGE_DATABASE
     bytes: int
     rect: Rect
 
+    @property
+    def package(self) -> str | None:
+        return None if self.owner in (NO_PACKAGE, PACKAGE_DATABASE) else self.owner
 
-def _layer_totals(files: Iterable[ImageFile]) -> dict[int, dict[str | None, int]]:
-    out: dict[int, dict[str | None, int]] = {}
+
+def owner(f: ImageFile) -> str:
+    """Who a file is shown as belonging to: its package, the package database, or none."""
+    if f.package:
+        return f.package
+    return PACKAGE_DATABASE if f.path.startswith(VDB_DIR + "/") else NO_PACKAGE
+
+
+def _layer_totals(files: Iterable[ImageFile]) -> dict[int, dict[str, int]]:
+    out: dict[int, dict[str, int]] = {}
     for f in files:
-        by_package = out.setdefault(f.layer, {})
-        by_package[f.package] = by_package.get(f.package, 0) + f.size
+        by_owner = out.setdefault(f.layer, {})
+        by_owner[owner(f)] = by_owner.get(owner(f), 0) + f.size
     return out
 
 
@@ -137,9 +150,9 @@ def _e(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
-def _package_title(key: str | None, info: PackageInfo | None, size: int) -> str:
+def _package_title(key: str, info: PackageInfo | None, size: int) -> str:
     if info is None:
-        return f"{key or NO_PACKAGE}\n{human(size)}"
+        return f"{key}\n{human(size)}"
     use = " ".join([*info.use, *(f"-{f}" for f in info.use_disabled)]) or "(none)"
     return (
         f"{info.name} {info.version}\nUSE: {use}\nlicense: {info.license}\n"
@@ -180,14 +193,13 @@ def render_treemap(
         )
         out.append(_label(f"layer {layer + 1} · {human(size)}", rect, 12))
     for box in boxes:
-        key = box.package or ""
-        title = _package_title(box.package, packages.get(key), box.bytes)
+        title = _package_title(box.owner, packages.get(box.owner), box.bytes)
         attrs = (
-            f'class="pkg" data-package="{_e(key)}" data-layer="{box.layer}" '
-            f'data-bytes="{box.bytes}" fill="{colour(box.package)}">'
+            f'class="pkg" data-package="{_e(box.package or "")}" data-owner="{_e(box.owner)}" '
+            f'data-layer="{box.layer}" data-bytes="{box.bytes}" fill="{colour(box.package)}">'
         )
         out.append(_svg_rect(box.rect, attrs) + f"<title>{_e(title)}</title></rect>")
-        out.append(_label(key.split("/", 1)[-1] if key else NO_PACKAGE, box.rect))
+        out.append(_label(box.owner.split("/", 1)[-1], box.rect))
     out.append("</svg>")
     return "\n".join(line for line in out if line)
 
@@ -197,14 +209,14 @@ def _package_data(
 ) -> dict[str, dict[str, Any]]:
     by_owner: dict[str, list[ImageFile]] = {}
     for f in contents.files:
-        by_owner.setdefault(f.package or "", []).append(f)
+        by_owner.setdefault(owner(f), []).append(f)
     infos = {p.key: p for p in contents.report.packages}
     out: dict[str, dict[str, Any]] = {}
     for key in sorted(by_owner.keys() | infos.keys()):
         files = sorted(by_owner.get(key, []), key=lambda f: (-f.size, f.path))
         info = infos.get(key)
         out[key] = {
-            "name": info.name if info else (key or NO_PACKAGE),
+            "name": info.name if info else key,
             "version": info.version if info else "",
             "use": list(info.use) if info else [],
             "use_disabled": list(info.use_disabled) if info else [],
@@ -264,7 +276,7 @@ def _packages_table(contents: ImageContents) -> str:
 
 def _largest_files_table(files: Sequence[ImageFile]) -> str:
     largest = sorted(files, key=lambda f: (-f.size, f.path))[:LARGEST_FILES]
-    rows = [("/" + f.path, human(f.size), f.package or NO_PACKAGE, f.layer + 1) for f in largest]
+    rows = [("/" + f.path, human(f.size), owner(f), f.layer + 1) for f in largest]
     return _table(["file", "size", "package", "layer"], rows, "files")
 
 
@@ -307,7 +319,7 @@ b.textContent=label+': ';p.append(b,value);return p}
 function show(rect){
   document.querySelectorAll('rect.pkg.on').forEach(r=>r.classList.remove('on'));
   rect.classList.add('on');
-  const p = data.packages[rect.dataset.package];
+  const p = data.packages[rect.dataset.owner];
   details.replaceChildren();
   const h=document.createElement('h3');h.textContent=p.name+' '+p.version;details.append(h);
   if(p.status)details.append(line('change', p.status));
@@ -400,21 +412,20 @@ def _statuses(diff: ImageDiff) -> dict[str, str]:
     return out
 
 
+def _shown(field: str, value: Any) -> str:
+    if isinstance(value, tuple | list):
+        return " ".join(value)
+    return human(value) if field == "size" else str(value)
+
+
 def _diff_rows(diff: ImageDiff) -> list[tuple[str, str, str, str]]:
     rows = [("added", p.name, "", p.version) for p in diff.added]
     rows += [("removed", p.name, p.version, "") for p in diff.removed]
     for change in diff.changed:
         for c in change.changes:
-            old, new = (
-                (
-                    " ".join(v)
-                    if isinstance(v, tuple | list)
-                    else human(v)
-                    if c.field == "size"
-                    else str(v)
-                )
-                for v in (c.old, c.new)
-            )
+            old, new = _shown(c.field, c.old), _shown(c.field, c.new)
+            if old == new:  # sizes a few bytes apart
+                old, new = str(c.old), str(c.new)
             rows.append(("changed", f"{change.name} {c.field}", old, new))
     return rows
 
