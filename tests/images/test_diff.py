@@ -8,9 +8,11 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from oci.archive import write_oci_archive
+from oci.blob import json_blob
 from oci.descriptor import Platform
 from oci.image import ImageConfig, build_image
 from oci.layout import write_layout
+from oci.media import MediaType
 from staves.cli import main
 from staves.gentoo.rootfs_layers import pack_rootfs
 from staves.gentoo.vdb import read_vdb_dir
@@ -45,32 +47,37 @@ def test_slotted_versions_of_one_name_are_added_and_removed_by_version() -> None
     assert [(c.old.version, c.changes[0].field) for c in changed] == [("3.12", "use")]
 
 
-def two_layouts(tmp_path: Path) -> tuple[str, str]:
-    """Image A from the samples; B with hello replaced by a bigger hello-1.1."""
-    _, _, _, a = make_image(tmp_path / "a", layers=4)
-    hello = Pkg(
-        "app-misc/hello-1.1",
-        files={"/usr/bin/hello": b"#!/bin/sh\necho hello, world\n" * 10},
-        meta={"LICENSE": "MIT", "USE": "amd64", "IUSE": "", "BUILD_TIME": "1700000300"},
-    )
-    b_packages = [p for p in ALL if p is not HELLO] + [hello]
-    root = make_rootfs(tmp_path / "b" / "root", b_packages, UNOWNED)
+def packed_image(where: Path, packages: list[Pkg]):
+    """The packages packed as a build would, four layers; SOURCE_DATE_EPOCH set, so that
+    layers of the same files are the same bytes whenever they are packed."""
+    root = make_rootfs(where / "root", packages, UNOWNED)
     packed = pack_rootfs(
         io.BytesIO(podman_archive(root)),
         read_vdb_dir(root / VDB),
         layers=4,
-        blob_dir=tmp_path / "b" / "blobs",
+        blob_dir=where / "blobs",
+        epoch=1_700_000_000,
     )
-    b = build_image(
+    return build_image(
         packed.layers,
         ImageConfig(),
         created=CREATED,
         platform=Platform("linux", "amd64"),
         history=packed.history,
     )
+
+
+def two_layouts(tmp_path: Path) -> tuple[str, str]:
+    """Image A from the samples; B with hello replaced by a bigger hello-1.1."""
+    hello = Pkg(
+        "app-misc/hello-1.1",
+        files={"/usr/bin/hello": b"#!/bin/sh\necho hello, world\n" * 10},
+        meta={"LICENSE": "MIT", "USE": "amd64", "IUSE": "", "BUILD_TIME": "1700000300"},
+    )
     layout = tmp_path / "layout"
-    write_layout(a, layout, "a")
-    write_layout(b, layout, "b")
+    write_layout(packed_image(tmp_path / "a", ALL), layout, "a")
+    b_packages = [p for p in ALL if p is not HELLO] + [hello]
+    write_layout(packed_image(tmp_path / "b", b_packages), layout, "b")
     return f"oci:{layout}:a", f"oci:{layout}:b"
 
 
@@ -135,3 +142,48 @@ def test_trouble_exits_2_with_one_line(tmp_path: Path) -> None:
         assert result.exit_code == 2, (args, result.output)
         assert said in result.output, result.output
         assert "Traceback" not in result.output
+
+
+def index_layout(tmp_path: Path) -> tuple[Path, Platform]:
+    """A layout with two images, tagged "host" and "other", and an index of both, "multi",
+    as ``skopeo copy --all`` leaves one."""
+    _, _, _, image = make_image(tmp_path / "host", layers=4)
+    _, _, _, other = make_image(tmp_path / "other", layers=1, vdb="none")
+    layout = tmp_path / "layout"
+    write_layout(image, layout, "host")
+    write_layout(other, layout, "other")
+    host = Platform.host()
+    foreign = Platform("linux", "s390x" if host.architecture != "s390x" else "riscv64")
+    index = json_blob(
+        {
+            "schemaVersion": 2,
+            "mediaType": MediaType.OCI_INDEX,
+            "manifests": [
+                {**other.descriptor().to_dict(), "platform": foreign.to_dict()},
+                {**image.descriptor().to_dict(), "platform": host.to_dict()},
+            ],
+        },
+        MediaType.OCI_INDEX,
+    )
+    layout_blob(layout, index.digest).write_bytes(index.data)
+    top = json.loads((layout / "index.json").read_text())
+    top["manifests"].append(
+        {
+            "mediaType": MediaType.OCI_INDEX,
+            "digest": index.digest,
+            "size": index.size,
+            "annotations": {"org.opencontainers.image.ref.name": "multi"},
+        }
+    )
+    (layout / "index.json").write_text(json.dumps(top))
+    return layout, foreign
+
+
+def test_platform_picks_the_image_of_an_index_on_both_sides(tmp_path: Path) -> None:
+    layout, foreign = index_layout(tmp_path)
+    multi, host, other = (f"oci:{layout}:{tag}" for tag in ("multi", "host", "other"))
+    assert diff(multi, host).exit_code == 0
+    assert diff(multi, other).exit_code == 1
+    assert diff("--platform", str(foreign), multi, other).exit_code == 0
+    result = diff("--platform", "linux/mips64le", multi, other)
+    assert result.exit_code == 2 and "has no linux/mips64le image" in result.output
