@@ -105,15 +105,20 @@ class Browser:
             raise RuntimeError(f"{expression}: {result['exceptionDetails']}")
         return result["result"].get("value")
 
-    def screenshot(self, path: Path) -> None:
-        height = self.evaluate("document.documentElement.scrollHeight")
+    def _viewport(self, width: int, height: int) -> None:
         self.call(
             "Emulation.setDeviceMetricsOverride",
-            width=1600,
-            height=min(int(height), 4000),
+            width=width,
+            height=height,
             deviceScaleFactor=1,
             mobile=False,
         )
+
+    def screenshot(self, path: Path, width: int = 1600) -> None:
+        """The whole page (up to 4000 pixels down) at ``width``, as a PNG."""
+        self._viewport(width, 900)  # the page's height at this width, then all of it
+        height = self.evaluate("document.documentElement.scrollHeight")
+        self._viewport(width, min(int(height), 4000))
         data = self.call("Page.captureScreenshot", format="png")["data"]
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(base64.b64decode(data))

@@ -18,13 +18,15 @@ from oci.errors import OciError
 from oci.layout_reader import open_layer_tar
 from oci.source import ImageSource
 from staves.gentoo.layering import VDB_DIR, path_resolver
-from staves.gentoo.vdb import package_from_files
+from staves.gentoo.vdb import InstalledPackage, package_from_files
 from staves.images.report import (
     UNREADABLE_LAYER,
+    VDB_FILES,
     ImageReport,
-    image_report,
     image_sbom,
     purl_name,
+    sbom_report,
+    vdb_report,
 )
 
 WHITEOUT = ".wh."
@@ -44,10 +46,12 @@ class ImageFile:
 
 @dataclass
 class _Tree:
-    """The tree so far: path → (size, layer), and the CONTENTS text of each package."""
+    """The tree so far: path → (size, layer), and each package's database files
+    ((CATEGORY, PF) → file name → text) with the digest of the layer holding them."""
 
     files: dict[str, tuple[int, int]]
-    contents: dict[tuple[str, str], str]
+    vdb: dict[tuple[str, str], dict[str, str]]
+    vdb_layer: dict[tuple[str, str], str]
 
 
 def _clean(name: str) -> str:
@@ -62,7 +66,9 @@ def _remove_below(tree: _Tree, top: str, before_layer: int, itself: bool) -> Non
             del tree.files[path]
 
 
-def _apply_member(tree: _Tree, tar: tarfile.TarFile, info: tarfile.TarInfo, index: int) -> None:
+def _apply_member(
+    tree: _Tree, tar: tarfile.TarFile, info: tarfile.TarInfo, index: int, digest: str
+) -> None:
     path = _clean(info.name)
     parent, base = posixpath.split(path)
     if base == OPAQUE:
@@ -76,10 +82,13 @@ def _apply_member(tree: _Tree, tar: tarfile.TarFile, info: tarfile.TarInfo, inde
         return
     tree.files[path] = (info.size, index)
     parts = path.split("/")
-    if parts[:3] == _VDB_PARTS and len(parts) == 6 and parts[5] == "CONTENTS":
-        member = tar.extractfile(info)
+    if parts[:3] == _VDB_PARTS and len(parts) == 6 and parts[5] in VDB_FILES:
+        member = tar.extractfile(info)  # small text files, read whole
         if member is not None:
-            tree.contents[(parts[3], parts[4])] = member.read().decode("utf-8", "surrogateescape")
+            key = (parts[3], parts[4])
+            text = member.read().decode("utf-8", "surrogateescape")
+            tree.vdb.setdefault(key, {})[parts[5]] = text
+            tree.vdb_layer[key] = digest
 
 
 def _scan_layer(source: ImageSource, layer: Mapping[str, Any], index: int, tree: _Tree) -> None:
@@ -89,7 +98,7 @@ def _scan_layer(source: ImageSource, layer: Mapping[str, Any], index: int, tree:
             open_layer_tar(data, layer["mediaType"]) as tar,
         ):
             for info in tar:
-                _apply_member(tree, tar, info, index)
+                _apply_member(tree, tar, info, index, layer["digest"])
             # To the end of the stream: a registry's stream checks its digest there.
             while data.read(1 << 20):
                 pass
@@ -97,8 +106,7 @@ def _scan_layer(source: ImageSource, layer: Mapping[str, Any], index: int, tree:
         raise OciError(f"layer {layer['digest']}: not a readable tar: {exc}") from None
 
 
-def _owners_from_contents(contents: Mapping[tuple[str, str], str]) -> dict[str, str]:
-    packages = [package_from_files(c, pf, {"CONTENTS": text}) for (c, pf), text in contents.items()]
+def _owners_from_contents(packages: Sequence[InstalledPackage]) -> dict[str, str]:
     resolve = path_resolver(packages)
     return {
         resolve(entry.path): package.key
@@ -127,13 +135,27 @@ def owners_from_sbom(document: Mapping[str, Any]) -> dict[str, str]:
     }
 
 
-def _live_contents(tree: _Tree) -> dict[tuple[str, str], str]:
-    # A database entry a later layer whited out is no longer installed.
-    return {
-        key: text
-        for key, text in tree.contents.items()
-        if f"{VDB_DIR}/{key[0]}/{key[1]}/CONTENTS" in tree.files
-    }
+def _installed(tree: _Tree) -> list[InstalledPackage]:
+    # An entry whose CONTENTS a later layer whited out is no longer installed.
+    return [
+        package_from_files(category, pf, files)
+        for (category, pf), files in sorted(tree.vdb.items())
+        if f"{VDB_DIR}/{category}/{pf}/CONTENTS" in tree.files
+    ]
+
+
+def _scan(source: ImageSource, layers: Sequence[Mapping[str, Any]]) -> _Tree:
+    tree = _Tree({}, {}, {})
+    for index, layer in enumerate(layers):
+        _scan_layer(source, layer, index, tree)
+    return tree
+
+
+def _files(tree: _Tree, owners: Mapping[str, str]) -> tuple[ImageFile, ...]:
+    return tuple(
+        ImageFile(path, size, layer, owners.get(path))
+        for path, (size, layer) in sorted(tree.files.items())
+    )
 
 
 def image_files(
@@ -142,15 +164,15 @@ def image_files(
     sbom: Mapping[str, Any] | None = None,
 ) -> tuple[ImageFile, ...]:
     """The regular files of the image whose ``layers`` ``source`` holds, sorted by path."""
-    tree = _Tree({}, {})
-    for index, layer in enumerate(layers):
-        _scan_layer(source, layer, index, tree)
-    contents = _live_contents(tree)
-    owners = _owners_from_contents(contents) if contents else owners_from_sbom(sbom or {})
-    return tuple(
-        ImageFile(path, size, layer, owners.get(path))
-        for path, (size, layer) in sorted(tree.files.items())
-    )
+    tree = _scan(source, layers)
+    installed = _installed(tree)
+    return _files(tree, _owners(installed, sbom))
+
+
+def _owners(
+    installed: Sequence[InstalledPackage], sbom: Mapping[str, Any] | None
+) -> dict[str, str]:
+    return _owners_from_contents(installed) if installed else owners_from_sbom(sbom or {})
 
 
 def bytes_by_package(files: Sequence[ImageFile]) -> dict[str | None, int]:
@@ -174,8 +196,18 @@ class ImageContents:
 
 
 def read_image_contents(source: ImageSource) -> ImageContents:
-    """The report and the file listing of the image ``source`` reads."""
+    """The report and the file listing of the image ``source`` reads, each layer read once."""
     image = source.image()
     document = image_sbom(source, image)
-    report = image_report(source, image, document)
-    return ImageContents(report, image_files(source, image.layers, document))
+    tree = _scan(source, image.layers)
+    installed = _installed(tree)
+    if document is not None:
+        report = sbom_report(image, document)
+    else:
+        located: dict[str, list[str]] = {}
+        for package in installed:
+            located.setdefault(tree.vdb_layer[(package.category, package.pf)], []).append(
+                package.key
+            )
+        report = vdb_report(image, installed, located)
+    return ImageContents(report, _files(tree, _owners(installed, document)))

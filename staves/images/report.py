@@ -22,7 +22,7 @@ from staves.gentoo.layering import ANNOTATION_PACKAGES, VDB_DIR
 from staves.gentoo.sbom import SPDX_MEDIA_TYPE
 from staves.gentoo.vdb import InstalledPackage, package_from_files
 
-_VDB_FILES = frozenset({"CONTENTS", "USE", "IUSE", "LICENSE", "SIZE", "repository", "SLOT"})
+VDB_FILES = frozenset({"CONTENTS", "USE", "IUSE", "LICENSE", "SIZE", "repository", "SLOT"})
 
 
 @dataclass(frozen=True)
@@ -150,7 +150,7 @@ def _scan_layer(
             parts = [p for p in info.name.split("/") if p not in ("", ".")]
             if parts[:3] != VDB_DIR.split("/") or len(parts) != 6 or not info.isreg():
                 continue
-            if parts[5] not in _VDB_FILES:
+            if parts[5] not in VDB_FILES:
                 continue
             member = tar.extractfile(info)
             if member is None:
@@ -205,14 +205,22 @@ def image_report(
         image = source.image()
         document = image_sbom(source, image)
     if document is not None:
-        return ImageReport(
-            image.digest,
-            image.config_digest,
-            "sbom",
-            tuple(packages_from_sbom(document)),
-            _layers(image, {}),
-        )
-    packages, located = vdb_in_layers(source, image.layers)
+        return sbom_report(image, document)
+    return vdb_report(image, *vdb_in_layers(source, image.layers))
+
+
+def sbom_report(image: SourceImage, document: Mapping[str, Any]) -> ImageReport:
+    packages = tuple(packages_from_sbom(document))
+    return ImageReport(image.digest, image.config_digest, "sbom", packages, _layers(image, {}))
+
+
+def vdb_report(
+    image: SourceImage,
+    packages: Sequence[InstalledPackage],
+    located: Mapping[str, Iterable[str]],
+) -> ImageReport:
+    """The report from the package database read from the layers; ``located``: which
+    layer digest holds each package's entry."""
     return ImageReport(
         image.digest,
         image.config_digest,

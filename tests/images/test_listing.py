@@ -12,6 +12,7 @@ from oci.errors import OciError
 from oci.layout import write_layout
 from oci.source import SourceImage
 from staves.images.listing import bytes_by_package, image_files, read_image_contents
+from staves.images.report import image_report
 from staves.images.sources import SourceAccess, open_source, parse_source_arg
 from tests.images.test_artifact_inspect import attach_sbom, make_image
 from tests.vdb_samples import GLIBC, HELLO, LIBGREET
@@ -130,3 +131,16 @@ def test_a_layer_that_is_not_a_tar_is_one_error_naming_it() -> None:
     source = LayerTars(gzip.compress(b"not a tar at all" * 100))
     with pytest.raises(OciError, match=r"layer sha256:0+: not a readable tar"):
         listing(source)
+
+
+@pytest.mark.parametrize("sbom", [True, False])
+def test_one_pass_over_the_layers_gives_the_report_inspect_gives(
+    tmp_path: Path, sbom: bool
+) -> None:
+    _, packages, packed, image = make_image(tmp_path, layers=3)
+    layout = tmp_path / "layout"
+    write_layout(image, layout, "v1")
+    if sbom:
+        attach_sbom(image, packages, packed, layout)
+    with open_source(parse_source_arg(f"oci:{layout}:v1"), SourceAccess()) as source:
+        assert read_image_contents(source).report == image_report(source)
