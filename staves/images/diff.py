@@ -41,6 +41,7 @@ class Side:
     image_id: str
     layer_bytes: int  # compressed, as pulled
     file_bytes: int  # the regular files of the final tree
+    packages_from: str  # "sbom", "vdb" or "none", as ImageReport.source
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,9 @@ def _layer_id(layer: LayerInfo) -> str:
 def _side(source: str, image: ImageContents) -> Side:
     report = image.report
     layer_bytes = sum(layer.size for layer in report.layers)
-    return Side(source, report.digest, report.image_id, layer_bytes, image.file_bytes)
+    return Side(
+        source, report.digest, report.image_id, layer_bytes, image.file_bytes, report.source
+    )
 
 
 def diff_images(a_name: str, a: ImageContents, b_name: str, b: ImageContents) -> ImageDiff:
@@ -163,6 +166,12 @@ def render_diff_text(diff: ImageDiff) -> str:
         f"{diff.a.file_bytes} -> {diff.b.file_bytes} bytes of files "
         f"({_signed(diff.b.file_bytes - diff.a.file_bytes)})"
     )
+    if diff.a.packages_from != diff.b.packages_from:
+        # An SBOM writes licenses as SPDX and USE as IUSE; the database as Gentoo does.
+        lines.append(
+            f"note: packages of A from {diff.a.packages_from}, of B from "
+            f"{diff.b.packages_from}: licenses and USE may differ only in how they are written"
+        )
     if diff.same:
         lines.append("same image")
     return "\n".join(lines) + "\n"

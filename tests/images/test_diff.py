@@ -185,5 +185,7 @@ def test_platform_picks_the_image_of_an_index_on_both_sides(tmp_path: Path) -> N
     assert diff(multi, host).exit_code == 0
     assert diff(multi, other).exit_code == 1
     assert diff("--platform", str(foreign), multi, other).exit_code == 0
+    # "other" keeps no package database and has no SBOM: packages from nowhere.
+    assert "note: packages of A from vdb, of B from none" in diff(multi, other).output
     result = diff("--platform", "linux/mips64le", multi, other)
     assert result.exit_code == 2 and "has no linux/mips64le image" in result.output
