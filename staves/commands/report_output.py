@@ -18,6 +18,8 @@ def output_option(command: click.decorators.FC) -> click.decorators.FC:
 
 def emit(text: str, output: Path | None) -> None:
     """``text`` to ``output``, or to stdout; a page half written never replaces a file."""
+    # File names that are not UTF-8 come from tar as surrogates: shown as U+FFFD.
+    text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     if output is None:
         click.echo(text, nl=False)
         return

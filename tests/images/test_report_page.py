@@ -11,10 +11,13 @@ from hypothesis import strategies as st
 
 from oci.layout import write_layout
 from staves.cli import main
-from staves.images.html import CSP, Rect, squarify
+from staves.commands.report_output import emit
+from staves.images.html import CSP, Rect, render_inspect_html, squarify
+from staves.images.listing import read_image_contents
 from tests.browser import chromium, load
 from tests.conftest import PROJECT
 from tests.images.test_artifact_inspect import attach_sbom, make_image
+from tests.images.test_listing import LayerTars, layer
 from tests.vdb_samples import GLIBC, HELLO, LIBGREET
 
 ARTIFACTS = PROJECT / "test-artifacts"
@@ -128,3 +131,22 @@ def test_the_page_in_chromium(tmp_path: Path) -> None:
         log = browser.log()
     assert log.console_errors == []
     assert log.requests == [page.resolve().as_uri()]
+
+
+@pytest.mark.browser
+def test_odd_file_names_stay_file_names(tmp_path: Path) -> None:
+    hostile = "usr/share/</script><script>document.title='owned'</script>.txt"
+    not_utf8 = "usr/share/caf\udce9"  # the byte 0xE9 alone, as tarfile reads it
+    layers = LayerTars(layer((hostile, "file", b"x" * 5000), (not_utf8, "file", b"y" * 4000)))
+    page = tmp_path / "odd.html"
+    emit(render_inspect_html("odd", read_image_contents(layers)), page)
+    with chromium() as browser:
+        load(browser, page)
+        assert browser.evaluate("document.title") == "odd: staves image report"
+        cells = browser.evaluate(
+            "Array.from(document.querySelectorAll('table.files td:first-child'))"
+            ".map(td => td.textContent)"
+        )
+        log = browser.log()
+    assert cells == ["/" + hostile, "/usr/share/caf\ufffd"]
+    assert log.console_errors == []
