@@ -122,7 +122,12 @@ def _side(source: str, image: ImageContents) -> Side:
 
 def diff_images(a_name: str, a: ImageContents, b_name: str, b: ImageContents) -> ImageDiff:
     """What changed from image ``a`` to image ``b``."""
-    added, removed, changed = diff_packages(a.report.packages, b.report.packages)
+    # One config names the same layers: packages that differ were only read differently
+    # (an SBOM on one side, the package database on the other).
+    same = a.report.image_id == b.report.image_id
+    added, removed, changed = (
+        ([], [], []) if same else diff_packages(a.report.packages, b.report.packages)
+    )
     in_a = {_layer_id(layer) for layer in a.report.layers}
     in_b = {_layer_id(layer) for layer in b.report.layers}
     return ImageDiff(
@@ -166,7 +171,7 @@ def render_diff_text(diff: ImageDiff) -> str:
         f"{diff.a.file_bytes} -> {diff.b.file_bytes} bytes of files "
         f"({_signed(diff.b.file_bytes - diff.a.file_bytes)})"
     )
-    if diff.a.packages_from != diff.b.packages_from:
+    if diff.a.packages_from != diff.b.packages_from and not diff.same:
         # An SBOM writes licenses as SPDX and USE as IUSE; the database as Gentoo does.
         lines.append(
             f"note: packages of A from {diff.a.packages_from}, of B from "

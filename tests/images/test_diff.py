@@ -7,7 +7,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from oci.archive import write_oci_archive
+from oci.archive import write_docker_archive, write_oci_archive
 from oci.blob import json_blob
 from oci.descriptor import Platform
 from oci.image import ImageConfig, build_image
@@ -19,7 +19,7 @@ from staves.gentoo.vdb import read_vdb_dir
 from staves.images.diff import diff_packages
 from staves.images.report import PackageInfo
 from tests.helpers import layout_blob, manifest_for_tag
-from tests.images.test_artifact_inspect import CREATED, make_image
+from tests.images.test_artifact_inspect import CREATED, attach_sbom, make_image
 from tests.vdb_samples import ALL, GLIBC, HELLO, UNOWNED, VDB, Pkg, make_rootfs, podman_archive
 
 
@@ -128,6 +128,18 @@ def test_the_same_image_from_two_transports_exits_0(tmp_path: Path) -> None:
     result = diff(f"oci:{tmp_path / 'layout'}:a", f"oci-archive:{tmp_path / 'a.tar'}:a")
     assert result.exit_code == 0, result.output
     assert "same image" in result.output
+
+
+def test_the_same_image_with_and_without_its_sbom_has_no_changes(tmp_path: Path) -> None:
+    # A layout keeps the SBOM; a docker archive keeps only the package database, whose
+    # USE and licenses read differently: still the same image.
+    _, packages, packed, image = make_image(tmp_path, layers=4)
+    write_layout(image, tmp_path / "layout", "a")
+    attach_sbom(image, packages, packed, tmp_path / "layout")
+    write_docker_archive(image, tmp_path / "a.tar", ["localhost/a:1"])
+    result = diff(f"oci:{tmp_path / 'layout'}:a", f"docker-archive:{tmp_path / 'a.tar'}")
+    assert result.exit_code == 0, result.output
+    assert "~" not in result.output and "note:" not in result.output
 
 
 def test_trouble_exits_2_with_one_line(tmp_path: Path) -> None:
