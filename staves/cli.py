@@ -10,6 +10,7 @@ import click
 from oci.errors import InvalidReference, OciError
 from staves import __version__
 from staves.commands.build import build_command
+from staves.commands.diff import diff
 from staves.commands.inspect import inspect
 from staves.commands.pack import pack
 from staves.errors import EXIT_FAILURE, EXIT_USAGE, StavesError
@@ -82,3 +83,4 @@ def main(debug: bool, verbose: bool) -> None:
 main.add_command(pack)
 main.add_command(build_command)
 main.add_command(inspect)
+main.add_command(diff)

@@ -116,3 +116,12 @@ def test_staves_speaks_http_only_through_oci() -> None:
     for path in modules_in("staves"):
         used = imported_modules(path) & HTTP_MODULES
         assert not used, f"{path}: imports {used}"
+
+
+@pytest.mark.parametrize("module", ["diff", "html"])
+def test_the_diff_and_the_page_are_pure(module: str) -> None:
+    # They compare and render what staves/images/listing read: no files, processes or network.
+    io = {"os", "pathlib", "subprocess", "shutil", "tempfile", "socket", "click", "podman"}
+    io |= HTTP_MODULES | {"oci.registry", "staves.podman", "staves.commands"}
+    used = imported_modules(STAVES / "images" / f"{module}.py") & io
+    assert not used, f"staves/images/{module}.py: imports {used}"

@@ -9,6 +9,9 @@ import click
 from oci.registry import RegistryOptions
 from staves.commands.options import parse_platform
 from staves.commands.registry_options import build_registry_options, registry_options
+from staves.commands.report_output import emit, output_option
+from staves.images.html import render_inspect_html
+from staves.images.listing import read_image_contents
 from staves.images.report import image_report, render_text
 from staves.images.sources import SourceAccess, open_source, parse_source_arg
 
@@ -18,10 +21,12 @@ from staves.images.sources import SourceAccess, open_source, parse_source_arg
 @click.option(
     "--format",
     "output_format",
-    type=click.Choice(["text", "json"]),
+    type=click.Choice(["text", "json", "html"]),
     default="text",
     show_default=True,
+    help="html: a self-contained page with a treemap of bytes by layer and package.",
 )
+@output_option
 @click.option(
     "--platform",
     metavar="OS/ARCH[/VARIANT]",
@@ -34,6 +39,7 @@ from staves.images.sources import SourceAccess, open_source, parse_source_arg
 def inspect(
     source: str,
     output_format: str,
+    output: Path | None,
     platform: str | None,
     url: str | None,
     authfile: Path | None,
@@ -47,6 +53,7 @@ def inspect(
     docker://[HOST/]REPO[:TAG|@DIGEST] or containers-storage:NAME[:TAG]. Packages come
     from the SBOM attached to the image, or else from the package database kept in its
     layers. Where SOURCE names a multi-platform index, the image for --platform is read.
+    --format html reads every layer (headers only) for the files and their owners.
     """
     parsed = parse_source_arg(source)
     wanted = parse_platform(platform)
@@ -57,8 +64,11 @@ def inspect(
 
     access = SourceAccess(registry=options, podman_url=url, environ=environ, platform=wanted)
     with open_source(parsed, access) as image:
+        if output_format == "html":
+            emit(render_inspect_html(source, read_image_contents(image)), output)
+            return
         report = image_report(image)
     if output_format == "json":
-        click.echo(json.dumps(report.to_dict(), indent=2, sort_keys=True))
+        emit(json.dumps(report.to_dict(), indent=2, sort_keys=True) + "\n", output)
     else:
-        click.echo(render_text(report), nl=False)
+        emit(render_text(report), output)

@@ -17,12 +17,12 @@ import zstandard
 
 from oci.errors import OciError
 from oci.layout_reader import open_layer_tar
-from oci.source import ImageSource
+from oci.source import ImageSource, SourceImage
 from staves.gentoo.layering import ANNOTATION_PACKAGES, VDB_DIR
 from staves.gentoo.sbom import SPDX_MEDIA_TYPE
 from staves.gentoo.vdb import InstalledPackage, package_from_files
 
-_VDB_FILES = frozenset({"CONTENTS", "USE", "IUSE", "LICENSE", "SIZE", "repository", "SLOT"})
+VDB_FILES = frozenset({"CONTENTS", "USE", "IUSE", "LICENSE", "SIZE", "repository", "SLOT"})
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,11 @@ class PackageInfo:
     size: int | None
     repository: str | None
 
+    @property
+    def key(self) -> str:
+        """``CATEGORY/PF``, as the layers' annotations and CONTENTS owners name it."""
+        return f"{self.name}-{self.version}"
+
 
 @dataclass(frozen=True)
 class LayerInfo:
@@ -42,6 +47,7 @@ class LayerInfo:
     size: int
     media_type: str
     packages: tuple[str, ...]  # CATEGORY/PF
+    diff_id: str | None = None  # the uncompressed digest, the same in every transport
 
 
 @dataclass(frozen=True)
@@ -56,7 +62,7 @@ class ImageReport:
         return asdict(self)
 
 
-def _purl_name(locator: str) -> tuple[str, str] | None:
+def purl_name(locator: str) -> tuple[str, str] | None:
     if not locator.startswith("pkg:ebuild/"):
         return None
     path = locator.removeprefix("pkg:ebuild/").split("?", 1)[0]
@@ -72,7 +78,7 @@ def packages_from_sbom(document: Mapping[str, Any]) -> list[PackageInfo]:
             for ref in package.get("externalRefs", [])
             if ref.get("referenceType") == "purl"
         ]
-        named = next((n for n in map(_purl_name, purls) if n is not None), None)
+        named = next((n for n in map(purl_name, purls) if n is not None), None)
         if named is None:
             continue
         notes = dict(
@@ -108,7 +114,7 @@ def _info(package: InstalledPackage) -> PackageInfo:
     )
 
 
-_UNREADABLE = (tarfile.TarError, OSError, EOFError, zlib.error, zstandard.ZstdError)
+UNREADABLE_LAYER = (tarfile.TarError, OSError, EOFError, zlib.error, zstandard.ZstdError)
 
 
 def vdb_in_layers(
@@ -121,7 +127,7 @@ def vdb_in_layers(
     for layer in layers:
         try:
             _scan_layer(source, layer, found, where)
-        except _UNREADABLE as exc:
+        except UNREADABLE_LAYER as exc:
             raise OciError(f"layer {layer['digest']}: not a readable tar: {exc}") from None
     packages = [package_from_files(c, pf, files) for (c, pf), files in sorted(found.items())]
     by_layer: dict[str, list[str]] = {}
@@ -144,7 +150,7 @@ def _scan_layer(
             parts = [p for p in info.name.split("/") if p not in ("", ".")]
             if parts[:3] != VDB_DIR.split("/") or len(parts) != 6 or not info.isreg():
                 continue
-            if parts[5] not in _VDB_FILES:
+            if parts[5] not in VDB_FILES:
                 continue
             member = tar.extractfile(info)
             if member is None:
@@ -158,18 +164,20 @@ def _scan_layer(
             pass
 
 
-def _layers(
-    manifest: Mapping[str, Any], located: Mapping[str, Iterable[str]]
-) -> tuple[LayerInfo, ...]:
+def _layers(image: SourceImage, located: Mapping[str, Iterable[str]]) -> tuple[LayerInfo, ...]:
+    diff_ids = list(image.config.get("rootfs", {}).get("diff_ids", []))
     out = []
-    for layer in manifest.get("layers", []):
+    for i, layer in enumerate(image.layers):
         listed = (layer.get("annotations") or {}).get(ANNOTATION_PACKAGES)
         packages = tuple(listed.split()) if listed else tuple(located.get(layer["digest"], ()))
-        out.append(LayerInfo(layer["digest"], int(layer["size"]), layer["mediaType"], packages))
+        diff_id = diff_ids[i] if i < len(diff_ids) else None
+        out.append(
+            LayerInfo(layer["digest"], int(layer["size"]), layer["mediaType"], packages, diff_id)
+        )
     return tuple(out)
 
 
-def _attached_sbom(source: ImageSource, digest: str) -> dict[str, Any] | None:
+def attached_sbom(source: ImageSource, digest: str) -> dict[str, Any] | None:
     for referrer in source.referrers(digest, SPDX_MEDIA_TYPE):
         for blob in referrer.get("layers", []):
             if blob.get("mediaType") == SPDX_MEDIA_TYPE:
@@ -183,26 +191,42 @@ def _attached_sbom(source: ImageSource, digest: str) -> dict[str, Any] | None:
     return None
 
 
-def image_report(source: ImageSource) -> ImageReport:
-    """The packages and layers of the image ``source`` reads."""
-    image = source.image()
-    manifest = image.manifest
-    document = _attached_sbom(source, image.digest) if image.digest else None
+def image_sbom(source: ImageSource, image: SourceImage) -> dict[str, Any] | None:
+    """The SBOM attached to ``image``, if its transport keeps one and it has one."""
+    return attached_sbom(source, image.digest) if image.digest else None
+
+
+def image_report(
+    source: ImageSource, image: SourceImage | None = None, document: Mapping[str, Any] | None = None
+) -> ImageReport:
+    """The packages and layers of the image ``source`` reads (``image`` and its SBOM
+    ``document`` where the caller read them already)."""
+    if image is None:
+        image = source.image()
+        document = image_sbom(source, image)
     if document is not None:
-        return ImageReport(
-            image.digest,
-            image.config_digest,
-            "sbom",
-            tuple(packages_from_sbom(document)),
-            _layers(manifest, {}),
-        )
-    packages, located = vdb_in_layers(source, image.layers)
+        return sbom_report(image, document)
+    return vdb_report(image, *vdb_in_layers(source, image.layers))
+
+
+def sbom_report(image: SourceImage, document: Mapping[str, Any]) -> ImageReport:
+    packages = tuple(packages_from_sbom(document))
+    return ImageReport(image.digest, image.config_digest, "sbom", packages, _layers(image, {}))
+
+
+def vdb_report(
+    image: SourceImage,
+    packages: Sequence[InstalledPackage],
+    located: Mapping[str, Iterable[str]],
+) -> ImageReport:
+    """The report from the package database read from the layers; ``located``: which
+    layer digest holds each package's entry."""
     return ImageReport(
         image.digest,
         image.config_digest,
         "vdb" if packages else "none",
         tuple(_info(p) for p in packages),
-        _layers(manifest, located),
+        _layers(image, located),
     )
 
 
