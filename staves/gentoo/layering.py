@@ -12,8 +12,8 @@ With a budget of N layers (``layers = N``):
 A package's layer holds its files, the directories above them, and its entry in the package
 database (``var/db/pkg/CATEGORY/PF``, as the ``vdb`` mode keeps it). Every entry's mtime is
 the package's own time: the SOURCE_DATE_EPOCH it was built with (its BUILD_TIME for binary
-packages built without one), no later than the build's epoch; so the same binary package
-gives a byte-identical layer in every image, and two builds from scratch give the same one.
+packages built without one); so the same binary package gives a byte-identical layer in
+every image, and two builds from scratch (both built with the build's epoch) the same one.
 The times the database records (CONTENTS mtimes, BUILD_TIME) are set to that time too.
 
 N is at most 100: containerd and Docker's overlay stop at 127/128 layers, and images built
@@ -172,12 +172,12 @@ def _has_files(package: InstalledPackage) -> bool:
 
 
 def package_time(package: InstalledPackage, epoch: int | None) -> int | None:
-    """The time a package's layer carries: the SOURCE_DATE_EPOCH it was built with, else its
-    BUILD_TIME; never later than the build's epoch."""
-    own = package.built_epoch if package.built_epoch is not None else package.build_time
-    if own is None or epoch is None:
-        return own if own is not None else epoch
-    return min(own, epoch)
+    """The time a package's layer carries: the SOURCE_DATE_EPOCH it was built with, else
+    its BUILD_TIME, else the build's epoch. Not clamped to the epoch: a binary package
+    gives the same layer in every image, whenever and under whatever epoch it is reused."""
+    if package.built_epoch is not None:
+        return package.built_epoch
+    return package.build_time if package.build_time is not None else epoch
 
 
 def _group_mtime(members: Sequence[InstalledPackage], epoch: int | None) -> int | None:
