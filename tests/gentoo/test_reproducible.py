@@ -124,24 +124,3 @@ def test_a_file_a_package_builds_differently_is_named_with_its_package(tmp_path:
         f"{HELLO.key}: /usr/bin/hello (content), /{VDB}/{HELLO.key}/CONTENTS (content)",
         f"{NO_PACKAGE}: /etc/ld.so.cache (content)",
     ]
-
-
-def test_entries_differing_in_metadata_or_presence_say_how() -> None:
-    def tar_of(**members: int) -> dict:
-        buffer = io.BytesIO()
-        with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
-            for name, mtime in members.items():
-                info = tarfile.TarInfo(name)
-                info.mtime = mtime
-                tar.addfile(info, io.BytesIO(b""))
-        buffer.seek(0)
-        from oci.compare import stream_entries
-
-        return stream_entries(buffer)
-
-    differences = compare_entries(tar_of(a=1, b=1), tar_of(a=2, c=1))
-    assert [(d.name, d.what) for d in differences] == [
-        ("a", ("mtime",)),
-        ("b", ("only in the first",)),
-        ("c", ("only in the second",)),
-    ]
