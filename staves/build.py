@@ -194,12 +194,12 @@ def check_reproducible(first: BuiltRoot, second: BuiltRoot) -> None:
     differences = compare_entries(
         layer_entries(first.packed.layers), layer_entries(second.packed.layers)
     )
-    lines = describe(by_package(differences, first.packages))
-    for line in lines or ["every file is the same; the layers are split differently"]:
+    groups = by_package(differences, first.packages)
+    for line in describe(groups) or ["every entry is the same; the layers are split otherwise"]:
         print(f"staves: differs: {line}", file=sys.stderr)
+    where = ", ".join(group.package for group in groups) or "the layers"
     raise StavesError(
-        f"not reproducible: a build from scratch differs in {len(differences)} paths "
-        f"of {len(lines)} packages",
+        f"not reproducible: a build from scratch differs in {len(differences)} paths ({where})",
         hint="the paths are listed above; no output was written",
         exit_code=1,
     )
