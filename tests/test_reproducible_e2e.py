@@ -109,6 +109,7 @@ def test_check_names_the_package_that_embeds_its_build_time(cold: ColdBuilds) ->
     assert "/usr/bin/timestamped (content)" in differs[0]
     assert "/usr/share/timestamped/built-at (content)" in differs[0]
     assert lines[-1].startswith("staves: error: not reproducible: ")
+    assert "(app-misc/timestamped-1.0)" in lines[-1]
     # A failed check writes nothing.
     assert not build.layout.exists()
     # The check's binary-package directory is gone from the cache volume.
