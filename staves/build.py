@@ -4,24 +4,28 @@ import hashlib
 import json
 import logging
 import sys
+import tarfile
 import tempfile
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from oci.artifact import build_artifact
+from oci.compare import compare_entries, layer_entries
 from oci.compress import Compression
 from oci.descriptor import Platform
 from oci.files import atomic_write
 from oci.image import Image, ImageConfig, build_image, created_time
 from oci.transport import Destination
-from staves.builder.inbuilder import FAILURE_MARK
+from staves.builder.inbuilder import EPOCH_FILE, FAILURE_MARK, TIMESTAMP_FILE
 from staves.errors import StavesError
 from staves.gentoo.layering import VDB_DIR
-from staves.gentoo.rootfs_layers import pack_rootfs
+from staves.gentoo.reproducible import by_package, describe
+from staves.gentoo.rootfs_layers import PackedRootfs, pack_rootfs
 from staves.gentoo.sbom import SPDX_MEDIA_TYPE, ImageInput, SbomSubject, build_sbom, sbom_blob
-from staves.gentoo.vdb import read_vdb_tar
+from staves.gentoo.vdb import InstalledPackage, read_vdb_tar
 from staves.images.outputs import ImageName, Pusher, write_outputs
 from staves.podman.builder_container import (
     BINPKG_PATH,
@@ -62,6 +66,7 @@ class BuildRequest:
     layers: int = 1
     vdb: str = "trim"
     sbom_path: Path | None = None
+    check: bool = False  # build again from scratch and fail unless the layers are the same
 
 
 def failure_from(result: RunResult) -> StavesError:
@@ -102,8 +107,111 @@ def announce_shared(settings: BuilderSettings) -> None:
     )
 
 
+@dataclass(frozen=True)
+class BuiltRoot:
+    """One run of the builder: its packages, the layers packed from its root, its epoch."""
+
+    packages: tuple[InstalledPackage, ...]
+    packed: PackedRootfs
+    epoch: int | None
+    inputs: tuple[ImageInput, ...]
+
+
+def read_epoch(client: Any, container: Any) -> int | None:
+    """The epoch the in-builder script built with (SOURCE_DATE_EPOCH or the snapshot's
+    timestamp.chk), from the builder."""
+    with (
+        archive_stream(client, container, EPOCH_FILE) as stream,
+        tarfile.open(fileobj=stream, mode="r|") as tar,
+    ):
+        for info in tar:
+            data = tar.extractfile(info)
+            text = data.read().decode().strip() if data is not None else ""
+            return int(text) if text.isdigit() else None
+    return None
+
+
+def warn_without_epoch(request: BuildRequest) -> None:
+    print(
+        f"staves: warning: {request.builder.portage_image} has no {TIMESTAMP_FILE} and "
+        "SOURCE_DATE_EPOCH is not set: two builds from scratch give different images",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def run_builder(
+    client: Any, request: BuildRequest, plan: dict[str, Any], blob_dir: Path
+) -> BuiltRoot:
+    """Run the plan in a new builder and pack its root into layers in ``blob_dir``."""
+    with (
+        podman_step("running the builder"),
+        builder_container(client, request.builder, plan) as container,
+    ):
+        result = run_to_end(container, sys.stderr)
+        if result.exit_code != 0:
+            raise failure_from(result)
+        epoch = read_epoch(client, container)
+        if epoch is None:
+            warn_without_epoch(request)
+        with archive_stream(client, container, f"{ROOTFS}/{VDB_DIR}") as stream:
+            packages = read_vdb_tar(stream, strip_components=1)
+        with archive_stream(client, container) as stream:
+            packed = pack_rootfs(
+                stream,
+                packages,
+                layers=request.layers,
+                vdb=request.vdb,
+                blob_dir=blob_dir,
+                compression=request.compression,
+                epoch=epoch,
+            )
+        inputs = tuple(
+            ImageInput(role, ref, image_digest(client, ref))
+            for role, ref in (
+                ("builder", request.builder.builder_image),
+                ("snapshot", request.builder.portage_image),
+            )
+        )
+    return BuiltRoot(packages, packed, epoch, inputs)
+
+
+def check_plan(plan: dict[str, Any]) -> dict[str, Any]:
+    """The plan again, building from scratch: a new binary-package directory of its own in
+    the cache volume, removed when the build ends."""
+    fresh = f"{BINPKG_PATH}/check-{uuid.uuid4().hex[:12]}"
+    return {**plan, "pkgdir": fresh, "discard_pkgdir": True}
+
+
+def check_reproducible(first: BuiltRoot, second: BuiltRoot) -> None:
+    """Fail, naming every differing file by package, unless both builds gave the same
+    layers."""
+    if [layer.digest for layer in first.packed.layers] == [
+        layer.digest for layer in second.packed.layers
+    ]:
+        print("staves: reproducible: a build from scratch gave the same layers", file=sys.stderr)
+        return
+    differences = compare_entries(
+        layer_entries(first.packed.layers), layer_entries(second.packed.layers)
+    )
+    groups = by_package(differences, first.packages)
+    for line in describe(groups) or ["every entry is the same; the layers are split otherwise"]:
+        print(f"staves: differs: {line}", file=sys.stderr)
+    where = ", ".join(group.package for group in groups) or "the layers"
+    raise StavesError(
+        f"not reproducible: a build from scratch differs in {len(differences)} paths ({where})",
+        hint="the paths are listed above; no output was written",
+        exit_code=1,
+    )
+
+
 def build(request: BuildRequest, environ: Mapping[str, str], push: Pusher | None) -> Image:
-    plan = {**request.plan, "snapshot": SNAPSHOT_MOUNT, "pkgdir": binpkg_dir(request.plan)}
+    plan = {
+        **request.plan,
+        "snapshot": SNAPSHOT_MOUNT,
+        "pkgdir": binpkg_dir(request.plan),
+        "epoch": request.epoch,
+    }
     with (
         podman_client(request.url, environ) as client,
         tempfile.TemporaryDirectory(prefix="staves-build-") as work,
@@ -115,58 +223,43 @@ def build(request: BuildRequest, environ: Mapping[str, str], push: Pusher | None
             ensure_volume(client, request.builder.cache_volume)
             ensure_volume(client, request.builder.distfiles_volume, "distfiles-cache")
         announce_shared(request.builder)
-        with (
-            podman_step("running the builder"),
-            builder_container(client, request.builder, plan) as container,
-        ):
-            result = run_to_end(container, sys.stderr)
-            if result.exit_code != 0:
-                raise failure_from(result)
-            with archive_stream(client, container, f"{ROOTFS}/{VDB_DIR}") as stream:
-                packages = read_vdb_tar(stream, strip_components=1)
-            with archive_stream(client, container) as stream:
-                packed = pack_rootfs(
-                    stream,
-                    packages,
-                    layers=request.layers,
-                    vdb=request.vdb,
-                    blob_dir=Path(work) / "blobs",
-                    compression=request.compression,
-                    epoch=request.epoch,
-                )
-            inputs = [
-                ImageInput(role, ref, image_digest(client, ref))
-                for role, ref in (
-                    ("builder", request.builder.builder_image),
-                    ("snapshot", request.builder.portage_image),
-                )
-            ]
-        created = created_time(packed.layers, request.epoch)
-        image = build_image(
-            packed.layers,
-            request.config,
-            created=created,
-            platform=request.platform,
-            annotations=request.annotations,
-            history=packed.history,
+        built = run_builder(client, request, plan, Path(work) / "blobs")
+        if request.check:
+            print("staves: building again from scratch, to compare", file=sys.stderr, flush=True)
+            again = run_builder(client, request, check_plan(plan), Path(work) / "check")
+            check_reproducible(built, again)
+        image = write_image(client, request, built, push)
+    return image
+
+
+def write_image(client: Any, request: BuildRequest, built: BuiltRoot, push: Pusher | None) -> Image:
+    """The image and its SBOM from the packed layers, to every destination."""
+    created = created_time(built.packed.layers, built.epoch)
+    image = build_image(
+        built.packed.layers,
+        request.config,
+        created=created,
+        platform=request.platform,
+        annotations=request.annotations,
+        history=built.packed.history,
+    )
+    sbom = sbom_blob(
+        build_sbom(
+            built.packages,
+            SbomSubject(request.name.reference or "image", image.manifest.digest, created),
+            built.packed.file_digests,
+            list(built.inputs),
         )
-        sbom = sbom_blob(
-            build_sbom(
-                packages,
-                SbomSubject(request.name.reference or "image", image.manifest.digest, created),
-                packed.file_digests,
-                inputs,
-            )
-        )
-        if request.sbom_path is not None:
-            atomic_write(request.sbom_path, sbom.data)
-        attached = build_artifact(image.descriptor(), [(sbom, SBOM_FILE)], SPDX_MEDIA_TYPE)
-        write_outputs(
-            image,
-            request.destinations,
-            request.name,
-            lambda img, name: load_image(client, img, name),
-            push,
-            referrers=[attached],
-        )
+    )
+    if request.sbom_path is not None:
+        atomic_write(request.sbom_path, sbom.data)
+    attached = build_artifact(image.descriptor(), [(sbom, SBOM_FILE)], SPDX_MEDIA_TYPE)
+    write_outputs(
+        image,
+        request.destinations,
+        request.name,
+        lambda img, name: load_image(client, img, name),
+        push,
+        referrers=[attached],
+    )
     return image

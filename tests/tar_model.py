@@ -52,11 +52,13 @@ def apply_layers(blobs: list[bytes]) -> Tree:
 
 def without_mtimes(tree: Tree) -> dict[str, tuple[object, ...]]:
     """The tree with hardlink classes made comparable and mtimes dropped (also the
-    symlink mtimes a package database's CONTENTS records)."""
+    times a package database records: CONTENTS mtimes, BUILD_TIME)."""
     out = {}
     for name, (kind, mode, uid, gid, content, cls, _mtime) in tree.items():
         if name.endswith("/CONTENTS") and isinstance(content, bytes):
-            content = re.sub(rb"^(sym .* -> .*) \d+$", rb"\1", content, flags=re.M)
+            content = re.sub(rb"^((?:sym|obj) .*) \d+$", rb"\1", content, flags=re.M)
+        if name.endswith("/BUILD_TIME"):
+            content = None
         out[name] = (kind, mode, uid, gid, content, cls is not None)
     return out
 

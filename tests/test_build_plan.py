@@ -4,8 +4,14 @@ import json
 
 import pytest
 
-from staves.build import binpkg_dir, failure_from
-from staves.builder.inbuilder import FAILURE_MARK, PlanError, load_plan
+from staves.build import binpkg_dir, check_plan, failure_from
+from staves.builder.inbuilder import (
+    FAILURE_MARK,
+    TIMESTAMP_FILE,
+    PlanError,
+    load_plan,
+    snapshot_epoch,
+)
 from staves.podman.builder_container import RunResult
 from staves.spec import build_plan, loads_spec
 
@@ -30,6 +36,7 @@ def test_the_host_plan_passes_the_builder_check() -> None:
         (lambda p: p["files"].update({"etc/relative": ""}), "must be absolute"),
         (lambda p: p["files"].update({"/etc/../root/x": ""}), "must be absolute"),
         (lambda p: p.update(packages=[]), "no packages"),
+        (lambda p: p.update(epoch="5"), "'epoch' has the wrong type"),
     ],
 )
 def test_a_bad_plan_is_refused_with_a_reason(change, message: str) -> None:
@@ -56,3 +63,31 @@ def test_failure_names_what_the_builder_reported() -> None:
     assert str(failure_from(RunResult(137, ("killed",)))).startswith(
         "the build in the builder failed (exit code 137)"
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Mon, 30 Nov 2026 00:45:01 +0000\n", 1_795_999_501),  # as Gentoo's snapshots write it
+        ("Sun, 01 Dec 2024 01:45:01 +0100", 1_733_013_901),
+        ("yesterday", None),
+        ("Mon, 30 Nov 2026 00:45:01", None),  # no zone: no single moment
+    ],
+)
+def test_the_snapshot_epoch_is_its_timestamp_chk(tmp_path, text: str, expected) -> None:
+    (tmp_path / "metadata").mkdir()
+    (tmp_path / TIMESTAMP_FILE).write_text(text)
+    assert snapshot_epoch(tmp_path) == expected
+
+
+def test_a_snapshot_without_timestamp_chk_gives_no_epoch(tmp_path) -> None:
+    assert snapshot_epoch(tmp_path) is None
+
+
+def test_the_check_builds_in_a_directory_of_its_own_that_goes_afterwards() -> None:
+    plan = {**plan_for(SPEC), "pkgdir": binpkg_dir(plan_for(SPEC)), "epoch": 5}
+    again = check_plan(plan)
+    assert again["pkgdir"].startswith("/var/cache/binpkgs/check-")
+    assert again["pkgdir"] != check_plan(plan)["pkgdir"]
+    assert again["discard_pkgdir"] is True and again["epoch"] == 5
+    assert load_plan(json.dumps(again))["discard_pkgdir"] is True

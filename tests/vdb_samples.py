@@ -1,5 +1,6 @@
 """Hand-made root filesystems with a Portage package database, as the builder leaves them."""
 
+import bz2
 import hashlib
 import io
 import os
@@ -18,6 +19,7 @@ class Pkg:
     dirs: tuple[str, ...] = ()  # extra (empty) directories it owns
     meta: dict[str, str] = field(default_factory=dict)  # other vdb files
     mtime: int = 1_650_000_000
+    built_epoch: int | None = None  # SOURCE_DATE_EPOCH in its saved build environment
 
 
 def _all_dirs(paths: list[str]) -> set[str]:
@@ -63,7 +65,16 @@ def write_package(root: Path, pkg: Pkg) -> None:
     meta["CONTENTS"] = contents_text(pkg)
     for name, text in meta.items():
         (vdb / name).write_text(text if text.endswith("\n") else text + "\n")
-    (vdb / "environment.bz2").write_bytes(b"BZh9 not really")
+    (vdb / "environment.bz2").write_bytes(environment_bz2(pkg.built_epoch))
+
+
+def environment_bz2(epoch: int | None) -> bytes:
+    """A saved build environment as Portage writes it (bash's ``declare -p``)."""
+    lines = ['declare -x CHOST="x86_64-pc-linux-gnu"']
+    if epoch is not None:
+        lines.append(f'declare -x SOURCE_DATE_EPOCH="{epoch}"')
+    lines.append('declare -- T="/var/tmp/portage/x/temp"')
+    return bz2.compress("\n".join(lines).encode() + b"\n")
 
 
 def make_rootfs(root: Path, packages: list[Pkg], unowned: dict[str, bytes] | None = None) -> Path:

@@ -8,6 +8,7 @@ writes them, runs emerge, and prepares the root filesystem that becomes the imag
 Usage: python3 inbuilder.py PLAN-JSON  (the host runs it as python3 -c SCRIPT PLAN-JSON)
 """
 
+import email.utils
 import glob
 import json
 import os
@@ -39,8 +40,14 @@ PLAN_KEYS = {
     "snapshot": (str, type(None)),
     "pkgdir": (str, type(None)),
     "lease": (str, type(None)),
+    "epoch": (int, type(None)),
+    "discard_pkgdir": bool,
 }
 REPO_PATH = "/var/db/repos/gentoo"
+# Gentoo's snapshots say when they were taken, as "Mon, 30 Nov 2026 00:45:01 +0000".
+TIMESTAMP_FILE = "metadata/timestamp.chk"
+# The epoch the packages were built with, for the host to read (empty: none known).
+EPOCH_FILE = "/tmp/staves-epoch"
 PORTAGE_TMPDIR = "/var/tmp/portage"
 DISTDIR = "/var/cache/distfiles"  # the distfiles cache volume
 # What a container build needs from Portage; every sandbox needs privileges we lack.
@@ -82,6 +89,8 @@ def load_plan(text: str) -> dict:
     plan.setdefault("snapshot", None)
     plan.setdefault("pkgdir", None)
     plan.setdefault("lease", None)
+    plan.setdefault("epoch", None)
+    plan.setdefault("discard_pkgdir", False)
     unknown = set(plan) - set(PLAN_KEYS)
     if unknown:
         raise PlanError(f"plan has unknown keys: {', '.join(sorted(unknown))}")
@@ -124,6 +133,39 @@ def link_snapshot(snapshot: str | None) -> None:
         target.rmdir()
     target.parent.mkdir(parents=True, exist_ok=True)
     target.symlink_to(source)
+
+
+def snapshot_epoch(repo: Path) -> int | None:
+    """The snapshot's time, from its metadata/timestamp.chk; None without a readable one."""
+    try:
+        text = (repo / TIMESTAMP_FILE).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    try:
+        moment = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        say(f"{TIMESTAMP_FILE} holds {text[:60]!r}, not a date; the snapshot gives no epoch")
+        return None
+    return int(moment.timestamp()) if moment.tzinfo is not None else None
+
+
+def export_epoch(explicit: int | None) -> int | None:
+    """SOURCE_DATE_EPOCH for every package build: the host's, else the snapshot's time.
+    Build systems that honour it (gcc's __DATE__, gzip, man pages…) stop embedding the
+    clock, and Portage records it in each package's saved environment."""
+    epoch = explicit if explicit is not None else snapshot_epoch(Path(REPO_PATH))
+    if epoch is not None:
+        os.environ["SOURCE_DATE_EPOCH"] = str(epoch)
+        say(f"SOURCE_DATE_EPOCH={epoch}")
+    Path(EPOCH_FILE).write_text("" if epoch is None else f"{epoch}\n", encoding="utf-8")
+    return epoch
+
+
+def discard_pkgdir(pkgdir: str | None) -> None:
+    """Remove a build's own binary-package directory (a reproducibility check's)."""
+    if pkgdir:
+        shutil.rmtree(pkgdir, ignore_errors=True)
+        say(f"removed {pkgdir}")
 
 
 def write_config(plan: dict) -> None:
@@ -307,6 +349,7 @@ def main(argv: list[str]) -> int:
         plan = load_plan(argv[1])
         link_snapshot(plan["snapshot"])
         write_config(plan)
+        export_epoch(plan["epoch"])
     except (OSError, PlanError) as exc:
         print(f"staves: bad build plan: {exc}", file=sys.stderr)
         return 2
@@ -357,7 +400,18 @@ def serve(argv: list[str]) -> int:
         code = main(argv)
     except SystemExit as exc:  # emerge failures exit from deep inside
         code = exc.code if isinstance(exc.code, int) else 1
+    finally:
+        discard_pkgdir(_discarded_pkgdir(argv))
     return hold_for_host(lease, code)
+
+
+def _discarded_pkgdir(argv: list[str]) -> str | None:
+    """The plan's pkgdir when the plan asks for it to go after the build."""
+    try:
+        plan = load_plan(argv[1]) if len(argv) == 2 else None
+    except PlanError:
+        return None
+    return plan["pkgdir"] if plan and plan["discard_pkgdir"] else None
 
 
 if __name__ == "__main__":

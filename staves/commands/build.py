@@ -120,6 +120,13 @@ DEFAULT_DISTFILES = "staves-distfiles"
     type=click.Path(dir_okay=False, path_type=Path),
     help="Also write the image's SPDX SBOM to this file.",
 )
+@click.option(
+    "--check-reproducible",
+    "check",
+    is_flag=True,
+    help="Build a second time from scratch (a fresh binary-package directory) and fail, "
+    "naming each differing file by package, unless both give the same layers.",
+)
 @image_output_options
 @registry_options
 def build_command(
@@ -140,6 +147,7 @@ def build_command(
     netrc: bool | None,
     layers: int | None,
     sbom_path: Path | None,
+    check: bool,
     compression: str,
     platform_text: str | None,
     url: str | None,
@@ -185,6 +193,7 @@ def build_command(
         layers=layers or spec.layers,
         vdb=spec.vdb,
         sbom_path=sbom_path,
+        check=check,
     )
     push = pusher_from_cli(creds, authfile, tls_verify, cert_dir)
     image = build(request, environ, push)

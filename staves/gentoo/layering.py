@@ -11,8 +11,10 @@ With a budget of N layers (``layers = N``):
 
 A package's layer holds its files, the directories above them, and its entry in the package
 database (``var/db/pkg/CATEGORY/PF``, as the ``vdb`` mode keeps it). Every entry's mtime is
-the package's BUILD_TIME, so the same binary package gives a byte-identical layer in every
-image. Where no BUILD_TIME is known, SOURCE_DATE_EPOCH (if set) is used instead.
+the package's own time: the SOURCE_DATE_EPOCH it was built with (its BUILD_TIME for binary
+packages built without one); so the same binary package gives a byte-identical layer in
+every image, and two builds from scratch (both built with the build's epoch) the same one.
+The times the database records (CONTENTS mtimes, BUILD_TIME) are set to that time too.
 
 N is at most 100: containerd and Docker's overlay stop at 127/128 layers, and images built
 ``FROM`` a Staves image need room for layers of their own.
@@ -111,28 +113,40 @@ class LayerPlan:
         return keep_in_image(name, self.vdb)
 
     def rewrite(self, name: str) -> Callable[[bytes], bytes] | None:
-        """CONTENTS records when each symlink was merged; that time becomes the package's
-        layer time, so the same binary package always gives the same layer."""
+        """The times a package's database entry records (when each file was installed and
+        merged, when it was built) become its layer's time, which its files carry: so the
+        same binary package always gives the same layer, and CONTENTS matches the files."""
         parts = name.split("/")
-        if len(parts) != 6 or not name.startswith(VDB_DIR + "/") or parts[5] != "CONTENTS":
+        if len(parts) != 6 or not name.startswith(VDB_DIR + "/"):
             return None
-        group = self.package_groups.get(f"{parts[3]}/{parts[4]}")
+        stamp = STAMPED_FILES.get(parts[5])
+        group = self.package_groups.get(f"{parts[3]}/{parts[4]}", self.groups[0].name)
         mtime = next((g.mtime for g in self.groups if g.name == group), None)
-        if mtime is None:
+        if stamp is None or mtime is None:
             return None
-        return lambda data: stamp_symlinks(data, mtime)
+        return lambda data: stamp(data, mtime)
 
 
-def stamp_symlinks(contents: bytes, mtime: int) -> bytes:
-    """CONTENTS with every ``sym`` line's trailing mtime set to ``mtime``."""
+def stamp_contents(contents: bytes, mtime: int) -> bytes:
+    """CONTENTS with every ``obj`` and ``sym`` line's trailing mtime set to ``mtime``."""
     lines = []
     for line in contents.split(b"\n"):
-        if line.startswith(b"sym ") and b" -> " in line:
+        if line.startswith((b"obj ", b"sym ")):
             head, _, stamp = line.rpartition(b" ")
             if stamp.isdigit():
                 line = head + b" " + str(mtime).encode()
         lines.append(line)
     return b"\n".join(lines)
+
+
+def stamp_build_time(data: bytes, mtime: int) -> bytes:
+    return f"{mtime}\n".encode() if data.strip().isdigit() else data
+
+
+# vdb files holding times, and how each is set to the layer's time.
+STAMPED_FILES: Mapping[str, Callable[[bytes, int], bytes]] = MappingProxyType(
+    {"CONTENTS": stamp_contents, "BUILD_TIME": stamp_build_time}
+)
 
 
 def keep_in_image(name: str, vdb: VdbMode) -> bool:
@@ -157,8 +171,17 @@ def _has_files(package: InstalledPackage) -> bool:
     return any(entry.kind != "dir" for entry in package.contents)
 
 
+def package_time(package: InstalledPackage, epoch: int | None) -> int | None:
+    """The time a package's layer carries: the SOURCE_DATE_EPOCH it was built with, else
+    its BUILD_TIME, else the build's epoch. Not clamped to the epoch: a binary package
+    gives the same layer in every image, whenever and under whatever epoch it is reused."""
+    if package.built_epoch is not None:
+        return package.built_epoch
+    return package.build_time if package.build_time is not None else epoch
+
+
 def _group_mtime(members: Sequence[InstalledPackage], epoch: int | None) -> int | None:
-    times = [p.build_time for p in members if p.build_time is not None]
+    times = [t for p in members if (t := package_time(p, epoch)) is not None]
     return max(times) if times else epoch
 
 

@@ -5,6 +5,7 @@ Each ``CATEGORY/PF/`` directory holds one file per piece of metadata (USE, LICEN
 as a tar stream whose members end in ``CATEGORY/PF/FILE``. Pure: no Portage needed.
 """
 
+import bz2
 import re
 import tarfile
 from collections.abc import Iterable, Iterator, Mapping
@@ -35,6 +36,12 @@ METADATA_FILES = frozenset(
         "HOMEPAGE",
     }
 )
+
+# The package's saved build environment: read only for the SOURCE_DATE_EPOCH it was built with.
+ENVIRONMENT_FILE = "environment.bz2"
+BUILT_EPOCH = "SOURCE_DATE_EPOCH"  # the name it is kept under among the metadata texts
+# As bash's declare -p writes it into the environment Portage saves.
+_EPOCH_DECLARED = re.compile(rb'^declare -x SOURCE_DATE_EPOCH="?(\d+)"?$', re.MULTILINE)
 
 # PMS 3.2: a version, with an optional revision.
 _VERSION = r"\d+(?:\.\d+)*[a-z]?(?:_(?:alpha|beta|pre|rc|p)\d*)*"
@@ -77,6 +84,8 @@ class InstalledPackage:
     ldflags: str | None = None
     chost: str | None = None
     build_time: int | None = None
+    # SOURCE_DATE_EPOCH in the package's build environment, when it had one.
+    built_epoch: int | None = None
     build_id: str | None = None
     size: int | None = None
     counter: int | None = None
@@ -186,6 +195,7 @@ def package_from_files(category: str, pf: str, files: Mapping[str, str]) -> Inst
         ldflags=_text(files, "LDFLAGS"),
         chost=_text(files, "CHOST"),
         build_time=_int(files.get("BUILD_TIME")),
+        built_epoch=_int(files.get(BUILT_EPOCH)),
         build_id=_text(files, "BUILD_ID"),
         size=_int(files.get("SIZE")),
         counter=_int(files.get("COUNTER")),
@@ -193,6 +203,22 @@ def package_from_files(category: str, pf: str, files: Mapping[str, str]) -> Inst
         homepage=_text(files, "HOMEPAGE"),
         contents=parse_contents(files.get("CONTENTS", "")),
     )
+
+
+def epoch_of_environment(compressed: bytes) -> str | None:
+    """The SOURCE_DATE_EPOCH exported in a saved build environment (environment.bz2)."""
+    try:
+        match = _EPOCH_DECLARED.search(bz2.decompress(compressed))
+    except (OSError, ValueError):
+        return None
+    return match[1].decode() if match else None
+
+
+def _metadata_text(name: str, data: bytes) -> tuple[str, str]:
+    """A vdb file as the (name, text) it is kept under."""
+    if name == ENVIRONMENT_FILE:
+        return BUILT_EPOCH, epoch_of_environment(data) or ""
+    return name, _decode(data)
 
 
 def _decode(data: bytes) -> str:
@@ -214,11 +240,11 @@ def read_vdb_dir(root: Path) -> tuple[InstalledPackage, ...]:
     for pkg_dir in sorted(root.glob("*/*")):
         if not pkg_dir.is_dir() or pkg_dir.name.startswith((".", "-")):
             continue  # Portage's lock and merge directories start with '.' or '-MERGING-'
-        files = {
-            name: _decode((pkg_dir / name).read_bytes())
-            for name in METADATA_FILES
+        files = dict(
+            _metadata_text(name, (pkg_dir / name).read_bytes())
+            for name in (*METADATA_FILES, ENVIRONMENT_FILE)
             if (pkg_dir / name).is_file()
-        }
+        )
         found[(pkg_dir.parent.name, pkg_dir.name)] = files
     return _packages(found)
 
@@ -227,6 +253,9 @@ def _vdb_members(tar: tarfile.TarFile) -> Iterator[tuple[tarfile.TarInfo, list[s
     for info in tar:
         parts = [p for p in info.name.split("/") if p not in ("", ".")]
         yield info, parts
+
+
+_READ_FILES = METADATA_FILES | {ENVIRONMENT_FILE}
 
 
 def read_vdb_tar(stream: BinaryIO, strip_components: int = 0) -> tuple[InstalledPackage, ...]:
@@ -239,13 +268,14 @@ def read_vdb_tar(stream: BinaryIO, strip_components: int = 0) -> tuple[Installed
                 rel = parts[strip_components:]
                 if len(rel) == 2 and info.isdir() and not rel[1].startswith((".", "-")):
                     found.setdefault((rel[0], rel[1]), {})
-                if len(rel) != 3 or not info.isreg() or rel[2] not in METADATA_FILES:
+                if len(rel) != 3 or not info.isreg() or rel[2] not in _READ_FILES:
                     continue
                 if rel[1].startswith((".", "-")):
                     continue
                 data = tar.extractfile(info)
                 if data is not None:
-                    found.setdefault((rel[0], rel[1]), {})[rel[2]] = _decode(data.read())
+                    name, text = _metadata_text(rel[2], data.read())
+                    found.setdefault((rel[0], rel[1]), {})[name] = text
     except tarfile.TarError as exc:
         raise VdbError(f"the package database archive is not a valid tar: {exc}") from exc
     return _packages(found)

@@ -24,7 +24,7 @@ from oci.image import ImageConfig, build_image
 from oci.layout import write_layout
 from oci.media import MediaType
 from staves.cli import main
-from staves.gentoo.layering import stamp_symlinks
+from staves.gentoo.layering import STAMPED_FILES, package_time
 from staves.gentoo.rootfs_layers import pack_rootfs
 from staves.gentoo.sbom import SPDX_MEDIA_TYPE, ImageInput, SbomSubject, build_sbom, sbom_blob
 from staves.gentoo.vdb import read_vdb_dir
@@ -202,11 +202,12 @@ def test_umoci_unpacks_the_layers_to_the_rootfs(tmp_path: Path) -> None:
     layout = tmp_path / "layout"
     write_layout(image, layout, "t")
     run("umoci", "unpack", "--image", f"{layout}:t", tmp_path / "bundle")
-    # The one change on the way: CONTENTS gives symlinks the package's build time.
+    # The one change on the way: the times the database records become the package's.
     for package in packages:
-        if package.build_time is not None:
-            contents = root / VDB / package.key / "CONTENTS"
-            contents.write_bytes(stamp_symlinks(contents.read_bytes(), package.build_time))
+        if (moment := package_time(package, None)) is not None:
+            for name, stamp in STAMPED_FILES.items():
+                if (kept := root / VDB / package.key / name).is_file():
+                    kept.write_bytes(stamp(kept.read_bytes(), moment))
     assert describe_tree(tmp_path / "bundle" / "rootfs") == describe_tree(root)
 
 
