@@ -17,11 +17,12 @@ from oci.files import atomic_write
 from oci.image import Image, ImageConfig, build_image, created_time
 from oci.transport import Destination
 from staves.builder.inbuilder import FAILURE_MARK
-from staves.errors import StavesError
+from staves.errors import EXIT_USAGE, StavesError
 from staves.gentoo.layering import VDB_DIR
 from staves.gentoo.rootfs_layers import pack_rootfs
 from staves.gentoo.sbom import SPDX_MEDIA_TYPE, ImageInput, SbomSubject, build_sbom, sbom_blob
 from staves.gentoo.vdb import read_vdb_tar
+from staves.images.accounts import read_accounts, user_problem
 from staves.images.outputs import ImageName, Pusher, write_outputs
 from staves.podman.builder_container import (
     BINPKG_PATH,
@@ -61,6 +62,7 @@ class BuildRequest:
     layers: int = 1
     vdb: str = "trim"
     sbom_path: Path | None = None
+    spec_file: str | None = None
 
 
 def failure_from(result: RunResult) -> StavesError:
@@ -89,6 +91,25 @@ def binpkg_dir(plan: Mapping[str, Any]) -> str:
     relevant = sorted((k, v) for k, v in parts.items() if k.startswith(_ENV_FILES))
     key = hashlib.sha256(json.dumps(relevant).encode()).hexdigest()[:16]
     return f"{BINPKG_PATH}/env-{key}"
+
+
+def check_user(client: Any, container: Any, request: BuildRequest) -> None:
+    """The spec's ``user`` must be in the finished image's passwd (and group), since
+    ``podman run`` looks names up there; fail before any output is written."""
+    user = request.config.user
+    if not user:
+        return
+    with archive_stream(client, container, f"{ROOTFS}/etc") as stream:
+        problem = user_problem(user, read_accounts(stream))
+    if problem is not None:
+        raise StavesError(
+            problem,
+            file=request.spec_file,
+            key="user",
+            hint="add the package that creates it (acct-user/NAME, acct-group/NAME) "
+            "to packages, or give a numeric UID[:GID]",
+            exit_code=EXIT_USAGE,
+        )
 
 
 def announce_shared(settings: BuilderSettings) -> None:
@@ -120,6 +141,7 @@ def build(request: BuildRequest, environ: Mapping[str, str], push: Pusher | None
             result = run_to_end(container, sys.stderr)
             if result.exit_code != 0:
                 raise failure_from(result)
+            check_user(client, container, request)
             with archive_stream(client, container, f"{ROOTFS}/{VDB_DIR}") as stream:
                 packages = read_vdb_tar(stream, strip_components=1)
             with archive_stream(client, container) as stream:

@@ -31,6 +31,7 @@ PLAN_KEYS = {
     "locale": (dict, type(None)),
     "snapshot": (str, type(None)),
     "pkgdir": (str, type(None)),
+    "install_mask": list,
 }
 REPO_PATH = "/var/db/repos/gentoo"
 PORTAGE_TMPDIR = "/var/tmp/portage"
@@ -46,17 +47,21 @@ PORTAGE_ELOG_CLASSES="warn error"
 PORTAGE_ELOG_SYSTEM="echo"
 MAKEOPTS="-j{jobs}"
 """
-# Parts of the root an image never needs.
-STRIP_PATHS = (
-    "usr/share/doc",
-    "usr/share/man",
-    "usr/share/info",
-    "usr/share/gtk-doc",
-    "usr/include",
-    "var/cache",
-    "var/tmp",
-    "var/log",
+# Parts of a package an image never needs. Portage leaves them out as it merges into the
+# root (INSTALL_MASK), so CONTENTS, and the SBOM's file list, say exactly what is there;
+# a directory a package keeps (keepdir) or owns is never touched. The spec's
+# install_mask comes after these: "-/usr/include" keeps headers, a path drops more.
+INSTALL_MASK = (
+    "/usr/share/doc",
+    "/usr/share/man",
+    "/usr/share/info",
+    "/usr/share/gtk-doc",
+    "/usr/include",
+    "*.a",
+    "*.la",
 )
+# The package whose USE=build pkg_preinst lays out a root's directories, as for a stage.
+BASELAYOUT = "sys-apps/baselayout"
 
 
 class PlanError(Exception):
@@ -73,6 +78,7 @@ def load_plan(text: str) -> dict:
         raise PlanError("plan must be a JSON object")
     plan.setdefault("snapshot", None)
     plan.setdefault("pkgdir", None)
+    plan.setdefault("install_mask", [])
     unknown = set(plan) - set(PLAN_KEYS)
     if unknown:
         raise PlanError(f"plan has unknown keys: {', '.join(sorted(unknown))}")
@@ -93,9 +99,9 @@ def say(message: str) -> None:
     print(f">>> staves: {message}", flush=True)
 
 
-def run(argv: list[str]) -> int:
+def run(argv: list[str], env: dict[str, str] | None = None) -> int:
     say("running " + " ".join(shlex.quote(a) for a in argv))
-    return subprocess.run(argv, check=False).returncode
+    return subprocess.run(argv, check=False, env=env).returncode
 
 
 def link_snapshot(snapshot: str | None) -> None:
@@ -192,10 +198,39 @@ def report_failure(code: int) -> int:
     return code
 
 
-def emerge(args: list[str]) -> None:
-    code = run(["emerge", "--color=n", "--verbose", "--quiet-build=n", *args])
+def emerge(args: list[str], env: dict[str, str] | None = None) -> None:
+    code = run(["emerge", "--color=n", "--verbose", "--quiet-build=n", *args], env)
     if code != 0:
         sys.exit(report_failure(code))
+
+
+def image_environment(plan: dict) -> dict[str, str]:
+    """The environment of the emerges into the image root: what Portage leaves out."""
+    mask = " ".join([*INSTALL_MASK, *plan["install_mask"]])
+    return {**os.environ, "INSTALL_MASK": mask}
+
+
+def portageq(*args: str) -> str:
+    """One answer of portageq (empty when it has none)."""
+    found = subprocess.run(["portageq", *args], capture_output=True, text=True, check=False)
+    return found.stdout.strip() if found.returncode == 0 else ""
+
+
+def lay_out_skeleton(root: Path, env: dict[str, str]) -> None:
+    """The filesystem skeleton from the repository's baselayout, merged with USE=build.
+
+    As for a Gentoo stage: merged-usr links and library directories as the profile says,
+    /tmp, /etc/passwd and /etc/group (root, nobody) that acct-user packages extend, and
+    /etc/os-release. A repository without baselayout gets an empty root, as Portage does.
+    """
+    if not portageq("best_visible", str(root), "ebuild", BASELAYOUT):
+        say(f"the repository has no {BASELAYOUT}; the root gets no filesystem skeleton")
+        return
+    say(f"the filesystem skeleton ({BASELAYOUT}, USE=build) into {root}")
+    emerge(
+        ["--usepkg", "--buildpkg", f"--root={root}", "--root-deps=rdeps", "--oneshot", BASELAYOUT],
+        {**env, "USE": f"{env.get('USE', '')} build".strip()},
+    )
 
 
 def libc_dir(root: Path) -> Path | None:
@@ -221,30 +256,45 @@ def copy_compiler_runtime(root: Path, names: list[str]) -> None:
         say(f"copied {name} into {target.relative_to(root)}")
 
 
-def make_locale(root: Path, locale: dict | None) -> int:
+def localedef_arguments(name: str, charset: str) -> list[str]:
+    """``-i SOURCE -f CHARMAP NAME`` for a locale named as ``LANG`` will name it.
+
+    The source is the name without its codeset (``en_US.UTF-8`` comes from ``en_US``,
+    ``de_DE@euro`` from ``de_DE@euro``); the locale keeps the name as given, which is the
+    one setlocale looks up (``de_DE@euro``, not ``de_DE@euro.ISO-8859-15``).
+    """
+    language, _, modifier = name.partition("@")
+    source = language.split(".", 1)[0] + (f"@{modifier}" if modifier else "")
+    return ["-i", source, "-f", charset, name]
+
+
+def make_locale(root: Path, locale: dict | None, elibc: str) -> int:
     """Compile the locale into the root's locale archive; 0 when it is there."""
     if not locale:
         return 0
     name, charset = locale["name"], locale.get("charset") or "UTF-8"
+    if elibc != "glibc" or shutil.which("localedef") is None:
+        print(
+            f"{FAILURE_MARK}locale {name} needs glibc's localedef, and the profile's C library "
+            f"is {elibc or 'unknown'}; remove locale from the spec (musl reads no locale files)",
+            flush=True,
+        )
+        return 1
     archive = root / "usr/lib/locale/locale-archive"
     archive.parent.mkdir(parents=True, exist_ok=True)
-    code = run(["localedef", "--prefix", str(root), "-i", name, "-f", charset, f"{name}.{charset}"])
+    code = run(["localedef", "--prefix", str(root), *localedef_arguments(name, charset)])
     # localedef exits 1 for mere warnings; the archive tells whether it worked.
     if not archive.is_file():
-        print(f"{FAILURE_MARK}localedef could not make {name}.{charset}; see above", flush=True)
+        print(f"{FAILURE_MARK}localedef could not make {name} ({charset}); see above", flush=True)
         return code or 1
     return 0
 
 
-def strip_root(root: Path) -> None:
-    for rel in STRIP_PATHS:
-        path = root / rel
-        if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path)
-    for pattern in ("**/*.a", "**/*.la"):
-        for path in root.glob(pattern):
-            if path.is_file():
-                path.unlink()
+def refresh_library_cache(root: Path) -> None:
+    """Regenerate the root's ld.so.cache (env-update, as Portage does after a merge), so
+    that it lists the libraries copied in after the last merge too."""
+    if run(["env-update"], {**os.environ, "ROOT": str(root)}) != 0:
+        raise PlanError("env-update could not regenerate the root's ld.so.cache")
 
 
 def main(argv: list[str]) -> int:
@@ -268,21 +318,23 @@ def main(argv: list[str]) -> int:
     common = ["--usepkg", "--buildpkg"]
     say("build dependencies into the builder")
     emerge([*common, "--onlydeps", "--with-bdeps=y", "--noreplace", *packages])
+    image_env = image_environment(plan)
+    lay_out_skeleton(root, image_env)
     # The C library first: without it every binary package looks built against other deps.
     say(f"the C library into {root}")
-    emerge([*common, f"--root={root}", "--root-deps=rdeps", "--oneshot", "virtual/libc"])
+    emerge([*common, f"--root={root}", "--root-deps=rdeps", "--oneshot", "virtual/libc"], image_env)
     say(f"packages into {root}")
-    emerge([*common, f"--root={root}", "--root-deps=rdeps", "--oneshot", *packages])
+    emerge([*common, f"--root={root}", "--root-deps=rdeps", "--oneshot", *packages], image_env)
     try:
         copy_compiler_runtime(
             root, ["libgcc_s.so.1", *(["libstdc++.so.6"] if plan["stdlib"] else [])]
         )
+        if code := make_locale(root, plan["locale"], portageq("envvar", "ELIBC")):
+            return code
+        refresh_library_cache(root)
     except PlanError as exc:
         print(f"staves: {exc}", file=sys.stderr)
         return 1
-    if code := make_locale(root, plan["locale"]):
-        return code
-    strip_root(root)
     say("root filesystem ready")
     return 0
 
