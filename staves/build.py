@@ -27,10 +27,12 @@ from staves.images.outputs import ImageName, Pusher, write_outputs
 from staves.podman.builder_container import (
     BINPKG_PATH,
     ROOTFS,
+    ROOTFS_ARCHIVE,
     SNAPSHOT_MOUNT,
     BuilderSettings,
     RunResult,
     archive_stream,
+    archived_file_stream,
     builder_container,
     ensure_image,
     ensure_volume,
@@ -144,7 +146,7 @@ def build(request: BuildRequest, environ: Mapping[str, str], push: Pusher | None
             check_user(client, container, request)
             with archive_stream(client, container, f"{ROOTFS}/{VDB_DIR}") as stream:
                 packages = read_vdb_tar(stream, strip_components=1)
-            with archive_stream(client, container) as stream:
+            with archived_file_stream(client, container, ROOTFS_ARCHIVE) as stream:
                 packed = pack_rootfs(
                     stream,
                     packages,

@@ -60,6 +60,9 @@ INSTALL_MASK = (
     "*.a",
     "*.la",
 )
+# The finished root as one tar, beside the root: Podman's archive API gives every file it
+# copies out root's ownership, so the root travels inside this file, owners intact.
+ROOT_ARCHIVE_SUFFIX = ".tar"
 # The package whose USE=build pkg_preinst lays out a root's directories, as for a stage.
 BASELAYOUT = "sys-apps/baselayout"
 
@@ -297,6 +300,14 @@ def refresh_library_cache(root: Path) -> None:
         raise PlanError("env-update could not regenerate the root's ld.so.cache")
 
 
+def archive_root(root: Path) -> None:
+    """The root as a tar next to it, with numeric owners, modes and extended attributes."""
+    archive = root.with_name(root.name + ROOT_ARCHIVE_SUFFIX)
+    argv = ["tar", "--numeric-owner", "--xattrs", "--xattrs-include=*", "-C", str(root.parent)]
+    if run([*argv, "-cf", str(archive), root.name]) != 0:
+        raise PlanError(f"tar could not archive {root}")
+
+
 def main(argv: list[str]) -> int:
     if len(argv) != 2:
         print("usage: inbuilder.py PLAN-JSON", file=sys.stderr)
@@ -332,6 +343,7 @@ def main(argv: list[str]) -> int:
         if code := make_locale(root, plan["locale"], portageq("envvar", "ELIBC")):
             return code
         refresh_library_cache(root)
+        archive_root(root)
     except PlanError as exc:
         print(f"staves: {exc}", file=sys.stderr)
         return 1

@@ -30,6 +30,11 @@ static void answer(int client, const char *page, const char *log) {
 	}
 }
 
+static void stop(int signal_number) {
+	(void)signal_number;
+	_exit(0);
+}
+
 int main(int argc, char **argv) {
 	if (argc != 4) {
 		fprintf(stderr, "usage: webd PORT PAGE LOG\n");
@@ -42,6 +47,7 @@ int main(int argc, char **argv) {
 	}
 	fclose(check);
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGTERM, stop); /* as PID 1, only handled signals stop it */
 	int server = socket(AF_INET6, SOCK_STREAM, 0);
 	int yes = 1, no = 0;
 	setsockopt(server, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
