@@ -257,4 +257,4 @@ def test_unknown_locale_fails_clearly(builder: Builder) -> None:
     )
     assert failed.proc.returncode != 0
     last = failed.log.strip().splitlines()[-1]
-    assert "localedef could not make xx_NOWHERE.UTF-8" in last
+    assert "localedef could not make xx_NOWHERE (UTF-8)" in last
