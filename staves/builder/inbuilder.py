@@ -16,6 +16,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 # The host names what failed from the text after this mark, up to a semicolon.
@@ -236,25 +237,105 @@ def lay_out_skeleton(root: Path, env: dict[str, str]) -> None:
     )
 
 
-def libc_dir(root: Path) -> Path | None:
-    """The directory holding the root's libc: the loader always searches it."""
-    for candidate in sorted(root.glob("**/libc.so.6")):
-        return candidate.parent
+# Shared libraries of the compiler itself (sys-devel/gcc): no package depends on them,
+# so Portage never puts them in a root; programs that need them get them copied in.
+COMPILER_RUNTIME = (
+    "libgcc_s.so",
+    "libstdc++.so",
+    "libgomp.so",
+    "libatomic.so",
+    "libgfortran.so",
+    "libquadmath.so",
+    "libitm.so",
+    "libssp.so",
+    "libobjc.so",
+    "libasan.so",
+    "libubsan.so",
+    "liblsan.so",
+    "libtsan.so",
+)
+
+
+@dataclass(frozen=True)
+class CLibrary:
+    """The C library a profile's ELIBC names: the program interpreter and the libc."""
+
+    elibc: str
+    loader: str
+    libc: str
+    # glibc loads libgcc_s itself (pthread_cancel, backtrace) though nothing lists it.
+    dlopens_libgcc: bool
+
+
+_GLIBC_LOADERS = {
+    "amd64": "ld-linux-x86-64.so.2",
+    "x86": "ld-linux.so.2",
+    "arm64": "ld-linux-aarch64.so.1",
+    "ppc64": "ld64.so.2",
+    "riscv": "ld-linux-riscv64-lp64d.so.1",
+}
+_MUSL_ARCH = {"amd64": "x86_64", "x86": "i386", "arm64": "aarch64", "ppc64": "powerpc64"}
+
+
+def c_library(elibc: str, arch: str) -> CLibrary | None:
+    """What the profile's C library is called (None for an ELIBC Staves does not know)."""
+    if elibc == "glibc":
+        loader = _GLIBC_LOADERS.get(arch, "ld-linux.so.2")
+        return CLibrary("glibc", loader, "libc.so.6", dlopens_libgcc=True)
+    if elibc == "musl":
+        # musl's libc is its own loader; there is no libc.so.6.
+        loader = f"ld-musl-{_MUSL_ARCH.get(arch, arch)}.so.1"
+        return CLibrary("musl", loader, loader, dlopens_libgcc=False)
     return None
 
 
-def copy_compiler_runtime(root: Path, names: list[str]) -> None:
-    """Copy libgcc_s (and libstdc++) from the builder's compiler into the root."""
-    target = libc_dir(root)
-    if target is None:
-        say("no libc in the root; skipping compiler runtime libraries")
-        return
+def needed_sonames(vdb: Path) -> set[str]:
+    """Every soname an ELF file in the root needs, from Portage's NEEDED.ELF.2 records
+    (``ARCH;PATH;SONAME;RPATH;NEEDED,...``)."""
+    found: set[str] = set()
+    for record in sorted(vdb.glob("*/*/NEEDED.ELF.2")):
+        for line in record.read_text(errors="replace").splitlines():
+            fields = line.split(";")
+            if len(fields) >= 5 and fields[4]:
+                found.update(fields[4].split(","))
+    return found
+
+
+def runtime_libraries(needed: set[str], clib: CLibrary | None, stdlib: bool) -> list[str]:
+    """The compiler's libraries the root gets: those its ELF files need, libgcc_s where
+    the C library loads it, libstdc++ with ``stdlib``."""
+    chosen = {name for name in needed if name.startswith(COMPILER_RUNTIME)}
+    if clib is not None and clib.dlopens_libgcc:
+        chosen.add("libgcc_s.so.1")
+    if stdlib:
+        chosen.add("libstdc++.so.6")
+    return sorted(chosen)
+
+
+def native_libdir() -> str:
+    """The library directory of the profile's native ABI, as Portage names it."""
+    abi = portageq("envvar", "DEFAULT_ABI") or portageq("envvar", "ABI")
+    return (portageq("envvar", f"LIBDIR_{abi}") if abi else "") or "lib"
+
+
+def copy_compiler_runtime(root: Path, stdlib: bool, elibc: str) -> None:
+    """Copy the compiler's runtime libraries the root needs beside its C library, into
+    /usr/LIBDIR of the native ABI (on amd64 multilib lib64, never the 32-bit lib)."""
+    clib = c_library(elibc, portageq("envvar", "ARCH"))
+    target = root / "usr" / native_libdir()
+    if clib is not None and not any((root / d / clib.loader).exists() for d in ("lib64", "lib")):
+        # The loader's path is fixed by the ABI; without it nothing dynamic runs.
+        say(f"note: the root has no {clib.loader}, the loader of {elibc}")
+    names = runtime_libraries(needed_sonames(root / "var/db/pkg"), clib, stdlib)
+    target.mkdir(parents=True, exist_ok=True)
     for name in names:
+        if (target / name).exists():
+            continue  # a package of the root installed it
         found = subprocess.run(
             ["gcc", f"-print-file-name={name}"], capture_output=True, text=True, check=False
         ).stdout.strip()
         if not found.startswith("/") or not os.path.exists(found):
-            raise PlanError(f"the builder's compiler has no {name}")
+            raise PlanError(f"the builder's compiler has no {name}, which the image needs")
         shutil.copy2(os.path.realpath(found), target / name)
         say(f"copied {name} into {target.relative_to(root)}")
 
@@ -337,10 +418,9 @@ def main(argv: list[str]) -> int:
     say(f"packages into {root}")
     emerge([*common, f"--root={root}", "--root-deps=rdeps", "--oneshot", *packages], image_env)
     try:
-        copy_compiler_runtime(
-            root, ["libgcc_s.so.1", *(["libstdc++.so.6"] if plan["stdlib"] else [])]
-        )
-        if code := make_locale(root, plan["locale"], portageq("envvar", "ELIBC")):
+        elibc = portageq("envvar", "ELIBC")
+        copy_compiler_runtime(root, plan["stdlib"], elibc)
+        if code := make_locale(root, plan["locale"], elibc):
             return code
         refresh_library_cache(root)
         archive_root(root)
