@@ -425,7 +425,7 @@ def main(argv: list[str]) -> int:
         refresh_library_cache(root)
         archive_root(root)
     except PlanError as exc:
-        print(f"staves: {exc}", file=sys.stderr)
+        print(f"{FAILURE_MARK}{exc}", flush=True)  # the host names it in its one line
         return 1
     say("root filesystem ready")
     return 0
