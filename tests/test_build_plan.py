@@ -1,11 +1,12 @@
 """Pure parts of the build: the in-builder plan check and the binary-package partition."""
 
 import json
+from pathlib import Path
 
 import pytest
 
 from staves.build import binpkg_dir, failure_from
-from staves.builder.inbuilder import FAILURE_MARK, PlanError, load_plan
+from staves.builder.inbuilder import FAILURE_MARK, PlanError, cpv_name, load_plan, merges_into
 from staves.podman.builder_container import RunResult
 from staves.spec import build_plan, loads_spec
 
@@ -56,3 +57,19 @@ def test_failure_names_what_the_builder_reported() -> None:
     assert str(failure_from(RunResult(137, ("killed",)))).startswith(
         "the build in the builder failed (exit code 137)"
     )
+
+
+def test_the_image_merge_list_is_read_from_emerge_output() -> None:
+    output = (
+        "[ebuild  N     ] dev-util/gentool-1.0::gentoo  0 KiB\n"
+        "[ebuild  N     ] dev-libs/libshape-2:0/2::gentoo to /tmp/rootfs/ 0 KiB\n"
+        '[binary   R    ] app-misc/shaper-1.0::gentoo to /tmp/rootfs/ USE="round" 0 KiB\n'
+        "[ebuild  N     ] sys-libs/glibc-2.36-r1:2.2 to /tmp/rootfs/\n"
+    )
+    assert merges_into(output, Path("/tmp/rootfs")) == [
+        ("ebuild", "dev-libs/libshape-2"),
+        ("binary", "app-misc/shaper-1.0"),
+        ("ebuild", "sys-libs/glibc-2.36-r1"),
+    ]
+    assert cpv_name("sys-libs/glibc-2.36-r1") == "sys-libs/glibc"
+    assert cpv_name("dev-libs/libfoo2-1.0_p3") == "dev-libs/libfoo2"
