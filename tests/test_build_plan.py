@@ -6,7 +6,15 @@ from pathlib import Path
 import pytest
 
 from staves.build import binpkg_dir, failure_from
-from staves.builder.inbuilder import FAILURE_MARK, PlanError, cpv_name, load_plan, merges_into
+from staves.builder.inbuilder import (
+    FAILURE_MARK,
+    PlanError,
+    changed_envs,
+    cpv_name,
+    load_plan,
+    merges_into,
+    package_envs,
+)
 from staves.podman.builder_container import RunResult
 from staves.spec import build_plan, loads_spec
 
@@ -44,8 +52,9 @@ def test_environment_changes_move_binary_packages_apart() -> None:
     base = binpkg_dir(plan_for(SPEC))
     assert base.startswith("/var/cache/binpkgs/env-")
     assert binpkg_dir(plan_for(SPEC + "[env]\nCFLAGS = '-O3'\n")) != base
+    # A package's own environment rebuilds that package alone (the in-builder script).
     named = SPEC + "[env.fast]\nCFLAGS = '-O3'\n['app-misc/hello']\nenv = ['fast']\n"
-    assert binpkg_dir(plan_for(named)) != base
+    assert binpkg_dir(plan_for(named)) == base
     # Portage itself tells binary packages apart by USE flags and keywords.
     assert binpkg_dir(plan_for(SPEC + "['app-misc/hello']\nuse = ['shout']\n")) == base
 
@@ -73,3 +82,17 @@ def test_the_image_merge_list_is_read_from_emerge_output() -> None:
     ]
     assert cpv_name("sys-libs/glibc-2.36-r1") == "sys-libs/glibc"
     assert cpv_name("dev-libs/libfoo2-1.0_p3") == "dev-libs/libfoo2"
+
+
+def test_a_changed_package_environment_is_compiled_anew(tmp_path: Path) -> None:
+    record = tmp_path / "record.json"
+    spec = SPEC + "[env.loud]\nX = 'a'\n['app-misc/hello']\nenv = ['loud']\n"
+    envs = package_envs(plan_for(spec))
+    changed, keep = changed_envs(record, envs)
+    assert changed == ["app-misc/hello"]
+    record.write_text(json.dumps(keep))
+    assert changed_envs(record, envs)[0] == []
+    other = package_envs(plan_for(spec.replace("X = 'a'", "X = 'b'")))
+    assert changed_envs(record, other)[0] == ["app-misc/hello"]
+    # Dropping the environment rebuilds it too, and forgets it.
+    assert changed_envs(record, {}) == (["app-misc/hello"], {})

@@ -476,11 +476,41 @@ def update_builder(atoms: list[str]) -> None:
         emerge([*BINPKG_OPTIONS, "--oneshot", *atoms])
 
 
-def emerge_packages(root: Path, packages: list[str]) -> None:
-    """The spec's packages and their runtime dependencies into the image root."""
-    update_builder(drifting_build_libraries(image_merge_list(root, packages)))
+# Which package.env environment each atom's newest binary package was built with.
+PACKAGE_ENV_RECORD = "staves-package-env.json"
+
+
+def package_envs(plan: dict) -> dict[str, str]:
+    """Atom -> digest of the environments package.env gives it (names and contents)."""
+    lines = plan["files"].get(f"{BUILDER_PORTAGE}/package.env/staves", "")
+    envs = {}
+    for line in lines.splitlines():
+        if line.strip() and not line.startswith("#"):
+            atom, *names = line.split()
+            texts = [plan["files"].get(f"{BUILDER_PORTAGE}/env/{name}", "") for name in names]
+            envs[atom] = hashlib.sha256(json.dumps([names, texts]).encode()).hexdigest()[:16]
+    return envs
+
+
+def changed_envs(record: Path, envs: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+    """Atoms whose environment differs from the one their binary package was built with
+    (Portage does not look), and the record to keep once this build has succeeded."""
+    try:
+        built = json.loads(record.read_text())
+    except (OSError, ValueError):
+        built = {}
+    now = {atom: envs.get(atom, "") for atom in {*built, *envs}}
+    changed = sorted(atom for atom, digest in now.items() if built.get(atom, "") != digest)
+    return changed, {atom: digest for atom, digest in now.items() if digest}
+
+
+def emerge_packages(root: Path, packages: list[str], env_atoms: list[str]) -> None:
+    """The spec's packages and their runtime dependencies into the image root; those in
+    ``env_atoms`` are compiled even when a binary package fits."""
+    exclude = [f"--usepkg-exclude={' '.join(env_atoms)}"] if env_atoms else []
+    update_builder(drifting_build_libraries(image_merge_list(root, [*exclude, *packages])))
     say(f"packages into {root}")
-    emerge_into_image(root, ["--oneshot", *packages])
+    emerge_into_image(root, ["--oneshot", *exclude, *packages])
 
 
 def main(argv: list[str]) -> int:
@@ -502,7 +532,13 @@ def main(argv: list[str]) -> int:
     if code := install_sync_tools(plan) or sync_repositories(plan):
         return code
     emerge_c_library(root)
-    emerge_packages(root, plan["packages"])
+    record = Path(image_pkgdir) / PACKAGE_ENV_RECORD
+    env_atoms, env_record = changed_envs(record, package_envs(plan))
+    if env_atoms:
+        say(f"environment changed for {' '.join(env_atoms)}: compiling them anew")
+    emerge_packages(root, plan["packages"], env_atoms)
+    record.parent.mkdir(parents=True, exist_ok=True)
+    record.write_text(json.dumps(env_record, sort_keys=True) + "\n")
     try:
         copy_compiler_runtime(
             root, ["libgcc_s.so.1", *(["libstdc++.so.6"] if plan["stdlib"] else [])]
