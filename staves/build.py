@@ -77,17 +77,19 @@ def failure_from(result: RunResult) -> StavesError:
     )
 
 
-# Files whose content changes what a package build produces without Portage noticing:
-# USE flags, keywords and licenses Portage checks itself, environments it does not.
-_ENV_FILES = ("/etc/portage/make.conf", "/etc/portage/package.env/", "/etc/portage/env/")
+# make.conf changes what every package build produces without Portage noticing: USE
+# flags, keywords and licenses Portage checks itself, environments it does not.
+_ENV_FILES = ("/etc/portage/make.conf",)
 
 
 def binpkg_dir(plan: Mapping[str, Any]) -> str:
-    """The binary-package directory for this build environment.
+    """The image's binary-package directory for this make.conf.
 
     Portage reuses a binary package whenever USE flags and dependencies match, even if
-    it was built with other make.conf variables or package environments. Builds with
-    different environments therefore keep their packages apart in the cache volume.
+    it was built with other make.conf variables. Builds with different make.conf
+    variables therefore keep their packages apart in the cache volume; the in-builder
+    script puts the builder's key (CHOST, profile, compiler) above this directory and
+    rebuilds a package whose ``[env.NAME]`` environment changed, that package alone.
     """
     parts = {**plan["files"], **plan["append"]}
     relevant = sorted((k, v) for k, v in parts.items() if k.startswith(_ENV_FILES))

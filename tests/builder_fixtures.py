@@ -88,6 +88,15 @@ class Build:
             names.update(n.rstrip("/") for n in listing.stdout.split())
         return names
 
+    def layer_blob(self) -> Path:
+        """The image's only layer (``layers = 1``, the default), a gzipped tar."""
+        index = json.loads((self.layout / "index.json").read_text())
+        blobs = self.layout / "blobs" / "sha256"
+        image = next(m for m in index["manifests"] if "artifactType" not in m)
+        manifest = json.loads((blobs / image["digest"][7:]).read_text())
+        (layer,) = manifest["layers"]
+        return blobs / layer["digest"][7:]
+
     def config_digest(self) -> str:
         index = json.loads((self.layout / "index.json").read_text())
         blobs = self.layout / "blobs" / "sha256"

@@ -58,7 +58,7 @@ def test_bundled_example_builds_an_image_podman_runs(builder: Builder) -> None:
     assert build.run() == "HELLO WORLD!\n"
     files = build.files()
     assert "usr/bin/hello" in files
-    assert "usr/lib/libgreet.so.1" in files
+    assert "usr/lib64/libgreet.so.1" in files
     # BDEPEND-only tools stay in the builder.
     assert "usr/bin/gentool" not in files
     assert not any("dev-util/gentool" in f for f in files)

@@ -197,6 +197,8 @@ def _install_mask_problem(text: str) -> str | None:
         return "is empty or contains whitespace or control characters"
     if "/" in pattern and not pattern.startswith("/"):
         return "is a relative path"
+    if any(c in pattern for c in "\"'\\$`"):
+        return "contains a quote, backslash, $ or `"
     return None
 
 
