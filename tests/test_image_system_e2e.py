@@ -139,8 +139,26 @@ def test_sbom_file_list_matches_the_image(builder: Builder, tmp_path: Path) -> N
     assert sorted(n for n in listed if n not in members) == []
 
 
-def test_library_cache_lists_the_compiler_runtime(builder: Builder) -> None:
+def test_compiler_runtime_goes_beside_the_native_libc(builder: Builder) -> None:
+    # amd64 multilib: the 64-bit libc is in lib64 (LIBDIR_amd64), the 32-bit one in lib.
     build = builder.build(HELLO + "stdlib = true\n")
+    members = build.members()
+    assert members["lib64"].issym() and members["lib64"].linkname == "usr/lib64"
+    assert "usr/lib64/libc.so.6" in members
+    for name in ("libgcc_s.so.1", "libstdc++.so.6"):
+        assert f"usr/lib64/{name}" in members, name
+        assert f"usr/lib/{name}" not in members, name
+    # ld.so.cache was regenerated after the copy: it lists them.
     cache = build.read("etc/ld.so.cache")
     for name in (b"libgcc_s.so.1", b"libstdc++.so.6", b"libgreet.so.1"):
         assert name in cache, name
+    assert build.run() == "Hello World!\n"
+
+
+def test_what_the_roots_programs_need_is_copied_without_stdlib(builder: Builder) -> None:
+    build = builder.build('name = "cxx"\npackages = ["app-misc/cxxhello"]\n')
+    assert "usr/lib64/libstdc++.so.6" in build.members()
+    assert build.run("/usr/bin/cxxhello") == "hello from C++\n"
+    plain = builder.build('name = "c"\npackages = ["app-misc/localeprobe"]\n')
+    assert "usr/lib64/libstdc++.so.6" not in plain.members()
+    assert "usr/lib64/libgcc_s.so.1" in plain.members()  # glibc loads it itself
