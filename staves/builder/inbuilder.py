@@ -324,6 +324,14 @@ def portageq(*args: str) -> str:
     return found.stdout.strip() if found.returncode == 0 else ""
 
 
+def repositories_have(root: Path, cp: str) -> bool:
+    """Whether an ebuild repository of the image's configuration holds CATEGORY/PN (masked
+    or not: a masked one is for emerge to explain)."""
+    names = portageq("get_repos", str(root)).split()
+    paths = portageq("get_repo_path", str(root), *names).splitlines() if names else []
+    return any(glob.glob(f"{path}/{cp}/*.ebuild") for path in paths)
+
+
 def lay_out_skeleton(root: Path) -> None:
     """The filesystem skeleton from the repository's baselayout, merged with USE=build.
 
@@ -331,8 +339,8 @@ def lay_out_skeleton(root: Path) -> None:
     /tmp, /etc/passwd and /etc/group (root, nobody) that acct-user packages extend, and
     /etc/os-release. A repository without baselayout gets an empty root, as Portage does.
     """
-    if not portageq("best_visible", str(root), "ebuild", BASELAYOUT):
-        say(f"the repository has no {BASELAYOUT}; the root gets no filesystem skeleton")
+    if not repositories_have(root, BASELAYOUT):
+        say(f"the repositories have no {BASELAYOUT}; the root gets no filesystem skeleton")
         return
     say(f"the filesystem skeleton ({BASELAYOUT}, USE=build) into {root}")
     emerge_into_image(root, ["--oneshot", BASELAYOUT])
