@@ -20,20 +20,23 @@ from oci.files import atomic_write
 from oci.image import Image, ImageConfig, build_image, created_time
 from oci.transport import Destination
 from staves.builder.inbuilder import EPOCH_FILE, FAILURE_MARK, TIMESTAMP_FILE
-from staves.errors import StavesError
+from staves.errors import EXIT_USAGE, StavesError
 from staves.gentoo.layering import VDB_DIR
 from staves.gentoo.reproducible import by_package, describe
 from staves.gentoo.rootfs_layers import PackedRootfs, pack_rootfs
 from staves.gentoo.sbom import SPDX_MEDIA_TYPE, ImageInput, SbomSubject, build_sbom, sbom_blob
 from staves.gentoo.vdb import InstalledPackage, read_vdb_tar
+from staves.images.accounts import read_accounts, user_problem
 from staves.images.outputs import ImageName, Pusher, write_outputs
 from staves.podman.builder_container import (
     BINPKG_PATH,
     ROOTFS,
+    ROOTFS_ARCHIVE,
     SNAPSHOT_MOUNT,
     BuilderSettings,
     RunResult,
     archive_stream,
+    archived_file_stream,
     builder_container,
     ensure_image,
     ensure_volume,
@@ -67,6 +70,7 @@ class BuildRequest:
     vdb: str = "trim"
     sbom_path: Path | None = None
     check: bool = False  # build again from scratch and fail unless the layers are the same
+    spec_file: str | None = None
 
 
 def failure_from(result: RunResult) -> StavesError:
@@ -79,22 +83,43 @@ def failure_from(result: RunResult) -> StavesError:
     )
 
 
-# Files whose content changes what a package build produces without Portage noticing:
-# USE flags, keywords and licenses Portage checks itself, environments it does not.
-_ENV_FILES = ("/etc/portage/make.conf", "/etc/portage/package.env/", "/etc/portage/env/")
+# make.conf changes what every package build produces without Portage noticing: USE
+# flags, keywords and licenses Portage checks itself, environments it does not.
+_ENV_FILES = ("/etc/portage/make.conf",)
 
 
 def binpkg_dir(plan: Mapping[str, Any]) -> str:
-    """The binary-package directory for this build environment.
+    """The image's binary-package directory for this make.conf.
 
     Portage reuses a binary package whenever USE flags and dependencies match, even if
-    it was built with other make.conf variables or package environments. Builds with
-    different environments therefore keep their packages apart in the cache volume.
+    it was built with other make.conf variables. Builds with different make.conf
+    variables therefore keep their packages apart in the cache volume; the in-builder
+    script puts the builder's key (CHOST, profile, compiler) above this directory and
+    rebuilds a package whose ``[env.NAME]`` environment changed, that package alone.
     """
     parts = {**plan["files"], **plan["append"]}
     relevant = sorted((k, v) for k, v in parts.items() if k.startswith(_ENV_FILES))
     key = hashlib.sha256(json.dumps(relevant).encode()).hexdigest()[:16]
     return f"{BINPKG_PATH}/env-{key}"
+
+
+def check_user(client: Any, container: Any, request: BuildRequest) -> None:
+    """The spec's ``user`` must be in the finished image's passwd (and group), since
+    ``podman run`` looks names up there; fail before any output is written."""
+    user = request.config.user
+    if not user:
+        return
+    with archive_stream(client, container, f"{ROOTFS}/etc") as stream:
+        problem = user_problem(user, read_accounts(stream))
+    if problem is not None:
+        raise StavesError(
+            problem,
+            file=request.spec_file,
+            key="user",
+            hint="add the package that creates it (acct-user/NAME, acct-group/NAME) "
+            "to packages, or give a numeric UID[:GID]",
+            exit_code=EXIT_USAGE,
+        )
 
 
 def announce_shared(settings: BuilderSettings) -> None:
@@ -151,12 +176,13 @@ def run_builder(
         result = run_to_end(container, sys.stderr)
         if result.exit_code != 0:
             raise failure_from(result)
+        check_user(client, container, request)
         epoch = read_epoch(client, container)
         if epoch is None:
             warn_without_epoch(request)
         with archive_stream(client, container, f"{ROOTFS}/{VDB_DIR}") as stream:
             packages = read_vdb_tar(stream, strip_components=1)
-        with archive_stream(client, container) as stream:
+        with archived_file_stream(client, container, ROOTFS_ARCHIVE) as stream:
             packed = pack_rootfs(
                 stream,
                 packages,

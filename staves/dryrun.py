@@ -3,7 +3,8 @@
 import json
 from typing import Any
 
-from staves.spec import Spec, build_plan, image_config
+from staves.spec import Spec, build_plan
+from staves.spec.plan import built_image_config
 
 
 def dry_run_document(spec: Spec, jobs: int, outputs: tuple[str, ...]) -> dict[str, Any]:
@@ -14,7 +15,7 @@ def dry_run_document(spec: Spec, jobs: int, outputs: tuple[str, ...]) -> dict[st
             "name": image.name,
             "version": image.version,
             "reference": image.reference,
-            "config": image_config(image),
+            "config": built_image_config(spec).to_dict(),
             "annotations": dict(image.annotations),
         },
         "layers": spec.layers,
@@ -41,6 +42,7 @@ def dry_run_text(spec: Spec, jobs: int, outputs: tuple[str, ...]) -> str:
         f"root: {plan['root']}",
         "locale: " + (f"{locale['name']} {locale['charset']}" if locale else "(none)"),
         f"stdlib: {'yes' if spec.stdlib else 'no'}",
+        "install_mask: " + (" ".join(plan["install_mask"]) or "(Staves' own only)"),
         f"layers: {spec.layers}",
         f"vdb: {spec.vdb}",
         "outputs: " + (" ".join(outputs) or "(none)"),

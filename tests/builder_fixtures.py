@@ -4,10 +4,12 @@ import json
 import os
 import shutil
 import subprocess
+import tarfile
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -47,6 +49,37 @@ class Build:
     def log(self) -> str:
         return self.proc.stderr
 
+    def manifest(self) -> dict[str, Any]:
+        index = json.loads((self.layout / "index.json").read_text())
+        image = next(m for m in index["manifests"] if "artifactType" not in m)
+        return json.loads((self.layout / "blobs" / "sha256" / image["digest"][7:]).read_text())
+
+    def config(self) -> dict[str, Any]:
+        """The image's runtime config (``config`` in the OCI image config)."""
+        digest = self.manifest()["config"]["digest"]
+        blob = self.layout / "blobs" / "sha256" / digest[7:]
+        return dict(json.loads(blob.read_text())["config"])
+
+    def members(self) -> dict[str, tarfile.TarInfo]:
+        """The entries of the image's layers by path (a later layer's entry wins)."""
+        found: dict[str, tarfile.TarInfo] = {}
+        for layer in self.manifest()["layers"]:
+            with tarfile.open(self.layout / "blobs" / "sha256" / layer["digest"][7:]) as tar:
+                found.update((m.name.rstrip("/"), m) for m in tar.getmembers())
+        return found
+
+    def read(self, path: str) -> bytes:
+        """A regular file of the image's layers."""
+        for layer in reversed(self.manifest()["layers"]):
+            with tarfile.open(self.layout / "blobs" / "sha256" / layer["digest"][7:]) as tar:
+                try:
+                    data = tar.extractfile(path)
+                except KeyError:
+                    continue
+                if data is not None:
+                    return data.read()
+        raise KeyError(path)
+
     def files(self) -> set[str]:
         """Paths in the image's layer."""
         index = json.loads((self.layout / "index.json").read_text())
@@ -64,6 +97,15 @@ class Build:
             names.update(n.rstrip("/") for n in listing.stdout.split())
         return names
 
+    def layer_blob(self) -> Path:
+        """The image's only layer (``layers = 1``, the default), a gzipped tar."""
+        index = json.loads((self.layout / "index.json").read_text())
+        blobs = self.layout / "blobs" / "sha256"
+        image = next(m for m in index["manifests"] if "artifactType" not in m)
+        manifest = json.loads((blobs / image["digest"][7:]).read_text())
+        (layer,) = manifest["layers"]
+        return blobs / layer["digest"][7:]
+
     def config_digest(self) -> str:
         index = json.loads((self.layout / "index.json").read_text())
         blobs = self.layout / "blobs" / "sha256"
@@ -71,18 +113,26 @@ class Build:
         manifest = json.loads((blobs / image["digest"][7:]).read_text())
         return str(manifest["config"]["digest"])
 
-    def run(self, *command: str) -> str:
-        """Run the built image with podman; return its stdout."""
+    @property
+    def image(self) -> str:
+        """The image as ``podman run`` names it."""
+        return f"oci:{self.layout}:t"
+
+    def remove_image(self) -> None:
+        # podman run of a layout stores the image; its ID is the config digest.
+        podman("rmi", "-f", self.config_digest().removeprefix("sha256:"))
+
+    def run(self, *command: str, options: tuple[str, ...] = ()) -> str:
+        """Run the built image with podman (``options`` before the image); its stdout."""
         try:
             proc = subprocess.run(
-                ["podman", "run", "--rm", f"oci:{self.layout}:t", *command],
+                ["podman", "run", "--rm", *options, self.image, *command],
                 capture_output=True,
                 text=True,
                 check=False,
             )
         finally:
-            # podman run of a layout stores the image; its ID is the config digest.
-            podman("rmi", "-f", self.config_digest().removeprefix("sha256:"))
+            self.remove_image()
         assert proc.returncode == 0, proc.stderr
         return proc.stdout
 

@@ -1,6 +1,7 @@
 """Pure parts of the build: the in-builder plan check and the binary-package partition."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -9,7 +10,11 @@ from staves.builder.inbuilder import (
     FAILURE_MARK,
     TIMESTAMP_FILE,
     PlanError,
+    changed_envs,
+    cpv_name,
     load_plan,
+    merges_into,
+    package_envs,
     snapshot_epoch,
 )
 from staves.podman.builder_container import RunResult
@@ -50,8 +55,9 @@ def test_environment_changes_move_binary_packages_apart() -> None:
     base = binpkg_dir(plan_for(SPEC))
     assert base.startswith("/var/cache/binpkgs/env-")
     assert binpkg_dir(plan_for(SPEC + "[env]\nCFLAGS = '-O3'\n")) != base
+    # A package's own environment rebuilds that package alone (the in-builder script).
     named = SPEC + "[env.fast]\nCFLAGS = '-O3'\n['app-misc/hello']\nenv = ['fast']\n"
-    assert binpkg_dir(plan_for(named)) != base
+    assert binpkg_dir(plan_for(named)) == base
     # Portage itself tells binary packages apart by USE flags and keywords.
     assert binpkg_dir(plan_for(SPEC + "['app-misc/hello']\nuse = ['shout']\n")) == base
 
@@ -91,3 +97,33 @@ def test_the_check_builds_in_a_directory_of_its_own_that_goes_afterwards() -> No
     assert again["pkgdir"] != check_plan(plan)["pkgdir"]
     assert again["discard_pkgdir"] is True and again["epoch"] == 5
     assert load_plan(json.dumps(again))["discard_pkgdir"] is True
+
+
+def test_the_image_merge_list_is_read_from_emerge_output() -> None:
+    output = (
+        "[ebuild  N     ] dev-util/gentool-1.0::gentoo  0 KiB\n"
+        "[ebuild  N     ] dev-libs/libshape-2:0/2::gentoo to /tmp/rootfs/ 0 KiB\n"
+        '[binary   R    ] app-misc/shaper-1.0::gentoo to /tmp/rootfs/ USE="round" 0 KiB\n'
+        "[ebuild  N     ] sys-libs/glibc-2.36-r1:2.2 to /tmp/rootfs/\n"
+    )
+    assert merges_into(output, Path("/tmp/rootfs")) == [
+        ("ebuild", "dev-libs/libshape-2"),
+        ("binary", "app-misc/shaper-1.0"),
+        ("ebuild", "sys-libs/glibc-2.36-r1"),
+    ]
+    assert cpv_name("sys-libs/glibc-2.36-r1") == "sys-libs/glibc"
+    assert cpv_name("dev-libs/libfoo2-1.0_p3") == "dev-libs/libfoo2"
+
+
+def test_a_changed_package_environment_is_compiled_anew(tmp_path: Path) -> None:
+    record = tmp_path / "record.json"
+    spec = SPEC + "[env.loud]\nX = 'a'\n['app-misc/hello']\nenv = ['loud']\n"
+    envs = package_envs(plan_for(spec))
+    changed, keep = changed_envs(record, envs)
+    assert changed == ["app-misc/hello"]
+    record.write_text(json.dumps(keep))
+    assert changed_envs(record, envs)[0] == []
+    other = package_envs(plan_for(spec.replace("X = 'a'", "X = 'b'")))
+    assert changed_envs(record, other)[0] == ["app-misc/hello"]
+    # Dropping the environment rebuilds it too, and forgets it.
+    assert changed_envs(record, {}) == (["app-misc/hello"], {})

@@ -77,10 +77,21 @@ def test_dry_run_json_for_tools(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
     assert document["image"]["reference"] == "demo:0.1"
-    assert document["image"]["config"]["Env"] == ["GREETING=hi"]
+    # The locale names LANG for the image, since [image.env] does not.
+    assert document["image"]["config"]["Env"] == ["GREETING=hi", "LANG=C.UTF-8"]
     assert document["outputs"] == ["oci:out"]
     plan = document["plan"]
-    assert set(plan) == {"files", "append", "sync", "packages", "jobs", "root", "stdlib", "locale"}
+    assert set(plan) == {
+        "files",
+        "append",
+        "sync",
+        "packages",
+        "jobs",
+        "root",
+        "stdlib",
+        "locale",
+        "install_mask",
+    }
     assert plan["sync"] == ["staves-test"]
     assert plan["jobs"] == 2
     assert plan["locale"] == {"name": "C.UTF-8", "charset": "UTF-8"}

@@ -8,8 +8,10 @@ writes them, runs emerge, and prepares the root filesystem that becomes the imag
 Usage: python3 inbuilder.py PLAN-JSON  (the host runs it as python3 -c SCRIPT PLAN-JSON)
 """
 
+import configparser
 import email.utils
 import glob
+import hashlib
 import json
 import os
 import re
@@ -19,6 +21,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 # The host names what failed from the text after this mark, up to a semicolon.
@@ -39,6 +42,7 @@ PLAN_KEYS = {
     "locale": (dict, type(None)),
     "snapshot": (str, type(None)),
     "pkgdir": (str, type(None)),
+    "install_mask": list,
     "lease": (str, type(None)),
     "epoch": (int, type(None)),
     "discard_pkgdir": bool,
@@ -50,6 +54,10 @@ TIMESTAMP_FILE = "metadata/timestamp.chk"
 EPOCH_FILE = "/tmp/staves-epoch"
 PORTAGE_TMPDIR = "/var/tmp/portage"
 DISTDIR = "/var/cache/distfiles"  # the distfiles cache volume
+BUILDER_PORTAGE = "/etc/portage"
+# The image root's own Portage configuration (PORTAGE_CONFIGROOT): the spec's make.conf
+# and package.* files shape the image's packages there, never the builder's own.
+IMAGE_CONFIG_ROOT = "/var/lib/staves/image-config"
 # What a container build needs from Portage; every sandbox needs privileges we lack.
 # Fetching and syncing run as root, whose home holds the credentials the user shares.
 BASE_MAKE_CONF = """
@@ -60,18 +68,34 @@ DISTDIR="{distdir}"
 PORTAGE_ELOG_CLASSES="warn error"
 PORTAGE_ELOG_SYSTEM="echo"
 MAKEOPTS="-j{jobs}"
+PKGDIR="{pkgdir}"
 """
-# Parts of the root an image never needs.
-STRIP_PATHS = (
-    "usr/share/doc",
-    "usr/share/man",
-    "usr/share/info",
-    "usr/share/gtk-doc",
-    "usr/include",
-    "var/cache",
-    "var/tmp",
-    "var/log",
+# The tool each sync type runs, and the package that installs it; a stage3 has only rsync.
+SYNC_TOOLS = {
+    "git": ("git", "dev-vcs/git"),
+    "mercurial": ("hg", "dev-vcs/mercurial"),
+    "svn": ("svn", "dev-vcs/subversion"),
+    "cvs": ("cvs", "dev-vcs/cvs"),
+    "rsync": ("rsync", "net-misc/rsync"),
+}
+# Parts of a package an image never needs. Portage leaves them out as it merges into the
+# root (INSTALL_MASK), so CONTENTS, and the SBOM's file list, say exactly what is there;
+# a directory a package keeps (keepdir) or owns is never touched. The spec's
+# install_mask comes after these: "-/usr/include" keeps headers, a path drops more.
+INSTALL_MASK = (
+    "/usr/share/doc",
+    "/usr/share/man",
+    "/usr/share/info",
+    "/usr/share/gtk-doc",
+    "/usr/include",
+    "*.a",
+    "*.la",
 )
+# The finished root as one tar, beside the root: Podman's archive API gives every file it
+# copies out root's ownership, so the root travels inside this file, owners intact.
+ROOT_ARCHIVE_SUFFIX = ".tar"
+# The package whose USE=build pkg_preinst lays out a root's directories, as for a stage.
+BASELAYOUT = "sys-apps/baselayout"
 
 
 class PlanError(Exception):
@@ -88,6 +112,7 @@ def load_plan(text: str) -> dict:
         raise PlanError("plan must be a JSON object")
     plan.setdefault("snapshot", None)
     plan.setdefault("pkgdir", None)
+    plan.setdefault("install_mask", [])
     plan.setdefault("lease", None)
     plan.setdefault("epoch", None)
     plan.setdefault("discard_pkgdir", False)
@@ -112,9 +137,9 @@ def say(message: str) -> None:
     print(f">>> staves: {message}", flush=True)
 
 
-def run(argv: list[str]) -> int:
+def run(argv: list[str], env: dict[str, str] | None = None) -> int:
     say("running " + " ".join(shlex.quote(a) for a in argv))
-    return subprocess.run(argv, check=False).returncode
+    return subprocess.run(argv, check=False, env=env).returncode
 
 
 def link_snapshot(snapshot: str | None) -> None:
@@ -162,29 +187,112 @@ def export_epoch(explicit: int | None) -> int | None:
 
 
 def discard_pkgdir(pkgdir: str | None) -> None:
-    """Remove a build's own binary-package directory (a reproducibility check's)."""
+    """Remove a build's own binary-package directory (a reproducibility check's: the image
+    root's; the builder's own packages are not in the image and stay)."""
     if pkgdir:
         shutil.rmtree(pkgdir, ignore_errors=True)
         say(f"removed {pkgdir}")
 
 
-def write_config(plan: dict) -> None:
-    make_conf = Path("/etc/portage/make.conf")
+def capture(argv: list[str]) -> str:
+    """A command's stdout, stripped; empty when it fails or is missing."""
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    except OSError:
+        return ""
+    return done.stdout.strip() if done.returncode == 0 else ""
+
+
+def profile_name() -> str:
+    """The builder's profile as its repository names it (default/linux/amd64/23.0)."""
+    profile = Path(BUILDER_PORTAGE) / "make.profile"
+    target = Path(os.path.realpath(profile))
+    parts = target.parts
+    if "profiles" in parts:
+        return "/".join(parts[len(parts) - parts[::-1].index("profiles") :])
+    # A make.profile directory of its own: what it holds names it.
+    digest = hashlib.sha256()
+    for path in sorted(p for p in profile.rglob("*") if p.is_file()):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return "local-" + digest.hexdigest()[:12]
+
+
+def builder_key() -> str:
+    """What makes this builder's binaries incompatible with another's: CHOST, profile and
+    compiler version, read where Portage reads them."""
+    chost = capture(["portageq", "envvar", "CHOST"]) or "unknown-chost"
+    compiler = capture([capture(["portageq", "envvar", "CC"]) or "gcc", "-dumpfullversion"])
+    parts = (chost, profile_name().replace("/", "_"), f"cc-{compiler or 'none'}")
+    return re.sub(r"[^A-Za-z0-9._+-]", "_", ".".join(parts))
+
+
+def binpkg_dirs(pkgdir: str | None) -> tuple[str, str]:
+    """The builder's and the image root's PKGDIR: apart, under the builder's key.
+
+    Each root's binary packages record that root's C library and are built with that
+    root's configuration, so neither may stand in for the other.
+    """
+    base = Path(pkgdir or "/var/cache/binpkgs/env-default")
+    keyed = base.parent / builder_key()
+    return str(keyed / "builder"), str(keyed / f"image-{base.name}")
+
+
+def make_conf_path(portage_dir: Path) -> Path:
+    make_conf = portage_dir / "make.conf"
     if make_conf.is_dir():  # some stage3s keep make.conf as a directory of files
-        make_conf = make_conf / "zz-staves"
-    with make_conf.open("a", encoding="utf-8") as out:
-        out.write(BASE_MAKE_CONF.format(jobs=plan["jobs"], distdir=DISTDIR))
-        if plan["pkgdir"]:
-            out.write(f'PKGDIR="{plan["pkgdir"]}"\n')
+        return make_conf / "zz-staves"
+    return make_conf
+
+
+def append_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as out:
+        out.write(text)
+
+
+def configure_builder(plan: dict, pkgdir: str) -> None:
+    """Container settings and the builder's own PKGDIR into the builder's make.conf, and
+    the spec's repositories into its repos.conf (the builder syncs them)."""
+    settings = BASE_MAKE_CONF.format(jobs=plan["jobs"], distdir=DISTDIR, pkgdir=pkgdir)
+    append_text(make_conf_path(Path(BUILDER_PORTAGE)), settings)
     for name, text in sorted(plan["files"].items()):
-        path = Path(name)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        if name.startswith(f"{BUILDER_PORTAGE}/repos.conf/"):
+            write_file(Path(name), text)
+
+
+def image_portage_dir() -> Path:
+    return Path(IMAGE_CONFIG_ROOT) / BUILDER_PORTAGE.lstrip("/")
+
+
+def configure_image_root(plan: dict, pkgdir: str) -> None:
+    """The image root's configuration: the builder's (its make.conf, profile, repositories),
+    then the spec's files on top, and the image's own PKGDIR."""
+    target = image_portage_dir()
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(BUILDER_PORTAGE, target, symlinks=True)
+    profile = target / "make.profile"
+    if profile.is_symlink():  # a relative link would point into the config root
+        profile.unlink()
+        profile.symlink_to(os.path.realpath(Path(BUILDER_PORTAGE) / "make.profile"))
+    append_text(make_conf_path(target), f'PKGDIR="{pkgdir}"\n')
+    for name, text in sorted(plan["files"].items()):
+        write_file(image_path(name), text)
     for name, text in sorted(plan["append"].items()):
-        path = make_conf if name == "/etc/portage/make.conf" else Path(name)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("a", encoding="utf-8") as out:
-            out.write("\n" + text)
+        path = (
+            make_conf_path(target) if name == f"{BUILDER_PORTAGE}/make.conf" else image_path(name)
+        )
+        append_text(path, "\n" + text)
+
+
+def image_path(name: str) -> Path:
+    """Where a plan file for /etc/portage goes in the image root's configuration."""
+    return Path(IMAGE_CONFIG_ROOT) / name.lstrip("/")
+
+
+def write_file(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
 
 
 def newest_build_log() -> Path | None:
@@ -250,53 +358,366 @@ def emerge(args: list[str]) -> None:
         sys.exit(report_failure(code))
 
 
-def libc_dir(root: Path) -> Path | None:
-    """The directory holding the root's libc: the loader always searches it."""
-    for candidate in sorted(root.glob("**/libc.so.6")):
-        return candidate.parent
+def configure_image_shape(plan: dict) -> None:
+    """What shapes the image root, in its own configuration: Staves' INSTALL_MASK and the
+    spec's, and baselayout with USE=build (its pkg_preinst lays out the skeleton)."""
+    mask = " ".join([*INSTALL_MASK, *plan["install_mask"]])
+    append_text(make_conf_path(image_portage_dir()), f'INSTALL_MASK="{mask}"\n')
+    write_file(
+        image_portage_dir() / "package.use" / "zz-staves-baselayout", f"{BASELAYOUT} build\n"
+    )
+
+
+def portageq(*args: str) -> str:
+    """One answer of portageq about the image root's configuration (empty when none)."""
+    env = {**os.environ, "PORTAGE_CONFIGROOT": IMAGE_CONFIG_ROOT}
+    found = subprocess.run(
+        ["portageq", *args], capture_output=True, text=True, check=False, env=env
+    )
+    return found.stdout.strip() if found.returncode == 0 else ""
+
+
+def repositories_have(root: Path, cp: str) -> bool:
+    """Whether an ebuild repository of the image's configuration holds CATEGORY/PN (masked
+    or not: a masked one is for emerge to explain)."""
+    names = portageq("get_repos", str(root)).split()
+    paths = portageq("get_repo_path", str(root), *names).splitlines() if names else []
+    return any(glob.glob(f"{path}/{cp}/*.ebuild") for path in paths)
+
+
+def lay_out_skeleton(root: Path) -> None:
+    """The filesystem skeleton from the repository's baselayout, merged with USE=build.
+
+    As for a Gentoo stage: merged-usr links and library directories as the profile says,
+    /tmp, /etc/passwd and /etc/group (root, nobody) that acct-user packages extend, and
+    /etc/os-release. A repository without baselayout gets an empty root, as Portage does.
+    """
+    if not repositories_have(root, BASELAYOUT):
+        say(f"the repositories have no {BASELAYOUT}; the root gets no filesystem skeleton")
+        return
+    say(f"the filesystem skeleton ({BASELAYOUT}, USE=build) into {root}")
+    emerge_into_image(root, ["--oneshot", BASELAYOUT])
+
+
+# Shared libraries of the compiler itself (sys-devel/gcc): no package depends on them,
+# so Portage never puts them in a root; programs that need them get them copied in.
+COMPILER_RUNTIME = (
+    "libgcc_s.so",
+    "libstdc++.so",
+    "libgomp.so",
+    "libatomic.so",
+    "libgfortran.so",
+    "libquadmath.so",
+    "libitm.so",
+    "libssp.so",
+    "libobjc.so",
+    "libasan.so",
+    "libubsan.so",
+    "liblsan.so",
+    "libtsan.so",
+)
+
+
+@dataclass(frozen=True)
+class CLibrary:
+    """The C library a profile's ELIBC names: the program interpreter and the libc."""
+
+    elibc: str
+    loader: str
+    libc: str
+    # glibc loads libgcc_s itself (pthread_cancel, backtrace) though nothing lists it.
+    dlopens_libgcc: bool
+
+
+_GLIBC_LOADERS = {
+    "amd64": "ld-linux-x86-64.so.2",
+    "x86": "ld-linux.so.2",
+    "arm64": "ld-linux-aarch64.so.1",
+    "ppc64": "ld64.so.2",
+    "riscv": "ld-linux-riscv64-lp64d.so.1",
+}
+_MUSL_ARCH = {"amd64": "x86_64", "x86": "i386", "arm64": "aarch64", "ppc64": "powerpc64"}
+
+
+def c_library(elibc: str, arch: str) -> CLibrary | None:
+    """What the profile's C library is called (None for an ELIBC Staves does not know)."""
+    if elibc == "glibc":
+        loader = _GLIBC_LOADERS.get(arch, "ld-linux.so.2")
+        return CLibrary("glibc", loader, "libc.so.6", dlopens_libgcc=True)
+    if elibc == "musl":
+        # musl's libc is its own loader; there is no libc.so.6.
+        loader = f"ld-musl-{_MUSL_ARCH.get(arch, arch)}.so.1"
+        return CLibrary("musl", loader, loader, dlopens_libgcc=False)
     return None
 
 
-def copy_compiler_runtime(root: Path, names: list[str]) -> None:
-    """Copy libgcc_s (and libstdc++) from the builder's compiler into the root."""
-    target = libc_dir(root)
-    if target is None:
-        say("no libc in the root; skipping compiler runtime libraries")
-        return
+def needed_sonames(vdb: Path) -> set[str]:
+    """Every soname an ELF file in the root needs, from Portage's NEEDED.ELF.2 records
+    (``ARCH;PATH;SONAME;RPATH;NEEDED,...``)."""
+    found: set[str] = set()
+    for record in sorted(vdb.glob("*/*/NEEDED.ELF.2")):
+        for line in record.read_text(errors="replace").splitlines():
+            fields = line.split(";")
+            if len(fields) >= 5 and fields[4]:
+                found.update(fields[4].split(","))
+    return found
+
+
+def runtime_libraries(needed: set[str], clib: CLibrary | None, stdlib: bool) -> list[str]:
+    """The compiler's libraries the root gets: those its ELF files need, libgcc_s where
+    the C library loads it, libstdc++ with ``stdlib``."""
+    chosen = {name for name in needed if name.startswith(COMPILER_RUNTIME)}
+    if clib is not None and clib.dlopens_libgcc:
+        chosen.add("libgcc_s.so.1")
+    if stdlib:
+        chosen.add("libstdc++.so.6")
+    return sorted(chosen)
+
+
+def native_libdir() -> str:
+    """The library directory of the profile's native ABI, as Portage names it."""
+    abi = portageq("envvar", "DEFAULT_ABI") or portageq("envvar", "ABI")
+    return (portageq("envvar", f"LIBDIR_{abi}") if abi else "") or "lib"
+
+
+def copy_compiler_runtime(root: Path, stdlib: bool, elibc: str) -> None:
+    """Copy the compiler's runtime libraries the root needs beside its C library, into
+    /usr/LIBDIR of the native ABI (on amd64 multilib lib64, never the 32-bit lib)."""
+    clib = c_library(elibc, portageq("envvar", "ARCH"))
+    target = root / "usr" / native_libdir()
+    if clib is not None and not any((root / d / clib.loader).exists() for d in ("lib64", "lib")):
+        # The loader's path is fixed by the ABI; without it nothing dynamic runs.
+        say(f"note: the root has no {clib.loader}, the loader of {elibc}")
+    names = runtime_libraries(needed_sonames(root / "var/db/pkg"), clib, stdlib)
+    target.mkdir(parents=True, exist_ok=True)
     for name in names:
+        if (target / name).exists():
+            continue  # a package of the root installed it
         found = subprocess.run(
             ["gcc", f"-print-file-name={name}"], capture_output=True, text=True, check=False
         ).stdout.strip()
         if not found.startswith("/") or not os.path.exists(found):
-            raise PlanError(f"the builder's compiler has no {name}")
+            raise PlanError(f"the builder's compiler has no {name}, which the image needs")
         shutil.copy2(os.path.realpath(found), target / name)
         say(f"copied {name} into {target.relative_to(root)}")
 
 
-def make_locale(root: Path, locale: dict | None) -> int:
+def localedef_arguments(name: str, charset: str) -> list[str]:
+    """``-i SOURCE -f CHARMAP NAME`` for a locale named as ``LANG`` will name it.
+
+    The source is the name without its codeset (``en_US.UTF-8`` comes from ``en_US``,
+    ``de_DE@euro`` from ``de_DE@euro``); the locale keeps the name as given, which is the
+    one setlocale looks up (``de_DE@euro``, not ``de_DE@euro.ISO-8859-15``).
+    """
+    language, _, modifier = name.partition("@")
+    source = language.split(".", 1)[0] + (f"@{modifier}" if modifier else "")
+    return ["-i", source, "-f", charset, name]
+
+
+def make_locale(root: Path, locale: dict | None, elibc: str) -> int:
     """Compile the locale into the root's locale archive; 0 when it is there."""
     if not locale:
         return 0
     name, charset = locale["name"], locale.get("charset") or "UTF-8"
+    if elibc != "glibc" or shutil.which("localedef") is None:
+        print(
+            f"{FAILURE_MARK}locale {name} needs glibc's localedef, and the profile's C library "
+            f"is {elibc or 'unknown'}; remove locale from the spec (musl reads no locale files)",
+            flush=True,
+        )
+        return 1
     archive = root / "usr/lib/locale/locale-archive"
     archive.parent.mkdir(parents=True, exist_ok=True)
-    code = run(["localedef", "--prefix", str(root), "-i", name, "-f", charset, f"{name}.{charset}"])
+    code = run(["localedef", "--prefix", str(root), *localedef_arguments(name, charset)])
     # localedef exits 1 for mere warnings; the archive tells whether it worked.
     if not archive.is_file():
-        print(f"{FAILURE_MARK}localedef could not make {name}.{charset}; see above", flush=True)
+        print(f"{FAILURE_MARK}localedef could not make {name} ({charset}); see above", flush=True)
         return code or 1
     return 0
 
 
-def strip_root(root: Path) -> None:
-    for rel in STRIP_PATHS:
-        path = root / rel
-        if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path)
-    for pattern in ("**/*.a", "**/*.la"):
-        for path in root.glob(pattern):
-            if path.is_file():
-                path.unlink()
+def refresh_library_cache(root: Path) -> None:
+    """Regenerate the root's ld.so.cache (env-update, as Portage does after a merge), so
+    that it lists the libraries copied in after the last merge too."""
+    if run(["env-update"], {**os.environ, "ROOT": str(root)}) != 0:
+        raise PlanError("env-update could not regenerate the root's ld.so.cache")
+
+
+def archive_root(root: Path) -> None:
+    """The root as a tar next to it, with numeric owners, modes and extended attributes."""
+    archive = root.with_name(root.name + ROOT_ARCHIVE_SUFFIX)
+    argv = ["tar", "--numeric-owner", "--xattrs", "--xattrs-include=*", "-C", str(root.parent)]
+    if run([*argv, "-cf", str(archive), root.name]) != 0:
+        raise PlanError(f"tar could not archive {root}")
+
+
+def sync_types(plan: dict) -> dict[str, str]:
+    """Repository name -> sync type, from the repos.conf files of the plan."""
+    types = {}
+    for name, text in plan["files"].items():
+        if name.startswith(f"{BUILDER_PORTAGE}/repos.conf/"):
+            parser = configparser.ConfigParser(interpolation=None)
+            parser.read_string(text)
+            for section in parser.sections():
+                types[section] = parser[section].get("sync-type", "")
+    return types
+
+
+def install_sync_tools(plan: dict) -> int:
+    """Emerge into the builder the tools its syncs need and it lacks (a stage3 has no git);
+    0 when every tool is there."""
+    types = sync_types(plan)
+    needed = sorted(
+        {SYNC_TOOLS[kind] for repo in plan["sync"] if (kind := types.get(repo)) in SYNC_TOOLS}
+    )
+    missing = [(tool, package) for tool, package in needed if shutil.which(tool) is None]
+    for tool, package in missing:
+        say(f"the builder has no {tool}; emerging {package} into the builder to sync with it")
+        code = run(
+            ["emerge", "--color=n", "--quiet-build=y", *BINPKG_OPTIONS, "--oneshot", package]
+        )
+        if code != 0 or shutil.which(tool) is None:
+            print(
+                f"{FAILURE_MARK}syncing needs {tool}, which the builder lacks, and {package} "
+                f"could not be emerged; use a builder with {package} installed",
+                flush=True,
+            )
+            return code or 1
+    return 0
+
+
+def sync_repositories(plan: dict) -> int:
+    for repo in plan["sync"]:
+        if run(["emaint", "sync", "--repo", repo]) != 0:
+            print(f"{FAILURE_MARK}syncing repository {repo} failed; see above", flush=True)
+            return 1
+    return 0
+
+
+# Binary packages are used whenever they fit and every package built is kept as one.
+BINPKG_OPTIONS = ["--usepkg", "--buildpkg"]
+
+
+def emerge_into_image(root: Path, atoms: list[str]) -> None:
+    """Emerge into the image root with its own configuration; build dependencies resolve
+    in the builder (EAPI 7+: DEPEND in SYSROOT=/, BDEPEND in /) with the builder's."""
+    emerge([*BINPKG_OPTIONS, f"--config-root={IMAGE_CONFIG_ROOT}", f"--root={root}", *atoms])
+
+
+def emerge_c_library(root: Path) -> None:
+    """virtual/libc into the image root before anything else.
+
+    Portage adds ">=" the root's libc provider to every binary package's RDEPEND, and
+    tells a binary package's dependencies unchanged only by stripping the libc provider it
+    finds installed in the root when it starts computing: in an empty root it finds none,
+    and every binary package would look built against other dependencies.
+    """
+    say(f"the C library into {root}")
+    emerge_into_image(root, ["--oneshot", "virtual/libc"])
+
+
+# "[ebuild  N ] dev-libs/libshape-2:0/2::gentoo to /tmp/rootfs/ …" in emerge's merge list.
+_MERGE_LINE = re.compile(r"^\[(ebuild|binary)[^\]]*\] (\S+?)(?::[^:\s]+)?(?:::\S+)? to (\S+)")
+
+
+def image_merge_list(root: Path, packages: list[str]) -> list[tuple[str, str]]:
+    """(how, cpv) for each package emerge would merge into the image root, from a pretend
+    run: how is "ebuild" (compiled) or "binary"."""
+    argv = ["emerge", "--color=n", "--pretend", "--quiet", *BINPKG_OPTIONS]
+    argv += [f"--config-root={IMAGE_CONFIG_ROOT}", f"--root={root}", "--oneshot", *packages]
+    say("running " + " ".join(shlex.quote(a) for a in argv))
+    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        print(done.stdout + done.stderr, flush=True)
+        print(f"{FAILURE_MARK}emerge cannot install {' '.join(packages)}; see above", flush=True)
+        sys.exit(done.returncode)
+    return merges_into(done.stdout, root)
+
+
+def merges_into(merge_list: str, root: Path) -> list[tuple[str, str]]:
+    """(how, cpv) of the lines of emerge's merge list that merge into ``root``."""
+    target = str(root).rstrip("/") + "/"
+    matches = (_MERGE_LINE.match(line) for line in merge_list.splitlines())
+    return [(m[1], m[2]) for m in matches if m and m[3].rstrip("/") + "/" == target]
+
+
+def installed_in_builder(cp: str) -> list[str]:
+    """Versions of CATEGORY/PN in the builder's package database, as CATEGORY/PF."""
+    category, name = cp.split("/")
+    found = Path("/var/db/pkg", category).glob(f"{name}-[0-9]*")
+    return [f"{category}/{p.name}" for p in found if cpv_name(f"{category}/{p.name}") == cp]
+
+
+def cpv_name(cpv: str) -> str:
+    """CATEGORY/PN of CATEGORY/PN-VERSION[-rN]."""
+    return re.sub(r"-[0-9][^-]*(-r[0-9]+)?$", "", cpv)
+
+
+def builder_libc() -> set[str]:
+    """CATEGORY/PN of the builder's C library provider (what its virtual/libc needs)."""
+    rdepend = " ".join(p.read_text() for p in Path("/var/db/pkg/virtual").glob("libc-*/RDEPEND"))
+    return {re.sub(r"^[<>=~!]*|[:\[].*$", "", atom) for atom in rdepend.split() if "/" in atom}
+
+
+def drifting_build_libraries(merges: list[tuple[str, str]]) -> list[str]:
+    """Packages the image receives that the builder has at another version, when something
+    is compiled: the builder gets the image's version first, so that nothing is compiled
+    against a library (or subslot) the image will not have. The C library stays as it is:
+    what is built against an older glibc runs on a newer one, and Portage records that
+    (">=") in each binary package."""
+    if not any(how == "ebuild" for how, _ in merges):
+        return []
+    libc = builder_libc()
+    drifting = []
+    for _, cpv in merges:
+        installed = installed_in_builder(cpv_name(cpv))
+        if installed and cpv not in installed and cpv_name(cpv) not in libc:
+            drifting.append(f"={cpv}")
+    return drifting
+
+
+def update_builder(atoms: list[str]) -> None:
+    """Bring the builder's copies of the image's libraries to the image's versions."""
+    if atoms:
+        say("the builder's copies of libraries the image gets, at the image's versions")
+        emerge([*BINPKG_OPTIONS, "--oneshot", *atoms])
+
+
+# Which package.env environment each atom's newest binary package was built with.
+PACKAGE_ENV_RECORD = "staves-package-env.json"
+
+
+def package_envs(plan: dict) -> dict[str, str]:
+    """Atom -> digest of the environments package.env gives it (names and contents)."""
+    lines = plan["files"].get(f"{BUILDER_PORTAGE}/package.env/staves", "")
+    envs = {}
+    for line in lines.splitlines():
+        if line.strip() and not line.startswith("#"):
+            atom, *names = line.split()
+            texts = [plan["files"].get(f"{BUILDER_PORTAGE}/env/{name}", "") for name in names]
+            envs[atom] = hashlib.sha256(json.dumps([names, texts]).encode()).hexdigest()[:16]
+    return envs
+
+
+def changed_envs(record: Path, envs: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+    """Atoms whose environment differs from the one their binary package was built with
+    (Portage does not look), and the record to keep once this build has succeeded."""
+    try:
+        built = json.loads(record.read_text())
+    except (OSError, ValueError):
+        built = {}
+    now = {atom: envs.get(atom, "") for atom in {*built, *envs}}
+    changed = sorted(atom for atom, digest in now.items() if built.get(atom, "") != digest)
+    return changed, {atom: digest for atom, digest in now.items() if digest}
+
+
+def emerge_packages(root: Path, packages: list[str], env_atoms: list[str]) -> None:
+    """The spec's packages and their runtime dependencies into the image root; those in
+    ``env_atoms`` are compiled even when a binary package fits."""
+    exclude = [f"--usepkg-exclude={' '.join(env_atoms)}"] if env_atoms else []
+    update_builder(drifting_build_libraries(image_merge_list(root, [*exclude, *packages])))
+    say(f"packages into {root}")
+    emerge_into_image(root, ["--oneshot", *exclude, *packages])
 
 
 class Lease:
@@ -348,36 +769,38 @@ def main(argv: list[str]) -> int:
     try:
         plan = load_plan(argv[1])
         link_snapshot(plan["snapshot"])
-        write_config(plan)
+        builder_pkgdir, image_pkgdir = binpkg_dirs(plan["pkgdir"])
+        configure_builder(plan, builder_pkgdir)
+        configure_image_root(plan, image_pkgdir)
+        configure_image_shape(plan)
         export_epoch(plan["epoch"])
-    except (OSError, PlanError) as exc:
+    except (OSError, PlanError, configparser.Error) as exc:
         print(f"staves: bad build plan: {exc}", file=sys.stderr)
         return 2
+    say(f"binary packages: the builder's in {builder_pkgdir}, the image's in {image_pkgdir}")
     root = Path(plan["root"])
     root.mkdir(parents=True, exist_ok=True)
-    for repo in plan["sync"]:
-        if run(["emaint", "sync", "--repo", repo]) != 0:
-            print(f"{FAILURE_MARK}syncing repository {repo} failed; see above", flush=True)
-            return 1
-    packages = plan["packages"]
-    common = ["--usepkg", "--buildpkg"]
-    say("build dependencies into the builder")
-    emerge([*common, "--onlydeps", "--with-bdeps=y", "--noreplace", *packages])
-    # The C library first: without it every binary package looks built against other deps.
-    say(f"the C library into {root}")
-    emerge([*common, f"--root={root}", "--root-deps=rdeps", "--oneshot", "virtual/libc"])
-    say(f"packages into {root}")
-    emerge([*common, f"--root={root}", "--root-deps=rdeps", "--oneshot", *packages])
-    try:
-        copy_compiler_runtime(
-            root, ["libgcc_s.so.1", *(["libstdc++.so.6"] if plan["stdlib"] else [])]
-        )
-    except PlanError as exc:
-        print(f"staves: {exc}", file=sys.stderr)
-        return 1
-    if code := make_locale(root, plan["locale"]):
+    if code := install_sync_tools(plan) or sync_repositories(plan):
         return code
-    strip_root(root)
+    lay_out_skeleton(root)
+    emerge_c_library(root)
+    record = Path(image_pkgdir) / PACKAGE_ENV_RECORD
+    env_atoms, env_record = changed_envs(record, package_envs(plan))
+    if env_atoms:
+        say(f"environment changed for {' '.join(env_atoms)}: compiling them anew")
+    emerge_packages(root, plan["packages"], env_atoms)
+    record.parent.mkdir(parents=True, exist_ok=True)
+    record.write_text(json.dumps(env_record, sort_keys=True) + "\n")
+    try:
+        elibc = portageq("envvar", "ELIBC")
+        copy_compiler_runtime(root, plan["stdlib"], elibc)
+        if code := make_locale(root, plan["locale"], elibc):
+            return code
+        refresh_library_cache(root)
+        archive_root(root)
+    except PlanError as exc:
+        print(f"{FAILURE_MARK}{exc}", flush=True)  # the host names it in its one line
+        return 1
     say("root filesystem ready")
     return 0
 
@@ -406,12 +829,12 @@ def serve(argv: list[str]) -> int:
 
 
 def _discarded_pkgdir(argv: list[str]) -> str | None:
-    """The plan's pkgdir when the plan asks for it to go after the build."""
+    """The image root's pkgdir when the plan asks for it to go after the build."""
     try:
         plan = load_plan(argv[1]) if len(argv) == 2 else None
     except PlanError:
         return None
-    return plan["pkgdir"] if plan and plan["discard_pkgdir"] else None
+    return binpkg_dirs(plan["pkgdir"])[1] if plan and plan["discard_pkgdir"] else None
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from staves.podman.builder_access import builder_credentials
 from staves.podman.builder_container import BuilderSettings, PullPolicy
 from staves.spec import Spec, build_plan, load_spec
 from staves.spec.names import IMAGE_TAG, TAG_HINT, reference_problem, split_reference
-from staves.spec.plan import oci_image_config
+from staves.spec.plan import built_image_config
 from staves.spec.secrets import keys_with_passwords
 
 DEFAULT_BUILDER = "docker.io/gentoo/stage3:latest"
@@ -173,7 +173,7 @@ def build_command(
     environ = dict(os.environ)
     request = BuildRequest(
         plan=build_plan(spec, jobs),
-        config=oci_image_config(spec.image),
+        config=built_image_config(spec),
         name=image_name(spec.image),
         annotations=image_annotations(spec.image),
         builder=BuilderSettings(
@@ -194,6 +194,7 @@ def build_command(
         vdb=spec.vdb,
         sbom_path=sbom_path,
         check=check,
+        spec_file=config_path,
     )
     push = pusher_from_cli(creds, authfile, tls_verify, cert_dir)
     image = build(request, environ, push)

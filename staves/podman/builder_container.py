@@ -27,7 +27,7 @@ from typing import Any, BinaryIO, Literal, TextIO
 import podman
 from podman.errors import APIError, NotFound, PodmanError
 
-from staves.builder.inbuilder import FINISHED_MARK
+from staves.builder.inbuilder import FINISHED_MARK, ROOT_ARCHIVE_SUFFIX
 from staves.errors import StavesError
 from staves.podman.builder_access import Credentials
 from staves.podman.owners import OWNER_LABEL, Owner, is_dead, this_process
@@ -35,6 +35,7 @@ from staves.podman.owners import OWNER_LABEL, Owner, is_dead, this_process
 log = logging.getLogger(__name__)
 
 ROOTFS = "/tmp/rootfs"
+ROOTFS_ARCHIVE = ROOTFS + ROOT_ARCHIVE_SUFFIX  # the root with its owners (inbuilder.py)
 # The snapshot image is mounted whole here; the in-builder script links its
 # /var/db/repos/gentoo into place (an image mount cannot pick a subdirectory).
 SNAPSHOT_MOUNT = "/staves/snapshot"
@@ -301,6 +302,22 @@ def image_digest(client: podman.PodmanClient, reference: str) -> str | None:
     attrs = client.images.get(reference).attrs
     digest = attrs.get("Digest")
     return str(digest) if digest else None
+
+
+@contextmanager
+def archived_file_stream(
+    client: podman.PodmanClient, container: Any, path: str
+) -> Iterator[BinaryIO]:
+    """The content of the file ``path`` in the builder, streamed (never read whole)."""
+    with (
+        archive_stream(client, container, path) as stream,
+        tarfile.open(fileobj=stream, mode="r|") as outer,
+    ):
+        member = outer.next()
+        content = outer.extractfile(member) if member is not None else None
+        if content is None:
+            raise StavesError(f"reading {path} out of the builder failed: it is not a file")
+        yield content  # type: ignore[misc]
 
 
 @contextmanager

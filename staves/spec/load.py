@@ -15,6 +15,7 @@ from staves.spec.nesting import nesting_problem
 from staves.spec.read_build import (
     env_names,
     read_env,
+    read_install_mask,
     read_layers,
     read_locale,
     read_repositories,
@@ -28,7 +29,9 @@ from staves.spec.read_packages import (
     read_package_table,
 )
 
-BUILD_KEYS = frozenset({"packages", "env", "repositories", "locale", "stdlib", "layers", "vdb"})
+BUILD_KEYS = frozenset(
+    {"packages", "env", "repositories", "locale", "stdlib", "install_mask", "layers", "vdb"}
+)
 TOP_LEVEL_KEYS = IMAGE_KEYS | BUILD_KEYS
 _PACKAGE_TABLE_HINT = (
     "per-package settings go in a table keyed by its atom, e.g. ['app-shells/bash'] "
@@ -152,6 +155,8 @@ def parse_spec(doc: dict[str, Any], file: str = "staves.toml") -> Spec:
         settings["locale"] = read_locale(out, doc["locale"])
     if "stdlib" in doc:
         settings["stdlib"] = fields.boolean(out, ("stdlib",), doc["stdlib"])
+    if "install_mask" in doc:
+        settings["install_mask"] = read_install_mask(out, doc["install_mask"])
     if "layers" in doc:
         settings["layers"] = read_layers(out, doc["layers"])
     if "vdb" in doc:

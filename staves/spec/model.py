@@ -80,6 +80,7 @@ class Spec:
     repositories: tuple[Repository, ...] = ()
     locale: Locale | None = None
     stdlib: bool = False
+    install_mask: tuple[str, ...] = ()
     layers: int = 1
     vdb: Vdb = "trim"
 

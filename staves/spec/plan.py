@@ -1,5 +1,6 @@
 """What the builder is asked to do, and the image config, as JSON-ready data."""
 
+import dataclasses
 from typing import Any
 
 from oci.image import ImageConfig
@@ -24,6 +25,7 @@ def build_plan(spec: Spec, jobs: int) -> dict[str, Any]:
         "root": BUILD_ROOT,
         "stdlib": spec.stdlib,
         "locale": locale,
+        "install_mask": list(spec.install_mask),
     }
 
 
@@ -40,6 +42,16 @@ def oci_image_config(image: ImageSettings) -> ImageConfig:
         labels=dict(image.labels),
         stop_signal=image.stop_signal,
     )
+
+
+def built_image_config(spec: Spec) -> ImageConfig:
+    """The OCI runtime config of a built image: with ``locale``, ``LANG`` names it
+    unless ``[image.env]`` sets ``LANG`` itself."""
+    image = spec.image
+    if spec.locale is not None and "LANG" not in dict(image.env):
+        env = tuple(sorted((*image.env, ("LANG", spec.locale.name))))
+        image = dataclasses.replace(image, env=env)
+    return oci_image_config(image)
 
 
 def image_config(image: ImageSettings) -> dict[str, Any]:

@@ -185,6 +185,32 @@ def read_locale(out: Collector, value: object) -> Locale | None:
     return None if charset is None else Locale(name=name, charset=charset)
 
 
+INSTALL_MASK_HINT = (
+    'an absolute path or file pattern such as "/usr/share/locale" or "*.pc", '
+    'or "-/usr/include" to keep what Staves leaves out'
+)
+
+
+def _install_mask_problem(text: str) -> str | None:
+    pattern = text.removeprefix("-")
+    if not pattern or any(c.isspace() or not c.isprintable() for c in pattern):
+        return "is empty or contains whitespace or control characters"
+    if "/" in pattern and not pattern.startswith("/"):
+        return "is a relative path"
+    if any(c in pattern for c in "\"'\\$`"):
+        return "contains a quote, backslash, $ or `"
+    return None
+
+
+def read_install_mask(out: Collector, value: object) -> tuple[str, ...] | None:
+    """``install_mask``: INSTALL_MASK patterns after Staves' own, for the image root."""
+
+    def read(path: Path, item: object) -> str | None:
+        return fields.checked_string(out, path, item, _install_mask_problem, INSTALL_MASK_HINT)
+
+    return fields.each(out, ("install_mask",), value, "INSTALL_MASK patterns", read)
+
+
 def read_layers(out: Collector, value: object) -> int | None:
     accepted = f"a whole number of layers from 1 to {MAX_LAYERS}"
     if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_LAYERS:

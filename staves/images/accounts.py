@@ -1,0 +1,49 @@
+"""Whether the image knows the user its config runs as: its own /etc/passwd and /etc/group.
+
+``podman run`` looks a user or group *name* up in the image's files and fails when it is
+absent; numeric ids need no entry. Checked after the build, before any output is written.
+"""
+
+import tarfile
+from dataclasses import dataclass
+from typing import BinaryIO
+
+ACCOUNT_FILES = ("passwd", "group")
+
+
+@dataclass(frozen=True)
+class Accounts:
+    """The names in an image's /etc/passwd and /etc/group (empty when a file is absent)."""
+
+    users: frozenset[str]
+    groups: frozenset[str]
+
+
+def names_in(text: str) -> frozenset[str]:
+    """The first field of each ``name:...`` line of a passwd or group file."""
+    return frozenset(
+        line.split(":", 1)[0] for line in text.splitlines() if line and not line.startswith("#")
+    )
+
+
+def read_accounts(stream: BinaryIO) -> Accounts:
+    """The accounts of a tar stream of the image's ``etc`` directory (``etc/passwd``…)."""
+    found: dict[str, str] = {}
+    with tarfile.open(fileobj=stream, mode="r|*") as tar:
+        for member in tar:
+            name = member.name.removeprefix("./")
+            if name.count("/") == 1 and name.split("/")[1] in ACCOUNT_FILES and member.isfile():
+                data = tar.extractfile(member)
+                if data is not None:
+                    found[name.split("/")[1]] = data.read().decode("utf-8", "replace")
+    return Accounts(names_in(found.get("passwd", "")), names_in(found.get("group", "")))
+
+
+def user_problem(user: str, accounts: Accounts) -> str | None:
+    """What the image lacks to run as ``user`` (``NAME``, ``UID``, ``NAME:GROUP``…), or None."""
+    name, _, group = user.partition(":")
+    if not name.isdigit() and name not in accounts.users:
+        return f"the image's /etc/passwd has no user {name!r}"
+    if group and not group.isdigit() and group not in accounts.groups:
+        return f"the image's /etc/group has no group {group!r}"
+    return None

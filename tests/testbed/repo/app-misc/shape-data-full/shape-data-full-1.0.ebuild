@@ -1,0 +1,13 @@
+# One of the two providers of virtual/shape-data.
+EAPI=8
+DESCRIPTION="Test shape data (full)"
+HOMEPAGE="https://example.invalid/shaper"
+S="${WORKDIR}"
+LICENSE="MIT"
+SLOT="0"
+KEYWORDS="amd64"
+
+src_install() {
+	insinto /usr/share/shape-data
+	newins - full <<<"full shapes"
+}

@@ -1,0 +1,3 @@
+#include "shape.h"
+
+const char *shape_name(void) { return SHAPE_NAME; }

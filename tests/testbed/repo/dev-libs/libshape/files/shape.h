@@ -1,0 +1,1 @@
+const char *shape_name(void);

@@ -1,0 +1,26 @@
+# A library needed to build and to run app-misc/shaper; each version changes its soname,
+# so its subslot follows the soname and a slot-operator dependency (:=) records it.
+EAPI=8
+DESCRIPTION="Test library whose soname changes with its version"
+HOMEPAGE="https://example.invalid/libshape"
+S="${WORKDIR}"
+LICENSE="MIT"
+SLOT="0/2"
+KEYWORDS="amd64"
+RDEPEND="virtual/libc"
+
+src_unpack() {
+	cp "${FILESDIR}"/shape.c "${FILESDIR}"/shape.h "${S}"/ || die
+}
+
+src_compile() {
+	${CC:-gcc} ${CFLAGS} ${LDFLAGS} -fPIC -shared -Wl,-soname,libshape.so.2 \
+		-DSHAPE_NAME='"shape 2"' -o libshape.so.2 shape.c || die
+}
+
+src_install() {
+	dolib.so libshape.so.2
+	dosym libshape.so.2 "/usr/$(get_libdir)/libshape.so"
+	insinto /usr/include
+	doins shape.h
+}
