@@ -112,8 +112,9 @@ def test_only_the_command_line_imports_click() -> None:
         assert "click" not in imported_modules(path), f"{path}: imports click"
 
 
-def test_staves_speaks_http_only_through_oci() -> None:
-    for path in modules_in("staves"):
+def test_staves_speaks_http_only_through_oci_and_podman() -> None:
+    # podman-py speaks HTTP to the service: the Podman group may name requests' errors.
+    for path in staves_modules_outside("podman"):
         used = imported_modules(path) & HTTP_MODULES
         assert not used, f"{path}: imports {used}"
 

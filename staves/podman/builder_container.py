@@ -25,6 +25,8 @@ from importlib import resources
 from typing import Any, BinaryIO, Literal, TextIO
 
 import podman
+import requests
+from podman.api import stream_frames
 from podman.errors import APIError, NotFound, PodmanError
 
 from staves.builder.inbuilder import FINISHED_MARK, ROOT_ARCHIVE_SUFFIX
@@ -74,6 +76,11 @@ def podman_step(step: str) -> Iterator[None]:
         problem = _explain(exc)
         hint = _NETWORK_HINT if any(word in problem for word in _NETWORK_TOOLS) else None
         raise StavesError(f"{step}: {problem}", hint=hint) from exc
+    except requests.RequestException as exc:  # the service went away or stopped answering
+        raise StavesError(
+            f"{step}: the Podman service stopped answering: {_explain(exc)}",
+            hint="check that the Podman service is running (podman system service)",
+        ) from exc
 
 
 def ensure_image(
@@ -276,7 +283,7 @@ def run_to_end(container: Any, output: TextIO) -> RunResult:
     container.start()
     tail: deque[str] = deque(maxlen=_TAIL_LINES)
     partial = ""
-    for chunk in container.logs(stream=True, follow=True, stdout=True, stderr=True):
+    for chunk in _follow_logs(container):
         text = chunk.decode(errors="replace") if isinstance(chunk, bytes) else str(chunk)
         *complete, partial = (partial + text).split("\n")
         for line in complete:
@@ -290,6 +297,22 @@ def run_to_end(container: Any, output: TextIO) -> RunResult:
         tail.append(partial)
     # The script ended without finishing: killed, or out of memory.
     return RunResult(137, tuple(tail))
+
+
+def _follow_logs(container: Any) -> Iterator[bytes]:
+    """The builder's output as it comes. No read timeout: a package may compile for longer
+    than any timeout without a word, and the lease ends the builder if staves goes."""
+    response = container.client.get(
+        f"/containers/{container.id}/logs",
+        params={"follow": True, "stdout": True, "stderr": True},
+        stream=True,
+        timeout=(30, None),
+    )
+    response.raise_for_status()
+    try:
+        yield from stream_frames(response)
+    finally:
+        response.close()
 
 
 def _exit_code(line: str) -> int:
