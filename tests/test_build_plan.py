@@ -103,16 +103,19 @@ def test_the_image_merge_list_is_read_from_emerge_output() -> None:
     output = (
         "[ebuild  N     ] dev-util/gentool-1.0::gentoo  0 KiB\n"
         "[ebuild  N     ] dev-libs/libshape-2:0/2::gentoo to /tmp/rootfs/ 0 KiB\n"
-        '[binary   R    ] app-misc/shaper-1.0::gentoo to /tmp/rootfs/ USE="round" 0 KiB\n'
+        '[binary   R    ] app-misc/shaper-1.0-2::gentoo to /tmp/rootfs/ USE="round" 0 KiB\n'
+        "[binary  N     ] dev-libs/libfoo2-1.0_p3-r1-12:0/1::gentoo to /tmp/rootfs/\n"
         "[ebuild  N     ] sys-libs/glibc-2.36-r1:2.2 to /tmp/rootfs/\n"
     )
     assert merges_into(output, Path("/tmp/rootfs")) == [
         ("ebuild", "dev-libs/libshape-2"),
         ("binary", "app-misc/shaper-1.0"),
+        ("binary", "dev-libs/libfoo2-1.0_p3-r1"),
         ("ebuild", "sys-libs/glibc-2.36-r1"),
     ]
     assert cpv_name("sys-libs/glibc-2.36-r1") == "sys-libs/glibc"
     assert cpv_name("dev-libs/libfoo2-1.0_p3") == "dev-libs/libfoo2"
+    assert cpv_name("dev-libs/libshape-2") == "dev-libs/libshape"
 
 
 def test_a_changed_package_environment_is_compiled_anew(tmp_path: Path) -> None:

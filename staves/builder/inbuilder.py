@@ -617,7 +617,10 @@ def emerge_c_library(root: Path) -> None:
 
 
 # "[ebuild  N ] dev-libs/libshape-2:0/2::gentoo to /tmp/rootfs/ …" in emerge's merge list.
-_MERGE_LINE = re.compile(r"^\[(ebuild|binary)[^\]]*\] (\S+?)(?::[^:\s]+)?(?:::\S+)? to (\S+)")
+# A binary package shows its build id after the version (binpkg-multi-instance).
+_VERSION = r"\d+(?:\.\d+)*[a-z]?(?:_(?:alpha|beta|pre|rc|p)\d*)*(?:-r\d+)?"
+_CPV = rf"([\w+][\w+.-]*/[\w+][\w+-]*?-{_VERSION})(?:-\d+)?"
+_MERGE_LINE = re.compile(rf"^\[(ebuild|binary)[^\]]*\] {_CPV}(?::[^:\s]+)?(?:::\S+)? to (\S+)")
 
 
 def image_merge_list(root: Path, packages: list[str]) -> list[tuple[str, str]]:
@@ -650,7 +653,7 @@ def installed_in_builder(cp: str) -> list[str]:
 
 def cpv_name(cpv: str) -> str:
     """CATEGORY/PN of CATEGORY/PN-VERSION[-rN]."""
-    return re.sub(r"-[0-9][^-]*(-r[0-9]+)?$", "", cpv)
+    return re.sub(rf"-{_VERSION}$", "", cpv)
 
 
 def builder_libc() -> set[str]:
