@@ -8,7 +8,7 @@ import tarfile
 import tempfile
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ from oci.descriptor import Platform
 from oci.files import atomic_write
 from oci.image import Image, ImageConfig, build_image, created_time
 from oci.transport import Destination
-from staves.builder.inbuilder import EPOCH_FILE, FAILURE_MARK, TIMESTAMP_FILE
+from staves.builder.inbuilder import EPOCH_FILE, FAILURE_MARK, ROOT_LINKS_FILE, TIMESTAMP_FILE
 from staves.errors import EXIT_USAGE, StavesError
 from staves.gentoo.layering import VDB_DIR
 from staves.gentoo.reproducible import by_package, describe
@@ -140,6 +140,7 @@ class BuiltRoot:
     packed: PackedRootfs
     epoch: int | None
     inputs: tuple[ImageInput, ...]
+    root_links: Mapping[str, str] = field(default_factory=dict)
 
 
 def read_epoch(client: Any, container: Any) -> int | None:
@@ -154,6 +155,19 @@ def read_epoch(client: Any, container: Any) -> int | None:
             text = data.read().decode().strip() if data is not None else ""
             return int(text) if text.isdigit() else None
     return None
+
+
+def read_root_links(client: Any, container: Any) -> dict[str, str]:
+    """The root's directory symlinks no package lists (baselayout's ``/lib64``), which
+    CONTENTS paths go through; none when the builder wrote no list."""
+    try:
+        with archived_file_stream(client, container, ROOT_LINKS_FILE) as stream:
+            links = json.loads(stream.read(1 << 20))
+    except (StavesError, ValueError):
+        return {}
+    if not isinstance(links, dict):
+        return {}
+    return {str(k): str(v) for k, v in links.items() if isinstance(v, str)}
 
 
 def warn_without_epoch(request: BuildRequest) -> None:
@@ -182,6 +196,7 @@ def run_builder(
             warn_without_epoch(request)
         with archive_stream(client, container, f"{ROOTFS}/{VDB_DIR}") as stream:
             packages = read_vdb_tar(stream, strip_components=1)
+        root_links = read_root_links(client, container)
         with archived_file_stream(client, container, ROOTFS_ARCHIVE) as stream:
             packed = pack_rootfs(
                 stream,
@@ -191,6 +206,7 @@ def run_builder(
                 blob_dir=blob_dir,
                 compression=request.compression,
                 epoch=epoch,
+                root_links=root_links,
             )
         inputs = tuple(
             ImageInput(role, ref, image_digest(client, ref))
@@ -199,7 +215,7 @@ def run_builder(
                 ("snapshot", request.builder.portage_image),
             )
         )
-    return BuiltRoot(packages, packed, epoch, inputs)
+    return BuiltRoot(packages, packed, epoch, inputs, root_links)
 
 
 def check_plan(plan: dict[str, Any]) -> dict[str, Any]:
@@ -275,6 +291,7 @@ def write_image(client: Any, request: BuildRequest, built: BuiltRoot, push: Push
             SbomSubject(request.name.reference or "image", image.manifest.digest, created),
             built.packed.file_digests,
             list(built.inputs),
+            built.root_links,
         )
     )
     if request.sbom_path is not None:

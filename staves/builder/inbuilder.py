@@ -52,6 +52,8 @@ REPO_PATH = "/var/db/repos/gentoo"
 TIMESTAMP_FILE = "metadata/timestamp.chk"
 # The epoch the packages were built with, for the host to read (empty: none known).
 EPOCH_FILE = "/tmp/staves-epoch"
+# The root's directory symlinks, "/lib64" → "/usr/lib64", for the host (JSON).
+ROOT_LINKS_FILE = "/tmp/staves-root-links.json"
 PORTAGE_TMPDIR = "/var/tmp/portage"
 DISTDIR = "/var/cache/distfiles"  # the distfiles cache volume
 BUILDER_PORTAGE = "/etc/portage"
@@ -543,6 +545,20 @@ def refresh_library_cache(root: Path) -> None:
         raise PlanError("env-update could not regenerate the root's ld.so.cache")
 
 
+def record_root_links(root: Path) -> None:
+    """The root's directory symlinks near its top (``lib64 -> usr/lib64``, laid out by
+    baselayout outside any CONTENTS), for the host to find files CONTENTS names through
+    them."""
+    links = {}
+    for top in (root, root / "usr"):
+        for entry in sorted(top.iterdir()) if top.is_dir() else ():
+            if entry.is_symlink() and entry.is_dir():
+                path = "/" + str(entry.relative_to(root))
+                target = os.path.normpath(os.path.join(os.path.dirname(path), os.readlink(entry)))
+                links[path] = target
+    Path(ROOT_LINKS_FILE).write_text(json.dumps(links, sort_keys=True), encoding="utf-8")
+
+
 def archive_root(root: Path) -> None:
     """The root as a tar next to it, with numeric owners, modes and extended attributes."""
     archive = root.with_name(root.name + ROOT_ARCHIVE_SUFFIX)
@@ -800,6 +816,7 @@ def main(argv: list[str]) -> int:
         if code := make_locale(root, plan["locale"], elibc):
             return code
         refresh_library_cache(root)
+        record_root_links(root)
         archive_root(root)
     except PlanError as exc:
         print(f"{FAILURE_MARK}{exc}", flush=True)  # the host names it in its one line

@@ -212,10 +212,14 @@ def _canonical(path: str, links: Mapping[str, str]) -> str:
     return path
 
 
-def path_resolver(packages: Sequence[InstalledPackage]) -> Callable[[str], str]:
+def path_resolver(
+    packages: Sequence[InstalledPackage], root_links: Mapping[str, str] | None = None
+) -> Callable[[str], str]:
     """Maps a CONTENTS path to where the file lies in the root filesystem (no leading
-    slash), following the directory symlinks the packages install (merged /usr)."""
-    links = _dir_symlinks(packages)
+    slash), following the directory symlinks the packages install (merged /usr), and
+    ``root_links`` (absolute path → absolute target) the root holds outside any package's
+    CONTENTS, as baselayout's ``USE=build`` lays out ``/lib64 -> usr/lib64``."""
+    links = {**(root_links or {}), **_dir_symlinks(packages)}
     return lambda path: _canonical(path, links).lstrip("/")
 
 
@@ -242,8 +246,10 @@ def plan_layers(
     layers: int = DEFAULT_LAYERS,
     vdb: VdbMode = VdbMode.TRIM,
     epoch: int | None = None,
+    root_links: Mapping[str, str] | None = None,
 ) -> LayerPlan:
-    """The layer plan for a root filesystem holding ``packages``, in at most ``layers``."""
+    """The layer plan for a root filesystem holding ``packages``, in at most ``layers``;
+    ``root_links`` are the root's directory symlinks no package lists (see path_resolver)."""
     if not 1 <= layers <= MAX_LAYERS:
         raise StavesError(
             f"layers = {layers} is out of range",
@@ -255,7 +261,7 @@ def plan_layers(
     if layers == 1:
         return LayerPlan((LayerGroup(ALL_GROUP, (), epoch, "rootfs"),), vdb)
     groups, membership = _choose_groups(packages, layers, epoch)
-    resolve = path_resolver(packages)
+    resolve = path_resolver(packages, root_links)
     owners: dict[str, str] = {}
     dir_groups: dict[str, set[str]] = {}
     # Later merges (higher COUNTER) own a file that several packages list.

@@ -45,10 +45,11 @@ def pack_rootfs(
     epoch: int | None = None,
     strip_components: int = 1,
     digest_files: bool = True,
+    root_links: Mapping[str, str] | None = None,
 ) -> PackedRootfs:
     """Split the root filesystem tar ``stream`` (Podman's archive: top directory stripped)
     into at most ``layers`` layers in ``blob_dir``."""
-    plan = plan_layers(packages, layers, VdbMode(vdb), epoch)
+    plan = plan_layers(packages, layers, VdbMode(vdb), epoch, root_links)
     digests: dict[str, Mapping[str, str]] = {}
     written = split_stream(
         stream,

@@ -212,6 +212,7 @@ def build_sbom(
     subject: SbomSubject,
     file_digests: Mapping[str, Mapping[str, str]],
     inputs: Sequence[ImageInput] = (),
+    root_links: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The SPDX 2.3 document (as JSON-ready dict) for the image ``subject``."""
     builder = _Builder(subject, file_digests)
@@ -229,7 +230,7 @@ def build_sbom(
         }
     )
     builder.relate("SPDXRef-DOCUMENT", "DESCRIBES", IMAGE_ID)
-    resolve = path_resolver(packages)
+    resolve = path_resolver(packages, root_links)
     for package in sorted(packages, key=lambda p: p.key):
         builder.relate(IMAGE_ID, "CONTAINS", builder.add_package(package, resolve))
     for used in inputs:

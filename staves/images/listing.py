@@ -11,7 +11,7 @@ database was left out (``vdb = "none"``), from the SBOM's package → file relat
 import posixpath
 import tarfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from oci.errors import OciError
@@ -52,6 +52,8 @@ class _Tree:
     files: dict[str, tuple[int, int]]
     vdb: dict[tuple[str, str], dict[str, str]]
     vdb_layer: dict[tuple[str, str], str]
+    # Symlinks of the tree, "/path" → "/target": CONTENTS paths resolve through them.
+    links: dict[str, str] = field(default_factory=dict)
 
 
 def _clean(name: str) -> str:
@@ -78,6 +80,10 @@ def _apply_member(
         _remove_below(tree, posixpath.join(parent, base[len(WHITEOUT) :]), index, itself=True)
         return
     tree.files.pop(path, None)  # whatever lay there (a file, now a link or a directory)
+    tree.links.pop(f"/{path}", None)
+    if info.issym():
+        target = posixpath.normpath(posixpath.join("/" + parent, info.linkname))
+        tree.links[f"/{path}"] = target
     if not info.isreg():
         return
     tree.files[path] = (info.size, index)
@@ -106,8 +112,10 @@ def _scan_layer(source: ImageSource, layer: Mapping[str, Any], index: int, tree:
         raise OciError(f"layer {layer['digest']}: not a readable tar: {exc}") from None
 
 
-def _owners_from_contents(packages: Sequence[InstalledPackage]) -> dict[str, str]:
-    resolve = path_resolver(packages)
+def _owners_from_contents(
+    packages: Sequence[InstalledPackage], root_links: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    resolve = path_resolver(packages, root_links)
     return {
         resolve(entry.path): package.key
         for package in sorted(packages, key=lambda p: p.key)
@@ -166,13 +174,15 @@ def image_files(
     """The regular files of the image whose ``layers`` ``source`` holds, sorted by path."""
     tree = _scan(source, layers)
     installed = _installed(tree)
-    return _files(tree, _owners(installed, sbom))
+    return _files(tree, _owners(installed, sbom, tree))
 
 
 def _owners(
-    installed: Sequence[InstalledPackage], sbom: Mapping[str, Any] | None
+    installed: Sequence[InstalledPackage], sbom: Mapping[str, Any] | None, tree: _Tree
 ) -> dict[str, str]:
-    return _owners_from_contents(installed) if installed else owners_from_sbom(sbom or {})
+    if installed:
+        return _owners_from_contents(installed, tree.links)
+    return owners_from_sbom(sbom or {})
 
 
 def bytes_by_package(files: Sequence[ImageFile]) -> dict[str | None, int]:
@@ -210,4 +220,4 @@ def read_image_contents(source: ImageSource) -> ImageContents:
                 package.key
             )
         report = vdb_report(image, installed, located)
-    return ImageContents(report, _files(tree, _owners(installed, document)))
+    return ImageContents(report, _files(tree, _owners(installed, document, tree)))
