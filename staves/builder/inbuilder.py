@@ -545,6 +545,28 @@ def refresh_library_cache(root: Path) -> None:
         raise PlanError("env-update could not regenerate the root's ld.so.cache")
 
 
+# Bookkeeping Portage and ldconfig keep about the merge into a root, not files of any
+# package: mtimedb holds the merge's times and aux-cache inode numbers, so an image that
+# kept them would differ on every build.
+BUILD_STATE = ("var/cache/edb", "var/cache/ldconfig/aux-cache", "var/lib/portage")
+
+
+def drop_build_state(root: Path) -> None:
+    """Remove the merge's bookkeeping from the root, unless a package installed it."""
+    listed = "".join(
+        path.read_text(encoding="utf-8", errors="replace")
+        for path in root.glob("var/db/pkg/*/*/CONTENTS")
+    )
+    for rel in BUILD_STATE:
+        path = root / rel
+        if f" /{rel}" in listed or not (path.exists() or path.is_symlink()):
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+
+
 def record_root_links(root: Path) -> None:
     """The root's directory symlinks near its top (``lib64 -> usr/lib64``, laid out by
     baselayout outside any CONTENTS), for the host to find files CONTENTS names through
@@ -816,6 +838,7 @@ def main(argv: list[str]) -> int:
         if code := make_locale(root, plan["locale"], elibc):
             return code
         refresh_library_cache(root)
+        drop_build_state(root)
         record_root_links(root)
         archive_root(root)
     except PlanError as exc:
