@@ -40,7 +40,8 @@ def test_build_through_a_rootless_service(
     rootless_podman: RootlessPodman, rootless_builder: Builder
 ) -> None:
     # The user's network needs /dev/net/tun for slirp4netns, which this machine denies.
-    extra = ("--url", rootless_podman.url, "--network", "none")
+    # Root's ~/.ssh is not the rootless user's to mount: share no credentials.
+    extra = ("--url", rootless_podman.url, "--network", "none", "--no-ssh", "--no-netrc")
     first = rootless_builder.build(HELLO, *extra)
     assert "app-misc/hello-1.0::gentoo" in compiled_from_source(first.log)
     assert first.run() == "Hello World!\n"
@@ -57,7 +58,9 @@ def test_build_through_a_rootless_service(
     name = f"localhost/staves-test/rootless-{uuid.uuid4().hex[:8]}:1"
     stored = ("-o", f"containers-storage:{name}")
     try:
-        again = rootless_builder.build(HELLO, "--network", "none", *stored, env=environ)
+        again = rootless_builder.build(
+            HELLO, "--network", "none", "--no-ssh", "--no-netrc", *stored, env=environ
+        )
         assert compiled_from_source(again.log) == []
         ran = rootless_podman.run("run", "--rm", "--network", "none", name)
         assert ran.stdout == "Hello World!\n", ran.stderr

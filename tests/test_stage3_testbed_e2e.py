@@ -84,15 +84,18 @@ def test_glibc_gives_the_image_both_abis_libc(builder: Builder) -> None:
         'name = "libc"\npackages = ["app-misc/hello"]\ncommand = ["/usr/bin/hello"]\n'
     )
     files = build.files()
-    assert {"lib64/libc.so.6", "lib64/ld-linux-x86-64.so.2", "lib/libc.so.6"} <= files
+    # Through baselayout's merged-usr links (/lib64 -> usr/lib64, /lib -> usr/lib).
+    assert {"usr/lib64/libc.so.6", "usr/lib64/ld-linux-x86-64.so.2", "usr/lib/libc.so.6"} <= files
     extracted = subprocess.run(
-        ["tar", "-xzOf", str(build.layer_blob()), "lib64/libc.so.6"],
+        ["tar", "-xzOf", str(build.layer_blob()), "usr/lib64/libc.so.6"],
         capture_output=True,
         check=True,
     ).stdout
     assert elf_class(extracted) == 2
     extracted = subprocess.run(
-        ["tar", "-xzOf", str(build.layer_blob()), "lib/libc.so.6"], capture_output=True, check=True
+        ["tar", "-xzOf", str(build.layer_blob()), "usr/lib/libc.so.6"],
+        capture_output=True,
+        check=True,
     ).stdout
     assert elf_class(extracted) == 1
     assert build.run() == "Hello World!\n"
