@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from staves.podman.owners import OWNER_LABEL, Owner
 from tests.conftest import PROJECT, require_tools
 from tests.loopback import free_port, wait_for_port
 
@@ -32,9 +33,8 @@ def builder_containers(owner_pid: int) -> set[str]:
     out = podman("ps", "-a", "--filter", "label=io.staves.role=builder", "--format", "json")
     found = set()
     for container in json.loads(out.stdout or "[]"):
-        owner = (container.get("Labels") or {}).get("io.staves.owner", "")
-        parts = owner.rsplit("/", 2)
-        if len(parts) == 3 and parts[1] == str(owner_pid):
+        owner = Owner.parse((container.get("Labels") or {}).get(OWNER_LABEL, ""))
+        if owner is not None and owner.pid == owner_pid:
             found.add(container["Id"][:12])
     return found
 

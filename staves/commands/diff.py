@@ -1,7 +1,6 @@
 """``staves diff A B``: what changed between two images, with diff(1)'s exit status."""
 
 import json
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -9,9 +8,7 @@ from pathlib import Path
 import click
 
 from oci.errors import OciError
-from oci.registry import RegistryOptions
-from staves.commands.options import parse_platform
-from staves.commands.registry_options import build_registry_options, registry_options
+from staves.commands.registry_options import registry_options, source_access
 from staves.commands.report_output import emit, output_option
 from staves.errors import StavesError
 from staves.images.diff import diff_images, render_diff_text
@@ -87,14 +84,8 @@ def diff(
     A and B take the sources `staves inspect` reads. Exit status as diff(1): 0 if they are
     the same image, 1 if they differ, 2 on trouble.
     """
-    environ = dict(os.environ)
-
-    def options() -> RegistryOptions:
-        return build_registry_options(creds, authfile, tls_verify, cert_dir, environ)
-
     with _troubles(""):
-        wanted = parse_platform(platform)
-    access = SourceAccess(registry=options, podman_url=url, environ=environ, platform=wanted)
+        access = source_access(platform, url, creds, authfile, tls_verify, cert_dir)
     old, new = _read(a, "A", access), _read(b, "B", access)
     result = diff_images(a, old, b, new)
     with _troubles(f"writing {output}: "):

@@ -1,19 +1,16 @@
 """``staves inspect SOURCE``: the packages and layers of an image, from any transport."""
 
 import json
-import os
 from pathlib import Path
 
 import click
 
-from oci.registry import RegistryOptions
-from staves.commands.options import parse_platform
-from staves.commands.registry_options import build_registry_options, registry_options
+from staves.commands.registry_options import registry_options, source_access
 from staves.commands.report_output import emit, output_option
 from staves.images.html import render_inspect_html
 from staves.images.listing import read_image_contents
 from staves.images.report import image_report, render_text
-from staves.images.sources import SourceAccess, open_source, parse_source_arg
+from staves.images.sources import open_source, parse_source_arg
 
 
 @click.command("inspect")
@@ -56,13 +53,7 @@ def inspect(
     --format html reads every layer (headers only) for the files and their owners.
     """
     parsed = parse_source_arg(source)
-    wanted = parse_platform(platform)
-    environ = dict(os.environ)
-
-    def options() -> RegistryOptions:
-        return build_registry_options(creds, authfile, tls_verify, cert_dir, environ)
-
-    access = SourceAccess(registry=options, podman_url=url, environ=environ, platform=wanted)
+    access = source_access(platform, url, creds, authfile, tls_verify, cert_dir)
     with open_source(parsed, access) as image:
         if output_format == "html":
             emit(render_inspect_html(source, read_image_contents(image)), output)

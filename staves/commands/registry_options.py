@@ -12,8 +12,10 @@ from oci.artifact import Artifact
 from oci.errors import OciError
 from oci.image import Image
 from oci.registry import PushResult, Reference, RegistryOptions, parse_creds, registry_env
+from staves.commands.options import parse_platform
 from staves.errors import EXIT_USAGE, StavesError
 from staves.images.registry import Pusher, make_pusher
+from staves.images.sources import SourceAccess
 
 
 def registry_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -83,3 +85,22 @@ def pusher_from_cli(
         return make_pusher(options, environ)(image, references, referrers)
 
     return push
+
+
+def source_access(
+    platform: str | None,
+    url: str | None,
+    creds: str | None,
+    authfile: Path | None,
+    tls_verify: bool,
+    cert_dir: Path | None,
+) -> SourceAccess:
+    """What reading a SOURCE needs, from the options ``inspect`` and ``diff`` share; the
+    registry options (and a password prompt) only when a ``docker://`` source asks."""
+    wanted = parse_platform(platform)
+    environ = dict(os.environ)
+
+    def options() -> RegistryOptions:
+        return build_registry_options(creds, authfile, tls_verify, cert_dir, environ)
+
+    return SourceAccess(registry=options, podman_url=url, environ=environ, platform=wanted)
