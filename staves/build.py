@@ -236,7 +236,7 @@ def check_reproducible(first: BuiltRoot, second: BuiltRoot) -> None:
     differences = compare_entries(
         layer_entries(first.packed.layers), layer_entries(second.packed.layers)
     )
-    groups = by_package(differences, first.packages)
+    groups = by_package(differences, first.packages, first.root_links)
     for line in describe(groups) or ["every entry is the same; the layers are split otherwise"]:
         print(f"staves: differs: {line}", file=sys.stderr)
     where = ", ".join(group.package for group in groups) or "the layers"

@@ -21,9 +21,12 @@ class PackageDifferences:
     paths: tuple[EntryDifference, ...]
 
 
-def path_owners(packages: Sequence[InstalledPackage]) -> dict[str, str]:
-    """Path in the root (no leading slash) → CATEGORY/PF of the package that installed it."""
-    resolve = path_resolver(packages)
+def path_owners(
+    packages: Sequence[InstalledPackage], root_links: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """Path in the root (no leading slash) → CATEGORY/PF of the package that installed it,
+    CONTENTS paths followed through the root's directory links (see path_resolver)."""
+    resolve = path_resolver(packages, root_links)
     owners: dict[str, str] = {}
     for package in sorted(packages, key=lambda p: (p.counter or 0, p.key)):
         for entry in package.contents:
@@ -41,10 +44,12 @@ def owner_of(name: str, owners: Mapping[str, str]) -> str:
 
 
 def by_package(
-    differences: Sequence[EntryDifference], packages: Sequence[InstalledPackage]
+    differences: Sequence[EntryDifference],
+    packages: Sequence[InstalledPackage],
+    root_links: Mapping[str, str] | None = None,
 ) -> tuple[PackageDifferences, ...]:
     """The differences grouped by owning package, packages sorted, NO_PACKAGE last."""
-    owners = path_owners(packages)
+    owners = path_owners(packages, root_links)
     grouped: dict[str, list[EntryDifference]] = {}
     for difference in differences:
         grouped.setdefault(owner_of(difference.name, owners), []).append(difference)

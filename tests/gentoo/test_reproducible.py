@@ -7,11 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from oci.compare import compare_entries, layer_entries
+from oci.compare import EntryDifference, compare_entries, layer_entries
 from staves.gentoo.layering import package_time
 from staves.gentoo.reproducible import NO_PACKAGE, by_package, describe
 from staves.gentoo.rootfs_layers import pack_rootfs
-from staves.gentoo.vdb import epoch_of_environment, parse_contents, read_vdb_dir
+from staves.gentoo.vdb import (
+    epoch_of_environment,
+    package_from_files,
+    parse_contents,
+    read_vdb_dir,
+)
 from tests.vdb_samples import (
     ALL,
     HELLO,
@@ -124,3 +129,14 @@ def test_a_file_a_package_builds_differently_is_named_with_its_package(tmp_path:
         f"{HELLO.key}: /usr/bin/hello (content), /{VDB}/{HELLO.key}/CONTENTS (content)",
         f"{NO_PACKAGE}: /etc/ld.so.cache (content)",
     ]
+
+
+def test_a_file_under_a_link_no_package_lists_is_still_named_with_its_package() -> None:
+    # baselayout lays /lib64 -> usr/lib64 outside any CONTENTS; glibc lists /lib64/libc.so.6.
+    glibc = package_from_files(
+        "sys-libs", "glibc-2.36-r1", {"CONTENTS": "obj /lib64/libc.so.6 0 1\n"}
+    )
+    differences = [EntryDifference("usr/lib64/libc.so.6", ("content",))]
+    assert [g.package for g in by_package(differences, [glibc])] == [NO_PACKAGE]
+    grouped = by_package(differences, [glibc], {"/lib64": "/usr/lib64"})
+    assert [g.package for g in grouped] == ["sys-libs/glibc-2.36-r1"]
