@@ -10,9 +10,12 @@ a vulnerable range matches it and no unaffected range does — as Portage's glsa
 decides it.
 """
 
+import re
+import tarfile
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from staves.gentoo.versions import Version, VersionError, compare, parse_version
 
@@ -35,6 +38,24 @@ _ORDER_TESTS = {
     "<=": lambda order: order <= 0,
     "<": lambda order: order < 0,
     "=": lambda order: order == 0,
+}
+
+
+GLSA_DIR = "metadata/glsa"  # in an ebuild repository
+_GLSA_NAME = re.compile(r"^glsa-\d{6}-\d{2,}\.xml$")
+FILE_LIMIT = 4 << 20  # Gentoo's largest advisories are a few hundred KiB
+# OCI's architecture names → Gentoo's ARCH, which an advisory's arch attribute lists.
+GENTOO_ARCHES = {
+    "amd64": "amd64",
+    "386": "x86",
+    "arm64": "arm64",
+    "arm": "arm",
+    "ppc64le": "ppc64",
+    "ppc64": "ppc64",
+    "riscv64": "riscv",
+    "s390x": "s390",
+    "loong64": "loong",
+    "mips64le": "mips",
 }
 
 
@@ -211,3 +232,27 @@ def _affects(entry: AffectedPackage, package: Installed, arch: str) -> bool:
         return entry.affects(package.version, package.slot, arch)
     except VersionError:
         return False  # not a version Portage could have installed
+
+
+def gentoo_arch(oci_architecture: str) -> str:
+    """Gentoo's ARCH for an OCI architecture (``386`` → ``x86``); unknown ones as given."""
+    return GENTOO_ARCHES.get(oci_architecture, oci_architecture)
+
+
+def advisories_in_tar(stream: BinaryIO) -> tuple[list[Advisory], list[str]]:
+    """The advisories of a tar of a ``metadata/glsa`` directory, by id, and a line for
+    each file that could not be read (skipped, as glsa-check skips them)."""
+    advisories, problems = [], []
+    with tarfile.open(fileobj=stream, mode="r|*") as tar:
+        for member in tar:
+            name = member.name.rsplit("/", 1)[-1]
+            if not member.isreg() or not _GLSA_NAME.match(name):
+                continue
+            data = tar.extractfile(member)
+            if data is None:
+                continue
+            try:
+                advisories.append(parse_glsa(data.read(FILE_LIMIT)))
+            except GlsaError as exc:
+                problems.append(f"{name}: {exc}")
+    return sorted(advisories, key=lambda a: a.id), problems
