@@ -40,7 +40,8 @@ def installed_from_sbom(document: Mapping[str, Any]) -> list[Installed]:
 
 
 def installed_from_vdb(packages: Iterable[InstalledPackage]) -> list[Installed]:
-    return sorted(Installed(p.cp, p.pvr, p.slot) for p in packages)
+    installed = (Installed(p.cp, p.pvr, p.slot) for p in packages)
+    return sorted(installed, key=lambda p: (p.name, p.version))
 
 
 def image_packages(source: ImageSource, image: SourceImage) -> tuple[str, list[Installed]]:
