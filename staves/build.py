@@ -27,7 +27,9 @@ from staves.gentoo.rootfs_layers import PackedRootfs, pack_rootfs
 from staves.gentoo.sbom import SPDX_MEDIA_TYPE, ImageInput, SbomSubject, build_sbom, sbom_blob
 from staves.gentoo.vdb import InstalledPackage, read_vdb_tar
 from staves.images.accounts import read_accounts, user_problem
+from staves.images.audit import finding_line, refuse_affected
 from staves.images.outputs import ImageName, Pusher, write_outputs
+from staves.images.snapshot_data import advisories_in, license_table_in
 from staves.podman.builder_container import (
     BINPKG_PATH,
     ROOTFS,
@@ -71,6 +73,7 @@ class BuildRequest:
     sbom_path: Path | None = None
     check: bool = False  # build again from scratch and fail unless the layers are the same
     spec_file: str | None = None
+    audit: bool = False  # fail if the snapshot's GLSAs affect a package the image would ship
 
 
 def failure_from(result: RunResult) -> StavesError:
@@ -141,6 +144,8 @@ class BuiltRoot:
     epoch: int | None
     inputs: tuple[ImageInput, ...]
     root_links: Mapping[str, str] = field(default_factory=dict)
+    # Gentoo license → SPDX from the snapshot's license-mapping.conf; None: the built-in table.
+    license_table: Mapping[str, str] | None = None
 
 
 def read_epoch(client: Any, container: Any) -> int | None:
@@ -196,6 +201,9 @@ def run_builder(
             warn_without_epoch(request)
         with archive_stream(client, container, f"{ROOTFS}/{VDB_DIR}") as stream:
             packages = read_vdb_tar(stream, strip_components=1)
+        if request.audit:
+            refuse_advisories(client, container, request, packages)
+        license_table = license_table_in(client, container)
         root_links = read_root_links(client, container)
         with archived_file_stream(client, container, ROOTFS_ARCHIVE) as stream:
             packed = pack_rootfs(
@@ -215,7 +223,35 @@ def run_builder(
                 ("snapshot", request.builder.portage_image),
             )
         )
-    return BuiltRoot(packages, packed, epoch, inputs, root_links)
+    return BuiltRoot(packages, packed, epoch, inputs, root_links, license_table)
+
+
+def refuse_advisories(
+    client: Any, container: Any, request: BuildRequest, packages: Sequence[InstalledPackage]
+) -> None:
+    """``--audit``: fail before any output is written when the build's own snapshot has a
+    GLSA affecting a package the image would ship."""
+    advisories, problems = advisories_in(client, container)
+    for problem in problems:
+        print(f"staves: warning: skipping advisory {problem}", file=sys.stderr)
+    found = refuse_affected(packages, advisories, request.platform.architecture)
+    if not found:
+        print(
+            f"staves: audit: none of {len(advisories)} advisories applies to the image",
+            file=sys.stderr,
+            flush=True,
+        )
+        return
+    for finding in found:
+        print(f"staves: advisory: {finding_line(finding)}", file=sys.stderr)
+    named = sorted({f"{f.package.name}-{f.package.version}" for f in found})
+    ids = sorted({f.advisory.id for f in found})
+    raise StavesError(
+        f"--audit: the image would ship {', '.join(named)}, affected by GLSA {', '.join(ids)}",
+        hint="upgrade to a fixed version (listed above) or build without --audit; "
+        "no output was written",
+        exit_code=1,
+    )
 
 
 def check_plan(plan: dict[str, Any]) -> dict[str, Any]:
@@ -292,6 +328,7 @@ def write_image(client: Any, request: BuildRequest, built: BuiltRoot, push: Push
             built.packed.file_digests,
             list(built.inputs),
             built.root_links,
+            built.license_table,
         )
     )
     if request.sbom_path is not None:

@@ -752,6 +752,41 @@ def changed_envs(record: Path, envs: dict[str, str]) -> tuple[list[str], dict[st
     return changed, {atom: digest for atom, digest in now.items() if digest}
 
 
+# "- app-misc/motd-1.0::gentoo (masked by: FSFAP license(s))" in emerge's explanation of
+# why nothing could satisfy an atom; several reasons are separated by commas.
+_LICENSE_MASKED = re.compile(r"^- (\S+?)(?:::\S+)? \(masked by: (?:.*, )?(.+?) license\(s\)")
+
+
+def license_refusals(output: str) -> list[tuple[str, str]]:
+    """(package, licenses) for each package emerge says ACCEPT_LICENSE masks."""
+    found = (_LICENSE_MASKED.match(line.strip()) for line in output.splitlines())
+    return list(dict.fromkeys((m[1], m[2]) for m in found if m))
+
+
+def refuse_unaccepted_licenses(root: Path, packages: list[str]) -> int:
+    """Before anything is merged or compiled: fail, naming the package and its license,
+    when the image's ACCEPT_LICENSE (the profile's, then the spec's accept_license and
+    package licenses) refuses a package the image needs; 0 otherwise. Any other reason
+    emerge has to stop is left to the steps that follow, which explain it."""
+    argv = ["emerge", "--color=n", "--pretend", "--quiet", *BINPKG_OPTIONS, "--oneshot"]
+    argv += [f"--config-root={IMAGE_CONFIG_ROOT}", f"--root={root}"]
+    argv += [BASELAYOUT, "virtual/libc", *packages]
+    say("checking the licenses of what the image needs")
+    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    refused = license_refusals(done.stdout + done.stderr) if done.returncode != 0 else []
+    if not refused:
+        return 0
+    print(done.stdout + done.stderr, flush=True)
+    package, licenses = refused[0]
+    more = f" (and {len(refused) - 1} more, listed above)" if len(refused) > 1 else ""
+    print(
+        f"{FAILURE_MARK}{package}: its license {licenses} is not accepted{more}; "
+        "accept it with accept_license or the package's license in the spec",
+        flush=True,
+    )
+    return 1
+
+
 def emerge_packages(root: Path, packages: list[str], env_atoms: list[str]) -> None:
     """The spec's packages and their runtime dependencies into the image root; those in
     ``env_atoms`` are compiled even when a binary package fits."""
@@ -822,6 +857,8 @@ def main(argv: list[str]) -> int:
     root = Path(plan["root"])
     root.mkdir(parents=True, exist_ok=True)
     if code := install_sync_tools(plan) or sync_repositories(plan):
+        return code
+    if code := refuse_unaccepted_licenses(root, plan["packages"]):
         return code
     lay_out_skeleton(root)
     emerge_c_library(root)

@@ -127,6 +127,12 @@ DEFAULT_DISTFILES = "staves-distfiles"
     help="Build a second time from scratch (a fresh binary-package directory) and fail, "
     "naming each differing file by package, unless both give the same layers.",
 )
+@click.option(
+    "--audit",
+    is_flag=True,
+    help="Fail, before any output is written, if a GLSA of the Portage snapshot affects "
+    "a package the image would ship.",
+)
 @image_output_options
 @registry_options
 def build_command(
@@ -148,6 +154,7 @@ def build_command(
     layers: int | None,
     sbom_path: Path | None,
     check: bool,
+    audit: bool,
     compression: str,
     platform_text: str | None,
     url: str | None,
@@ -195,6 +202,7 @@ def build_command(
         sbom_path=sbom_path,
         check=check,
         spec_file=config_path,
+        audit=audit,
     )
     push = pusher_from_cli(creds, authfile, tls_verify, cert_dir)
     image = build(request, environ, push)

@@ -36,7 +36,7 @@ MAX_LAYERS = LAYER_LIMIT - RESERVED_LAYERS
 DEFAULT_LAYERS = 1
 
 VDB_DIR = "var/db/pkg"
-TRIM_FILES = frozenset({"CONTENTS", "LICENSE", "SIZE", "USE", "repository"})
+TRIM_FILES = frozenset({"CONTENTS", "LICENSE", "SIZE", "SLOT", "USE", "repository"})
 # vdb files that differ between two installs of the same binary package (Portage's
 # consolidated ``metadata`` file repeats COUNTER): they go to the last layer.
 INSTALL_SPECIFIC_FILES = frozenset({"COUNTER", "metadata"})
@@ -52,7 +52,7 @@ UNOWNED_GROUP = "unowned"
 
 
 class VdbMode(StrEnum):
-    TRIM = "trim"  # keep CONTENTS, LICENSE, SIZE, USE and repository: scanners read them
+    TRIM = "trim"  # keep CONTENTS, LICENSE, SIZE, SLOT, USE, repository: scanners, audit
     NONE = "none"  # drop the package database
     FULL = "full"  # keep all of it but BINPKGMD5, a record of the builder's cache
 

@@ -83,6 +83,8 @@ class Spec:
     install_mask: tuple[str, ...] = ()
     layers: int = 1
     vdb: Vdb = "trim"
+    # ACCEPT_LICENSE tokens for the image's packages, after the profile's.
+    accept_license: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
