@@ -22,6 +22,7 @@ from staves.spec.read_build import (
     read_vdb,
 )
 from staves.spec.read_image import IMAGE_KEYS, read_image
+from staves.spec.read_binhosts import read_binhosts
 from staves.spec.read_packages import (
     PACKAGE_KEYS,
     is_package_key,
@@ -30,7 +31,17 @@ from staves.spec.read_packages import (
 )
 
 BUILD_KEYS = frozenset(
-    {"packages", "env", "repositories", "locale", "stdlib", "install_mask", "layers", "vdb"}
+    {
+        "packages",
+        "env",
+        "repositories",
+        "binhosts",
+        "locale",
+        "stdlib",
+        "install_mask",
+        "layers",
+        "vdb",
+    }
 )
 TOP_LEVEL_KEYS = IMAGE_KEYS | BUILD_KEYS
 _PACKAGE_TABLE_HINT = (
@@ -42,6 +53,8 @@ _ELSEWHERE = {
     "tag": "did you mean 'version'? (the image tag)",
     "repos": "did you mean [[repositories]]?",
     "repository": "did you mean [[repositories]]?",
+    "binhost": "did you mean [[binhosts]]?",
+    "binrepos": "did you mean [[binhosts]]?",
 }
 
 
@@ -151,6 +164,8 @@ def parse_spec(doc: dict[str, Any], file: str = "staves.toml") -> Spec:
     settings: dict[str, Any] = {}
     if "repositories" in doc:
         settings["repositories"] = read_repositories(out, doc["repositories"])
+    if "binhosts" in doc:
+        settings["binhosts"] = read_binhosts(out, doc["binhosts"])
     if "locale" in doc:
         settings["locale"] = read_locale(out, doc["locale"])
     if "stdlib" in doc:
