@@ -27,6 +27,7 @@ from staves.gentoo.rootfs_layers import PackedRootfs, pack_rootfs
 from staves.gentoo.sbom import SPDX_MEDIA_TYPE, ImageInput, SbomSubject, build_sbom, sbom_blob
 from staves.gentoo.vdb import InstalledPackage, read_vdb_tar
 from staves.images.accounts import read_accounts, user_problem
+from staves.images.binpkg_cache import CacheSource, pull_cache, push_cache
 from staves.images.outputs import ImageName, Pusher, write_outputs
 from staves.podman.builder_container import (
     BINPKG_PATH,
@@ -71,6 +72,9 @@ class BuildRequest:
     sbom_path: Path | None = None
     check: bool = False  # build again from scratch and fail unless the layers are the same
     spec_file: str | None = None
+    identity: str | None = None  # the SSH key for an ssh:// --url
+    cache_from: CacheSource | None = None  # binary packages pulled into the volume first
+    cache_to: CacheSource | None = None  # the partition pushed after the build
 
 
 def failure_from(result: RunResult) -> StavesError:
@@ -247,15 +251,15 @@ def check_reproducible(first: BuiltRoot, second: BuiltRoot) -> None:
     )
 
 
+def builder_plan(plan: Mapping[str, Any], epoch: int | None) -> dict[str, Any]:
+    """The spec's plan with what the builder adds: the snapshot, the partition, the epoch."""
+    return {**plan, "snapshot": SNAPSHOT_MOUNT, "pkgdir": binpkg_dir(plan), "epoch": epoch}
+
+
 def build(request: BuildRequest, environ: Mapping[str, str], push: Pusher | None) -> Image:
-    plan = {
-        **request.plan,
-        "snapshot": SNAPSHOT_MOUNT,
-        "pkgdir": binpkg_dir(request.plan),
-        "epoch": request.epoch,
-    }
+    plan = builder_plan(request.plan, request.epoch)
     with (
-        podman_client(request.url, environ) as client,
+        podman_client(request.url, environ, request.identity) as client,
         tempfile.TemporaryDirectory(prefix="staves-build-") as work,
     ):
         with podman_step("preparing the builder"):
@@ -265,12 +269,16 @@ def build(request: BuildRequest, environ: Mapping[str, str], push: Pusher | None
             ensure_volume(client, request.builder.cache_volume)
             ensure_volume(client, request.builder.distfiles_volume, "distfiles-cache")
         announce_shared(request.builder)
+        if request.cache_from and pull_cache(client, request.builder, plan, request.cache_from):
+            plan = {**plan, "reindex": True}  # Portage indexes what arrived before the build
         built = run_builder(client, request, plan, Path(work) / "blobs")
         if request.check:
             print("staves: building again from scratch, to compare", file=sys.stderr, flush=True)
             again = run_builder(client, request, check_plan(plan), Path(work) / "check")
             check_reproducible(built, again)
         image = write_image(client, request, built, push)
+        if request.cache_to is not None:
+            push_cache(client, request.builder, plan, request.cache_to)
     return image
 
 

@@ -45,7 +45,10 @@ def parse_ssh_url(url: str) -> SshUrl:
         port = -1
     if parts.scheme != "ssh" or not parts.hostname or port == -1 or not parts.path:
         raise StavesError(
-            f"{url!r} is not an ssh:// Podman URL", key="--url", hint=_URL_HINT, exit_code=EXIT_USAGE
+            f"{url!r} is not an ssh:// Podman URL",
+            key="--url",
+            hint=_URL_HINT,
+            exit_code=EXIT_USAGE,
         )
     if parts.query or parts.fragment or parts.password is not None:
         raise StavesError(
@@ -58,7 +61,9 @@ def parse_ssh_url(url: str) -> SshUrl:
     return SshUrl(user, parts.hostname, port, unquote(parts.path))
 
 
-def ssh_argv(target: SshUrl, local: Path, identity: str | None, environ: Mapping[str, str]) -> list[str]:
+def ssh_argv(
+    target: SshUrl, local: Path, identity: str | None, environ: Mapping[str, str]
+) -> list[str]:
     """``ssh -N -L LOCAL:REMOTE`` for ``target``, never asking on the terminal."""
     command = shlex.split(environ.get(SSH_COMMAND_VARIABLE) or "ssh")
     if shutil.which(command[0], path=environ.get("PATH")) is None:
@@ -80,9 +85,7 @@ def ssh_forward(url: str, identity: str | None, environ: Mapping[str, str]) -> I
     """A local ``unix://`` URL forwarded to the remote socket of ``url``, while it lasts."""
     target = parse_ssh_url(url)
     if identity and not Path(identity).expanduser().is_file():
-        raise StavesError(
-            f"{identity}: no such key file", key="--identity", exit_code=EXIT_USAGE
-        )
+        raise StavesError(f"{identity}: no such key file", key="--identity", exit_code=EXIT_USAGE)
     with tempfile.TemporaryDirectory(prefix="staves-ssh-") as tmp:
         local = Path(tmp) / "podman.sock"
         proc = subprocess.Popen(

@@ -12,6 +12,7 @@ from staves.spec.atom import is_package_name
 from staves.spec.errors import Collector, printable
 from staves.spec.model import Spec
 from staves.spec.nesting import nesting_problem
+from staves.spec.read_binhosts import read_binhosts
 from staves.spec.read_build import (
     env_names,
     read_env,
@@ -22,7 +23,6 @@ from staves.spec.read_build import (
     read_vdb,
 )
 from staves.spec.read_image import IMAGE_KEYS, read_image
-from staves.spec.read_binhosts import read_binhosts
 from staves.spec.read_packages import (
     PACKAGE_KEYS,
     is_package_key,

@@ -63,7 +63,9 @@ def _binhost(out: Collector, path: Path, value: object) -> Binhost | None:
             "A-Z a-z 0-9 _ -, not starting with - nor ending like a version",
         )
     if "uri" in table:
-        uri = fields.checked_string(out, (*path, "uri"), table["uri"], binhost_uri_problem, URI_HINT)
+        uri = fields.checked_string(
+            out, (*path, "uri"), table["uri"], binhost_uri_problem, URI_HINT
+        )
     priority = _priority(out, (*path, "priority"), table.get("priority", 0))
     verify = fields.boolean(out, (*path, "verify_signature"), table.get("verify_signature", False))
     if name is None or uri is None or priority is None or verify is None:
