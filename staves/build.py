@@ -27,7 +27,7 @@ from staves.gentoo.rootfs_layers import PackedRootfs, pack_rootfs
 from staves.gentoo.sbom import SPDX_MEDIA_TYPE, ImageInput, SbomSubject, build_sbom, sbom_blob
 from staves.gentoo.vdb import InstalledPackage, read_vdb_tar
 from staves.images.accounts import read_accounts, user_problem
-from staves.images.binpkg_cache import CacheSource, pull_cache, push_cache
+from staves.images.binpkg_cache import CacheSource, fetch_cache, fill_cache, push_cache
 from staves.images.outputs import ImageName, Pusher, write_outputs
 from staves.podman.builder_container import (
     BINPKG_PATH,
@@ -183,14 +183,28 @@ def warn_without_epoch(request: BuildRequest) -> None:
     )
 
 
+def fetch_cached_packages(request: BuildRequest, archive: Path) -> Path | None:
+    """``--cache-from``: the registry's binary packages as a tar for the volume, if any."""
+    if request.cache_from is None or not fetch_cache(request.cache_from, archive):
+        return None
+    return archive
+
+
 def run_builder(
-    client: Any, request: BuildRequest, plan: dict[str, Any], blob_dir: Path
+    client: Any,
+    request: BuildRequest,
+    plan: dict[str, Any],
+    blob_dir: Path,
+    cached: Path | None = None,
 ) -> BuiltRoot:
-    """Run the plan in a new builder and pack its root into layers in ``blob_dir``."""
+    """Run the plan in a new builder and pack its root into layers in ``blob_dir``; with
+    ``cached``, its packages go into the volume first; ``--cache-to`` pushes them after."""
     with (
         podman_step("running the builder"),
         builder_container(client, request.builder, plan) as container,
     ):
+        if cached is not None:
+            fill_cache(client, container, cached)
         result = run_to_end(container, sys.stderr)
         if result.exit_code != 0:
             raise failure_from(result)
@@ -212,6 +226,8 @@ def run_builder(
                 epoch=epoch,
                 root_links=root_links,
             )
+        if request.cache_to is not None and not plan.get("discard_pkgdir"):
+            push_cache(client, container, request.cache_to)
         inputs = tuple(
             ImageInput(role, ref, image_digest(client, ref))
             for role, ref in (
@@ -269,16 +285,15 @@ def build(request: BuildRequest, environ: Mapping[str, str], push: Pusher | None
             ensure_volume(client, request.builder.cache_volume)
             ensure_volume(client, request.builder.distfiles_volume, "distfiles-cache")
         announce_shared(request.builder)
-        if request.cache_from and pull_cache(client, request.builder, plan, request.cache_from):
+        cached = fetch_cached_packages(request, Path(work) / "cache.tar")
+        if cached is not None:
             plan = {**plan, "reindex": True}  # Portage indexes what arrived before the build
-        built = run_builder(client, request, plan, Path(work) / "blobs")
+        built = run_builder(client, request, plan, Path(work) / "blobs", cached)
         if request.check:
             print("staves: building again from scratch, to compare", file=sys.stderr, flush=True)
             again = run_builder(client, request, check_plan(plan), Path(work) / "check")
             check_reproducible(built, again)
         image = write_image(client, request, built, push)
-        if request.cache_to is not None:
-            push_cache(client, request.builder, plan, request.cache_to)
     return image
 
 

@@ -51,9 +51,9 @@ PLAN_KEYS = {
     "reindex": bool,
     "task": str,
 }
-# What a run does: "build" the image root; "index" the cache partition (Portage's Packages
-# index) for the host to copy out; "receive": hold while the host copies packages in.
-TASKS = ("build", "index", "receive")
+# What a run does: "build" the image root, or "index" the cache partition (Portage's
+# Packages index) for the host to copy out as a binhost.
+TASKS = ("build", "index")
 # The cache partition's two directories (the builder's, the image's), for the host (JSON).
 PARTITION_FILE = "/tmp/staves-partition.json"
 REPO_PATH = "/var/db/repos/gentoo"
@@ -940,8 +940,6 @@ def serve(argv: list[str]) -> int:
     lease = lease_of(argv)
     if lease is not None:
         threading.Thread(target=lease.watch, name="lease", daemon=True).start()
-    if _task_of(argv) == "receive":  # the host copies packages into the volume meanwhile
-        return hold_for_host(lease, 0)
     try:
         code = main(argv)
     except SystemExit as exc:  # emerge failures exit from deep inside
@@ -949,13 +947,6 @@ def serve(argv: list[str]) -> int:
     finally:
         discard_pkgdir(_discarded_pkgdir(argv))
     return hold_for_host(lease, code)
-
-
-def _task_of(argv: list[str]) -> str | None:
-    try:
-        return str(json.loads(argv[1]).get("task")) if len(argv) == 2 else None
-    except (ValueError, AttributeError):
-        return None
 
 
 def _discarded_pkgdir(argv: list[str]) -> str | None:

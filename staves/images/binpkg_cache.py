@@ -27,6 +27,7 @@ from staves.podman.cache_volume import (
     Partition,
     indexed_partition,
     put_into_volume,
+    read_partition,
     relative_to_volume,
     stream_directory,
 )
@@ -119,14 +120,11 @@ def _partition_files(
                 yield BundleFile(blob, kind.path, kind.annotations)
 
 
-def push_cache(
-    client: Any, settings: BuilderSettings, plan: dict[str, Any], target: CacheSource
-) -> PushResult:
-    """Push the plan's partition to the registry as one artifact; blobs it has are skipped."""
-    with (
-        tempfile.TemporaryDirectory(prefix="staves-cache-to-") as work,
-        indexed_partition(client, settings, plan, sys.stderr) as (partition, container),
-    ):
+def push_cache(client: Any, container: Any, target: CacheSource) -> PushResult:
+    """Push the partition of a finished builder to the registry as one artifact; blobs
+    the registry has are not sent again."""
+    partition = read_partition(client, container)
+    with tempfile.TemporaryDirectory(prefix="staves-cache-to-") as work:
         files = list(_partition_files(client, container, partition, Path(work)))
         bundle = build_bundle(ARTIFACT_TYPE, files)
         try:
@@ -143,41 +141,35 @@ def push_cache(
     return result
 
 
-def _cache_tar(source: Any, layers: Sequence[dict[str, Any]], work: Path) -> Path:
-    """A tar of the pulled packages, paths relative to the volume, written to ``work``."""
-    archive = work / "cache.tar"
+def _cache_tar(source: Any, layers: Sequence[dict[str, Any]], archive: Path) -> int:
+    """Write the pulled packages as a tar, paths relative to the volume; how many."""
+    count = 0
     with tarfile.open(archive, "w") as tar:
         for layer in layers:
             title = str((layer.get("annotations") or {}).get(ANNOTATION_TITLE, ""))
-            kind = cache_file(title)
-            if kind is None:
+            if cache_file(title) is None:
                 continue  # not a path a partition holds: never written into the volume
-            size = int(layer.get("size", 0))
             info = tarfile.TarInfo(title)
-            info.size, info.mode, info.mtime = size, 0o644, 0
+            info.size, info.mode, info.mtime = int(layer.get("size", 0)), 0o644, 0
             with source.open_blob(str(layer["digest"])) as data:
                 tar.addfile(info, data)
-    return archive
+            count += 1
+    return count
 
 
-def pull_cache(
-    client: Any, settings: BuilderSettings, plan: dict[str, Any], origin: CacheSource
-) -> int:
-    """Copy the artifact's binary packages into the cache volume; how many there were. A
-    cache not there yet (the first run) is no error: the build fills it."""
+def fetch_cache(origin: CacheSource, archive: Path) -> int:
+    """Pull the artifact's binary packages into the tar ``archive``; how many. A cache not
+    pushed yet (the first run) is no error: this build fills it."""
     where = f"--cache-from docker://{origin.reference}"
     try:
-        with (
-            open_registry_source(origin.reference, origin.options) as source,
-            tempfile.TemporaryDirectory(prefix="staves-cache-from-") as work,
-        ):
+        with open_registry_source(origin.reference, origin.options) as source:
             try:
                 manifest, _ = source.manifest()
             except RegistryError as exc:
-                if exc.status == 404:
-                    print(f"staves: {where}: no cache there yet", file=sys.stderr, flush=True)
-                    return 0
-                raise
+                if exc.status != 404:
+                    raise
+                print(f"staves: {where}: no cache there yet", file=sys.stderr, flush=True)
+                return 0
             try:
                 layers = bundle_layers(manifest, ARTIFACT_TYPE)
             except ValueError as exc:
@@ -187,10 +179,14 @@ def pull_cache(
                     hint="name a cache --cache-to wrote",
                     exit_code=EXIT_USAGE,
                 ) from None
-            archive = _cache_tar(source, layers, Path(work))
-            with archive.open("rb") as data:
-                put_into_volume(client, settings, plan, data, sys.stderr)
+            count = _cache_tar(source, layers, archive)
     except OciError as exc:
         raise StavesError(f"{where}: {exc}") from exc
-    print(f"staves: {where}: {len(layers)} files into the cache", file=sys.stderr, flush=True)
-    return len(layers)
+    print(f"staves: {where}: {count} files", file=sys.stderr, flush=True)
+    return count
+
+
+def fill_cache(client: Any, container: Any, archive: Path) -> None:
+    """Copy the fetched packages into the volume of a builder not started yet."""
+    with archive.open("rb") as data:
+        put_into_volume(client, container, data)

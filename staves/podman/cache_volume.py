@@ -1,6 +1,6 @@
-"""The binary-package cache volume from outside a build: one cache partition indexed and
-streamed out, or packages streamed in, each through a short-lived builder container with
-the volume mounted (the Podman API, never the volume's directory on disk).
+"""The binary-package cache volume through a builder container that mounts it (the Podman
+API, never the volume's directory on disk): one cache partition indexed and streamed out,
+or binary packages copied in before the builder starts.
 
 A partition is what one builder and one make.conf build: ``KEY/builder`` and
 ``KEY/image-env-HASH`` under the volume, as the in-builder script lays them out.
@@ -65,9 +65,7 @@ def indexed_partition(
                 hint="details are above",
                 exit_code=1,
             )
-        with archived_file_stream(client, container, PARTITION_FILE) as stream:
-            dirs = json.loads(stream.read(1 << 16))
-        yield Partition(str(dirs["builder"]), str(dirs["image"])), container
+        yield read_partition(client, container), container
 
 
 def stream_directory(client: podman.PodmanClient, container: Any, path: str) -> Any:
@@ -75,21 +73,17 @@ def stream_directory(client: podman.PodmanClient, container: Any, path: str) -> 
     return archive_stream(client, container, path)
 
 
-def put_into_volume(
-    client: podman.PodmanClient,
-    settings: BuilderSettings,
-    plan: dict[str, Any],
-    tar_data: IO[bytes],
-    output: IO[str],
-) -> None:
-    """Unpack ``tar_data`` (paths relative to the volume) into the cache volume, through a
-    builder that holds still while Podman copies it in."""
-    with (
-        podman_step("filling the binary-package cache"),
-        builder_container(client, settings, {**plan, "task": "receive"}) as container,
-    ):
-        run_to_end(container, output)
-        response = client.api.put(
-            f"/containers/{container.id}/archive", params={"path": BINPKG_PATH}, data=tar_data
-        )
-        response.raise_for_status()
+def read_partition(client: podman.PodmanClient, container: Any) -> Partition:
+    """The partition the builder's script used (it records it before building)."""
+    with archived_file_stream(client, container, PARTITION_FILE) as stream:
+        dirs = json.loads(stream.read(1 << 16))
+    return Partition(str(dirs["builder"]), str(dirs["image"]))
+
+
+def put_into_volume(client: podman.PodmanClient, container: Any, tar_data: IO[bytes]) -> None:
+    """Unpack ``tar_data`` (paths relative to the volume) into the cache volume of a
+    builder, created or running: Podman copies into a created container's volumes too."""
+    response = client.api.put(
+        f"/containers/{container.id}/archive", params={"path": BINPKG_PATH}, data=tar_data
+    )
+    response.raise_for_status()
