@@ -242,7 +242,8 @@ def check_plan(plan: dict[str, Any]) -> dict[str, Any]:
     """The plan again, building from scratch: a new binary-package directory of its own in
     the cache volume, removed when the build ends."""
     fresh = f"{BINPKG_PATH}/check-{uuid.uuid4().hex[:12]}"
-    return {**plan, "pkgdir": fresh, "discard_pkgdir": True}
+    # From scratch means compiled here: nothing fetched from binhosts either.
+    return {**plan, "pkgdir": fresh, "discard_pkgdir": True, "getbinpkg": False}
 
 
 def check_reproducible(first: BuiltRoot, second: BuiltRoot) -> None:

@@ -190,7 +190,7 @@ def build_command(
         return
     outputs = outputs or (f"containers-storage:{spec.image.reference}",)
     environ = dict(os.environ)
-    if is_remote(url):  # the paths would be the remote machine's: share only when asked
+    if is_remote(url or environ.get("CONTAINER_HOST")):  # its paths are the remote's: ask
         ssh, netrc = bool(ssh), bool(netrc)
     cache_registry = (
         build_registry_options(creds, authfile, tls_verify, cert_dir, environ)

@@ -23,6 +23,11 @@ from staves.podman.ssh_forward import ssh_forward
 log = logging.getLogger(__name__)
 _START_TIMEOUT = 30.0
 ROOT_SOCKET = "/run/podman/podman.sock"
+_SSH_HINT = (
+    "ssh logged in, but nothing answered at the socket: check that the remote Podman service "
+    "runs there (systemctl enable --now podman.socket) and that its sshd allows forwarding "
+    "to sockets (AllowStreamLocalForwarding, AllowTcpForwarding)"
+)
 
 
 def candidate_urls(url: str | None, environ: Mapping[str, str]) -> list[str]:
@@ -129,7 +134,8 @@ def podman_client(
                     yield client
                 return
         if url:
-            raise StavesError(f"no Podman service answers at {url}", key="--url")
+            hint = _SSH_HINT if url.startswith("ssh://") else None
+            raise StavesError(f"no Podman service answers at {url}", key="--url", hint=hint)
     with (
         _private_service(environ) as private,
         podman.PodmanClient(base_url=private, timeout=600) as client,
