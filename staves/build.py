@@ -28,6 +28,7 @@ from staves.gentoo.sbom import SPDX_MEDIA_TYPE, ImageInput, SbomSubject, build_s
 from staves.gentoo.vdb import InstalledPackage, read_vdb_tar
 from staves.images.accounts import read_accounts, user_problem
 from staves.images.audit import finding_line, refuse_affected
+from staves.images.binpkg_cache import CacheSource, fetch_cache, fill_cache, push_cache
 from staves.images.outputs import ImageName, Pusher, write_outputs
 from staves.images.snapshot_data import advisories_in, license_table_in
 from staves.podman.builder_container import (
@@ -74,6 +75,9 @@ class BuildRequest:
     check: bool = False  # build again from scratch and fail unless the layers are the same
     spec_file: str | None = None
     audit: bool = False  # fail if the snapshot's GLSAs affect a package the image would ship
+    identity: str | None = None  # the SSH key for an ssh:// --url
+    cache_from: CacheSource | None = None  # binary packages pulled into the volume first
+    cache_to: CacheSource | None = None  # the partition pushed after the build
 
 
 def failure_from(result: RunResult) -> StavesError:
@@ -184,14 +188,28 @@ def warn_without_epoch(request: BuildRequest) -> None:
     )
 
 
+def fetch_cached_packages(request: BuildRequest, archive: Path) -> Path | None:
+    """``--cache-from``: the registry's binary packages as a tar for the volume, if any."""
+    if request.cache_from is None or not fetch_cache(request.cache_from, archive):
+        return None
+    return archive
+
+
 def run_builder(
-    client: Any, request: BuildRequest, plan: dict[str, Any], blob_dir: Path
+    client: Any,
+    request: BuildRequest,
+    plan: dict[str, Any],
+    blob_dir: Path,
+    cached: Path | None = None,
 ) -> BuiltRoot:
-    """Run the plan in a new builder and pack its root into layers in ``blob_dir``."""
+    """Run the plan in a new builder and pack its root into layers in ``blob_dir``; with
+    ``cached``, its packages go into the volume first; ``--cache-to`` pushes them after."""
     with (
         podman_step("running the builder"),
         builder_container(client, request.builder, plan) as container,
     ):
+        if cached is not None:
+            fill_cache(client, container, cached)
         result = run_to_end(container, sys.stderr)
         if result.exit_code != 0:
             raise failure_from(result)
@@ -216,6 +234,8 @@ def run_builder(
                 epoch=epoch,
                 root_links=root_links,
             )
+        if request.cache_to is not None and not plan.get("discard_pkgdir"):
+            push_cache(client, container, request.cache_to)
         inputs = tuple(
             ImageInput(role, ref, image_digest(client, ref))
             for role, ref in (
@@ -258,7 +278,8 @@ def check_plan(plan: dict[str, Any]) -> dict[str, Any]:
     """The plan again, building from scratch: a new binary-package directory of its own in
     the cache volume, removed when the build ends."""
     fresh = f"{BINPKG_PATH}/check-{uuid.uuid4().hex[:12]}"
-    return {**plan, "pkgdir": fresh, "discard_pkgdir": True}
+    # From scratch means compiled here: nothing fetched from binhosts either.
+    return {**plan, "pkgdir": fresh, "discard_pkgdir": True, "getbinpkg": False}
 
 
 def check_reproducible(first: BuiltRoot, second: BuiltRoot) -> None:
@@ -283,15 +304,15 @@ def check_reproducible(first: BuiltRoot, second: BuiltRoot) -> None:
     )
 
 
+def builder_plan(plan: Mapping[str, Any], epoch: int | None) -> dict[str, Any]:
+    """The spec's plan with what the builder adds: the snapshot, the partition, the epoch."""
+    return {**plan, "snapshot": SNAPSHOT_MOUNT, "pkgdir": binpkg_dir(plan), "epoch": epoch}
+
+
 def build(request: BuildRequest, environ: Mapping[str, str], push: Pusher | None) -> Image:
-    plan = {
-        **request.plan,
-        "snapshot": SNAPSHOT_MOUNT,
-        "pkgdir": binpkg_dir(request.plan),
-        "epoch": request.epoch,
-    }
+    plan = builder_plan(request.plan, request.epoch)
     with (
-        podman_client(request.url, environ) as client,
+        podman_client(request.url, environ, request.identity) as client,
         tempfile.TemporaryDirectory(prefix="staves-build-") as work,
     ):
         with podman_step("preparing the builder"):
@@ -301,7 +322,10 @@ def build(request: BuildRequest, environ: Mapping[str, str], push: Pusher | None
             ensure_volume(client, request.builder.cache_volume)
             ensure_volume(client, request.builder.distfiles_volume, "distfiles-cache")
         announce_shared(request.builder)
-        built = run_builder(client, request, plan, Path(work) / "blobs")
+        cached = fetch_cached_packages(request, Path(work) / "cache.tar")
+        if cached is not None:
+            plan = {**plan, "reindex": True}  # Portage indexes what arrived before the build
+        built = run_builder(client, request, plan, Path(work) / "blobs", cached)
         if request.check:
             print("staves: building again from scratch, to compare", file=sys.stderr, flush=True)
             again = run_builder(client, request, check_plan(plan), Path(work) / "check")

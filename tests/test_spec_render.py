@@ -102,6 +102,7 @@ def test_build_plan_shape() -> None:
         "stdlib": True,
         "locale": {"name": "en_US.UTF-8", "charset": "UTF-8"},
         "install_mask": [],
+        "binhosts": [],
     }
 
 

@@ -46,7 +46,16 @@ PLAN_KEYS = {
     "lease": (str, type(None)),
     "epoch": (int, type(None)),
     "discard_pkgdir": bool,
+    "binhosts": list,
+    "getbinpkg": bool,
+    "reindex": bool,
+    "task": str,
 }
+# What a run does: "build" the image root, or "index" the cache partition (Portage's
+# Packages index) for the host to copy out as a binhost.
+TASKS = ("build", "index")
+# The cache partition's two directories (the builder's, the image's), for the host (JSON).
+PARTITION_FILE = "/tmp/staves-partition.json"
 REPO_PATH = "/var/db/repos/gentoo"
 # Gentoo's snapshots say when they were taken, as "Mon, 30 Nov 2026 00:45:01 +0000".
 TIMESTAMP_FILE = "metadata/timestamp.chk"
@@ -118,6 +127,10 @@ def load_plan(text: str) -> dict:
     plan.setdefault("lease", None)
     plan.setdefault("epoch", None)
     plan.setdefault("discard_pkgdir", False)
+    plan.setdefault("binhosts", [])
+    plan.setdefault("getbinpkg", False)
+    plan.setdefault("reindex", False)
+    plan.setdefault("task", "build")
     unknown = set(plan) - set(PLAN_KEYS)
     if unknown:
         raise PlanError(f"plan has unknown keys: {', '.join(sorted(unknown))}")
@@ -132,6 +145,8 @@ def load_plan(text: str) -> dict:
             raise PlanError(f"plan path {path!r} must be absolute and stay put")
     if not plan["packages"]:
         raise PlanError("plan has no packages")
+    if plan["task"] not in TASKS:
+        raise PlanError(f"plan task {plan['task']!r} is not one of {', '.join(TASKS)}")
     return plan
 
 
@@ -285,6 +300,59 @@ def configure_image_root(plan: dict, pkgdir: str) -> None:
             make_conf_path(target) if name == f"{BUILDER_PORTAGE}/make.conf" else image_path(name)
         )
         append_text(path, "\n" + text)
+
+
+def binrepos_path(portage_dir: Path) -> Path:
+    """Where Staves' binrepos.conf entries go: a file of their own when binrepos.conf is a
+    directory (a stage3's is, holding gentoo.conf), else appended to the file."""
+    binrepos = portage_dir / "binrepos.conf"
+    return binrepos if binrepos.is_file() else binrepos / "staves.conf"
+
+
+def binrepo_section(host: dict, partition: Path) -> str:
+    """One binrepos.conf section for a Staves binhost, as ``staves cache export`` lays it
+    out: the partition's directory under its URI. What it fetches is kept in the cache
+    volume beside the partition (``location``), not in the throwaway builder."""
+    base = str(host["uri"]).rstrip("/")
+    lines = [
+        f"[{host['name']}]",
+        f"priority = {int(host.get('priority', 0))}",
+        f"sync-uri = {base}/{partition.parent.name}/{partition.name}",
+        f"location = {partition.parent / 'binhost' / host['name'] / partition.name}",
+        f"verify-signature = {'true' if host.get('verify_signature') else 'false'}",
+    ]
+    return "".join(line.replace("%", "%%") + "\n" for line in lines)
+
+
+def configure_binhosts(plan: dict, builder_pkgdir: str, image_pkgdir: str) -> None:
+    """The plan's binhosts into both roots' binrepos.conf, each root pointed at its own
+    partition; the builder's own entries (a stage3's official binhost) stay as they are."""
+    for portage_dir, partition in (
+        (Path(BUILDER_PORTAGE), Path(builder_pkgdir)),
+        (image_portage_dir(), Path(image_pkgdir)),
+    ):
+        sections = "".join(binrepo_section(host, partition) for host in plan["binhosts"])
+        if sections:
+            append_text(binrepos_path(portage_dir), "\n" + sections)
+    if plan["getbinpkg"]:
+        # Every emerge, into either root, fetches what its binhosts have (Portage's word).
+        BINPKG_OPTIONS.append("--getbinpkg")
+
+
+def index_partition(dirs: tuple[str, ...]) -> None:
+    """Portage's Packages index of each directory, made by Portage itself: after packages
+    were copied in (Portage trusts its index, FEATURES pkgdir-index-trusted), and for a
+    binhost, which serves the index beside the packages."""
+    for pkgdir in dirs:
+        Path(pkgdir).mkdir(parents=True, exist_ok=True)
+        if run(["emaint", "binhost", "--fix"], {**os.environ, "PKGDIR": pkgdir}) != 0:
+            raise PlanError(f"emaint binhost --fix could not index {pkgdir}")
+
+
+def record_partition(builder_pkgdir: str, image_pkgdir: str) -> None:
+    """Tell the host which directories hold this build's binary packages."""
+    dirs = {"builder": builder_pkgdir, "image": image_pkgdir}
+    Path(PARTITION_FILE).write_text(json.dumps(dirs, sort_keys=True), encoding="utf-8")
 
 
 def image_path(name: str) -> Path:
@@ -849,11 +917,21 @@ def main(argv: list[str]) -> int:
         configure_builder(plan, builder_pkgdir)
         configure_image_root(plan, image_pkgdir)
         configure_image_shape(plan)
+        configure_binhosts(plan, builder_pkgdir, image_pkgdir)
         export_epoch(plan["epoch"])
+        record_partition(builder_pkgdir, image_pkgdir)
     except (OSError, PlanError, configparser.Error) as exc:
         print(f"staves: bad build plan: {exc}", file=sys.stderr)
         return 2
     say(f"binary packages: the builder's in {builder_pkgdir}, the image's in {image_pkgdir}")
+    if plan["task"] != "build" or plan["reindex"]:
+        try:
+            index_partition((builder_pkgdir, image_pkgdir))
+        except PlanError as exc:
+            print(f"{FAILURE_MARK}{exc}", flush=True)
+            return 1
+        if plan["task"] != "build":
+            return 0
     root = Path(plan["root"])
     root.mkdir(parents=True, exist_ok=True)
     if code := install_sync_tools(plan) or sync_repositories(plan):

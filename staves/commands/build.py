@@ -8,10 +8,21 @@ import click
 
 from oci.compress import Compression
 from oci.descriptor import Platform
+from oci.registry import RegistryOptions
 from staves.build import BuildRequest, build
+from staves.commands.fleet_options import (
+    cache_source,
+    fleet_options,
+    identity_option,
+    with_binhosts,
+)
 from staves.commands.options import image_output_options, parse_platform
 from staves.commands.pack import source_date_epoch
-from staves.commands.registry_options import pusher_from_cli, registry_options
+from staves.commands.registry_options import (
+    build_registry_options,
+    pusher_from_cli,
+    registry_options,
+)
 from staves.dryrun import dry_run_json, dry_run_text
 from staves.errors import EXIT_USAGE, StavesError
 from staves.gentoo.layering import MAX_LAYERS
@@ -19,6 +30,7 @@ from staves.images.meta import image_annotations, image_name
 from staves.images.outputs import parse_destinations
 from staves.podman.builder_access import builder_credentials
 from staves.podman.builder_container import BuilderSettings, PullPolicy
+from staves.podman.service import is_remote
 from staves.spec import Spec, build_plan, load_spec
 from staves.spec.names import IMAGE_TAG, TAG_HINT, reference_problem, split_reference
 from staves.spec.plan import built_image_config
@@ -135,6 +147,8 @@ DEFAULT_DISTFILES = "staves-distfiles"
 )
 @image_output_options
 @registry_options
+@fleet_options
+@identity_option
 def build_command(
     config_path: str,
     tag: str | None,
@@ -162,6 +176,11 @@ def build_command(
     creds: str | None,
     tls_verify: bool,
     cert_dir: Path | None,
+    binhosts: tuple[str, ...],
+    getbinpkg: bool | None,
+    cache_to: str | None,
+    cache_from: str | None,
+    identity: str | None,
 ) -> None:
     """Build the image described by the spec."""
     spec = retag(load_spec(config_path), tag, version)
@@ -178,8 +197,15 @@ def build_command(
         return
     outputs = outputs or (f"containers-storage:{spec.image.reference}",)
     environ = dict(os.environ)
+    if is_remote(url or environ.get("CONTAINER_HOST")):  # its paths are the remote's: ask
+        ssh, netrc = bool(ssh), bool(netrc)
+    cache_registry = (
+        build_registry_options(creds, authfile, tls_verify, cert_dir, environ)
+        if cache_to or cache_from
+        else RegistryOptions()
+    )
     request = BuildRequest(
-        plan=build_plan(spec, jobs),
+        plan=with_binhosts(build_plan(spec, jobs), binhosts, getbinpkg),
         config=built_image_config(spec),
         name=image_name(spec.image),
         annotations=image_annotations(spec.image),
@@ -203,6 +229,9 @@ def build_command(
         check=check,
         spec_file=config_path,
         audit=audit,
+        identity=identity,
+        cache_from=cache_source("--cache-from", cache_from, cache_registry),
+        cache_to=cache_source("--cache-to", cache_to, cache_registry),
     )
     push = pusher_from_cli(creds, authfile, tls_verify, cert_dir)
     image = build(request, environ, push)

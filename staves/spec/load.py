@@ -12,6 +12,7 @@ from staves.spec.atom import is_package_name
 from staves.spec.errors import Collector, printable
 from staves.spec.model import Spec
 from staves.spec.nesting import nesting_problem
+from staves.spec.read_binhosts import read_binhosts
 from staves.spec.read_build import (
     env_names,
     read_accept_license,
@@ -35,6 +36,7 @@ BUILD_KEYS = frozenset(
         "packages",
         "env",
         "repositories",
+        "binhosts",
         "locale",
         "stdlib",
         "install_mask",
@@ -53,6 +55,8 @@ _ELSEWHERE = {
     "tag": "did you mean 'version'? (the image tag)",
     "repos": "did you mean [[repositories]]?",
     "repository": "did you mean [[repositories]]?",
+    "binhost": "did you mean [[binhosts]]?",
+    "binrepos": "did you mean [[binhosts]]?",
 }
 
 
@@ -162,6 +166,8 @@ def parse_spec(doc: dict[str, Any], file: str = "staves.toml") -> Spec:
     settings: dict[str, Any] = {}
     if "repositories" in doc:
         settings["repositories"] = read_repositories(out, doc["repositories"])
+    if "binhosts" in doc:
+        settings["binhosts"] = read_binhosts(out, doc["binhosts"])
     if "locale" in doc:
         settings["locale"] = read_locale(out, doc["locale"])
     if "stdlib" in doc:
