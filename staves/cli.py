@@ -13,6 +13,7 @@ from staves.commands.build import build_command
 from staves.commands.diff import diff
 from staves.commands.inspect import inspect
 from staves.commands.pack import pack
+from staves.commands.signing import generate_key_pair_command, sign
 from staves.errors import EXIT_FAILURE, EXIT_USAGE, StavesError
 
 EXIT_INTERRUPTED = 130
@@ -84,3 +85,5 @@ main.add_command(pack)
 main.add_command(build_command)
 main.add_command(inspect)
 main.add_command(diff)
+main.add_command(sign)
+main.add_command(generate_key_pair_command)

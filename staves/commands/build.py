@@ -12,11 +12,13 @@ from staves.build import BuildRequest, build
 from staves.commands.options import image_output_options, parse_platform
 from staves.commands.pack import source_date_epoch
 from staves.commands.registry_options import pusher_from_cli, registry_options
+from staves.commands.signing import sign_key_option, signing_from_cli
 from staves.dryrun import dry_run_json, dry_run_text
 from staves.errors import EXIT_USAGE, StavesError
 from staves.gentoo.layering import MAX_LAYERS
 from staves.images.meta import image_annotations, image_name
 from staves.images.outputs import parse_destinations
+from staves.images.signing import check_signable
 from staves.podman.builder_access import builder_credentials
 from staves.podman.builder_container import BuilderSettings, PullPolicy
 from staves.spec import Spec, build_plan, load_spec
@@ -128,6 +130,7 @@ DEFAULT_DISTFILES = "staves-distfiles"
     "naming each differing file by package, unless both give the same layers.",
 )
 @image_output_options
+@sign_key_option
 @registry_options
 def build_command(
     config_path: str,
@@ -151,6 +154,7 @@ def build_command(
     compression: str,
     platform_text: str | None,
     url: str | None,
+    sign_key: Path | None,
     authfile: Path | None,
     creds: str | None,
     tls_verify: bool,
@@ -170,6 +174,9 @@ def build_command(
         click.echo(render(spec, jobs, outputs), nl=False)
         return
     outputs = outputs or (f"containers-storage:{spec.image.reference}",)
+    destinations = parse_destinations(outputs)
+    if sign_key is not None:
+        check_signable(destinations)
     environ = dict(os.environ)
     request = BuildRequest(
         plan=build_plan(spec, jobs),
@@ -185,7 +192,7 @@ def build_command(
             distfiles_volume=distfiles_cache,
             credentials=builder_credentials(environ, ssh, netrc),
         ),
-        destinations=parse_destinations(outputs),
+        destinations=destinations,
         compression=Compression(compression),
         platform=parse_platform(platform_text) or Platform.host(),
         epoch=source_date_epoch(environ),
@@ -195,6 +202,7 @@ def build_command(
         sbom_path=sbom_path,
         check=check,
         spec_file=config_path,
+        signing=signing_from_cli(sign_key, creds, authfile, tls_verify, cert_dir),
     )
     push = pusher_from_cli(creds, authfile, tls_verify, cert_dir)
     image = build(request, environ, push)
