@@ -653,8 +653,9 @@ def record_sources(root: Path) -> None:
     """What the image was made from, as Portage recorded it in the root's package
     database (``repository``, ``REPO_REVISIONS``, the environment's ``A``), with each
     distfile's size and digests from its repository's Manifest."""
-    names = portageq("get_repos", str(root)).split()
-    paths = portageq("get_repo_path", str(root), *names).splitlines() if names else []
+    # Asked of "/": portageq names only the main repository for any other root.
+    names = portageq("get_repos", "/").split()
+    paths = portageq("get_repo_path", "/", *names).splitlines() if names else []
     locations = {name: Path(path) for name, path in zip(names, paths, strict=False)}
     packages = []
     for entry in sorted(root.glob("var/db/pkg/*/*")):
