@@ -154,3 +154,13 @@ def test_key_mistakes_are_one_line_before_anything_is_written(rootfs: Path, tmp_
     assert nowhere.returncode == 2
     assert nowhere.stderr.startswith("staves: error: --sign-key: no destination keeps signatures")
     assert len(nowhere.stderr.splitlines()) == 1
+
+
+def test_sign_refuses_a_source_that_keeps_no_signatures(tmp_path: Path) -> None:
+    private, _ = generate_keys(tmp_path, PASSWORD)
+    refused = staves("sign", f"docker-archive:{tmp_path / 'a.tar'}", "--key", str(private))
+    assert refused.returncode == 2
+    assert refused.stderr == (
+        f"staves: error: SOURCE: docker-archive:{tmp_path / 'a.tar'}: signatures are kept next "
+        "to the image in a registry or an OCI layout; give docker://REF or oci:DIR[:TAG]\n"
+    )
