@@ -20,6 +20,7 @@ from oci.image import ANNOTATION_REF_NAME
 from oci.layout import INDEX_FILE
 from oci.media import INDEX_TYPES, MANIFEST_TYPES, MediaType
 from oci.platforms import pick_platform, platform_names
+from oci.sign.cosign import COSIGN_KINDS, KIND_ANNOTATION
 from oci.source import SourceImage
 
 
@@ -104,6 +105,18 @@ class StoredImage:
 def find_image(store: BlobStore, tag: str | None, platform: Platform | None = None) -> StoredImage:
     """The image tagged ``tag``, or the only image (not artifact) when no tag is given;
     where that names an index, its image for ``platform`` (default: this host's)."""
+    entry = find_entry(store, tag)
+    if entry.media_type in INDEX_TYPES:
+        entry = _from_index(store, entry, platform or Platform.host())
+    if entry.media_type not in MANIFEST_TYPES:
+        raise OciError(f"{entry.digest} is a {entry.media_type}, not an image manifest")
+    manifest = read_json(store, entry.digest)
+    config = read_json(store, manifest["config"]["digest"])
+    return StoredImage(entry, manifest, config)
+
+
+def find_entry(store: BlobStore, tag: str | None) -> Descriptor:
+    """The index entry tagged ``tag`` (a manifest or an index), or the only image."""
     entries = [Descriptor.from_dict(m) for m in store.index().get("manifests", [])]
     if tag is not None:
         chosen = [e for e in entries if e.annotations.get(ANNOTATION_REF_NAME) == tag]
@@ -116,18 +129,13 @@ def find_image(store: BlobStore, tag: str | None, platform: Platform | None = No
         chosen = [
             e
             for e in entries
-            if e.artifact_type is None and e.media_type in (*MANIFEST_TYPES, *INDEX_TYPES)
+            if e.artifact_type is None
+            and e.media_type in (*MANIFEST_TYPES, *INDEX_TYPES)
+            and e.annotations.get(KIND_ANNOTATION) not in COSIGN_KINDS
         ]
         if len(chosen) != 1:
             raise OciError(f"{store.where}: {len(chosen)} images found; name one with :TAG")
-    entry = chosen[-1]
-    if entry.media_type in INDEX_TYPES:
-        entry = _from_index(store, entry, platform or Platform.host())
-    if entry.media_type not in MANIFEST_TYPES:
-        raise OciError(f"{entry.digest} is a {entry.media_type}, not an image manifest")
-    manifest = read_json(store, entry.digest)
-    config = read_json(store, manifest["config"]["digest"])
-    return StoredImage(entry, manifest, config)
+    return chosen[-1]
 
 
 def _from_index(store: BlobStore, entry: Descriptor, platform: Platform) -> Descriptor:

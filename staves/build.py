@@ -19,9 +19,17 @@ from oci.descriptor import Platform
 from oci.files import atomic_write
 from oci.image import Image, ImageConfig, build_image, created_time
 from oci.transport import Destination
-from staves.builder.inbuilder import EPOCH_FILE, FAILURE_MARK, ROOT_LINKS_FILE, TIMESTAMP_FILE
+from staves import __version__
+from staves.builder.inbuilder import (
+    EPOCH_FILE,
+    FAILURE_MARK,
+    ROOT_LINKS_FILE,
+    SOURCES_FILE,
+    TIMESTAMP_FILE,
+)
 from staves.errors import EXIT_USAGE, StavesError
 from staves.gentoo.layering import VDB_DIR
+from staves.gentoo.provenance import ProvenanceSubject, build_provenance
 from staves.gentoo.reproducible import by_package, describe
 from staves.gentoo.rootfs_layers import PackedRootfs, pack_rootfs
 from staves.gentoo.sbom import SPDX_MEDIA_TYPE, ImageInput, SbomSubject, build_sbom, sbom_blob
@@ -30,6 +38,7 @@ from staves.images.accounts import read_accounts, user_problem
 from staves.images.audit import finding_line, refuse_affected
 from staves.images.binpkg_cache import CacheSource, fetch_cache, fill_cache, push_cache
 from staves.images.outputs import ImageName, Pusher, write_outputs
+from staves.images.signing import Attestation, Signing, attest, sign_outputs
 from staves.images.snapshot_data import advisories_in, license_table_in
 from staves.podman.builder_container import (
     BINPKG_PATH,
@@ -78,6 +87,7 @@ class BuildRequest:
     identity: str | None = None  # the SSH key for an ssh:// --url
     cache_from: CacheSource | None = None  # binary packages pulled into the volume first
     cache_to: CacheSource | None = None  # the partition pushed after the build
+    signing: Signing = field(default_factory=Signing)
 
 
 def failure_from(result: RunResult) -> StavesError:
@@ -150,6 +160,7 @@ class BuiltRoot:
     root_links: Mapping[str, str] = field(default_factory=dict)
     # Gentoo license → SPDX from the snapshot's license-mapping.conf; None: the built-in table.
     license_table: Mapping[str, str] | None = None
+    sources: Mapping[str, Any] = field(default_factory=dict)  # for the provenance
 
 
 def read_epoch(client: Any, container: Any) -> int | None:
@@ -177,6 +188,17 @@ def read_root_links(client: Any, container: Any) -> dict[str, str]:
     if not isinstance(links, dict):
         return {}
     return {str(k): str(v) for k, v in links.items() if isinstance(v, str)}
+
+
+def read_sources(client: Any, container: Any) -> dict[str, Any]:
+    """What the in-builder script recorded the image was made from (repositories,
+    packages, distfiles); empty when it wrote nothing."""
+    try:
+        with archived_file_stream(client, container, SOURCES_FILE) as stream:
+            sources = json.loads(stream.read(64 << 20))
+    except (StavesError, ValueError):
+        return {}
+    return sources if isinstance(sources, dict) else {}
 
 
 def warn_without_epoch(request: BuildRequest) -> None:
@@ -243,7 +265,8 @@ def run_builder(
                 ("snapshot", request.builder.portage_image),
             )
         )
-    return BuiltRoot(packages, packed, epoch, inputs, root_links, license_table)
+        sources = read_sources(client, container)
+    return BuiltRoot(packages, packed, epoch, inputs, root_links, license_table, sources)
 
 
 def refuse_advisories(
@@ -358,12 +381,25 @@ def write_image(client: Any, request: BuildRequest, built: BuiltRoot, push: Push
     if request.sbom_path is not None:
         atomic_write(request.sbom_path, sbom.data)
     attached = build_artifact(image.descriptor(), [(sbom, SBOM_FILE)], SPDX_MEDIA_TYPE)
+    provenance = provenance_of(request, built, image)
     write_outputs(
         image,
         request.destinations,
         request.name,
         lambda img, name: load_image(client, img, name),
         push,
-        referrers=[attached],
+        referrers=[attached, provenance.referrer],
+    )
+    sign_outputs(
+        image.descriptor(), request.destinations, request.name, request.signing, [provenance]
     )
     return image
+
+
+def provenance_of(request: BuildRequest, built: BuiltRoot, image: Image) -> Attestation:
+    """The image's SLSA provenance in a DSSE envelope, signed when a key is given."""
+    subject = ProvenanceSubject(request.name.reference or "image", image.manifest.digest)
+    statement = build_provenance(
+        subject, built.inputs, built.sources, request.plan, str(request.platform), __version__
+    )
+    return attest(image.descriptor(), statement, request.signing.key)

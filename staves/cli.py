@@ -15,6 +15,7 @@ from staves.commands.cache import cache
 from staves.commands.diff import diff
 from staves.commands.inspect import inspect
 from staves.commands.pack import pack
+from staves.commands.signing import generate_key_pair_command, sign
 from staves.errors import EXIT_FAILURE, EXIT_USAGE, StavesError
 
 EXIT_INTERRUPTED = 130
@@ -88,3 +89,5 @@ main.add_command(inspect)
 main.add_command(diff)
 main.add_command(audit)
 main.add_command(cache)
+main.add_command(sign)
+main.add_command(generate_key_pair_command)

@@ -7,6 +7,7 @@ import subprocess
 import tarfile
 import uuid
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -202,11 +203,12 @@ def builder(test_images: None, tmp_path_factory: pytest.TempPathFactory) -> Iter
         podman("volume", "rm", "-f", cache)
 
 
-@pytest.fixture
-def overlay_git(tmp_path: Path) -> Iterator[str]:
-    """The test overlay as a git repository served by git daemon on 127.0.0.1 (a URI)."""
+@contextmanager
+def overlay_git_server(directory: Path) -> Iterator[str]:
+    """The test overlay as a git repository (``directory/overlay.git``) served by git
+    daemon on 127.0.0.1: its URI while the context lasts."""
     require_tools("git")
-    repo = tmp_path / "overlay.git"
+    repo = directory / "overlay.git"
     shutil.copytree(PROJECT / "tests" / "testbed" / "overlay", repo)
     for args in (
         ["init", "-q", "-b", "main"],
@@ -222,9 +224,9 @@ def overlay_git(tmp_path: Path) -> Iterator[str]:
             "--listen=127.0.0.1",
             f"--port={port}",
             "--export-all",
-            f"--base-path={tmp_path}",
+            f"--base-path={directory}",
             "--reuseaddr",
-            str(tmp_path),
+            str(directory),
         ],
         stderr=subprocess.DEVNULL,
     )
@@ -234,3 +236,10 @@ def overlay_git(tmp_path: Path) -> Iterator[str]:
     finally:
         daemon.terminate()
         daemon.wait()
+
+
+@pytest.fixture
+def overlay_git(tmp_path: Path) -> Iterator[str]:
+    """The test overlay as a git repository served by git daemon on 127.0.0.1 (a URI)."""
+    with overlay_git_server(tmp_path) as uri:
+        yield uri

@@ -15,7 +15,7 @@ import pytest
 
 PROJECT = Path(__file__).resolve().parent.parent
 STAVES = PROJECT / "staves"
-OCI_ALLOWED_THIRD_PARTY = {"isal", "zstandard", "requests", "urllib3"}
+OCI_ALLOWED_THIRD_PARTY = {"isal", "zstandard", "requests", "urllib3", "cryptography", "nacl"}
 HTTP_MODULES = {"requests", "urllib3", "http"}
 GROUPS = ("podman", "gentoo", "images", "spec", "commands", "builder")
 

@@ -164,7 +164,8 @@ def test_build_pushes_to_a_registry_podman_pulls_from(
         HELLO, "-o", f"docker://{ref}", "--creds", creds, "--cert-dir", str(test_ca.cert_dir)
     )
     digest = build.proc.stdout.strip()
-    # The SBOM is attached: this registry has no referrers API, so under the fallback tag.
+    # The SBOM and the provenance are attached: this registry has no referrers API, so
+    # under the fallback tag.
     referrers = requests.get(
         f"https://{secure_registry.host}/v2/staves-test/hello/manifests/sha256-{digest[7:]}",
         headers={"Accept": "application/vnd.oci.image.index.v1+json"},
@@ -173,7 +174,10 @@ def test_build_pushes_to_a_registry_podman_pulls_from(
         timeout=30,
     )
     assert referrers.status_code == 200, referrers.text
-    assert [m["artifactType"] for m in referrers.json()["manifests"]] == ["application/spdx+json"]
+    assert [m["artifactType"] for m in referrers.json()["manifests"]] == [
+        "application/spdx+json",
+        "application/vnd.dsse.envelope.v1+json",  # the provenance
+    ]
     pulled = subprocess.run(
         ["podman", "pull", "-q", "--cert-dir", str(test_ca.cert_dir), "--creds", creds, ref],
         capture_output=True,

@@ -16,7 +16,7 @@ import requests
 import urllib3
 
 from oci.artifact import referrers_tag
-from oci.descriptor import Platform
+from oci.descriptor import Descriptor, Platform
 from oci.errors import OciError
 from oci.media import INDEX_TYPES, MANIFEST_TYPES, MediaType
 from oci.platforms import pick_platform, platform_names
@@ -171,6 +171,26 @@ class RegistrySource:
     def manifest(self) -> tuple[dict[str, Any], str]:
         """The manifest the reference names (an image's or an artifact's), and its digest."""
         return self._manifest()
+
+    def named(self) -> Descriptor:
+        """The manifest or index the reference names, no platform picked: what a
+        signature of this reference signs."""
+        ref = self._ref.digest or self._ref.manifest_ref
+        step = f"pulling manifest {ref}"
+        response = self._get(
+            f"/v2/{self._repo}/manifests/{ref}", step, headers={"Accept": MANIFEST_ACCEPT}
+        )
+        data = response.content[: _MAX_DOCUMENT + 1]
+        digest = _digest_of(data)
+        if len(data) > _MAX_DOCUMENT or (ref.startswith("sha256:") and digest != ref):
+            raise RegistryError(step, self._where, "the answer is not that manifest", towards=_FROM)
+        try:
+            document = json.loads(data)
+        except ValueError:
+            raise RegistryError(
+                step, self._where, "the answer is not JSON", towards=_FROM
+            ) from None
+        return Descriptor(_media_type(response, document), digest, len(data))
 
     def image(self) -> SourceImage:
         manifest, digest = self._manifest()

@@ -23,11 +23,13 @@ from staves.commands.registry_options import (
     pusher_from_cli,
     registry_options,
 )
+from staves.commands.signing import sign_key_option, signing_from_cli
 from staves.dryrun import dry_run_json, dry_run_text
 from staves.errors import EXIT_USAGE, StavesError
 from staves.gentoo.layering import MAX_LAYERS
 from staves.images.meta import image_annotations, image_name
 from staves.images.outputs import parse_destinations
+from staves.images.signing import check_signable
 from staves.podman.builder_access import builder_credentials
 from staves.podman.builder_container import BuilderSettings, PullPolicy
 from staves.podman.service import is_remote
@@ -146,6 +148,7 @@ DEFAULT_DISTFILES = "staves-distfiles"
     "a package the image would ship.",
 )
 @image_output_options
+@sign_key_option
 @registry_options
 @fleet_options
 @identity_option
@@ -172,6 +175,7 @@ def build_command(
     compression: str,
     platform_text: str | None,
     url: str | None,
+    sign_key: Path | None,
     authfile: Path | None,
     creds: str | None,
     tls_verify: bool,
@@ -196,6 +200,9 @@ def build_command(
         click.echo(render(spec, jobs, outputs), nl=False)
         return
     outputs = outputs or (f"containers-storage:{spec.image.reference}",)
+    destinations = parse_destinations(outputs)
+    if sign_key is not None:
+        check_signable(destinations)
     environ = dict(os.environ)
     if is_remote(url or environ.get("CONTAINER_HOST")):  # its paths are the remote's: ask
         ssh, netrc = bool(ssh), bool(netrc)
@@ -218,7 +225,7 @@ def build_command(
             distfiles_volume=distfiles_cache,
             credentials=builder_credentials(environ, ssh, netrc),
         ),
-        destinations=parse_destinations(outputs),
+        destinations=destinations,
         compression=Compression(compression),
         platform=parse_platform(platform_text) or Platform.host(),
         epoch=source_date_epoch(environ),
@@ -232,6 +239,7 @@ def build_command(
         identity=identity,
         cache_from=cache_source("--cache-from", cache_from, cache_registry),
         cache_to=cache_source("--cache-to", cache_to, cache_registry),
+        signing=signing_from_cli(sign_key, creds, authfile, tls_verify, cert_dir),
     )
     push = pusher_from_cli(creds, authfile, tls_verify, cert_dir)
     image = build(request, environ, push)

@@ -16,9 +16,11 @@ from oci.layer import TarProducer, write_layer
 from oci.tarball import retar_stream, tar_directory
 from staves.commands.options import image_output_options, parse_platform
 from staves.commands.registry_options import pusher_from_cli, registry_options
+from staves.commands.signing import sign_key_option, signing_from_cli
 from staves.errors import EXIT_USAGE, StavesError
 from staves.images.meta import TITLE, VERSION, image_annotations, image_name
 from staves.images.outputs import ImageName, StorageLoader, parse_destinations, write_outputs
+from staves.images.signing import check_signable, sign_outputs
 from staves.podman.service import podman_client
 from staves.podman.storage import load_image
 from staves.spec import load_spec
@@ -100,6 +102,7 @@ def storage_loader(environ: dict[str, str], url: str | None) -> StorageLoader:
     "containers-storage:NAME[:TAG], docker://[HOST[:PORT]/]REPO[:TAG].",
 )
 @image_output_options
+@sign_key_option
 @registry_options
 def pack(
     rootfs: str,
@@ -109,6 +112,7 @@ def pack(
     compression: str,
     platform_text: str | None,
     url: str | None,
+    sign_key: Path | None,
     authfile: Path | None,
     creds: str | None,
     tls_verify: bool,
@@ -116,6 +120,9 @@ def pack(
 ) -> None:
     """Pack a root filesystem into an image."""
     destinations = parse_destinations(outputs)
+    if sign_key is not None:
+        check_signable(destinations)
+    signing = signing_from_cli(sign_key, creds, authfile, tls_verify, cert_dir)
     name = parse_tag(tag_text)
     config, annotations = ImageConfig(), {VERSION: name.tag}
     if name.name:
@@ -140,4 +147,6 @@ def pack(
         )
         push = pusher_from_cli(creds, authfile, tls_verify, cert_dir)
         write_outputs(image, destinations, name, storage_loader(dict(os.environ), url), push)
+        if signing.key is not None:
+            sign_outputs(image.descriptor(), destinations, name, signing)
         click.echo(image.manifest.digest)

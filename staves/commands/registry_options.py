@@ -1,6 +1,7 @@
 """Podman's registry options on the command line: ``--authfile``, ``--creds``, ``--tls-verify``,
 ``--cert-dir``, and the password prompt ``--creds USER`` leads to."""
 
+import functools
 import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -72,6 +73,14 @@ def build_registry_options(
     )
 
 
+@functools.cache
+def options_from_cli(
+    creds: str | None, authfile: Path | None, tls_verify: bool, cert_dir: Path | None
+) -> RegistryOptions:
+    """The registry options, built (and a password asked for) once per command."""
+    return build_registry_options(creds, authfile, tls_verify, cert_dir, dict(os.environ))
+
+
 def pusher_from_cli(
     creds: str | None, authfile: Path | None, tls_verify: bool, cert_dir: Path | None
 ) -> Pusher:
@@ -80,9 +89,8 @@ def pusher_from_cli(
     def push(
         image: Image, references: Sequence[Reference], referrers: Sequence[Artifact] = ()
     ) -> PushResult:
-        environ = dict(os.environ)
-        options = build_registry_options(creds, authfile, tls_verify, cert_dir, environ)
-        return make_pusher(options, environ)(image, references, referrers)
+        options = options_from_cli(creds, authfile, tls_verify, cert_dir)
+        return make_pusher(options, dict(os.environ))(image, references, referrers)
 
     return push
 

@@ -9,7 +9,7 @@ import json
 import tarfile
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 from urllib.parse import unquote
 
@@ -21,6 +21,11 @@ from oci.source import ImageSource, SourceImage
 from staves.gentoo.layering import ANNOTATION_PACKAGES, VDB_DIR
 from staves.gentoo.sbom import SPDX_MEDIA_TYPE
 from staves.gentoo.vdb import InstalledPackage, package_from_files
+from staves.images.provenance_report import (
+    ProvenanceInfo,
+    attached_provenance,
+    render_provenance,
+)
 
 VDB_FILES = frozenset({"CONTENTS", "USE", "IUSE", "LICENSE", "SIZE", "repository", "SLOT"})
 
@@ -57,6 +62,7 @@ class ImageReport:
     source: str  # "sbom", "vdb" or "none": where the package list came from
     packages: tuple[PackageInfo, ...]
     layers: tuple[LayerInfo, ...]
+    provenance: ProvenanceInfo | None = None  # the attached SLSA provenance, if any
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -205,8 +211,11 @@ def image_report(
         image = source.image()
         document = image_sbom(source, image)
     if document is not None:
-        return sbom_report(image, document)
-    return vdb_report(image, *vdb_in_layers(source, image.layers))
+        report = sbom_report(image, document)
+    else:
+        report = vdb_report(image, *vdb_in_layers(source, image.layers))
+    provenance = attached_provenance(source, image.digest) if image.digest else None
+    return replace(report, provenance=provenance)
 
 
 def sbom_report(image: SourceImage, document: Mapping[str, Any]) -> ImageReport:
@@ -259,4 +268,6 @@ def render_text(report: ImageReport) -> str:
     for i, layer in enumerate(report.layers, 1):
         rows.append([str(i), layer.digest[:19], _size(layer.size), " ".join(layer.packages)])
     lines += _table(rows)
+    if report.provenance is not None:
+        lines += ["", *render_provenance(report.provenance)]
     return "\n".join(lines) + "\n"
