@@ -7,8 +7,8 @@ import sys
 import tarfile
 import tempfile
 import uuid
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from oci.compress import Compression
 from oci.descriptor import Platform
 from oci.files import atomic_write
 from oci.image import Image, ImageConfig, build_image, created_time
+from oci.registry import RegistryOptions
 from oci.transport import Destination
 from staves.builder.inbuilder import EPOCH_FILE, FAILURE_MARK, ROOT_LINKS_FILE, TIMESTAMP_FILE
 from staves.errors import EXIT_USAGE, StavesError
@@ -27,6 +28,8 @@ from staves.gentoo.rootfs_layers import PackedRootfs, pack_rootfs
 from staves.gentoo.sbom import SPDX_MEDIA_TYPE, ImageInput, SbomSubject, build_sbom, sbom_blob
 from staves.gentoo.vdb import InstalledPackage, read_vdb_tar
 from staves.images.accounts import read_accounts, user_problem
+from staves.images.build_key import BUILD_KEY, with_build_key
+from staves.images.noop import KeyRequest, check_destinations, key_of
 from staves.images.outputs import ImageName, Pusher, write_outputs
 from staves.podman.builder_container import (
     BINPKG_PATH,
@@ -71,6 +74,17 @@ class BuildRequest:
     sbom_path: Path | None = None
     check: bool = False  # build again from scratch and fail unless the layers are the same
     spec_file: str | None = None
+    no_cache: bool = False  # build even when every destination holds this build
+    registry: Callable[[], RegistryOptions] = RegistryOptions  # for reading docker://
+
+
+@dataclass(frozen=True)
+class BuildOutcome:
+    """The manifest digest (None when only destinations that keep none hold the image), and
+    the image when it was built."""
+
+    digest: str | None
+    image: Image | None
 
 
 def failure_from(result: RunResult) -> StavesError:
@@ -247,7 +261,7 @@ def check_reproducible(first: BuiltRoot, second: BuiltRoot) -> None:
     )
 
 
-def build(request: BuildRequest, environ: Mapping[str, str], push: Pusher | None) -> Image:
+def build(request: BuildRequest, environ: Mapping[str, str], push: Pusher | None) -> BuildOutcome:
     plan = {
         **request.plan,
         "snapshot": SNAPSHOT_MOUNT,
@@ -262,6 +276,22 @@ def build(request: BuildRequest, environ: Mapping[str, str], push: Pusher | None
             remove_dead_builders(client, sys.stderr)
             for image in (request.builder.builder_image, request.builder.portage_image):
                 ensure_image(client, image, request.builder.pull, sys.stderr)
+            key = key_of(client, key_request(request, plan))
+        if key is not None:
+            request = with_key(request, key)
+            if not (request.no_cache or request.check):
+                skip = check_destinations(
+                    client,
+                    key,
+                    request.destinations,
+                    request.name,
+                    request.platform,
+                    request.registry,
+                )
+                if not skip.missing:
+                    return BuildOutcome(skip.digest, None)
+                request = replace(request, destinations=skip.missing)
+        with podman_step("preparing the builder"):
             ensure_volume(client, request.builder.cache_volume)
             ensure_volume(client, request.builder.distfiles_volume, "distfiles-cache")
         announce_shared(request.builder)
@@ -271,7 +301,31 @@ def build(request: BuildRequest, environ: Mapping[str, str], push: Pusher | None
             again = run_builder(client, request, check_plan(plan), Path(work) / "check")
             check_reproducible(built, again)
         image = write_image(client, request, built, push)
-    return image
+    return BuildOutcome(image.manifest.digest, image)
+
+
+def key_request(request: BuildRequest, plan: Mapping[str, Any]) -> KeyRequest:
+    return KeyRequest(
+        plan,
+        request.builder.builder_image,
+        request.builder.portage_image,
+        request.config,
+        request.annotations,
+        request.layers,
+        request.vdb,
+        str(request.compression),
+        request.platform,
+        request.epoch,
+    )
+
+
+def with_key(request: BuildRequest, key: str) -> BuildRequest:
+    """The request whose image records its build key (manifest annotation, config label)."""
+    return replace(
+        request,
+        config=with_build_key(request.config, key),
+        annotations={**request.annotations, BUILD_KEY: key},
+    )
 
 
 def write_image(client: Any, request: BuildRequest, built: BuiltRoot, push: Pusher | None) -> Image:

@@ -1,5 +1,6 @@
 """``staves build``: the spec's packages emerged in a builder container, packed as an image."""
 
+import functools
 import os
 import re
 from pathlib import Path
@@ -11,7 +12,11 @@ from oci.descriptor import Platform
 from staves.build import BuildRequest, build
 from staves.commands.options import image_output_options, parse_platform
 from staves.commands.pack import source_date_epoch
-from staves.commands.registry_options import pusher_from_cli, registry_options
+from staves.commands.registry_options import (
+    build_registry_options,
+    pusher_from_cli,
+    registry_options,
+)
 from staves.dryrun import dry_run_json, dry_run_text
 from staves.errors import EXIT_USAGE, StavesError
 from staves.gentoo.layering import MAX_LAYERS
@@ -127,6 +132,12 @@ DEFAULT_DISTFILES = "staves-distfiles"
     help="Build a second time from scratch (a fresh binary-package directory) and fail, "
     "naming each differing file by package, unless both give the same layers.",
 )
+@click.option(
+    "--no-cache",
+    is_flag=True,
+    help="Build even when every destination already holds an image of this build "
+    "(its build key), and repack every layer.",
+)
 @image_output_options
 @registry_options
 def build_command(
@@ -148,6 +159,7 @@ def build_command(
     layers: int | None,
     sbom_path: Path | None,
     check: bool,
+    no_cache: bool,
     compression: str,
     platform_text: str | None,
     url: str | None,
@@ -195,10 +207,15 @@ def build_command(
         sbom_path=sbom_path,
         check=check,
         spec_file=config_path,
+        no_cache=no_cache,
+        registry=functools.cache(
+            lambda: build_registry_options(creds, authfile, tls_verify, cert_dir, environ)
+        ),
     )
     push = pusher_from_cli(creds, authfile, tls_verify, cert_dir)
-    image = build(request, environ, push)
-    click.echo(image.manifest.digest)
+    outcome = build(request, environ, push)
+    if outcome.digest is not None:
+        click.echo(outcome.digest)
 
 
 # Podman's rule for volume names.

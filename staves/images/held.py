@@ -1,0 +1,121 @@
+"""Which destinations already hold the image with a given build key: the no-op check.
+
+Each destination is asked the cheapest way it can answer, without reading any layer:
+an OCI layout or archive for its tag's manifest (annotation), a docker-archive for its
+config (label: the format keeps no manifest), Podman's storage for the image's labels
+through the API, a registry for the tag's manifest. A destination that cannot answer
+(missing, unreadable, unreachable) does not hold it.
+"""
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from oci.archive_reader import open_docker_archive
+from oci.descriptor import Platform
+from oci.errors import OciError
+from oci.layout_reader import open_layout_source
+from oci.registry import RegistryOptions
+from oci.registry.pull import open_registry_source
+from oci.source import SourceImage
+from oci.transport import (
+    Destination,
+    DockerArchiveDestination,
+    OciArchiveDestination,
+    OciLayoutDestination,
+    RegistryDestination,
+    StorageDestination,
+)
+from staves.errors import StavesError
+from staves.images.build_key import BUILD_KEY
+from staves.images.outputs import ImageName
+from staves.images.registry import parse_registry_reference
+from staves.podman.storage import image_labels, storage_name
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Held:
+    """What a destination holds under its name: the build key and the manifest digest
+    (None where the format keeps no manifest)."""
+
+    key: str | None
+    digest: str | None
+
+
+def _from_manifest(image: SourceImage) -> Held:
+    return Held(image.manifest.get("annotations", {}).get(BUILD_KEY), image.digest)
+
+
+def _from_config(image: SourceImage) -> Held:
+    labels = (image.config.get("config") or {}).get("Labels") or {}
+    return Held(labels.get(BUILD_KEY), image.digest)
+
+
+def held_by(
+    dest: Destination,
+    name: ImageName,
+    platform: Platform,
+    client: Any,
+    registry: Callable[[], RegistryOptions],
+) -> Held | None:
+    """What ``dest`` holds under the name the image would get there; None if nothing."""
+    try:
+        return _held_by(dest, name, platform, client, registry)
+    except (OciError, StavesError, OSError) as exc:
+        log.info("%s holds no earlier build: %s", _describe(dest), exc)
+        return None
+
+
+def _held_by(
+    dest: Destination,
+    name: ImageName,
+    platform: Platform,
+    client: Any,
+    registry: Callable[[], RegistryOptions],
+) -> Held | None:
+    if isinstance(dest, OciLayoutDestination | OciArchiveDestination):
+        if not dest.path.exists():
+            return None
+        archive = isinstance(dest, OciArchiveDestination)
+        with open_layout_source(dest.path, dest.tag or name.tag, archive, platform) as source:
+            return _from_manifest(source.image())
+    if isinstance(dest, DockerArchiveDestination):
+        if not dest.path.exists():
+            return None
+        with open_docker_archive(dest.path, dest.name or name.reference) as source:
+            return _from_config(source.image())
+    if isinstance(dest, StorageDestination):
+        labels = image_labels(client, storage_name(dest.name, name.tag))
+        return None if labels is None else Held(labels.get(BUILD_KEY), None)
+    if isinstance(dest, RegistryDestination):
+        reference = parse_registry_reference(dest.reference, name.tag)
+        with open_registry_source(reference, registry(), platform) as source:
+            return _from_manifest(source.image())
+    raise AssertionError(f"unknown destination {dest!r}")
+
+
+def _describe(dest: Destination) -> str:
+    return type(dest).__name__.removesuffix("Destination")
+
+
+def lacking(
+    key: str,
+    destinations: Sequence[Destination],
+    name: ImageName,
+    platform: Platform,
+    client: Any,
+    registry: Callable[[], RegistryOptions],
+) -> tuple[list[Destination], str | None]:
+    """The destinations that do not hold an image with ``key``, and the manifest digest
+    one that holds it reports."""
+    missing, digest = [], None
+    for dest in destinations:
+        held = held_by(dest, name, platform, client, registry)
+        if held is None or held.key != key:
+            missing.append(dest)
+        elif held.digest is not None:
+            digest = digest or held.digest
+    return missing, digest

@@ -1,0 +1,97 @@
+"""The no-op rebuild: skip the build when every destination already holds its image.
+
+The build key (``staves.images.build_key``) needs the builder's and the snapshot's image
+IDs, which Podman answers from local storage: no container is created to decide.
+"""
+
+import logging
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from oci.descriptor import Platform
+from oci.image import ImageConfig
+from oci.registry import RegistryOptions
+from oci.transport import Destination
+from staves.images.build_key import KeyInputs, build_key, unpinned_repositories
+from staves.images.held import lacking
+from staves.images.outputs import ImageName
+from staves.podman.storage import image_id
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class KeyRequest:
+    """What the key and the destination check need from the build request."""
+
+    plan: Mapping[str, Any]
+    builder_image: str
+    portage_image: str
+    config: ImageConfig
+    annotations: Mapping[str, str]
+    layers: int
+    vdb: str
+    compression: str
+    platform: Platform
+    epoch: int | None
+
+
+def key_of(client: Any, request: KeyRequest) -> str | None:
+    """The build key, or None (and why, with --verbose) when builds are never skipped."""
+    unpinned = unpinned_repositories(request.plan)
+    if unpinned:
+        log.info(
+            "every build runs: repository %s is synced from a branch, not a pinned commit",
+            ", ".join(unpinned),
+        )
+        return None
+    inputs = KeyInputs(
+        image_id(client, request.builder_image),
+        image_id(client, request.portage_image),
+        request.config,
+        request.annotations,
+        request.layers,
+        request.vdb,
+        request.compression,
+        request.platform,
+        request.epoch,
+    )
+    return build_key(request.plan, inputs)
+
+
+@dataclass(frozen=True)
+class Skip:
+    """The outcome of the check: the destinations still to write (none: nothing to do) and
+    the manifest digest a destination that holds the image reports."""
+
+    missing: tuple[Destination, ...]
+    digest: str | None
+
+
+def check_destinations(
+    client: Any,
+    key: str,
+    destinations: Sequence[Destination],
+    name: ImageName,
+    platform: Platform,
+    registry: Callable[[], RegistryOptions],
+) -> Skip:
+    """Which destinations lack the image with ``key``; says on stderr when none does."""
+    missing, digest = lacking(key, destinations, name, platform, client, registry)
+    if not missing:
+        print(
+            f"staves: unchanged: every destination holds this build ({key[:19]}); "
+            "no container started (--no-cache builds anyway)",
+            file=sys.stderr,
+            flush=True,
+        )
+    elif len(missing) < len(destinations):
+        print(
+            f"staves: {len(destinations) - len(missing)} of {len(destinations)} destinations "
+            "hold this build already; building for the others",
+            file=sys.stderr,
+            flush=True,
+        )
+    return Skip(tuple(missing), digest)
