@@ -18,6 +18,7 @@ from oci.compress import Compression
 from oci.descriptor import Platform
 from oci.files import atomic_write
 from oci.image import Image, ImageConfig, build_image, created_time
+from oci.layer_cache import LayerCache
 from oci.registry import RegistryOptions
 from oci.transport import Destination
 from staves.builder.inbuilder import EPOCH_FILE, FAILURE_MARK, ROOT_LINKS_FILE, TIMESTAMP_FILE
@@ -75,6 +76,7 @@ class BuildRequest:
     check: bool = False  # build again from scratch and fail unless the layers are the same
     spec_file: str | None = None
     no_cache: bool = False  # build even when every destination holds this build
+    layer_cache: LayerCache | None = None  # compressed layers of earlier builds
     registry: Callable[[], RegistryOptions] = RegistryOptions  # for reading docker://
 
 
@@ -221,7 +223,13 @@ def run_builder(
                 compression=request.compression,
                 epoch=epoch,
                 root_links=root_links,
+                layer_cache=request.layer_cache,
             )
+        print(
+            f"staves: layers repacked: {packed.repacked} of {len(packed.layers)}",
+            file=sys.stderr,
+            flush=True,
+        )
         inputs = tuple(
             ImageInput(role, ref, image_digest(client, ref))
             for role, ref in (

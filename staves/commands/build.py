@@ -10,6 +10,7 @@ import click
 from oci.compress import Compression
 from oci.descriptor import Platform
 from staves.build import BuildRequest, build
+from staves.commands.caching import layer_cache
 from staves.commands.options import image_output_options, parse_platform
 from staves.commands.pack import source_date_epoch
 from staves.commands.registry_options import (
@@ -208,6 +209,7 @@ def build_command(
         check=check,
         spec_file=config_path,
         no_cache=no_cache,
+        layer_cache=layer_cache(environ, no_cache),
         registry=functools.cache(
             lambda: build_registry_options(creds, authfile, tls_verify, cert_dir, environ)
         ),
