@@ -223,8 +223,9 @@ def profile_name() -> str:
 def builder_key() -> str:
     """What makes this builder's binaries incompatible with another's: CHOST, profile and
     compiler version, read where Portage reads them."""
-    chost = capture(["portageq", "envvar", "CHOST"]) or "unknown-chost"
-    compiler = capture([capture(["portageq", "envvar", "CC"]) or "gcc", "-dumpfullversion"])
+    found = portage_vars(["CHOST", "CC"])
+    chost = found.get("CHOST") or "unknown-chost"
+    compiler = capture([found.get("CC") or "gcc", "-dumpfullversion"])
     parts = (chost, profile_name().replace("/", "_"), f"cc-{compiler or 'none'}")
     return re.sub(r"[^A-Za-z0-9._+-]", "_", ".".join(parts))
 
@@ -371,6 +372,37 @@ def configure_image_shape(plan: dict) -> None:
     )
 
 
+def portage_vars(names: list[str], config_root: str | None = None) -> dict[str, str]:
+    """Several of Portage's variables from one portageq run (``NAME*`` for every variable
+    starting with NAME): each run costs about half a second, Portage loading its whole
+    configuration, and a build asked for one variable per run eight times."""
+    env = {**os.environ, "PORTAGE_CONFIGROOT": config_root} if config_root else None
+    try:
+        done = subprocess.run(
+            ["portageq", "envvar", "-v", *names],
+            capture_output=True,
+            text=True,
+            check=False,  # exits 1 when one of them is unset, and prints it empty
+            env=env,
+        )
+    except OSError:
+        return {}
+    found = {}
+    for line in done.stdout.splitlines():
+        name, equals, quoted = line.partition("=")
+        if equals:
+            try:
+                found[name] = "".join(shlex.split(quoted))
+            except ValueError:
+                continue
+    return found
+
+
+def image_vars(names: list[str]) -> dict[str, str]:
+    """Portage's variables for the image root's configuration, in one portageq run."""
+    return portage_vars(names, IMAGE_CONFIG_ROOT)
+
+
 def portageq(*args: str) -> str:
     """One answer of portageq about the image root's configuration (empty when none)."""
     env = {**os.environ, "PORTAGE_CONFIGROOT": IMAGE_CONFIG_ROOT}
@@ -383,9 +415,13 @@ def portageq(*args: str) -> str:
 def repositories_have(root: Path, cp: str) -> bool:
     """Whether an ebuild repository of the image's configuration holds CATEGORY/PN (masked
     or not: a masked one is for emerge to explain)."""
-    names = portageq("get_repos", str(root)).split()
-    paths = portageq("get_repo_path", str(root), *names).splitlines() if names else []
-    return any(glob.glob(f"{path}/{cp}/*.ebuild") for path in paths)
+    repos = configparser.ConfigParser(interpolation=None)
+    try:
+        repos.read_string(portageq("repos_config", str(root)))
+    except configparser.Error:
+        return False
+    paths = [repos[name].get("location", "") for name in repos.sections()]
+    return any(glob.glob(f"{path}/{cp}/*.ebuild") for path in paths if path)
 
 
 def lay_out_skeleton(root: Path) -> None:
@@ -477,17 +513,22 @@ def runtime_libraries(needed: set[str], clib: CLibrary | None, stdlib: bool) -> 
     return sorted(chosen)
 
 
-def native_libdir() -> str:
+# What the steps after the merge ask Portage about the image's profile, in one run.
+PROFILE_VARS = ["ELIBC", "ARCH", "DEFAULT_ABI", "ABI", "LIBDIR_*"]
+
+
+def native_libdir(profile: dict[str, str]) -> str:
     """The library directory of the profile's native ABI, as Portage names it."""
-    abi = portageq("envvar", "DEFAULT_ABI") or portageq("envvar", "ABI")
-    return (portageq("envvar", f"LIBDIR_{abi}") if abi else "") or "lib"
+    abi = profile.get("DEFAULT_ABI") or profile.get("ABI")
+    return (profile.get(f"LIBDIR_{abi}", "") if abi else "") or "lib"
 
 
-def copy_compiler_runtime(root: Path, stdlib: bool, elibc: str) -> None:
+def copy_compiler_runtime(root: Path, stdlib: bool, profile: dict[str, str]) -> None:
     """Copy the compiler's runtime libraries the root needs beside its C library, into
     /usr/LIBDIR of the native ABI (on amd64 multilib lib64, never the 32-bit lib)."""
-    clib = c_library(elibc, portageq("envvar", "ARCH"))
-    target = root / "usr" / native_libdir()
+    elibc = profile.get("ELIBC", "")
+    clib = c_library(elibc, profile.get("ARCH", ""))
+    target = root / "usr" / native_libdir(profile)
     if clib is not None and not any((root / d / clib.loader).exists() for d in ("lib64", "lib")):
         # The loader's path is fixed by the ABI; without it nothing dynamic runs.
         say(f"note: the root has no {clib.loader}, the loader of {elibc}")
@@ -834,9 +875,9 @@ def main(argv: list[str]) -> int:
     record.parent.mkdir(parents=True, exist_ok=True)
     record.write_text(json.dumps(env_record, sort_keys=True) + "\n")
     try:
-        elibc = portageq("envvar", "ELIBC")
-        copy_compiler_runtime(root, plan["stdlib"], elibc)
-        if code := make_locale(root, plan["locale"], elibc):
+        profile = image_vars(PROFILE_VARS)
+        copy_compiler_runtime(root, plan["stdlib"], profile)
+        if code := make_locale(root, plan["locale"], profile.get("ELIBC", "")):
             return code
         refresh_library_cache(root)
         drop_build_state(root)
