@@ -50,7 +50,7 @@ from staves.podman.builder_container import (
     run_to_end,
 )
 from staves.podman.service import podman_client
-from staves.podman.storage import load_image
+from staves.podman.storage import image_id, load_image
 
 log = logging.getLogger(__name__)
 SBOM_FILE = "sbom.spdx.json"
@@ -284,6 +284,10 @@ def build(request: BuildRequest, environ: Mapping[str, str], push: Pusher | None
             remove_dead_builders(client, sys.stderr)
             for image in (request.builder.builder_image, request.builder.portage_image):
                 ensure_image(client, image, request.builder.pull, sys.stderr)
+            plan["inputs"] = {
+                "builder": image_id(client, request.builder.builder_image),
+                "snapshot": image_id(client, request.builder.portage_image),
+            }
             key = key_of(client, key_request(request, plan))
         if key is not None:
             request = with_key(request, key)

@@ -180,10 +180,27 @@ def test_a_destination_lacking_the_image_gets_it_and_nothing_else_is_compressed(
     assert manifest_of_layout(bed.work / "second") == manifest_of_layout(bed.work / "layout")
 
 
+PRETEND = "running emerge --color=n --pretend"
+
+
+def test_no_cache_builds_anyway_and_a_build_like_the_last_skips_the_drift_check(
+    bed: Bed, cold: Run
+) -> None:
+    # The previous test's warm build compiled nothing from the same plan, images and
+    # binary packages: this one cannot compile anything, so nothing can have drifted.
+    run = bed.build(SPEC, f"oci:{bed.work}/layout:t", extra=("--no-cache",))
+    assert len(run.builders_created()) == 1
+    assert run.repacked() == (8, 8)
+    assert run.digest == cold.digest
+    assert "no drift check needed" in run.proc.stderr
+    assert PRETEND not in run.proc.stderr
+
+
 def test_one_changed_package_repacks_one_layer_as_a_fresh_pack_would(bed: Bed, cold: Run) -> None:
     changed = bed.build(SPEC + USE_CHANGE, f"oci:{bed.work}/changed:t")
     assert changed.compiled() == ["app-misc/hello-1.0"]
     assert changed.repacked() == (1, 8)
+    assert PRETEND in changed.proc.stderr  # a new plan: the drift check runs
     # --no-cache: a build although the destination holds it, every layer packed afresh.
     fresh = bed.build(SPEC + USE_CHANGE, f"oci:{bed.work}/changed:t", extra=("--no-cache",))
     assert len(fresh.builders_created()) == 1

@@ -47,6 +47,7 @@ PLAN_KEYS = {
     "lease": (str, type(None)),
     "epoch": (int, type(None)),
     "discard_pkgdir": bool,
+    "inputs": (dict, type(None)),  # the builder's and snapshot's image IDs
 }
 REPO_PATH = "/var/db/repos/gentoo"
 # Gentoo's snapshots say when they were taken, as "Mon, 30 Nov 2026 00:45:01 +0000".
@@ -119,6 +120,7 @@ def load_plan(text: str) -> dict:
     plan.setdefault("lease", None)
     plan.setdefault("epoch", None)
     plan.setdefault("discard_pkgdir", False)
+    plan.setdefault("inputs", None)
     unknown = set(plan) - set(PLAN_KEYS)
     if unknown:
         raise PlanError(f"plan has unknown keys: {', '.join(sorted(unknown))}")
@@ -794,13 +796,60 @@ def changed_envs(record: Path, envs: dict[str, str]) -> tuple[list[str], dict[st
     return changed, {atom: digest for atom, digest in now.items() if digest}
 
 
-def emerge_packages(root: Path, packages: list[str], env_atoms: list[str]) -> None:
+def emerge_packages(
+    root: Path, packages: list[str], env_atoms: list[str], known_binary: bool
+) -> bool:
     """The spec's packages and their runtime dependencies into the image root; those in
-    ``env_atoms`` are compiled even when a binary package fits."""
+    ``env_atoms`` are compiled even when a binary package fits. Whether every package
+    merged was a binary package: then nothing was compiled against the builder's
+    libraries, and nothing could have drifted."""
     exclude = [f"--usepkg-exclude={' '.join(env_atoms)}"] if env_atoms else []
-    update_builder(drifting_build_libraries(image_merge_list(root, [*exclude, *packages])))
+    if known_binary and not env_atoms:
+        say("as in the last build here, which compiled nothing: no drift check needed")
+        all_binary = True
+    else:
+        merges = image_merge_list(root, [*exclude, *packages])
+        update_builder(drifting_build_libraries(merges))
+        all_binary = all(how == "binary" for how, _ in merges)
     say(f"packages into {root}")
     emerge_into_image(root, ["--oneshot", *exclude, *packages])
+    return all_binary
+
+
+# The inputs of the last build into this image PKGDIR that compiled nothing. A build with
+# the same inputs compiles nothing either, so it skips the drift check's dependency
+# calculation (emerge --pretend): the same plan, builder and snapshot images, and the
+# same binary packages (the two PKGDIRs' Packages indexes, which Portage rewrites
+# whenever a binary package comes or goes).
+ALL_BINARY_RECORD = "staves-all-binary.json"
+
+
+def merge_inputs(plan: dict, pkgdirs: tuple[str, ...]) -> str | None:
+    """A digest of what decides emerge's merge list; None without the images' IDs."""
+    if not plan["inputs"]:
+        return None
+    shaping = {key: value for key, value in plan.items() if key not in ("jobs", "lease")}
+    digest = hashlib.sha256(json.dumps(shaping, sort_keys=True).encode())
+    for pkgdir in pkgdirs:
+        try:
+            digest.update((Path(pkgdir) / "Packages").read_bytes())
+        except OSError:
+            digest.update(b"no index")
+    return digest.hexdigest()
+
+
+def compiled_nothing_before(record: Path, inputs: str | None) -> bool:
+    try:
+        return inputs is not None and record.read_text().strip() == inputs
+    except OSError:
+        return False
+
+
+def remember_all_binary(record: Path, inputs: str | None) -> None:
+    if inputs is None:
+        record.unlink(missing_ok=True)
+    else:
+        record.write_text(inputs + "\n")
 
 
 class Lease:
@@ -871,9 +920,13 @@ def main(argv: list[str]) -> int:
     env_atoms, env_record = changed_envs(record, package_envs(plan))
     if env_atoms:
         say(f"environment changed for {' '.join(env_atoms)}: compiling them anew")
-    emerge_packages(root, plan["packages"], env_atoms)
+    pkgdirs = (builder_pkgdir, image_pkgdir)
+    all_binary_record = Path(image_pkgdir) / ALL_BINARY_RECORD
+    known = compiled_nothing_before(all_binary_record, merge_inputs(plan, pkgdirs))
+    all_binary = emerge_packages(root, plan["packages"], env_atoms, known)
     record.parent.mkdir(parents=True, exist_ok=True)
     record.write_text(json.dumps(env_record, sort_keys=True) + "\n")
+    remember_all_binary(all_binary_record, merge_inputs(plan, pkgdirs) if all_binary else None)
     try:
         profile = image_vars(PROFILE_VARS)
         copy_compiler_runtime(root, plan["stdlib"], profile)
