@@ -30,7 +30,7 @@ from staves.gentoo.sbom import SPDX_MEDIA_TYPE, ImageInput, SbomSubject, build_s
 from staves.gentoo.vdb import InstalledPackage, read_vdb_tar
 from staves.images.accounts import read_accounts, user_problem
 from staves.images.build_key import BUILD_KEY, with_build_key
-from staves.images.noop import KeyRequest, check_destinations, key_of
+from staves.images.noop import KeyRequest, SbomWanted, check_destinations, key_of
 from staves.images.outputs import ImageName, Pusher, write_outputs
 from staves.podman.builder_container import (
     BINPKG_PATH,
@@ -292,6 +292,7 @@ def build(request: BuildRequest, environ: Mapping[str, str], push: Pusher | None
         if key is not None:
             request = with_key(request, key)
             if not (request.no_cache or request.check):
+                sbom = SbomWanted(request.sbom_path, SPDX_MEDIA_TYPE) if request.sbom_path else None
                 skip = check_destinations(
                     client,
                     key,
@@ -299,8 +300,9 @@ def build(request: BuildRequest, environ: Mapping[str, str], push: Pusher | None
                     request.name,
                     request.platform,
                     request.registry,
+                    sbom,
                 )
-                if not skip.missing:
+                if not skip.build:
                     return BuildOutcome(skip.digest, None)
                 request = replace(request, destinations=skip.missing)
         with podman_step("preparing the builder"):

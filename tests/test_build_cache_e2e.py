@@ -160,11 +160,16 @@ def test_every_destination_records_the_build_key(bed: Bed, cold: Run) -> None:
 
 def test_unchanged_spec_starts_no_container_and_writes_nothing(bed: Bed, cold: Run) -> None:
     layout_index = (bed.work / "layout" / "index.json").stat().st_mtime_ns
-    again = bed.build(SPEC, *bed.all_outputs)
+    sbom = bed.work / "noop.spdx.json"
+    again = bed.build(SPEC, *bed.all_outputs, extra=("--sbom", str(sbom)))
     assert "staves: unchanged: every destination holds this build" in again.proc.stderr
     assert again.builders_created() == []
     assert again.digest == cold.digest
     assert (bed.work / "layout" / "index.json").stat().st_mtime_ns == layout_index
+    # --sbom still gets the SBOM, the one attached to the image in a destination.
+    document = json.loads(sbom.read_text())
+    assert document["spdxVersion"].startswith("SPDX-")
+    assert cold.digest in json.dumps(document)
 
 
 def test_a_destination_lacking_the_image_gets_it_and_nothing_else_is_compressed(

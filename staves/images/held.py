@@ -8,7 +8,8 @@ through the API, a registry for the tag's manifest. A destination that cannot an
 """
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +19,7 @@ from oci.errors import OciError
 from oci.layout_reader import open_layout_source
 from oci.registry import RegistryOptions
 from oci.registry.pull import open_registry_source
-from oci.source import SourceImage
+from oci.source import ImageSource, SourceImage
 from oci.transport import (
     Destination,
     DockerArchiveDestination,
@@ -76,12 +77,6 @@ def _held_by(
     client: Any,
     registry: Callable[[], RegistryOptions],
 ) -> Held | None:
-    if isinstance(dest, OciLayoutDestination | OciArchiveDestination):
-        if not dest.path.exists():
-            return None
-        archive = isinstance(dest, OciArchiveDestination)
-        with open_layout_source(dest.path, dest.tag or name.tag, archive, platform) as source:
-            return _from_manifest(source.image())
     if isinstance(dest, DockerArchiveDestination):
         if not dest.path.exists():
             return None
@@ -90,11 +85,57 @@ def _held_by(
     if isinstance(dest, StorageDestination):
         labels = image_labels(client, storage_name(dest.name, name.tag))
         return None if labels is None else Held(labels.get(BUILD_KEY), None)
-    if isinstance(dest, RegistryDestination):
+    with _manifest_source(dest, name, platform, registry) as found:
+        return None if found is None else _from_manifest(found.image())
+
+
+@contextmanager
+def _manifest_source(
+    dest: Destination, name: ImageName, platform: Platform, registry: Callable[[], RegistryOptions]
+) -> Iterator[ImageSource | None]:
+    """The image a layout, an oci-archive or a registry holds under the name (these keep
+    the manifest and what refers to it); None for the other destinations or no file."""
+    if isinstance(dest, OciLayoutDestination | OciArchiveDestination):
+        if not dest.path.exists():
+            yield None
+            return
+        archive = isinstance(dest, OciArchiveDestination)
+        with open_layout_source(dest.path, dest.tag or name.tag, archive, platform) as source:
+            yield source
+    elif isinstance(dest, RegistryDestination):
         reference = parse_registry_reference(dest.reference, name.tag)
         with open_registry_source(reference, registry(), platform) as source:
-            return _from_manifest(source.image())
-    raise AssertionError(f"unknown destination {dest!r}")
+            yield source
+    else:
+        yield None
+
+
+# An SBOM is a JSON document; anything bigger than this is not the one Staves attached.
+_MAX_ATTACHED = 256 << 20
+
+
+def attached_payload(
+    destinations: Sequence[Destination],
+    name: ImageName,
+    platform: Platform,
+    registry: Callable[[], RegistryOptions],
+    subject: str,
+    artifact_type: str,
+) -> bytes | None:
+    """The payload of an artifact of ``artifact_type`` attached to manifest ``subject`` in
+    one of the destinations (an SBOM), or None if none holds one."""
+    for dest in destinations:
+        try:
+            with _manifest_source(dest, name, platform, registry) as source:
+                if source is None:
+                    continue
+                for manifest in source.referrers(subject, artifact_type):
+                    for layer in manifest.get("layers") or []:
+                        with source.open_blob(layer["digest"]) as data:
+                            return data.read(_MAX_ATTACHED)
+        except (OciError, StavesError, OSError, KeyError) as exc:
+            log.info("%s: no attached %s: %s", _describe(dest), artifact_type, exc)
+    return None
 
 
 def _describe(dest: Destination) -> str:

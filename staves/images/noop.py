@@ -8,14 +8,16 @@ import logging
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from oci.descriptor import Platform
+from oci.files import atomic_write
 from oci.image import ImageConfig
 from oci.registry import RegistryOptions
 from oci.transport import Destination
 from staves.images.build_key import KeyInputs, build_key, unpinned_repositories
-from staves.images.held import lacking
+from staves.images.held import attached_payload, lacking
 from staves.images.outputs import ImageName
 from staves.podman.storage import image_id
 
@@ -63,11 +65,20 @@ def key_of(client: Any, request: KeyRequest) -> str | None:
 
 @dataclass(frozen=True)
 class Skip:
-    """The outcome of the check: the destinations still to write (none: nothing to do) and
-    the manifest digest a destination that holds the image reports."""
+    """The outcome of the check: the destinations still to write, whether a build is
+    needed at all, and the manifest digest a destination that holds the image reports."""
 
     missing: tuple[Destination, ...]
+    build: bool
     digest: str | None
+
+
+@dataclass(frozen=True)
+class SbomWanted:
+    """``--sbom FILE``: where, and the media type the SBOM is attached with."""
+
+    path: Path
+    artifact_type: str
 
 
 def check_destinations(
@@ -77,21 +88,45 @@ def check_destinations(
     name: ImageName,
     platform: Platform,
     registry: Callable[[], RegistryOptions],
+    sbom: SbomWanted | None = None,
 ) -> Skip:
-    """Which destinations lack the image with ``key``; says on stderr when none does."""
+    """Which destinations lack the image with ``key``; says on stderr when none does.
+    With ``sbom``, an unchanged build still writes the SBOM file, from the SBOM attached
+    in a destination, or builds when none holds it."""
     missing, digest = lacking(key, destinations, name, platform, client, registry)
-    if not missing:
-        print(
-            f"staves: unchanged: every destination holds this build ({key[:19]}); "
-            "no container started (--no-cache builds anyway)",
-            file=sys.stderr,
-            flush=True,
-        )
-    elif len(missing) < len(destinations):
-        print(
-            f"staves: {len(destinations) - len(missing)} of {len(destinations)} destinations "
-            "hold this build already; building for the others",
-            file=sys.stderr,
-            flush=True,
-        )
-    return Skip(tuple(missing), digest)
+    if missing:
+        if len(missing) < len(destinations):
+            say(
+                f"{len(destinations) - len(missing)} of {len(destinations)} destinations "
+                "hold this build already; building for the others"
+            )
+        return Skip(tuple(missing), True, digest)
+    if sbom is not None and not _copy_sbom(sbom, destinations, name, platform, registry, digest):
+        say("unchanged, but no destination holds its SBOM: building for --sbom")
+        return Skip((), True, digest)
+    say(
+        f"unchanged: every destination holds this build ({key[:19]}); "
+        "no container started (--no-cache builds anyway)"
+    )
+    return Skip((), False, digest)
+
+
+def _copy_sbom(
+    sbom: SbomWanted,
+    destinations: Sequence[Destination],
+    name: ImageName,
+    platform: Platform,
+    registry: Callable[[], RegistryOptions],
+    digest: str | None,
+) -> bool:
+    if digest is None:
+        return False
+    data = attached_payload(destinations, name, platform, registry, digest, sbom.artifact_type)
+    if data is None:
+        return False
+    atomic_write(sbom.path, data)
+    return True
+
+
+def say(message: str) -> None:
+    print(f"staves: {message}", file=sys.stderr, flush=True)
