@@ -30,7 +30,13 @@ from staves.gentoo.sbom import SPDX_MEDIA_TYPE, ImageInput, SbomSubject, build_s
 from staves.gentoo.vdb import InstalledPackage, read_vdb_tar
 from staves.images.accounts import read_accounts, user_problem
 from staves.images.build_key import BUILD_KEY, with_build_key
-from staves.images.noop import KeyRequest, SbomWanted, check_destinations, key_of
+from staves.images.noop import (
+    KeyRequest,
+    SbomWanted,
+    check_destinations,
+    copy_to_missing,
+    key_of,
+)
 from staves.images.outputs import ImageName, Pusher, write_outputs
 from staves.podman.builder_container import (
     BINPKG_PATH,
@@ -304,6 +310,10 @@ def build(request: BuildRequest, environ: Mapping[str, str], push: Pusher | None
                 )
                 if not skip.build:
                     return BuildOutcome(skip.digest, None)
+                if skip.holders:
+                    args = (request.name, request.platform, request.registry, push, sbom)
+                    if (copied := copy_to_missing(client, skip, *args, Path(work))) is not None:
+                        return BuildOutcome(copied, None)
                 request = replace(request, destinations=skip.missing)
         with podman_step("preparing the builder"):
             ensure_volume(client, request.builder.cache_volume)

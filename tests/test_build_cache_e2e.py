@@ -172,17 +172,33 @@ def test_unchanged_spec_starts_no_container_and_writes_nothing(bed: Bed, cold: R
     assert cold.digest in json.dumps(document)
 
 
-def test_a_destination_lacking_the_image_gets_it_and_nothing_else_is_compressed(
-    bed: Bed, cold: Run
-) -> None:
-    extra = f"oci:{bed.work}/second:t"
-    run = bed.build(SPEC, f"oci:{bed.work}/layout:t", extra)
-    assert "1 of 2 destinations hold this build already" in run.proc.stderr
+def test_destinations_lacking_the_image_get_a_copy_without_a_build(bed: Bed, cold: Run) -> None:
+    pushed = f"{bed.registry.host}/wt-cache/shapes:copy"
+    run = bed.build(
+        SPEC, f"oci:{bed.work}/layout:t", f"oci:{bed.work}/second:t", f"docker://{pushed}"
+    )
+    assert "copied this build to the 2 that lacked it; no container started" in run.proc.stderr
+    assert run.builders_created() == []
+    assert run.digest == cold.digest
+    assert manifest_of_layout(bed.work / "second") == manifest_of_layout(bed.work / "layout")
+    index = json.loads((bed.work / "second" / "index.json").read_text())
+    assert [m.get("artifactType") for m in index["manifests"]] == [None, "application/spdx+json"]
+    head = requests.head(
+        f"http://{bed.registry.host}/v2/wt-cache/shapes/manifests/copy",
+        headers={"Accept": "application/vnd.oci.image.manifest.v1+json"},
+        timeout=30,
+    )
+    assert head.headers["Docker-Content-Digest"] == cold.digest
+
+
+def test_a_holder_that_keeps_no_compressed_layers_means_a_warm_build(bed: Bed, cold: Run) -> None:
+    held = f"docker-archive:{bed.work}/image.docker.tar:{STORED}"
+    run = bed.build(SPEC, held, f"oci:{bed.work}/third:t")
+    assert "building for the others" in run.proc.stderr
     assert len(run.builders_created()) == 1
     assert run.compiled() == []
     assert run.repacked() == (0, 8)  # every layer came from the layer cache
     assert run.digest == cold.digest
-    assert manifest_of_layout(bed.work / "second") == manifest_of_layout(bed.work / "layout")
 
 
 PRETEND = "running emerge --color=n --pretend"

@@ -85,12 +85,12 @@ def _held_by(
     if isinstance(dest, StorageDestination):
         labels = image_labels(client, storage_name(dest.name, name.tag))
         return None if labels is None else Held(labels.get(BUILD_KEY), None)
-    with _manifest_source(dest, name, platform, registry) as found:
+    with manifest_source(dest, name, platform, registry) as found:
         return None if found is None else _from_manifest(found.image())
 
 
 @contextmanager
-def _manifest_source(
+def manifest_source(
     dest: Destination, name: ImageName, platform: Platform, registry: Callable[[], RegistryOptions]
 ) -> Iterator[ImageSource | None]:
     """The image a layout, an oci-archive or a registry holds under the name (these keep
@@ -126,7 +126,7 @@ def attached_payload(
     one of the destinations (an SBOM), or None if none holds one."""
     for dest in destinations:
         try:
-            with _manifest_source(dest, name, platform, registry) as source:
+            with manifest_source(dest, name, platform, registry) as source:
                 if source is None:
                     continue
                 for manifest in source.referrers(subject, artifact_type):

@@ -17,9 +17,10 @@ from oci.image import ImageConfig
 from oci.registry import RegistryOptions
 from oci.transport import Destination
 from staves.images.build_key import KeyInputs, build_key, unpinned_repositories
+from staves.images.copy import copy_from
 from staves.images.held import attached_payload, lacking
-from staves.images.outputs import ImageName
-from staves.podman.storage import image_id
+from staves.images.outputs import ImageName, Pusher, write_outputs
+from staves.podman.storage import image_id, load_image
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,7 @@ class Skip:
     missing: tuple[Destination, ...]
     build: bool
     digest: str | None
+    holders: tuple[Destination, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -98,9 +100,10 @@ def check_destinations(
         if len(missing) < len(destinations):
             say(
                 f"{len(destinations) - len(missing)} of {len(destinations)} destinations "
-                "hold this build already; building for the others"
+                "hold this build already"
             )
-        return Skip(tuple(missing), True, digest)
+        holders = tuple(d for d in destinations if d not in missing)
+        return Skip(tuple(missing), True, digest, holders)
     if sbom is not None and not _copy_sbom(sbom, destinations, name, platform, registry, digest):
         say("unchanged, but no destination holds its SBOM: building for --sbom")
         return Skip((), True, digest)
@@ -130,3 +133,37 @@ def _copy_sbom(
 
 def say(message: str) -> None:
     print(f"staves: {message}", file=sys.stderr, flush=True)
+
+
+def copy_to_missing(
+    client: Any,
+    skip: Skip,
+    name: ImageName,
+    platform: Platform,
+    registry: Callable[[], RegistryOptions],
+    push: Pusher | None,
+    sbom: SbomWanted | None,
+    work: Path,
+) -> str | None:
+    """Copy the image from a destination that holds it to those that lack it; its manifest
+    digest, or None when no holder keeps all of it (then the build runs)."""
+    copied = copy_from(skip.holders, name, platform, registry, work)
+    if copied is None:
+        say("no destination that holds it keeps the whole image; building for the others")
+        return None
+    if sbom is not None:
+        attached = [a.payload[0] for a in copied.referrers if a.artifact_type == sbom.artifact_type]
+        if not attached:
+            return None
+        with attached[0].open() as data:
+            atomic_write(sbom.path, data.read())
+    write_outputs(
+        copied.image,
+        skip.missing,
+        name,
+        lambda image, full: load_image(client, image, full),
+        push,
+        referrers=copied.referrers,
+    )
+    say(f"copied this build to the {len(skip.missing)} that lacked it; no container started")
+    return copied.image.manifest.digest
