@@ -29,6 +29,8 @@ from staves.gentoo.rootfs_layers import PackedRootfs, pack_rootfs
 from staves.gentoo.sbom import SPDX_MEDIA_TYPE, ImageInput, SbomSubject, build_sbom, sbom_blob
 from staves.gentoo.vdb import InstalledPackage, read_vdb_tar
 from staves.images.accounts import read_accounts, user_problem
+from staves.images.audit import finding_line, refuse_affected
+from staves.images.binpkg_cache import CacheSource, fetch_cache, fill_cache, push_cache
 from staves.images.build_key import BUILD_KEY, with_build_key
 from staves.images.noop import (
     KeyRequest,
@@ -38,6 +40,7 @@ from staves.images.noop import (
     key_of,
 )
 from staves.images.outputs import ImageName, Pusher, write_outputs
+from staves.images.snapshot_data import advisories_in, license_table_in
 from staves.podman.builder_container import (
     BINPKG_PATH,
     ROOTFS,
@@ -81,6 +84,10 @@ class BuildRequest:
     sbom_path: Path | None = None
     check: bool = False  # build again from scratch and fail unless the layers are the same
     spec_file: str | None = None
+    audit: bool = False  # fail if the snapshot's GLSAs affect a package the image would ship
+    identity: str | None = None  # the SSH key for an ssh:// --url
+    cache_from: CacheSource | None = None  # binary packages pulled into the volume first
+    cache_to: CacheSource | None = None  # the partition pushed after the build
     no_cache: bool = False  # build even when every destination holds this build
     layer_cache: LayerCache | None = None  # compressed layers of earlier builds
     registry: Callable[[], RegistryOptions] = RegistryOptions  # for reading docker://
@@ -163,6 +170,8 @@ class BuiltRoot:
     epoch: int | None
     inputs: tuple[ImageInput, ...]
     root_links: Mapping[str, str] = field(default_factory=dict)
+    # Gentoo license → SPDX from the snapshot's license-mapping.conf; None: the built-in table.
+    license_table: Mapping[str, str] | None = None
 
 
 def read_epoch(client: Any, container: Any) -> int | None:
@@ -201,14 +210,28 @@ def warn_without_epoch(request: BuildRequest) -> None:
     )
 
 
+def fetch_cached_packages(request: BuildRequest, archive: Path) -> Path | None:
+    """``--cache-from``: the registry's binary packages as a tar for the volume, if any."""
+    if request.cache_from is None or not fetch_cache(request.cache_from, archive):
+        return None
+    return archive
+
+
 def run_builder(
-    client: Any, request: BuildRequest, plan: dict[str, Any], blob_dir: Path
+    client: Any,
+    request: BuildRequest,
+    plan: dict[str, Any],
+    blob_dir: Path,
+    cached: Path | None = None,
 ) -> BuiltRoot:
-    """Run the plan in a new builder and pack its root into layers in ``blob_dir``."""
+    """Run the plan in a new builder and pack its root into layers in ``blob_dir``; with
+    ``cached``, its packages go into the volume first; ``--cache-to`` pushes them after."""
     with (
         podman_step("running the builder"),
         builder_container(client, request.builder, plan) as container,
     ):
+        if cached is not None:
+            fill_cache(client, container, cached)
         result = run_to_end(container, sys.stderr)
         if result.exit_code != 0:
             raise failure_from(result)
@@ -218,6 +241,9 @@ def run_builder(
             warn_without_epoch(request)
         with archive_stream(client, container, f"{ROOTFS}/{VDB_DIR}") as stream:
             packages = read_vdb_tar(stream, strip_components=1)
+        if request.audit:
+            refuse_advisories(client, container, request, packages)
+        license_table = license_table_in(client, container)
         root_links = read_root_links(client, container)
         with archived_file_stream(client, container, ROOTFS_ARCHIVE) as stream:
             packed = pack_rootfs(
@@ -236,6 +262,8 @@ def run_builder(
             file=sys.stderr,
             flush=True,
         )
+        if request.cache_to is not None and not plan.get("discard_pkgdir"):
+            push_cache(client, container, request.cache_to)
         inputs = tuple(
             ImageInput(role, ref, image_digest(client, ref))
             for role, ref in (
@@ -243,14 +271,43 @@ def run_builder(
                 ("snapshot", request.builder.portage_image),
             )
         )
-    return BuiltRoot(packages, packed, epoch, inputs, root_links)
+    return BuiltRoot(packages, packed, epoch, inputs, root_links, license_table)
+
+
+def refuse_advisories(
+    client: Any, container: Any, request: BuildRequest, packages: Sequence[InstalledPackage]
+) -> None:
+    """``--audit``: fail before any output is written when the build's own snapshot has a
+    GLSA affecting a package the image would ship."""
+    advisories, problems = advisories_in(client, container)
+    for problem in problems:
+        print(f"staves: warning: skipping advisory {problem}", file=sys.stderr)
+    found = refuse_affected(packages, advisories, request.platform.architecture)
+    if not found:
+        print(
+            f"staves: audit: none of {len(advisories)} advisories applies to the image",
+            file=sys.stderr,
+            flush=True,
+        )
+        return
+    for finding in found:
+        print(f"staves: advisory: {finding_line(finding)}", file=sys.stderr)
+    named = sorted({f"{f.package.name}-{f.package.version}" for f in found})
+    ids = sorted({f.advisory.id for f in found})
+    raise StavesError(
+        f"--audit: the image would ship {', '.join(named)}, affected by GLSA {', '.join(ids)}",
+        hint="upgrade to a fixed version (listed above) or build without --audit; "
+        "no output was written",
+        exit_code=1,
+    )
 
 
 def check_plan(plan: dict[str, Any]) -> dict[str, Any]:
     """The plan again, building from scratch: a new binary-package directory of its own in
     the cache volume, removed when the build ends."""
     fresh = f"{BINPKG_PATH}/check-{uuid.uuid4().hex[:12]}"
-    return {**plan, "pkgdir": fresh, "discard_pkgdir": True}
+    # From scratch means compiled here: nothing fetched from binhosts either.
+    return {**plan, "pkgdir": fresh, "discard_pkgdir": True, "getbinpkg": False}
 
 
 def check_reproducible(first: BuiltRoot, second: BuiltRoot) -> None:
@@ -275,15 +332,15 @@ def check_reproducible(first: BuiltRoot, second: BuiltRoot) -> None:
     )
 
 
+def builder_plan(plan: Mapping[str, Any], epoch: int | None) -> dict[str, Any]:
+    """The spec's plan with what the builder adds: the snapshot, the partition, the epoch."""
+    return {**plan, "snapshot": SNAPSHOT_MOUNT, "pkgdir": binpkg_dir(plan), "epoch": epoch}
+
+
 def build(request: BuildRequest, environ: Mapping[str, str], push: Pusher | None) -> BuildOutcome:
-    plan = {
-        **request.plan,
-        "snapshot": SNAPSHOT_MOUNT,
-        "pkgdir": binpkg_dir(request.plan),
-        "epoch": request.epoch,
-    }
+    plan = builder_plan(request.plan, request.epoch)
     with (
-        podman_client(request.url, environ) as client,
+        podman_client(request.url, environ, request.identity) as client,
         tempfile.TemporaryDirectory(prefix="staves-build-") as work,
     ):
         with podman_step("preparing the builder"):
@@ -297,7 +354,7 @@ def build(request: BuildRequest, environ: Mapping[str, str], push: Pusher | None
             key = key_of(client, key_request(request, plan))
         if key is not None:
             request = with_key(request, key)
-            if not (request.no_cache or request.check):
+            if not (request.no_cache or request.check or request.audit):
                 sbom = SbomWanted(request.sbom_path, SPDX_MEDIA_TYPE) if request.sbom_path else None
                 skip = check_destinations(
                     client,
@@ -319,7 +376,10 @@ def build(request: BuildRequest, environ: Mapping[str, str], push: Pusher | None
             ensure_volume(client, request.builder.cache_volume)
             ensure_volume(client, request.builder.distfiles_volume, "distfiles-cache")
         announce_shared(request.builder)
-        built = run_builder(client, request, plan, Path(work) / "blobs")
+        cached = fetch_cached_packages(request, Path(work) / "cache.tar")
+        if cached is not None:
+            plan = {**plan, "reindex": True}  # Portage indexes what arrived before the build
+        built = run_builder(client, request, plan, Path(work) / "blobs", cached)
         if request.check:
             print("staves: building again from scratch, to compare", file=sys.stderr, flush=True)
             again = run_builder(client, request, check_plan(plan), Path(work) / "check")
@@ -370,6 +430,7 @@ def write_image(client: Any, request: BuildRequest, built: BuiltRoot, push: Push
             built.packed.file_digests,
             list(built.inputs),
             built.root_links,
+            built.license_table,
         )
     )
     if request.sbom_path is not None:

@@ -9,7 +9,9 @@ import click
 
 from oci.errors import InvalidReference, OciError
 from staves import __version__
+from staves.commands.audit import audit
 from staves.commands.build import build_command
+from staves.commands.cache import cache
 from staves.commands.diff import diff
 from staves.commands.inspect import inspect
 from staves.commands.pack import pack
@@ -84,3 +86,5 @@ main.add_command(pack)
 main.add_command(build_command)
 main.add_command(inspect)
 main.add_command(diff)
+main.add_command(audit)
+main.add_command(cache)

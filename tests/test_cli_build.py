@@ -91,6 +91,7 @@ def test_dry_run_json_for_tools(tmp_path: Path) -> None:
         "stdlib",
         "locale",
         "install_mask",
+        "binhosts",
     }
     assert plan["sync"] == ["staves-test"]
     assert plan["jobs"] == 2

@@ -25,9 +25,9 @@ def test_readme_example_parses(block: str) -> None:
 
 
 DOCUMENTED = sorted(
-    (TOP_LEVEL_KEYS - {"image", "env", "repositories"})
+    (TOP_LEVEL_KEYS - {"image", "env", "repositories", "binhosts"})
     | PACKAGE_KEYS
-    | {"[env]", "[env.NAME]", "[image.env]", "[[repositories]]"}
+    | {"[env]", "[env.NAME]", "[image.env]", "[[repositories]]", "[[binhosts]]"}
 )
 
 

@@ -102,6 +102,7 @@ def test_build_plan_shape() -> None:
         "stdlib": True,
         "locale": {"name": "en_US.UTF-8", "charset": "UTF-8"},
         "install_mask": [],
+        "binhosts": [],
     }
 
 
@@ -127,3 +128,15 @@ def test_image_config_is_oci_like() -> None:
 
 def _body(text: str) -> str:
     return "".join(line for line in text.splitlines(keepends=True) if not line.startswith("#"))
+
+
+def test_accept_license_goes_first_into_package_license_not_make_conf() -> None:
+    spec = spec_of(
+        'accept_license = ["-*", "@FREE", "-GPL-3"]\n'
+        "['app-misc/hello']\nlicense = [\"Test-Redistributable\"]\n"
+    )
+    files = render_portage(spec)
+    lines = files.files["/etc/portage/package.license/staves"].splitlines()
+    # Portage folds "*/*" into ACCEPT_LICENSE, then applies the per-package lines.
+    assert lines[1:] == ["*/* -* @FREE -GPL-3", "app-misc/hello Test-Redistributable"]
+    assert files.append == {}  # make.conf, which keys the binary packages, is left alone

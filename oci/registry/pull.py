@@ -168,6 +168,10 @@ class RegistrySource:
             )
         return document, digest
 
+    def manifest(self) -> tuple[dict[str, Any], str]:
+        """The manifest the reference names (an image's or an artifact's), and its digest."""
+        return self._manifest()
+
     def image(self) -> SourceImage:
         manifest, digest = self._manifest()
         config_digest = str((manifest.get("config") or {}).get("digest", ""))

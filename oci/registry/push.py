@@ -3,10 +3,10 @@ the manifest, last, so a failed push tags nothing."""
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Protocol
 from urllib.parse import urlencode, urljoin
 
 import requests
@@ -14,7 +14,6 @@ import requests
 from oci.artifact import SUBJECT_HEADER, Artifact, referrer_push, with_referrer
 from oci.blob import Blob, BytesBlob, json_blob
 from oci.errors import InvalidReference
-from oci.image import Image
 from oci.media import MediaType
 from oci.registry.auth import Credentials
 from oci.registry.errors import DigestMismatch, RegistryError
@@ -46,6 +45,14 @@ class Progress:
 
 
 ProgressCallback = Callable[[Progress], None]
+
+
+class Pushable(Protocol):
+    """What a push sends: the blobs, then the manifest (an image, or any artifact)."""
+
+    @property
+    def manifest(self) -> BytesBlob: ...
+    def blobs(self) -> Iterable[Blob]: ...
 
 
 @dataclass
@@ -309,7 +316,7 @@ class _RepoPusher:
         if said and said != digest:
             raise DigestMismatch(step, self.where, f"registry stored {said}, expected {digest}")
 
-    def put_manifest(self, image: Image, reference: Reference) -> None:
+    def put_manifest(self, image: Pushable, reference: Reference) -> None:
         self._put_document(image.manifest, reference.manifest_ref)
         log.info("pushed %s (%s)", reference, image.manifest.digest)
 
@@ -353,7 +360,7 @@ class _RepoPusher:
         log.info("attached %s to %s", pushed.manifest.digest, artifact.subject.digest)
 
 
-def _check_references(image: Image, references: Sequence[Reference]) -> None:
+def _check_references(image: Pushable, references: Sequence[Reference]) -> None:
     if not references:
         raise InvalidReference("no registry destination to push to")
     for ref in references:
@@ -391,7 +398,7 @@ class _Clients:
 
 
 def push_image(
-    image: Image,
+    image: Pushable,
     references: Sequence[Reference],
     options: RegistryOptions | None = None,
     *,

@@ -47,8 +47,17 @@ PLAN_KEYS = {
     "lease": (str, type(None)),
     "epoch": (int, type(None)),
     "discard_pkgdir": bool,
+    "binhosts": list,
+    "getbinpkg": bool,
+    "reindex": bool,
+    "task": str,
     "inputs": (dict, type(None)),  # the builder's and snapshot's image IDs
 }
+# What a run does: "build" the image root, or "index" the cache partition (Portage's
+# Packages index) for the host to copy out as a binhost.
+TASKS = ("build", "index")
+# The cache partition's two directories (the builder's, the image's), for the host (JSON).
+PARTITION_FILE = "/tmp/staves-partition.json"
 REPO_PATH = "/var/db/repos/gentoo"
 # Gentoo's snapshots say when they were taken, as "Mon, 30 Nov 2026 00:45:01 +0000".
 TIMESTAMP_FILE = "metadata/timestamp.chk"
@@ -120,6 +129,10 @@ def load_plan(text: str) -> dict:
     plan.setdefault("lease", None)
     plan.setdefault("epoch", None)
     plan.setdefault("discard_pkgdir", False)
+    plan.setdefault("binhosts", [])
+    plan.setdefault("getbinpkg", False)
+    plan.setdefault("reindex", False)
+    plan.setdefault("task", "build")
     plan.setdefault("inputs", None)
     unknown = set(plan) - set(PLAN_KEYS)
     if unknown:
@@ -135,6 +148,8 @@ def load_plan(text: str) -> dict:
             raise PlanError(f"plan path {path!r} must be absolute and stay put")
     if not plan["packages"]:
         raise PlanError("plan has no packages")
+    if plan["task"] not in TASKS:
+        raise PlanError(f"plan task {plan['task']!r} is not one of {', '.join(TASKS)}")
     return plan
 
 
@@ -289,6 +304,59 @@ def configure_image_root(plan: dict, pkgdir: str) -> None:
             make_conf_path(target) if name == f"{BUILDER_PORTAGE}/make.conf" else image_path(name)
         )
         append_text(path, "\n" + text)
+
+
+def binrepos_path(portage_dir: Path) -> Path:
+    """Where Staves' binrepos.conf entries go: a file of their own when binrepos.conf is a
+    directory (a stage3's is, holding gentoo.conf), else appended to the file."""
+    binrepos = portage_dir / "binrepos.conf"
+    return binrepos if binrepos.is_file() else binrepos / "staves.conf"
+
+
+def binrepo_section(host: dict, partition: Path) -> str:
+    """One binrepos.conf section for a Staves binhost, as ``staves cache export`` lays it
+    out: the partition's directory under its URI. What it fetches is kept in the cache
+    volume beside the partition (``location``), not in the throwaway builder."""
+    base = str(host["uri"]).rstrip("/")
+    lines = [
+        f"[{host['name']}]",
+        f"priority = {int(host.get('priority', 0))}",
+        f"sync-uri = {base}/{partition.parent.name}/{partition.name}",
+        f"location = {partition.parent / 'binhost' / host['name'] / partition.name}",
+        f"verify-signature = {'true' if host.get('verify_signature') else 'false'}",
+    ]
+    return "".join(line.replace("%", "%%") + "\n" for line in lines)
+
+
+def configure_binhosts(plan: dict, builder_pkgdir: str, image_pkgdir: str) -> None:
+    """The plan's binhosts into both roots' binrepos.conf, each root pointed at its own
+    partition; the builder's own entries (a stage3's official binhost) stay as they are."""
+    for portage_dir, partition in (
+        (Path(BUILDER_PORTAGE), Path(builder_pkgdir)),
+        (image_portage_dir(), Path(image_pkgdir)),
+    ):
+        sections = "".join(binrepo_section(host, partition) for host in plan["binhosts"])
+        if sections:
+            append_text(binrepos_path(portage_dir), "\n" + sections)
+    if plan["getbinpkg"]:
+        # Every emerge, into either root, fetches what its binhosts have (Portage's word).
+        BINPKG_OPTIONS.append("--getbinpkg")
+
+
+def index_partition(dirs: tuple[str, ...]) -> None:
+    """Portage's Packages index of each directory, made by Portage itself: after packages
+    were copied in (Portage trusts its index, FEATURES pkgdir-index-trusted), and for a
+    binhost, which serves the index beside the packages."""
+    for pkgdir in dirs:
+        Path(pkgdir).mkdir(parents=True, exist_ok=True)
+        if run(["emaint", "binhost", "--fix"], {**os.environ, "PKGDIR": pkgdir}) != 0:
+            raise PlanError(f"emaint binhost --fix could not index {pkgdir}")
+
+
+def record_partition(builder_pkgdir: str, image_pkgdir: str) -> None:
+    """Tell the host which directories hold this build's binary packages."""
+    dirs = {"builder": builder_pkgdir, "image": image_pkgdir}
+    Path(PARTITION_FILE).write_text(json.dumps(dirs, sort_keys=True), encoding="utf-8")
 
 
 def image_path(name: str) -> Path:
@@ -796,6 +864,41 @@ def changed_envs(record: Path, envs: dict[str, str]) -> tuple[list[str], dict[st
     return changed, {atom: digest for atom, digest in now.items() if digest}
 
 
+# "- app-misc/motd-1.0::gentoo (masked by: FSFAP license(s))" in emerge's explanation of
+# why nothing could satisfy an atom; several reasons are separated by commas.
+_LICENSE_MASKED = re.compile(r"^- (\S+?)(?:::\S+)? \(masked by: (?:.*, )?(.+?) license\(s\)")
+
+
+def license_refusals(output: str) -> list[tuple[str, str]]:
+    """(package, licenses) for each package emerge says ACCEPT_LICENSE masks."""
+    found = (_LICENSE_MASKED.match(line.strip()) for line in output.splitlines())
+    return list(dict.fromkeys((m[1], m[2]) for m in found if m))
+
+
+def refuse_unaccepted_licenses(root: Path, packages: list[str]) -> int:
+    """Before anything is merged or compiled: fail, naming the package and its license,
+    when the image's ACCEPT_LICENSE (the profile's, then the spec's accept_license and
+    package licenses) refuses a package the image needs; 0 otherwise. Any other reason
+    emerge has to stop is left to the steps that follow, which explain it."""
+    argv = ["emerge", "--color=n", "--pretend", "--quiet", *BINPKG_OPTIONS, "--oneshot"]
+    argv += [f"--config-root={IMAGE_CONFIG_ROOT}", f"--root={root}"]
+    argv += [BASELAYOUT, "virtual/libc", *packages]
+    say("checking the licenses of what the image needs")
+    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    refused = license_refusals(done.stdout + done.stderr) if done.returncode != 0 else []
+    if not refused:
+        return 0
+    print(done.stdout + done.stderr, flush=True)
+    package, licenses = refused[0]
+    more = f" (and {len(refused) - 1} more, listed above)" if len(refused) > 1 else ""
+    print(
+        f"{FAILURE_MARK}{package}: its license {licenses} is not accepted{more}; "
+        "accept it with accept_license or the package's license in the spec",
+        flush=True,
+    )
+    return 1
+
+
 def emerge_packages(
     root: Path, packages: list[str], env_atoms: list[str], known_binary: bool
 ) -> bool:
@@ -817,10 +920,10 @@ def emerge_packages(
 
 
 # The inputs of the last build into this image PKGDIR that compiled nothing. A build with
-# the same inputs compiles nothing either, so it skips the drift check's dependency
-# calculation (emerge --pretend): the same plan, builder and snapshot images, and the
-# same binary packages (the two PKGDIRs' Packages indexes, which Portage rewrites
-# whenever a binary package comes or goes).
+# the same inputs compiles nothing either and accepts the same licenses, so it skips the
+# license check's and the drift check's dependency calculations (emerge --pretend): the
+# same plan, builder and snapshot images, and the same binary packages (the two PKGDIRs'
+# Packages indexes, which Portage rewrites whenever a binary package comes or goes).
 ALL_BINARY_RECORD = "staves-all-binary.json"
 
 
@@ -905,14 +1008,30 @@ def main(argv: list[str]) -> int:
         configure_builder(plan, builder_pkgdir)
         configure_image_root(plan, image_pkgdir)
         configure_image_shape(plan)
+        configure_binhosts(plan, builder_pkgdir, image_pkgdir)
         export_epoch(plan["epoch"])
+        record_partition(builder_pkgdir, image_pkgdir)
     except (OSError, PlanError, configparser.Error) as exc:
         print(f"staves: bad build plan: {exc}", file=sys.stderr)
         return 2
     say(f"binary packages: the builder's in {builder_pkgdir}, the image's in {image_pkgdir}")
+    if plan["task"] != "build" or plan["reindex"]:
+        try:
+            index_partition((builder_pkgdir, image_pkgdir))
+        except PlanError as exc:
+            print(f"{FAILURE_MARK}{exc}", flush=True)
+            return 1
+        if plan["task"] != "build":
+            return 0
     root = Path(plan["root"])
     root.mkdir(parents=True, exist_ok=True)
     if code := install_sync_tools(plan) or sync_repositories(plan):
+        return code
+    pkgdirs = (builder_pkgdir, image_pkgdir)
+    all_binary_record = Path(image_pkgdir) / ALL_BINARY_RECORD
+    # A build like the last here, which got past the license check and compiled nothing.
+    known = compiled_nothing_before(all_binary_record, merge_inputs(plan, pkgdirs))
+    if not known and (code := refuse_unaccepted_licenses(root, plan["packages"])):
         return code
     lay_out_skeleton(root)
     emerge_c_library(root)
@@ -920,9 +1039,6 @@ def main(argv: list[str]) -> int:
     env_atoms, env_record = changed_envs(record, package_envs(plan))
     if env_atoms:
         say(f"environment changed for {' '.join(env_atoms)}: compiling them anew")
-    pkgdirs = (builder_pkgdir, image_pkgdir)
-    all_binary_record = Path(image_pkgdir) / ALL_BINARY_RECORD
-    known = compiled_nothing_before(all_binary_record, merge_inputs(plan, pkgdirs))
     all_binary = emerge_packages(root, plan["packages"], env_atoms, known)
     record.parent.mkdir(parents=True, exist_ok=True)
     record.write_text(json.dumps(env_record, sort_keys=True) + "\n")

@@ -9,8 +9,15 @@ import click
 
 from oci.compress import Compression
 from oci.descriptor import Platform
+from oci.registry import RegistryOptions
 from staves.build import BuildRequest, build
 from staves.commands.caching import layer_cache
+from staves.commands.fleet_options import (
+    cache_source,
+    fleet_options,
+    identity_option,
+    with_binhosts,
+)
 from staves.commands.options import image_output_options, parse_platform
 from staves.commands.pack import source_date_epoch
 from staves.commands.registry_options import (
@@ -25,6 +32,7 @@ from staves.images.meta import image_annotations, image_name
 from staves.images.outputs import parse_destinations
 from staves.podman.builder_access import builder_credentials
 from staves.podman.builder_container import BuilderSettings, PullPolicy
+from staves.podman.service import is_remote
 from staves.spec import Spec, build_plan, load_spec
 from staves.spec.names import IMAGE_TAG, TAG_HINT, reference_problem, split_reference
 from staves.spec.plan import built_image_config
@@ -139,8 +147,16 @@ DEFAULT_DISTFILES = "staves-distfiles"
     help="Build even when every destination already holds an image of this build "
     "(its build key), and repack every layer.",
 )
+@click.option(
+    "--audit",
+    is_flag=True,
+    help="Fail, before any output is written, if a GLSA of the Portage snapshot affects "
+    "a package the image would ship.",
+)
 @image_output_options
 @registry_options
+@fleet_options
+@identity_option
 def build_command(
     config_path: str,
     tag: str | None,
@@ -160,6 +176,7 @@ def build_command(
     layers: int | None,
     sbom_path: Path | None,
     check: bool,
+    audit: bool,
     no_cache: bool,
     compression: str,
     platform_text: str | None,
@@ -168,6 +185,11 @@ def build_command(
     creds: str | None,
     tls_verify: bool,
     cert_dir: Path | None,
+    binhosts: tuple[str, ...],
+    getbinpkg: bool | None,
+    cache_to: str | None,
+    cache_from: str | None,
+    identity: str | None,
 ) -> None:
     """Build the image described by the spec."""
     spec = retag(load_spec(config_path), tag, version)
@@ -184,8 +206,15 @@ def build_command(
         return
     outputs = outputs or (f"containers-storage:{spec.image.reference}",)
     environ = dict(os.environ)
+    if is_remote(url or environ.get("CONTAINER_HOST")):  # its paths are the remote's: ask
+        ssh, netrc = bool(ssh), bool(netrc)
+    cache_registry = (
+        build_registry_options(creds, authfile, tls_verify, cert_dir, environ)
+        if cache_to or cache_from
+        else RegistryOptions()
+    )
     request = BuildRequest(
-        plan=build_plan(spec, jobs),
+        plan=with_binhosts(build_plan(spec, jobs), binhosts, getbinpkg),
         config=built_image_config(spec),
         name=image_name(spec.image),
         annotations=image_annotations(spec.image),
@@ -208,6 +237,10 @@ def build_command(
         sbom_path=sbom_path,
         check=check,
         spec_file=config_path,
+        audit=audit,
+        identity=identity,
+        cache_from=cache_source("--cache-from", cache_from, cache_registry),
+        cache_to=cache_source("--cache-to", cache_to, cache_registry),
         no_cache=no_cache,
         layer_cache=layer_cache(environ, no_cache),
         registry=functools.cache(

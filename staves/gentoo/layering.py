@@ -36,9 +36,13 @@ MAX_LAYERS = LAYER_LIMIT - RESERVED_LAYERS
 DEFAULT_LAYERS = 1
 
 VDB_DIR = "var/db/pkg"
-TRIM_FILES = frozenset({"CONTENTS", "LICENSE", "SIZE", "USE", "repository"})
-# vdb files that differ between two installs of the same binary package.
-INSTALL_SPECIFIC_FILES = frozenset({"COUNTER"})
+TRIM_FILES = frozenset({"CONTENTS", "LICENSE", "SIZE", "SLOT", "USE", "repository"})
+# vdb files that differ between two installs of the same binary package (Portage's
+# consolidated ``metadata`` file repeats COUNTER): they go to the last layer.
+INSTALL_SPECIFIC_FILES = frozenset({"COUNTER", "metadata"})
+# vdb files about the builder's cache, not the image: the digest of the binary-package file
+# the package came from, which records when that file was made. Never in an image.
+CACHE_SPECIFIC_FILES = frozenset({"BINPKGMD5"})
 
 ANNOTATION_PACKAGES = "io.staves.packages"
 ANNOTATION_LAYER = "io.staves.layer"
@@ -48,9 +52,9 @@ UNOWNED_GROUP = "unowned"
 
 
 class VdbMode(StrEnum):
-    TRIM = "trim"  # keep CONTENTS, LICENSE, SIZE, USE and repository: scanners read them
+    TRIM = "trim"  # keep CONTENTS, LICENSE, SIZE, SLOT, USE, repository: scanners, audit
     NONE = "none"  # drop the package database
-    FULL = "full"  # keep all of it
+    FULL = "full"  # keep all of it but BINPKGMD5, a record of the builder's cache
 
 
 @dataclass(frozen=True)
@@ -121,10 +125,20 @@ class LayerPlan:
             return None
         stamp = STAMPED_FILES.get(parts[5])
         group = self.package_groups.get(f"{parts[3]}/{parts[4]}", self.groups[0].name)
-        mtime = next((g.mtime for g in self.groups if g.name == group), None)
+        mtime = self._mtime(group)
+        if parts[5] == METADATA_FILE:
+            # The package's directory is also in the last layer (with COUNTER), whose
+            # entries' time it therefore has in the image.
+            dir_mtime = self._mtime(self.fallback)
+            if mtime is None or dir_mtime is None:
+                return None
+            return lambda data: stamp_metadata(data, mtime, dir_mtime)
         if stamp is None or mtime is None:
             return None
         return lambda data: stamp(data, mtime)
+
+    def _mtime(self, group: str) -> int | None:
+        return next((g.mtime for g in self.groups if g.name == group), None)
 
 
 def stamp_contents(contents: bytes, mtime: int) -> bytes:
@@ -143,6 +157,23 @@ def stamp_build_time(data: bytes, mtime: int) -> bytes:
     return f"{mtime}\n".encode() if data.strip().isdigit() else data
 
 
+METADATA_FILE = "metadata"
+
+
+def stamp_metadata(data: bytes, build_time: int, dir_mtime: int) -> bytes:
+    """Portage's consolidated ``metadata`` file with its BUILD_TIME set as the BUILD_TIME
+    file is, and its ``#dir_mtime=`` (the package directory's st_mtime_ns, which Portage
+    checks before trusting the file) set to the directory's time in the image."""
+    lines = []
+    for line in data.split(b"\n"):
+        if line.startswith(b"BUILD_TIME="):
+            line = b"BUILD_TIME=%d" % build_time
+        elif line.startswith(b"#dir_mtime="):
+            line = b"#dir_mtime=%d" % (dir_mtime * 1_000_000_000)
+        lines.append(line)
+    return b"\n".join(lines)
+
+
 # vdb files holding times, and how each is set to the layer's time.
 STAMPED_FILES: Mapping[str, Callable[[bytes, int], bytes]] = MappingProxyType(
     {"CONTENTS": stamp_contents, "BUILD_TIME": stamp_build_time}
@@ -153,11 +184,11 @@ def keep_in_image(name: str, vdb: VdbMode) -> bool:
     """Whether entry ``name`` of the root filesystem stays in the image under ``vdb``."""
     if name != VDB_DIR and not name.startswith(VDB_DIR + "/"):
         return True
-    if vdb is VdbMode.FULL:
-        return True
     if vdb is VdbMode.NONE:
         return False
     rel = name.split("/")[3:]
+    if vdb is VdbMode.FULL:
+        return not (len(rel) == 3 and rel[2] in CACHE_SPECIFIC_FILES)
     if len(rel) >= 2 and rel[1].startswith((".", "-")):
         return False  # lock files and interrupted merges
     return len(rel) <= 2 or (len(rel) == 3 and rel[2] in TRIM_FILES)

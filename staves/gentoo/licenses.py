@@ -7,10 +7,11 @@ an SPDX identifier are translated; the others become ``LicenseRef-Gentoo-NAME``.
 """
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
-# Gentoo license name → SPDX expression (an id, or "id WITH exception").
+# Gentoo license name → SPDX expression (an id, or "id WITH exception"): the fallback for
+# repositories without metadata/license-mapping.conf (see staves.gentoo.license_mapping).
 GENTOO_TO_SPDX = {
     "AGPL-3": "AGPL-3.0-only",
     "AGPL-3+": "AGPL-3.0-or-later",
@@ -152,16 +153,16 @@ class SpdxLicense:
     refs: dict[str, str]  # LicenseRef id → the Gentoo license name it stands for
 
 
-def _render(node: _Node, refs: dict[str, str], top: bool) -> str:
+def _render(node: _Node, refs: dict[str, str], top: bool, table: Mapping[str, str]) -> str:
     if not node.op:
-        spdx = GENTOO_TO_SPDX.get(node.name)
+        spdx = table.get(node.name)
         if spdx is None:
             spdx = license_ref(node.name)
             refs[spdx] = node.name
         return spdx
     parts: list[str] = []
     for item in node.items:
-        text = _render(item, refs, False)
+        text = _render(item, refs, False, table)
         if text not in parts:
             parts.append(text)
     if len(parts) == 1:
@@ -181,12 +182,15 @@ def _simplify(node: _Node) -> _Node | None:
     return _Node(node.op, items)
 
 
-def gentoo_to_spdx(license_text: str, use: Collection[str] = ()) -> SpdxLicense:
-    """The SPDX expression for a Gentoo LICENSE value, given the package's enabled USE."""
+def gentoo_to_spdx(
+    license_text: str, use: Collection[str] = (), table: Mapping[str, str] | None = None
+) -> SpdxLicense:
+    """The SPDX expression for a Gentoo LICENSE value, given the package's enabled USE;
+    names are looked up in ``table`` (the repository's mapping), else the built-in one."""
     tokens = license_text.split()
     items, _ = _parse(tokens, 0, frozenset(use), False)
     node = _simplify(_Node("AND", tuple(items)))
     if node is None:
         return SpdxLicense(NOASSERTION, {})
     refs: dict[str, str] = {}
-    return SpdxLicense(_render(node, refs, True), refs)
+    return SpdxLicense(_render(node, refs, True, GENTOO_TO_SPDX if table is None else table), refs)

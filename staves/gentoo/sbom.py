@@ -128,9 +128,15 @@ def _homepage(package: InstalledPackage) -> str | None:
 
 
 class _Builder:
-    def __init__(self, subject: SbomSubject, digests: Mapping[str, Mapping[str, str]]) -> None:
+    def __init__(
+        self,
+        subject: SbomSubject,
+        digests: Mapping[str, Mapping[str, str]],
+        license_table: Mapping[str, str] | None,
+    ) -> None:
         self.created = format_time(subject.created)
         self.digests = digests
+        self.license_table = license_table
         self.packages: list[dict[str, Any]] = []
         self.files: list[dict[str, Any]] = []
         self.relationships: list[dict[str, str]] = []
@@ -160,7 +166,7 @@ class _Builder:
 
     def add_package(self, package: InstalledPackage, resolve: Any) -> str:
         spdx_id = _spdx_id("SPDXRef-Package-", package.key)
-        license_ = gentoo_to_spdx(package.license, package.use)
+        license_ = gentoo_to_spdx(package.license, package.use, self.license_table)
         self.refs.update(license_.refs)
         paths = _package_files(package, resolve, self.digests)
         entry: dict[str, Any] = {
@@ -213,9 +219,12 @@ def build_sbom(
     file_digests: Mapping[str, Mapping[str, str]],
     inputs: Sequence[ImageInput] = (),
     root_links: Mapping[str, str] | None = None,
+    license_table: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The SPDX 2.3 document (as JSON-ready dict) for the image ``subject``."""
-    builder = _Builder(subject, file_digests)
+    """The SPDX 2.3 document (as JSON-ready dict) for the image ``subject``; licenses are
+    mapped with ``license_table`` (the snapshot's license-mapping.conf, inverted), else
+    with the built-in table."""
+    builder = _Builder(subject, file_digests, license_table)
     builder.packages.append(
         {
             "SPDXID": IMAGE_ID,

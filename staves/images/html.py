@@ -41,21 +41,25 @@ def _worst(row: Sequence[float], side: float) -> float:
     return max(max(row) * side * side / (total * total), total * total / (side * side * min(row)))
 
 
-def _lay_row(row: Sequence[float], area: Rect) -> tuple[list[Rect], Rect]:
-    """Place ``row`` along the short side of ``area``; the rest of it is left."""
+def _lay_row(row: Sequence[float], area: Rect, last: bool) -> tuple[list[Rect], Rect]:
+    """Place ``row`` along the short side of ``area``; the rest of it is left. The row's
+    last box ends at the area's edge, and the last row fills what is left, so that
+    rounding never puts a box outside the area."""
     total = sum(row)
     if area.w >= area.h:
-        width = total / area.h
+        width = area.w if last else total / area.h
         y, out = area.y, []
-        for a in row:
-            out.append(Rect(area.x, y, width, a / width))
-            y += a / width
+        for n, a in enumerate(row):
+            h = area.y + area.h - y if n == len(row) - 1 else a / width
+            out.append(Rect(area.x, y, width, h))
+            y += h
         return out, Rect(area.x + width, area.y, area.w - width, area.h)
-    height = total / area.w
+    height = area.h if last else total / area.w
     x, out = area.x, []
-    for a in row:
-        out.append(Rect(x, area.y, a / height, height))
-        x += a / height
+    for n, a in enumerate(row):
+        w = area.x + area.w - x if n == len(row) - 1 else a / height
+        out.append(Rect(x, area.y, w, height))
+        x += w
     return out, Rect(area.x, area.y + height, area.w, area.h - height)
 
 
@@ -75,7 +79,7 @@ def squarify(weights: Sequence[float], area: Rect) -> list[Rect]:
         while i < len(areas) and _worst([*row, areas[i]], side) <= _worst(row, side):
             row.append(areas[i])
             i += 1
-        placed, area = _lay_row(row, area)
+        placed, area = _lay_row(row, area, last=i == len(areas))
         out += placed
     return out
 

@@ -229,8 +229,14 @@ def _heartbeat(client: podman.PodmanClient, name: str) -> Iterator[None]:
 
 
 def remove_dead_builders(client: podman.PodmanClient, output: TextIO) -> None:
-    """Remove builders left by builds that died on this machine; never a live build's."""
-    for container in client.containers.list(all=True, filters={"label": f"{ROLE_LABEL}=builder"}):
+    """Remove builders (and snapshot readers, ``staves.podman.snapshot``) left by builds
+    that died on this machine; never a live build's."""
+    left = [
+        container
+        for role in ("builder", "snapshot-reader")
+        for container in client.containers.list(all=True, filters={"label": f"{ROLE_LABEL}={role}"})
+    ]
+    for container in left:
         # Builders without an owner label come from older versions: left alone, since one
         # may be a live build's, between its end and its export.
         owner = Owner.parse((container.labels or {}).get(OWNER_LABEL, ""))

@@ -1,7 +1,8 @@
 """Finding a Podman API service, or starting a private one for the length of a build.
 
 Order, as podman-remote users expect: ``--url``, ``CONTAINER_HOST``, the rootless socket
-``$XDG_RUNTIME_DIR/podman/podman.sock``, then ``/run/podman/podman.sock``.
+``$XDG_RUNTIME_DIR/podman/podman.sock``, then ``/run/podman/podman.sock``. A URL is
+``unix://PATH``, ``tcp://HOST:PORT`` or ``ssh://USER@HOST[:PORT]/PATH`` (forwarded over SSH).
 """
 
 import logging
@@ -17,10 +18,16 @@ import podman
 from podman.errors import APIError, PodmanError
 
 from staves.errors import StavesError
+from staves.podman.ssh_forward import ssh_forward
 
 log = logging.getLogger(__name__)
 _START_TIMEOUT = 30.0
 ROOT_SOCKET = "/run/podman/podman.sock"
+_SSH_HINT = (
+    "ssh logged in, but nothing answered at the socket: check that the remote Podman service "
+    "runs there (systemctl enable --now podman.socket) and that its sshd allows forwarding "
+    "to sockets (AllowStreamLocalForwarding, AllowTcpForwarding)"
+)
 
 
 def candidate_urls(url: str | None, environ: Mapping[str, str]) -> list[str]:
@@ -102,17 +109,41 @@ def _wait_until_up(url: str, proc: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def podman_client(url: str | None, environ: Mapping[str, str]) -> Iterator[podman.PodmanClient]:
+def reachable_url(
+    url: str, environ: Mapping[str, str], identity: str | None = None
+) -> Iterator[str]:
+    """A URL podman-py can talk to for ``url``: ``ssh://`` through an SSH forward of the
+    remote socket (the key from ``identity``, else ``CONTAINER_SSHKEY`` as podman reads
+    it), anything else as it is."""
+    if not url.startswith("ssh://"):
+        yield url
+        return
+    with ssh_forward(url, identity or environ.get("CONTAINER_SSHKEY"), environ) as local:
+        yield local
+
+
+@contextmanager
+def podman_client(
+    url: str | None, environ: Mapping[str, str], identity: str | None = None
+) -> Iterator[podman.PodmanClient]:
     """A client for the first service that answers, starting one if none does."""
     for candidate in candidate_urls(url, environ):
-        if _answers(candidate):
-            with podman.PodmanClient(base_url=candidate, timeout=600) as client:
-                yield client
-            return
+        with reachable_url(candidate, environ, identity) as reachable:
+            if _answers(reachable):
+                with podman.PodmanClient(base_url=reachable, timeout=600) as client:
+                    yield client
+                return
         if url:
-            raise StavesError(f"no Podman service answers at {url}", key="--url")
+            hint = _SSH_HINT if url.startswith("ssh://") else None
+            raise StavesError(f"no Podman service answers at {url}", key="--url", hint=hint)
     with (
         _private_service(environ) as private,
         podman.PodmanClient(base_url=private, timeout=600) as client,
     ):
         yield client
+
+
+def is_remote(url: str | None) -> bool:
+    """Whether ``url`` names a Podman on another machine (whose paths and volumes are its
+    own, not this machine's)."""
+    return bool(url) and str(url).startswith(("ssh://", "tcp://"))

@@ -12,8 +12,10 @@ from staves.spec.atom import is_package_name
 from staves.spec.errors import Collector, printable
 from staves.spec.model import Spec
 from staves.spec.nesting import nesting_problem
+from staves.spec.read_binhosts import read_binhosts
 from staves.spec.read_build import (
     env_names,
+    read_accept_license,
     read_env,
     read_install_mask,
     read_layers,
@@ -30,7 +32,18 @@ from staves.spec.read_packages import (
 )
 
 BUILD_KEYS = frozenset(
-    {"packages", "env", "repositories", "locale", "stdlib", "install_mask", "layers", "vdb"}
+    {
+        "packages",
+        "env",
+        "repositories",
+        "binhosts",
+        "locale",
+        "stdlib",
+        "install_mask",
+        "layers",
+        "vdb",
+        "accept_license",
+    }
 )
 TOP_LEVEL_KEYS = IMAGE_KEYS | BUILD_KEYS
 _PACKAGE_TABLE_HINT = (
@@ -42,6 +55,8 @@ _ELSEWHERE = {
     "tag": "did you mean 'version'? (the image tag)",
     "repos": "did you mean [[repositories]]?",
     "repository": "did you mean [[repositories]]?",
+    "binhost": "did you mean [[binhosts]]?",
+    "binrepos": "did you mean [[binhosts]]?",
 }
 
 
@@ -151,6 +166,8 @@ def parse_spec(doc: dict[str, Any], file: str = "staves.toml") -> Spec:
     settings: dict[str, Any] = {}
     if "repositories" in doc:
         settings["repositories"] = read_repositories(out, doc["repositories"])
+    if "binhosts" in doc:
+        settings["binhosts"] = read_binhosts(out, doc["binhosts"])
     if "locale" in doc:
         settings["locale"] = read_locale(out, doc["locale"])
     if "stdlib" in doc:
@@ -161,6 +178,10 @@ def parse_spec(doc: dict[str, Any], file: str = "staves.toml") -> Spec:
         settings["layers"] = read_layers(out, doc["layers"])
     if "vdb" in doc:
         settings["vdb"] = read_vdb(out, doc["vdb"])
+    if "accept_license" in doc:
+        settings["accept_license"] = read_accept_license(out, doc["accept_license"])
+        if env is not None and any(name == "ACCEPT_LICENSE" for name, _ in env[0]):
+            out.add(("env", "ACCEPT_LICENSE"), "is set by accept_license too", "keep one of them")
     out.check()
     assert image is not None and packages is not None and env is not None
     return Spec(

@@ -39,6 +39,16 @@ class Repository:
 
 
 @dataclass(frozen=True)
+class Binhost:
+    """A ``[[binhosts]]`` entry, a section of binrepos.conf in both roots' configuration."""
+
+    name: str
+    uri: str
+    priority: int = 0
+    verify_signature: bool = False
+
+
+@dataclass(frozen=True)
 class Locale:
     """The one locale generated in the image, e.g. ``en_US.UTF-8`` / ``UTF-8``."""
 
@@ -83,6 +93,9 @@ class Spec:
     install_mask: tuple[str, ...] = ()
     layers: int = 1
     vdb: Vdb = "trim"
+    # ACCEPT_LICENSE tokens for the image's packages, after the profile's.
+    accept_license: tuple[str, ...] = ()
+    binhosts: tuple[Binhost, ...] = ()
 
     @property
     def name(self) -> str:

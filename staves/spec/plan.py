@@ -4,7 +4,7 @@ import dataclasses
 from typing import Any
 
 from oci.image import ImageConfig
-from staves.spec.model import ImageSettings, Spec
+from staves.spec.model import Binhost, ImageSettings, Spec
 from staves.spec.render import render_portage
 
 BUILD_ROOT = "/tmp/rootfs"
@@ -26,7 +26,13 @@ def build_plan(spec: Spec, jobs: int) -> dict[str, Any]:
         "stdlib": spec.stdlib,
         "locale": locale,
         "install_mask": list(spec.install_mask),
+        "binhosts": [binhost_entry(host) for host in spec.binhosts],
     }
+
+
+def binhost_entry(host: Binhost) -> dict[str, Any]:
+    """A binhost as the in-builder script writes it into both roots' binrepos.conf."""
+    return dataclasses.asdict(host)
 
 
 def oci_image_config(image: ImageSettings) -> ImageConfig:

@@ -9,6 +9,7 @@ from staves.spec.makeconf import Unwritable, quote
 from staves.spec.model import Locale, NamedEnv, Pairs, Repository, Vdb
 from staves.spec.names import (
     CHARSET,
+    LICENSE,
     LOCALE,
     VARIABLE,
     VARIABLE_HINT,
@@ -232,3 +233,25 @@ def read_vdb(out: Collector, value: object) -> Vdb | None:
         return modes[text]
     out.add(("vdb",), f"{show(text)} is not a vdb mode", "one of " + ", ".join(VDB_MODES))
     return None
+
+
+ACCEPT_LICENSE_HINT = (
+    'ACCEPT_LICENSE tokens: a license ("MIT"), a group ("@FREE"), "*" for all, '
+    'each with "-" to refuse it ("-GPL-3", "-@BINARY-REDISTRIBUTABLE", "-*")'
+)
+
+
+def read_accept_license(out: Collector, value: object) -> tuple[str, ...] | None:
+    """``accept_license``: ACCEPT_LICENSE tokens for the image root, after the profile's."""
+
+    def problem(text: str) -> str | None:
+        return None if LICENSE.fullmatch(text) else "is not a license, @GROUP or *"
+
+    def read(path: Path, item: object) -> str | None:
+        return fields.checked_string(out, path, item, problem, ACCEPT_LICENSE_HINT)
+
+    tokens = fields.each(out, ("accept_license",), value, "ACCEPT_LICENSE tokens", read)
+    if tokens == ():
+        out.add(("accept_license",), "is empty", ACCEPT_LICENSE_HINT)
+        return None
+    return tokens

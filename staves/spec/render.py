@@ -38,6 +38,11 @@ def render_portage(spec: Spec) -> PortageFiles:
     files: dict[str, str] = {}
     for directory, attribute in _PACKAGE_LISTS:
         lines = package_lines(spec.package_config, attribute)
+        if attribute == "license" and spec.accept_license:
+            # Portage adds a "*/*" line of package.license to ACCEPT_LICENSE (after the
+            # profile's), and applies the per-package lines after it. Unlike make.conf it
+            # leaves the binary-package directory as it is: licenses change no build.
+            lines.insert(0, " ".join(("*/*", *spec.accept_license)))
         _put(files, f"{PORTAGE}/{directory}/{STAVES_FILE}", lines)
     for flag in ("unmask", "mask"):
         lines = [config.atom for config in spec.package_config if getattr(config, flag)]

@@ -1,6 +1,7 @@
 """Planning layers from packages, and packing a root filesystem into them."""
 
 import io
+import tarfile
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from staves.gentoo.layering import (
 )
 from staves.gentoo.rootfs_layers import pack_rootfs
 from staves.gentoo.vdb import read_vdb_dir
+from tests.portage_support import requires_portage
 from tests.tar_model import apply_layers, apply_tar, hardlink_classes, tar_names, without_mtimes
 from tests.vdb_samples import (
     ALL,
@@ -135,6 +137,7 @@ def test_vdb_modes(tmp_path: Path, mode: str) -> None:
             "CONTENTS",
             "LICENSE",
             "SIZE",
+            "SLOT",  # staves audit matches advisories by slot
             "USE",
             "repository",
         }
@@ -142,6 +145,41 @@ def test_vdb_modes(tmp_path: Path, mode: str) -> None:
         assert glibc + "environment.bz2" in vdb_files
         # The per-install counter stays out of the package's layer.
         assert glibc + "COUNTER" in names_in(packed.layers[-1])
+
+
+@requires_portage
+@pytest.mark.parametrize("layers", [1, 5])
+def test_full_vdb_is_portage_readable_and_free_of_build_records(
+    tmp_path: Path, layers: int
+) -> None:
+    """vdb = "full": Portage's consolidated metadata file, written by Portage itself, stays
+    one Portage trusts in the image (its #dir_mtime= matches the directory there) and
+    says the BUILD_TIME the BUILD_TIME file says; BINPKGMD5 (a record of the cache's
+    binary-package file, made at build time) is left out."""
+    from portage.dbapi.vartree import _consolidate_to_metadata_file, _read_metadata_file
+
+    root, _ = sample(tmp_path)
+    for dbdir in (root / VDB).glob("*/*"):
+        (dbdir / "BINPKGMD5").write_text("2e6f7255c20dce56c9f9f150f80a515c\n")
+        _consolidate_to_metadata_file(str(dbdir))
+        assert "#dir_mtime=" in (dbdir / "metadata").read_text()
+    packages = read_vdb_dir(root / VDB)
+    packed = pack(tmp_path, root, packages, layers=layers, vdb="full", epoch=1_750_000_000)
+    image = tmp_path / "image"
+    for layer in packed.layers:
+        with tarfile.open(layer.blob.path) as tar:
+            tar.extractall(image, filter="fully_trusted")
+    hello = image / VDB / "app-misc/hello-1.0-r1"
+    assert (image / VDB / "sys-libs/glibc-2.39-r6/environment.bz2").exists()
+    assert not list((image / VDB).glob("*/*/BINPKGMD5"))
+    for dbdir in (image / VDB).glob("*/*"):
+        fields = _read_metadata_file(str(dbdir / "metadata"))
+        assert fields is not None, dbdir
+        if (dbdir / "BUILD_TIME").exists():
+            assert fields["BUILD_TIME"] == (dbdir / "BUILD_TIME").read_text().strip()
+        assert fields["COUNTER"] == (dbdir / "COUNTER").read_text().strip()
+    assert "var/db/pkg/app-misc/hello-1.0-r1/metadata" in names_in(packed.layers[-1])
+    assert "BUILD_TIME=1750000000" in (hello / "metadata").read_text() or layers > 1
 
 
 def test_keep_in_image() -> None:

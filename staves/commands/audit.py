@@ -1,0 +1,142 @@
+"""``staves audit SOURCE``: the image's packages against Gentoo's security advisories."""
+
+import json
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+
+from oci.errors import OciError
+from staves.commands.registry_options import registry_options, source_access
+from staves.commands.report_output import emit, output_option
+from staves.errors import StavesError
+from staves.gentoo.glsa import GLSA_DIR, Advisory
+from staves.images.audit import (
+    EXIT_AFFECTED,
+    EXIT_CLEAN,
+    EXIT_TROUBLE,
+    audit_image,
+    render_audit_text,
+)
+from staves.images.snapshot_data import advisories_in_dir, advisories_in_image
+from staves.images.sources import open_source, parse_source_arg
+from staves.podman.builder_container import PullPolicy, ensure_image, podman_step
+from staves.podman.service import podman_client
+
+DEFAULT_PORTAGE = "docker.io/gentoo/portage:latest"
+
+
+@contextmanager
+def _troubles(context: str) -> Iterator[None]:
+    """Every failure as one line with exit status 2 (1 means: an advisory applies)."""
+    try:
+        yield
+    except StavesError as exc:
+        exc.exit_code = EXIT_TROUBLE
+        raise
+    except (OciError, OSError) as exc:
+        where = f"{exc.filename}: " if isinstance(exc, OSError) and exc.filename else ""
+        detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise StavesError(f"{context}{where}{detail}", exit_code=EXIT_TROUBLE) from exc
+
+
+def load_advisories(
+    glsa_dir: Path | None, portage: str, pull: PullPolicy, url: str | None
+) -> list[Advisory]:
+    """The advisories of ``--glsa-dir``, else of the snapshot image's metadata/glsa."""
+    if glsa_dir is not None:
+        advisories, problems = advisories_in_dir(glsa_dir)
+        where = str(glsa_dir)
+    else:
+        with podman_client(url, dict(os.environ)) as client, podman_step("reading " + portage):
+            ensure_image(client, portage, pull, sys.stderr)
+            advisories, problems = advisories_in_image(client, portage)
+        where = f"{portage}'s {GLSA_DIR}"
+    for problem in problems:
+        click.echo(f"staves: warning: skipping advisory {problem}", err=True)
+    if not advisories:
+        raise StavesError(
+            f"{where} holds no GLSA advisories",
+            key="--glsa-dir" if glsa_dir is not None else "--portage",
+            hint="a Gentoo snapshot carries them in metadata/glsa; --glsa-dir DIR reads a "
+            "directory of glsa-*.xml files",
+        )
+    return advisories
+
+
+@click.command("audit")
+@click.argument("source")
+@click.option(
+    "--glsa-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Read the advisories from this directory of glsa-*.xml files instead.",
+)
+@click.option(
+    "--portage",
+    default=DEFAULT_PORTAGE,
+    show_default=True,
+    metavar="IMAGE",
+    help="The Portage snapshot image whose metadata/glsa is read.",
+)
+@click.option(
+    "--pull",
+    type=click.Choice(["missing", "always", "never"]),
+    default="missing",
+    show_default=True,
+    help="When to pull the snapshot image, as podman run --pull.",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+)
+@output_option
+@click.option(
+    "--platform",
+    metavar="OS/ARCH[/VARIANT]",
+    help="Which image of a multi-platform index to audit (default: this host's).",
+)
+@click.option(
+    "--url", metavar="URL", help="Podman API URL, for the snapshot and containers-storage:."
+)
+@registry_options
+@click.pass_context
+def audit(
+    ctx: click.Context,
+    source: str,
+    glsa_dir: Path | None,
+    portage: str,
+    pull: PullPolicy,
+    output_format: str,
+    output: Path | None,
+    platform: str | None,
+    url: str | None,
+    authfile: Path | None,
+    creds: str | None,
+    tls_verify: bool,
+    cert_dir: Path | None,
+) -> None:
+    """Check the packages of the image SOURCE against Gentoo's security advisories (GLSAs).
+
+    SOURCE takes the sources `staves inspect` reads. The advisories come from the
+    Portage snapshot image (--portage) or from --glsa-dir. Prints each advisory that
+    applies with the package, its installed version, the affected and the fixed
+    versions. Exit status: 0 when none applies, 1 when one does, 2 on trouble.
+    """
+    with _troubles(""):
+        parsed = parse_source_arg(source)
+        access = source_access(platform, url, creds, authfile, tls_verify, cert_dir)
+        advisories = load_advisories(glsa_dir, portage, pull, url)
+    with _troubles(f"reading {source}: "), open_source(parsed, access) as opened:
+        report = audit_image(source, opened, opened.image(), advisories)
+    with _troubles(f"writing {output}: "):
+        if output_format == "json":
+            emit(json.dumps(report.to_dict(), indent=2, sort_keys=True) + "\n", output)
+        else:
+            emit(render_audit_text(report), output)
+    ctx.exit(EXIT_AFFECTED if report.findings else EXIT_CLEAN)
