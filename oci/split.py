@@ -26,7 +26,7 @@ import tarfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from oci.compress import Compression
 from oci.errors import InvalidContent
@@ -65,6 +65,17 @@ class _HashingReader:
         return {name: h.hexdigest() for name, h in self.hashes.items()}
 
 
+class GroupWriter(Protocol):
+    """What a group's entries are written to: a LayerWriter, or one that reuses a blob."""
+
+    def add(self, info: tarfile.TarInfo, fileobj: BinaryIO | None = None) -> None: ...
+    def finish(self) -> Layer: ...
+    def abort(self) -> None: ...
+
+
+# Makes the writer of one group's layer, from the group's name and spec.
+WriterFactory = Callable[[str, GroupSpec], GroupWriter]
+
 # Returns, for an entry name, a function that replaces that file's content, or None.
 Rewriter = Callable[[str], Callable[[bytes], bytes] | None]
 
@@ -87,6 +98,7 @@ class _Splitter:
         blob_dir: Path,
         compression: Compression,
         clamp_mtime: int | None,
+        new_writer: WriterFactory | None = None,
     ) -> None:
         if fallback not in groups:
             raise ValueError(f"fallback group {fallback!r} is not among the groups")
@@ -95,7 +107,10 @@ class _Splitter:
         self.blob_dir = blob_dir
         self.compression = compression
         self.clamp_mtime = clamp_mtime
-        self.writers: dict[str, LayerWriter] = {}
+        self.new_writer: WriterFactory = new_writer or (
+            lambda name, spec: LayerWriter(blob_dir, compression, spec.annotations)
+        )
+        self.writers: dict[str, GroupWriter] = {}
         self.dirs: dict[str, tarfile.TarInfo] = {}
         self.dirs_in: dict[str, set[str]] = {}  # group -> directories it holds
         self.placed_dirs: set[str] = set()  # directories that went somewhere
@@ -103,12 +118,11 @@ class _Splitter:
         self.dropped: set[str] = set()
         self.open_dirs: list[str] = []
 
-    def writer(self, group: str) -> LayerWriter:
+    def writer(self, group: str) -> GroupWriter:
         if group not in self.groups:
             raise ValueError(f"entry assigned to unknown group {group!r}")
         if group not in self.writers:
-            spec = self.groups[group]
-            self.writers[group] = LayerWriter(self.blob_dir, self.compression, spec.annotations)
+            self.writers[group] = self.new_writer(group, self.groups[group])
             self.dirs_in[group] = set()
         return self.writers[group]
 
@@ -163,6 +177,7 @@ def split_stream(
     file_hashes: Sequence[str] = (),
     on_file: FileObserver | None = None,
     rewrite: Rewriter | None = None,
+    new_writer: WriterFactory | None = None,
 ) -> dict[str, Layer]:
     """Read the tar (optionally compressed) from ``source`` once; write one layer per group.
 
@@ -170,8 +185,9 @@ def split_stream(
     without leading or trailing slashes. ``on_file`` hears of every regular file written,
     with the hex digests named in ``file_hashes`` (hashlib names). ``rewrite(name)`` may
     return a function that replaces a small file's content (it is read whole).
+    ``new_writer`` makes each group's writer (default: a LayerWriter in ``blob_dir``).
     """
-    splitter = _Splitter(groups, fallback, blob_dir, compression, clamp_mtime)
+    splitter = _Splitter(groups, fallback, blob_dir, compression, clamp_mtime, new_writer)
     observe = (tuple(file_hashes), on_file) if on_file is not None else None
     try:
         try:

@@ -7,8 +7,8 @@ import sys
 import tarfile
 import tempfile
 import uuid
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,8 @@ from oci.compress import Compression
 from oci.descriptor import Platform
 from oci.files import atomic_write
 from oci.image import Image, ImageConfig, build_image, created_time
+from oci.layer_cache import LayerCache
+from oci.registry import RegistryOptions
 from oci.transport import Destination
 from staves import __version__
 from staves.builder.inbuilder import (
@@ -37,6 +39,14 @@ from staves.gentoo.vdb import InstalledPackage, read_vdb_tar
 from staves.images.accounts import read_accounts, user_problem
 from staves.images.audit import finding_line, refuse_affected
 from staves.images.binpkg_cache import CacheSource, fetch_cache, fill_cache, push_cache
+from staves.images.build_key import BUILD_KEY, with_build_key
+from staves.images.noop import (
+    KeyRequest,
+    SbomWanted,
+    check_destinations,
+    copy_to_missing,
+    key_of,
+)
 from staves.images.outputs import ImageName, Pusher, write_outputs
 from staves.images.signing import Attestation, Signing, attest, sign_outputs
 from staves.images.snapshot_data import advisories_in, license_table_in
@@ -58,7 +68,7 @@ from staves.podman.builder_container import (
     run_to_end,
 )
 from staves.podman.service import podman_client
-from staves.podman.storage import load_image
+from staves.podman.storage import image_id, load_image
 
 log = logging.getLogger(__name__)
 SBOM_FILE = "sbom.spdx.json"
@@ -88,6 +98,18 @@ class BuildRequest:
     cache_from: CacheSource | None = None  # binary packages pulled into the volume first
     cache_to: CacheSource | None = None  # the partition pushed after the build
     signing: Signing = field(default_factory=Signing)
+    no_cache: bool = False  # build even when every destination holds this build
+    layer_cache: LayerCache | None = None  # compressed layers of earlier builds
+    registry: Callable[[], RegistryOptions] = RegistryOptions  # for reading docker://
+
+
+@dataclass(frozen=True)
+class BuildOutcome:
+    """The manifest digest (None when only destinations that keep none hold the image), and
+    the image when it was built."""
+
+    digest: str | None
+    image: Image | None
 
 
 def failure_from(result: RunResult) -> StavesError:
@@ -255,7 +277,13 @@ def run_builder(
                 compression=request.compression,
                 epoch=epoch,
                 root_links=root_links,
+                layer_cache=request.layer_cache,
             )
+        print(
+            f"staves: layers repacked: {packed.repacked} of {len(packed.layers)}",
+            file=sys.stderr,
+            flush=True,
+        )
         if request.cache_to is not None and not plan.get("discard_pkgdir"):
             push_cache(client, container, request.cache_to)
         inputs = tuple(
@@ -332,7 +360,7 @@ def builder_plan(plan: Mapping[str, Any], epoch: int | None) -> dict[str, Any]:
     return {**plan, "snapshot": SNAPSHOT_MOUNT, "pkgdir": binpkg_dir(plan), "epoch": epoch}
 
 
-def build(request: BuildRequest, environ: Mapping[str, str], push: Pusher | None) -> Image:
+def build(request: BuildRequest, environ: Mapping[str, str], push: Pusher | None) -> BuildOutcome:
     plan = builder_plan(request.plan, request.epoch)
     with (
         podman_client(request.url, environ, request.identity) as client,
@@ -342,6 +370,19 @@ def build(request: BuildRequest, environ: Mapping[str, str], push: Pusher | None
             remove_dead_builders(client, sys.stderr)
             for image in (request.builder.builder_image, request.builder.portage_image):
                 ensure_image(client, image, request.builder.pull, sys.stderr)
+            plan["inputs"] = {
+                "builder": image_id(client, request.builder.builder_image),
+                "snapshot": image_id(client, request.builder.portage_image),
+            }
+            key = key_of(client, key_request(request, plan))
+        if key is not None:
+            request = with_key(request, key)
+            if not (request.no_cache or request.check or request.audit or request.signing.key):
+                reused = reuse_held(client, request, key, push, Path(work))
+                if isinstance(reused, BuildOutcome):
+                    return reused
+                request = reused
+        with podman_step("preparing the builder"):
             ensure_volume(client, request.builder.cache_volume)
             ensure_volume(client, request.builder.distfiles_volume, "distfiles-cache")
         announce_shared(request.builder)
@@ -354,7 +395,49 @@ def build(request: BuildRequest, environ: Mapping[str, str], push: Pusher | None
             again = run_builder(client, request, check_plan(plan), Path(work) / "check")
             check_reproducible(built, again)
         image = write_image(client, request, built, push)
-    return image
+    return BuildOutcome(image.manifest.digest, image)
+
+
+def reuse_held(
+    client: Any, request: BuildRequest, key: str, push: Pusher | None, work: Path
+) -> "BuildOutcome | BuildRequest":
+    """An unchanged build: done when every destination holds it, or when those lacking it
+    can be given a copy from one that holds it; else the request for those lacking it."""
+    sbom = SbomWanted(request.sbom_path, SPDX_MEDIA_TYPE) if request.sbom_path else None
+    skip = check_destinations(
+        client, key, request.destinations, request.name, request.platform, request.registry, sbom
+    )
+    if not skip.build:
+        return BuildOutcome(skip.digest, None)
+    if skip.holders:
+        args = (request.name, request.platform, request.registry, push, sbom)
+        if (copied := copy_to_missing(client, skip, *args, work)) is not None:
+            return BuildOutcome(copied, None)
+    return replace(request, destinations=skip.missing)
+
+
+def key_request(request: BuildRequest, plan: Mapping[str, Any]) -> KeyRequest:
+    return KeyRequest(
+        plan,
+        request.builder.builder_image,
+        request.builder.portage_image,
+        request.config,
+        request.annotations,
+        request.layers,
+        request.vdb,
+        str(request.compression),
+        request.platform,
+        request.epoch,
+    )
+
+
+def with_key(request: BuildRequest, key: str) -> BuildRequest:
+    """The request whose image records its build key (manifest annotation, config label)."""
+    return replace(
+        request,
+        config=with_build_key(request.config, key),
+        annotations={**request.annotations, BUILD_KEY: key},
+    )
 
 
 def write_image(client: Any, request: BuildRequest, built: BuiltRoot, push: Pusher | None) -> Image:

@@ -3,6 +3,7 @@
 import json
 from typing import Any
 
+from staves.images.build_key import unpinned_repositories
 from staves.spec import Spec, build_plan
 from staves.spec.plan import built_image_config
 
@@ -22,7 +23,21 @@ def dry_run_document(spec: Spec, jobs: int, outputs: tuple[str, ...]) -> dict[st
         "vdb": spec.vdb,
         "outputs": list(outputs),
         "plan": build_plan(spec, jobs),
+        "rebuild": rebuild_policy(build_plan(spec, jobs)),
     }
+
+
+def rebuild_policy(plan: dict[str, Any]) -> dict[str, Any]:
+    """Whether a build of this plan is skipped when every destination holds it already."""
+    unpinned = unpinned_repositories(plan)
+    return {"skip_when_unchanged": not unpinned, "unpinned_repositories": unpinned}
+
+
+def rebuild_text(policy: dict[str, Any]) -> str:
+    if policy["skip_when_unchanged"]:
+        return "skipped when every destination holds this build (--no-cache: always)"
+    names = ", ".join(policy["unpinned_repositories"])
+    return f"always: repository {names} is synced from a branch, not pinned to a commit"
 
 
 def dry_run_json(spec: Spec, jobs: int, outputs: tuple[str, ...]) -> str:
@@ -46,6 +61,7 @@ def dry_run_text(spec: Spec, jobs: int, outputs: tuple[str, ...]) -> str:
         f"layers: {spec.layers}",
         f"vdb: {spec.vdb}",
         "outputs: " + (" ".join(outputs) or "(none)"),
+        "rebuild: " + rebuild_text(document["rebuild"]),
     ]
     parts = ["\n".join(summary) + "\n"]
     for path, text in plan["append"].items():

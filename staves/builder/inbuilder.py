@@ -18,6 +18,7 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -51,6 +52,7 @@ PLAN_KEYS = {
     "getbinpkg": bool,
     "reindex": bool,
     "task": str,
+    "inputs": (dict, type(None)),  # the builder's and snapshot's image IDs
 }
 # What a run does: "build" the image root, or "index" the cache partition (Portage's
 # Packages index) for the host to copy out as a binhost.
@@ -136,6 +138,7 @@ def load_plan(text: str) -> dict:
     plan.setdefault("getbinpkg", False)
     plan.setdefault("reindex", False)
     plan.setdefault("task", "build")
+    plan.setdefault("inputs", None)
     unknown = set(plan) - set(PLAN_KEYS)
     if unknown:
         raise PlanError(f"plan has unknown keys: {', '.join(sorted(unknown))}")
@@ -242,8 +245,9 @@ def profile_name() -> str:
 def builder_key() -> str:
     """What makes this builder's binaries incompatible with another's: CHOST, profile and
     compiler version, read where Portage reads them."""
-    chost = capture(["portageq", "envvar", "CHOST"]) or "unknown-chost"
-    compiler = capture([capture(["portageq", "envvar", "CC"]) or "gcc", "-dumpfullversion"])
+    found = portage_vars(["CHOST", "CC"])
+    chost = found.get("CHOST") or "unknown-chost"
+    compiler = capture([found.get("CC") or "gcc", "-dumpfullversion"])
     parts = (chost, profile_name().replace("/", "_"), f"cc-{compiler or 'none'}")
     return re.sub(r"[^A-Za-z0-9._+-]", "_", ".".join(parts))
 
@@ -443,6 +447,37 @@ def configure_image_shape(plan: dict) -> None:
     )
 
 
+def portage_vars(names: list[str], config_root: str | None = None) -> dict[str, str]:
+    """Several of Portage's variables from one portageq run (``NAME*`` for every variable
+    starting with NAME): each run costs about half a second, Portage loading its whole
+    configuration, and a build asked for one variable per run eight times."""
+    env = {**os.environ, "PORTAGE_CONFIGROOT": config_root} if config_root else None
+    try:
+        done = subprocess.run(
+            ["portageq", "envvar", "-v", *names],
+            capture_output=True,
+            text=True,
+            check=False,  # exits 1 when one of them is unset, and prints it empty
+            env=env,
+        )
+    except OSError:
+        return {}
+    found = {}
+    for line in done.stdout.splitlines():
+        name, equals, quoted = line.partition("=")
+        if equals:
+            try:
+                found[name] = "".join(shlex.split(quoted))
+            except ValueError:
+                continue
+    return found
+
+
+def image_vars(names: list[str]) -> dict[str, str]:
+    """Portage's variables for the image root's configuration, in one portageq run."""
+    return portage_vars(names, IMAGE_CONFIG_ROOT)
+
+
 def portageq(*args: str) -> str:
     """One answer of portageq about the image root's configuration (empty when none)."""
     env = {**os.environ, "PORTAGE_CONFIGROOT": IMAGE_CONFIG_ROOT}
@@ -455,9 +490,13 @@ def portageq(*args: str) -> str:
 def repositories_have(root: Path, cp: str) -> bool:
     """Whether an ebuild repository of the image's configuration holds CATEGORY/PN (masked
     or not: a masked one is for emerge to explain)."""
-    names = portageq("get_repos", str(root)).split()
-    paths = portageq("get_repo_path", str(root), *names).splitlines() if names else []
-    return any(glob.glob(f"{path}/{cp}/*.ebuild") for path in paths)
+    repos = configparser.ConfigParser(interpolation=None)
+    try:
+        repos.read_string(portageq("repos_config", str(root)))
+    except configparser.Error:
+        return False
+    paths = [repos[name].get("location", "") for name in repos.sections()]
+    return any(glob.glob(f"{path}/{cp}/*.ebuild") for path in paths if path)
 
 
 def lay_out_skeleton(root: Path) -> None:
@@ -549,17 +588,22 @@ def runtime_libraries(needed: set[str], clib: CLibrary | None, stdlib: bool) -> 
     return sorted(chosen)
 
 
-def native_libdir() -> str:
+# What the steps after the merge ask Portage about the image's profile, in one run.
+PROFILE_VARS = ["ELIBC", "ARCH", "DEFAULT_ABI", "ABI", "LIBDIR_*"]
+
+
+def native_libdir(profile: dict[str, str]) -> str:
     """The library directory of the profile's native ABI, as Portage names it."""
-    abi = portageq("envvar", "DEFAULT_ABI") or portageq("envvar", "ABI")
-    return (portageq("envvar", f"LIBDIR_{abi}") if abi else "") or "lib"
+    abi = profile.get("DEFAULT_ABI") or profile.get("ABI")
+    return (profile.get(f"LIBDIR_{abi}", "") if abi else "") or "lib"
 
 
-def copy_compiler_runtime(root: Path, stdlib: bool, elibc: str) -> None:
+def copy_compiler_runtime(root: Path, stdlib: bool, profile: dict[str, str]) -> None:
     """Copy the compiler's runtime libraries the root needs beside its C library, into
     /usr/LIBDIR of the native ABI (on amd64 multilib lib64, never the 32-bit lib)."""
-    clib = c_library(elibc, portageq("envvar", "ARCH"))
-    target = root / "usr" / native_libdir()
+    elibc = profile.get("ELIBC", "")
+    clib = c_library(elibc, profile.get("ARCH", ""))
+    target = root / "usr" / native_libdir(profile)
     if clib is not None and not any((root / d / clib.loader).exists() for d in ("lib64", "lib")):
         # The loader's path is fixed by the ABI; without it nothing dynamic runs.
         say(f"note: the root has no {clib.loader}, the loader of {elibc}")
@@ -953,13 +997,60 @@ def refuse_unaccepted_licenses(root: Path, packages: list[str]) -> int:
     return 1
 
 
-def emerge_packages(root: Path, packages: list[str], env_atoms: list[str]) -> None:
+def emerge_packages(
+    root: Path, packages: list[str], env_atoms: list[str], known_binary: bool
+) -> bool:
     """The spec's packages and their runtime dependencies into the image root; those in
-    ``env_atoms`` are compiled even when a binary package fits."""
+    ``env_atoms`` are compiled even when a binary package fits. Whether every package
+    merged was a binary package: then nothing was compiled against the builder's
+    libraries, and nothing could have drifted."""
     exclude = [f"--usepkg-exclude={' '.join(env_atoms)}"] if env_atoms else []
-    update_builder(drifting_build_libraries(image_merge_list(root, [*exclude, *packages])))
+    if known_binary and not env_atoms:
+        say("as in the last build here, which compiled nothing: no drift check needed")
+        all_binary = True
+    else:
+        merges = image_merge_list(root, [*exclude, *packages])
+        update_builder(drifting_build_libraries(merges))
+        all_binary = all(how == "binary" for how, _ in merges)
     say(f"packages into {root}")
     emerge_into_image(root, ["--oneshot", *exclude, *packages])
+    return all_binary
+
+
+# The inputs of the last build into this image PKGDIR that compiled nothing. A build with
+# the same inputs compiles nothing either and accepts the same licenses, so it skips the
+# license check's and the drift check's dependency calculations (emerge --pretend): the
+# same plan, builder and snapshot images, and the same binary packages (the two PKGDIRs'
+# Packages indexes, which Portage rewrites whenever a binary package comes or goes).
+ALL_BINARY_RECORD = "staves-all-binary.json"
+
+
+def merge_inputs(plan: dict, pkgdirs: tuple[str, ...]) -> str | None:
+    """A digest of what decides emerge's merge list; None without the images' IDs."""
+    if not plan["inputs"]:
+        return None
+    shaping = {key: value for key, value in plan.items() if key not in ("jobs", "lease")}
+    digest = hashlib.sha256(json.dumps(shaping, sort_keys=True).encode())
+    for pkgdir in pkgdirs:
+        try:
+            digest.update((Path(pkgdir) / "Packages").read_bytes())
+        except OSError:
+            digest.update(b"no index")
+    return digest.hexdigest()
+
+
+def compiled_nothing_before(record: Path, inputs: str | None) -> bool:
+    try:
+        return inputs is not None and record.read_text().strip() == inputs
+    except OSError:
+        return False
+
+
+def remember_all_binary(record: Path, inputs: str | None) -> None:
+    if inputs is None:
+        record.unlink(missing_ok=True)
+    else:
+        record.write_text(inputs + "\n")
 
 
 class Lease:
@@ -1034,7 +1125,11 @@ def main(argv: list[str]) -> int:
     root.mkdir(parents=True, exist_ok=True)
     if code := install_sync_tools(plan) or sync_repositories(plan):
         return code
-    if code := refuse_unaccepted_licenses(root, plan["packages"]):
+    pkgdirs = (builder_pkgdir, image_pkgdir)
+    all_binary_record = Path(image_pkgdir) / ALL_BINARY_RECORD
+    # A build like the last here, which got past the license check and compiled nothing.
+    known = compiled_nothing_before(all_binary_record, merge_inputs(plan, pkgdirs))
+    if not known and (code := refuse_unaccepted_licenses(root, plan["packages"])):
         return code
     lay_out_skeleton(root)
     emerge_c_library(root)
@@ -1042,13 +1137,14 @@ def main(argv: list[str]) -> int:
     env_atoms, env_record = changed_envs(record, package_envs(plan))
     if env_atoms:
         say(f"environment changed for {' '.join(env_atoms)}: compiling them anew")
-    emerge_packages(root, plan["packages"], env_atoms)
+    all_binary = emerge_packages(root, plan["packages"], env_atoms, known)
     record.parent.mkdir(parents=True, exist_ok=True)
     record.write_text(json.dumps(env_record, sort_keys=True) + "\n")
+    remember_all_binary(all_binary_record, merge_inputs(plan, pkgdirs) if all_binary else None)
     try:
-        elibc = portageq("envvar", "ELIBC")
-        copy_compiler_runtime(root, plan["stdlib"], elibc)
-        if code := make_locale(root, plan["locale"], elibc):
+        profile = image_vars(PROFILE_VARS)
+        copy_compiler_runtime(root, plan["stdlib"], profile)
+        if code := make_locale(root, plan["locale"], profile.get("ELIBC", "")):
             return code
         refresh_library_cache(root)
         drop_build_state(root)
@@ -1071,8 +1167,16 @@ def lease_of(argv: list[str]) -> Lease | None:
     return Lease(path) if isinstance(path, str) else None
 
 
+def end_on_stop() -> None:
+    """End at once when Podman stops the container. As PID 1 the script gets no default
+    signal handling: without a handler, removing the finished builder waited out
+    Podman's 10-second stop timeout before its SIGKILL, on every build."""
+    signal.signal(signal.SIGTERM, lambda signum, frame: os._exit(128 + signum))
+
+
 def serve(argv: list[str]) -> int:
     """Build under the host's lease, then hold the root until the host has exported it."""
+    end_on_stop()
     lease = lease_of(argv)
     if lease is not None:
         threading.Thread(target=lease.watch, name="lease", daemon=True).start()

@@ -1,5 +1,6 @@
 """``staves build``: the spec's packages emerged in a builder container, packed as an image."""
 
+import functools
 import os
 import re
 from pathlib import Path
@@ -10,6 +11,7 @@ from oci.compress import Compression
 from oci.descriptor import Platform
 from oci.registry import RegistryOptions
 from staves.build import BuildRequest, build
+from staves.commands.caching import layer_cache
 from staves.commands.fleet_options import (
     cache_source,
     fleet_options,
@@ -142,6 +144,12 @@ DEFAULT_DISTFILES = "staves-distfiles"
     "naming each differing file by package, unless both give the same layers.",
 )
 @click.option(
+    "--no-cache",
+    is_flag=True,
+    help="Build even when every destination already holds an image of this build "
+    "(its build key), and repack every layer.",
+)
+@click.option(
     "--audit",
     is_flag=True,
     help="Fail, before any output is written, if a GLSA of the Portage snapshot affects "
@@ -172,6 +180,7 @@ def build_command(
     sbom_path: Path | None,
     check: bool,
     audit: bool,
+    no_cache: bool,
     compression: str,
     platform_text: str | None,
     url: str | None,
@@ -240,10 +249,16 @@ def build_command(
         cache_from=cache_source("--cache-from", cache_from, cache_registry),
         cache_to=cache_source("--cache-to", cache_to, cache_registry),
         signing=signing_from_cli(sign_key, creds, authfile, tls_verify, cert_dir),
+        no_cache=no_cache,
+        layer_cache=layer_cache(environ, no_cache),
+        registry=functools.cache(
+            lambda: build_registry_options(creds, authfile, tls_verify, cert_dir, environ)
+        ),
     )
     push = pusher_from_cli(creds, authfile, tls_verify, cert_dir)
-    image = build(request, environ, push)
-    click.echo(image.manifest.digest)
+    outcome = build(request, environ, push)
+    if outcome.digest is not None:
+        click.echo(outcome.digest)
 
 
 # Podman's rule for volume names.

@@ -12,7 +12,9 @@ from typing import BinaryIO
 
 from oci.compress import Compression
 from oci.layer import Layer
-from oci.split import split_stream
+from oci.layer_cache import LayerCache
+from oci.split import GroupSpec, GroupWriter, split_stream
+from staves.gentoo.layer_keys import layer_keys
 from staves.gentoo.layering import DEFAULT_LAYERS, LayerGroup, LayerPlan, VdbMode, plan_layers
 from staves.gentoo.vdb import InstalledPackage
 
@@ -27,6 +29,7 @@ class PackedRootfs:
     plan: LayerPlan
     # Path (no leading slash) → {"sha1": hex, "sha256": hex}, when asked for.
     file_digests: Mapping[str, Mapping[str, str]]
+    repacked: int = 0  # layers compressed anew (the others came from the layer cache)
 
     @property
     def history(self) -> tuple[str, ...]:
@@ -46,11 +49,21 @@ def pack_rootfs(
     strip_components: int = 1,
     digest_files: bool = True,
     root_links: Mapping[str, str] | None = None,
+    layer_cache: LayerCache | None = None,
 ) -> PackedRootfs:
     """Split the root filesystem tar ``stream`` (Podman's archive: top directory stripped)
-    into at most ``layers`` layers in ``blob_dir``."""
+    into at most ``layers`` layers in ``blob_dir``; with a ``layer_cache``, layers whose
+    content it holds are not compressed again."""
     plan = plan_layers(packages, layers, VdbMode(vdb), epoch, root_links)
     digests: dict[str, Mapping[str, str]] = {}
+    new_writer = None
+    if layer_cache is not None:
+        keys = layer_keys(plan, packages, str(compression), root_links)
+        repacked_before = layer_cache.repacked
+
+        def new_writer(name: str, spec: GroupSpec) -> GroupWriter:
+            return layer_cache.writer(keys[name], blob_dir, compression, spec.annotations)
+
     written = split_stream(
         stream,
         plan.assign,
@@ -64,8 +77,12 @@ def pack_rootfs(
         rewrite=plan.rewrite,
         file_hashes=FILE_HASHES if digest_files else (),
         on_file=(lambda name, found: digests.__setitem__(name, found)) if digest_files else None,
+        new_writer=new_writer,
     )
     groups = tuple(g for g in plan.groups if g.name in written)
+    repacked = len(groups)
+    if layer_cache is not None:
+        repacked = layer_cache.repacked - repacked_before
     return PackedRootfs(
-        tuple(written[g.name] for g in groups), groups, plan, MappingProxyType(digests)
+        tuple(written[g.name] for g in groups), groups, plan, MappingProxyType(digests), repacked
     )

@@ -51,3 +51,23 @@ def export_image(client: podman.PodmanClient, name: str, archive: Path) -> None:
         raise StavesError(
             f"containers-storage:{name}: {exc.explanation or exc}", key="SOURCE"
         ) from None
+
+
+def image_labels(client: podman.PodmanClient, name: str) -> dict[str, str] | None:
+    """The config labels of image ``name`` in local storage; None when it is not there."""
+    try:
+        if not client.images.exists(name):
+            return None
+        attrs = client.images.get(name).attrs
+    except APIError as exc:
+        raise StavesError(f"containers-storage:{name}: {exc.explanation or exc}") from None
+    labels = attrs.get("Labels") or (attrs.get("Config") or {}).get("Labels") or {}
+    return {str(k): str(v) for k, v in labels.items()}
+
+
+def image_id(client: podman.PodmanClient, reference: str) -> str:
+    """The ID of a local image (its config's digest): what it holds, whatever its name."""
+    try:
+        return str(client.images.get(reference).id)
+    except APIError as exc:
+        raise StavesError(f"image {reference}: {exc.explanation or exc}") from None

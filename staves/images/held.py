@@ -1,0 +1,162 @@
+"""Which destinations already hold the image with a given build key: the no-op check.
+
+Each destination is asked the cheapest way it can answer, without reading any layer:
+an OCI layout or archive for its tag's manifest (annotation), a docker-archive for its
+config (label: the format keeps no manifest), Podman's storage for the image's labels
+through the API, a registry for the tag's manifest. A destination that cannot answer
+(missing, unreadable, unreachable) does not hold it.
+"""
+
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from oci.archive_reader import open_docker_archive
+from oci.descriptor import Platform
+from oci.errors import OciError
+from oci.layout_reader import open_layout_source
+from oci.registry import RegistryOptions
+from oci.registry.pull import open_registry_source
+from oci.source import ImageSource, SourceImage
+from oci.transport import (
+    Destination,
+    DockerArchiveDestination,
+    OciArchiveDestination,
+    OciLayoutDestination,
+    RegistryDestination,
+    StorageDestination,
+)
+from staves.errors import StavesError
+from staves.images.build_key import BUILD_KEY
+from staves.images.outputs import ImageName
+from staves.images.registry import parse_registry_reference
+from staves.podman.storage import image_labels, storage_name
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Held:
+    """What a destination holds under its name: the build key and the manifest digest
+    (None where the format keeps no manifest)."""
+
+    key: str | None
+    digest: str | None
+
+
+def _from_manifest(image: SourceImage) -> Held:
+    return Held(image.manifest.get("annotations", {}).get(BUILD_KEY), image.digest)
+
+
+def _from_config(image: SourceImage) -> Held:
+    labels = (image.config.get("config") or {}).get("Labels") or {}
+    return Held(labels.get(BUILD_KEY), image.digest)
+
+
+def held_by(
+    dest: Destination,
+    name: ImageName,
+    platform: Platform,
+    client: Any,
+    registry: Callable[[], RegistryOptions],
+) -> Held | None:
+    """What ``dest`` holds under the name the image would get there; None if nothing."""
+    try:
+        return _held_by(dest, name, platform, client, registry)
+    except (OciError, StavesError, OSError) as exc:
+        log.info("%s holds no earlier build: %s", _describe(dest), exc)
+        return None
+
+
+def _held_by(
+    dest: Destination,
+    name: ImageName,
+    platform: Platform,
+    client: Any,
+    registry: Callable[[], RegistryOptions],
+) -> Held | None:
+    if isinstance(dest, DockerArchiveDestination):
+        if not dest.path.exists():
+            return None
+        with open_docker_archive(dest.path, dest.name or name.reference) as source:
+            return _from_config(source.image())
+    if isinstance(dest, StorageDestination):
+        labels = image_labels(client, storage_name(dest.name, name.tag))
+        return None if labels is None else Held(labels.get(BUILD_KEY), None)
+    with manifest_source(dest, name, platform, registry) as found:
+        return None if found is None else _from_manifest(found.image())
+
+
+@contextmanager
+def manifest_source(
+    dest: Destination, name: ImageName, platform: Platform, registry: Callable[[], RegistryOptions]
+) -> Iterator[ImageSource | None]:
+    """The image a layout, an oci-archive or a registry holds under the name (these keep
+    the manifest and what refers to it); None for the other destinations or no file."""
+    if isinstance(dest, OciLayoutDestination | OciArchiveDestination):
+        if not dest.path.exists():
+            yield None
+            return
+        archive = isinstance(dest, OciArchiveDestination)
+        with open_layout_source(dest.path, dest.tag or name.tag, archive, platform) as source:
+            yield source
+    elif isinstance(dest, RegistryDestination):
+        reference = parse_registry_reference(dest.reference, name.tag)
+        with open_registry_source(reference, registry(), platform) as source:
+            yield source
+    else:
+        yield None
+
+
+# An SBOM is a JSON document; anything bigger than this is not the one Staves attached.
+_MAX_ATTACHED = 256 << 20
+
+
+def attached_payload(
+    destinations: Sequence[Destination],
+    name: ImageName,
+    platform: Platform,
+    registry: Callable[[], RegistryOptions],
+    subject: str,
+    artifact_type: str,
+) -> bytes | None:
+    """The payload of an artifact of ``artifact_type`` attached to manifest ``subject`` in
+    one of the destinations (an SBOM), or None if none holds one."""
+    for dest in destinations:
+        try:
+            with manifest_source(dest, name, platform, registry) as source:
+                if source is None:
+                    continue
+                for manifest in source.referrers(subject, artifact_type):
+                    for layer in manifest.get("layers") or []:
+                        with source.open_blob(layer["digest"]) as data:
+                            return data.read(_MAX_ATTACHED)
+        except (OciError, StavesError, OSError, KeyError) as exc:
+            log.info("%s: no attached %s: %s", _describe(dest), artifact_type, exc)
+    return None
+
+
+def _describe(dest: Destination) -> str:
+    return type(dest).__name__.removesuffix("Destination")
+
+
+def lacking(
+    key: str,
+    destinations: Sequence[Destination],
+    name: ImageName,
+    platform: Platform,
+    client: Any,
+    registry: Callable[[], RegistryOptions],
+) -> tuple[list[Destination], str | None]:
+    """The destinations that do not hold an image with ``key``, and the manifest digest
+    one that holds it reports."""
+    missing, digest = [], None
+    for dest in destinations:
+        held = held_by(dest, name, platform, client, registry)
+        if held is None or held.key != key:
+            missing.append(dest)
+        elif held.digest is not None:
+            digest = digest or held.digest
+    return missing, digest

@@ -1,0 +1,169 @@
+"""The no-op rebuild: skip the build when every destination already holds its image.
+
+The build key (``staves.images.build_key``) needs the builder's and the snapshot's image
+IDs, which Podman answers from local storage: no container is created to decide.
+"""
+
+import logging
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from oci.descriptor import Platform
+from oci.files import atomic_write
+from oci.image import ImageConfig
+from oci.registry import RegistryOptions
+from oci.transport import Destination
+from staves.images.build_key import KeyInputs, build_key, unpinned_repositories
+from staves.images.copy import copy_from
+from staves.images.held import attached_payload, lacking
+from staves.images.outputs import ImageName, Pusher, write_outputs
+from staves.podman.storage import image_id, load_image
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class KeyRequest:
+    """What the key and the destination check need from the build request."""
+
+    plan: Mapping[str, Any]
+    builder_image: str
+    portage_image: str
+    config: ImageConfig
+    annotations: Mapping[str, str]
+    layers: int
+    vdb: str
+    compression: str
+    platform: Platform
+    epoch: int | None
+
+
+def key_of(client: Any, request: KeyRequest) -> str | None:
+    """The build key, or None (and why, with --verbose) when builds are never skipped."""
+    unpinned = unpinned_repositories(request.plan)
+    if unpinned:
+        log.info(
+            "every build runs: repository %s is synced from a branch, not a pinned commit",
+            ", ".join(unpinned),
+        )
+        return None
+    inputs = KeyInputs(
+        image_id(client, request.builder_image),
+        image_id(client, request.portage_image),
+        request.config,
+        request.annotations,
+        request.layers,
+        request.vdb,
+        request.compression,
+        request.platform,
+        request.epoch,
+    )
+    return build_key(request.plan, inputs)
+
+
+@dataclass(frozen=True)
+class Skip:
+    """The outcome of the check: the destinations still to write, whether a build is
+    needed at all, and the manifest digest a destination that holds the image reports."""
+
+    missing: tuple[Destination, ...]
+    build: bool
+    digest: str | None
+    holders: tuple[Destination, ...] = ()
+
+
+@dataclass(frozen=True)
+class SbomWanted:
+    """``--sbom FILE``: where, and the media type the SBOM is attached with."""
+
+    path: Path
+    artifact_type: str
+
+
+def check_destinations(
+    client: Any,
+    key: str,
+    destinations: Sequence[Destination],
+    name: ImageName,
+    platform: Platform,
+    registry: Callable[[], RegistryOptions],
+    sbom: SbomWanted | None = None,
+) -> Skip:
+    """Which destinations lack the image with ``key``; says on stderr when none does.
+    With ``sbom``, an unchanged build still writes the SBOM file, from the SBOM attached
+    in a destination, or builds when none holds it."""
+    missing, digest = lacking(key, destinations, name, platform, client, registry)
+    if missing:
+        if len(missing) < len(destinations):
+            say(
+                f"{len(destinations) - len(missing)} of {len(destinations)} destinations "
+                "hold this build already"
+            )
+        holders = tuple(d for d in destinations if d not in missing)
+        return Skip(tuple(missing), True, digest, holders)
+    if sbom is not None and not _copy_sbom(sbom, destinations, name, platform, registry, digest):
+        say("unchanged, but no destination holds its SBOM: building for --sbom")
+        return Skip((), True, digest)
+    say(
+        f"unchanged: every destination holds this build ({key[:19]}); "
+        "no container started (--no-cache builds anyway)"
+    )
+    return Skip((), False, digest)
+
+
+def _copy_sbom(
+    sbom: SbomWanted,
+    destinations: Sequence[Destination],
+    name: ImageName,
+    platform: Platform,
+    registry: Callable[[], RegistryOptions],
+    digest: str | None,
+) -> bool:
+    if digest is None:
+        return False
+    data = attached_payload(destinations, name, platform, registry, digest, sbom.artifact_type)
+    if data is None:
+        return False
+    atomic_write(sbom.path, data)
+    return True
+
+
+def say(message: str) -> None:
+    print(f"staves: {message}", file=sys.stderr, flush=True)
+
+
+def copy_to_missing(
+    client: Any,
+    skip: Skip,
+    name: ImageName,
+    platform: Platform,
+    registry: Callable[[], RegistryOptions],
+    push: Pusher | None,
+    sbom: SbomWanted | None,
+    work: Path,
+) -> str | None:
+    """Copy the image from a destination that holds it to those that lack it; its manifest
+    digest, or None when no holder keeps all of it (then the build runs)."""
+    copied = copy_from(skip.holders, name, platform, registry, work)
+    if copied is None:
+        say("no destination that holds it keeps the whole image; building for the others")
+        return None
+    if sbom is not None:
+        attached = [a.payload[0] for a in copied.referrers if a.artifact_type == sbom.artifact_type]
+        if not attached:
+            return None
+        with attached[0].open() as data:
+            atomic_write(sbom.path, data.read())
+    write_outputs(
+        copied.image,
+        skip.missing,
+        name,
+        lambda image, full: load_image(client, image, full),
+        push,
+        referrers=copied.referrers,
+    )
+    say(f"copied this build to the {len(skip.missing)} that lacked it; no container started")
+    return copied.image.manifest.digest

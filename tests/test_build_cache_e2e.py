@@ -1,0 +1,230 @@
+"""Build caches end to end: no-op rebuilds by build key, ``--no-cache``, package layers
+reused from the layer cache. One cold build feeds every test of the module."""
+
+import json
+import os
+import re
+import subprocess
+import tarfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import requests
+
+from staves.podman.owners import OWNER_LABEL, Owner
+from tests.builder_fixtures import BUILDER, PORTAGE, Builder, builder, podman, test_images
+from tests.registry_fixtures import Registry, start_registry
+
+pytestmark = [pytest.mark.builder, pytest.mark.podman, pytest.mark.registry]
+__all__ = ["builder", "test_images"]  # fixtures used by name
+
+SPEC = """
+name = "localhost/staves-wt-cache/shapes"
+packages = ["app-misc/shaper", "app-misc/hello"]
+command = ["/usr/bin/shaper"]
+layers = 8
+"""
+USE_CHANGE = "['app-misc/hello']\nuse = ['shout']\n"
+KEY = "io.staves.build-key"
+STORED = "localhost/staves-wt-cache/shapes:noop"
+
+
+@dataclass
+class Run:
+    proc: subprocess.CompletedProcess[str]
+    pid: int
+    started: datetime
+
+    @property
+    def digest(self) -> str:
+        return self.proc.stdout.strip()
+
+    def repacked(self) -> tuple[int, int]:
+        found = re.search(r"^staves: layers repacked: (\d+) of (\d+)$", self.proc.stderr, re.M)
+        assert found, self.proc.stderr[-2000:]
+        return int(found[1]), int(found[2])
+
+    def compiled(self) -> list[str]:
+        return re.findall(r">>> Emerging \(\d+ of \d+\) (\S+?)::", self.proc.stderr)
+
+    def builders_created(self) -> list[str]:
+        """Builder containers this run's staves created, from Podman's event log."""
+        events = podman(
+            "events",
+            "--since",
+            self.started.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "--until",  # a time in the past makes podman 4.3 list nothing; 1s ago works
+            "1s",
+            "--filter",
+            "event=create",
+            "--filter",
+            "label=io.staves.role=builder",
+            "--format",
+            "json",
+        )
+        assert events.returncode == 0, events.stderr
+        names = []
+        for line in events.stdout.splitlines():
+            event = json.loads(line)
+            owner = Owner.parse((event.get("Attributes") or {}).get(OWNER_LABEL, ""))
+            if owner is not None and owner.pid == self.pid:
+                names.append(event["Name"])
+        return names
+
+
+@dataclass
+class Bed:
+    builder: Builder
+    work: Path
+    layer_cache: Path
+    registry: Registry
+
+    def build(self, spec: str, *outputs: str, extra: tuple[str, ...] = ()) -> Run:
+        path = self.work / f"spec-{abs(hash(spec))}.toml"
+        path.write_text(spec)
+        argv = ["staves", "build", "-c", str(path), "--builder", BUILDER, "--portage", PORTAGE]
+        argv += ["--build-cache", self.builder.cache]
+        for dest in outputs:
+            argv += ["-o", dest]
+        env = {**os.environ, "STAVES_LAYER_CACHE": str(self.layer_cache)}
+        started = datetime.now(UTC)
+        popen = subprocess.Popen(
+            [*argv, *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+        )
+        out, err = popen.communicate()
+        time.sleep(1.5)  # for the event log, read up to a second ago
+        proc = subprocess.CompletedProcess(argv, popen.returncode, out, err)
+        assert proc.returncode == 0, err[-3000:]
+        return Run(proc, popen.pid, started)
+
+    @property
+    def all_outputs(self) -> tuple[str, ...]:
+        return (
+            f"oci:{self.work}/layout:t",
+            f"oci-archive:{self.work}/image.oci.tar:t",
+            f"docker-archive:{self.work}/image.docker.tar:{STORED}",
+            f"containers-storage:{STORED}",
+            f"docker://{self.registry.host}/wt-cache/shapes:noop",
+        )
+
+
+@pytest.fixture(scope="module")
+def bed(builder: Builder, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bed]:
+    registry = start_registry(tmp_path_factory.mktemp("registry"))
+    work = tmp_path_factory.mktemp("cache-e2e")
+    try:
+        yield Bed(builder, work, work / "layer-cache", registry)
+    finally:
+        registry.stop()
+        podman("rmi", "-f", STORED)
+
+
+@pytest.fixture(scope="module")
+def cold(bed: Bed) -> Run:
+    """The first build, to every kind of destination."""
+    return bed.build(SPEC, *bed.all_outputs)
+
+
+def manifest_of_layout(layout: Path) -> dict:
+    index = json.loads((layout / "index.json").read_text())
+    entry = next(
+        m
+        for m in index["manifests"]
+        if m["annotations"].get("org.opencontainers.image.ref.name") == "t"
+    )
+    return json.loads((layout / "blobs/sha256" / entry["digest"][7:]).read_text())
+
+
+def test_every_destination_records_the_build_key(bed: Bed, cold: Run) -> None:
+    key = manifest_of_layout(bed.work / "layout")["annotations"][KEY]
+    assert key.startswith("sha256:")
+    with tarfile.open(bed.work / "image.docker.tar") as tar:
+        (entry,) = json.loads(tar.extractfile("manifest.json").read())  # type: ignore[union-attr]
+        config = json.loads(tar.extractfile(entry["Config"]).read())  # type: ignore[union-attr]
+    assert config["config"]["Labels"][KEY] == key
+    stored = podman("image", "inspect", "--format", "{{json .Labels}}", STORED)
+    assert json.loads(stored.stdout)[KEY] == key
+    pushed = requests.get(
+        f"http://{bed.registry.host}/v2/wt-cache/shapes/manifests/noop",
+        headers={"Accept": "application/vnd.oci.image.manifest.v1+json"},
+        timeout=30,
+    )
+    assert pushed.json()["annotations"][KEY] == key
+    repacked, layers = cold.repacked()
+    assert repacked == layers > 1  # an empty layer cache: every layer packed
+
+
+def test_unchanged_spec_starts_no_container_and_writes_nothing(bed: Bed, cold: Run) -> None:
+    layout_index = (bed.work / "layout" / "index.json").stat().st_mtime_ns
+    sbom = bed.work / "noop.spdx.json"
+    again = bed.build(SPEC, *bed.all_outputs, extra=("--sbom", str(sbom)))
+    assert "staves: unchanged: every destination holds this build" in again.proc.stderr
+    assert again.builders_created() == []
+    assert again.digest == cold.digest
+    assert (bed.work / "layout" / "index.json").stat().st_mtime_ns == layout_index
+    # --sbom still gets the SBOM, the one attached to the image in a destination.
+    document = json.loads(sbom.read_text())
+    assert document["spdxVersion"].startswith("SPDX-")
+    assert cold.digest in json.dumps(document)
+
+
+def test_destinations_lacking_the_image_get_a_copy_without_a_build(bed: Bed, cold: Run) -> None:
+    pushed = f"{bed.registry.host}/wt-cache/shapes:copy"
+    run = bed.build(
+        SPEC, f"oci:{bed.work}/layout:t", f"oci:{bed.work}/second:t", f"docker://{pushed}"
+    )
+    assert "copied this build to the 2 that lacked it; no container started" in run.proc.stderr
+    assert run.builders_created() == []
+    assert run.digest == cold.digest
+    assert manifest_of_layout(bed.work / "second") == manifest_of_layout(bed.work / "layout")
+    index = json.loads((bed.work / "second" / "index.json").read_text())
+    assert [m.get("artifactType") for m in index["manifests"]] == [None, "application/spdx+json"]
+    head = requests.head(
+        f"http://{bed.registry.host}/v2/wt-cache/shapes/manifests/copy",
+        headers={"Accept": "application/vnd.oci.image.manifest.v1+json"},
+        timeout=30,
+    )
+    assert head.headers["Docker-Content-Digest"] == cold.digest
+
+
+def test_a_holder_that_keeps_no_compressed_layers_means_a_warm_build(bed: Bed, cold: Run) -> None:
+    held = f"docker-archive:{bed.work}/image.docker.tar:{STORED}"
+    run = bed.build(SPEC, held, f"oci:{bed.work}/third:t")
+    assert "building for the others" in run.proc.stderr
+    assert len(run.builders_created()) == 1
+    assert run.compiled() == []
+    assert run.repacked() == (0, 8)  # every layer came from the layer cache
+    assert run.digest == cold.digest
+
+
+PRETEND = "running emerge --color=n --pretend"
+
+
+def test_no_cache_builds_anyway_and_a_build_like_the_last_skips_the_drift_check(
+    bed: Bed, cold: Run
+) -> None:
+    # The previous test's warm build compiled nothing from the same plan, images and
+    # binary packages: this one cannot compile anything, so nothing can have drifted.
+    run = bed.build(SPEC, f"oci:{bed.work}/layout:t", extra=("--no-cache",))
+    assert len(run.builders_created()) == 1
+    assert run.repacked() == (8, 8)
+    assert run.digest == cold.digest
+    assert "no drift check needed" in run.proc.stderr
+    assert PRETEND not in run.proc.stderr
+    assert "checking the licenses" not in run.proc.stderr  # accepted by that build already
+
+
+def test_one_changed_package_repacks_one_layer_as_a_fresh_pack_would(bed: Bed, cold: Run) -> None:
+    changed = bed.build(SPEC + USE_CHANGE, f"oci:{bed.work}/changed:t")
+    assert changed.compiled() == ["app-misc/hello-1.0"]
+    assert changed.repacked() == (1, 8)
+    assert PRETEND in changed.proc.stderr  # a new plan: the drift check runs
+    # --no-cache: a build although the destination holds it, every layer packed afresh.
+    fresh = bed.build(SPEC + USE_CHANGE, f"oci:{bed.work}/changed:t", extra=("--no-cache",))
+    assert len(fresh.builders_created()) == 1
+    assert fresh.repacked() == (8, 8)
+    assert fresh.digest == changed.digest
