@@ -102,7 +102,9 @@ def test_audit_reads_a_directory_of_advisories_too(old: Build, tmp_path: Path) -
 def test_the_sbom_maps_licenses_with_the_snapshots_mapping(old: Build) -> None:
     index = json.loads((old.layout / "index.json").read_text())
     blobs = old.layout / "blobs" / "sha256"
-    (artifact,) = [m for m in index["manifests"] if m.get("artifactType")]
+    (artifact,) = [
+        m for m in index["manifests"] if m.get("artifactType") == "application/spdx+json"
+    ]
     manifest = json.loads((blobs / artifact["digest"][7:]).read_text())
     document = json.loads((blobs / manifest["layers"][0]["digest"][7:]).read_text())
     declared = {p["name"]: p["licenseDeclared"] for p in document["packages"]}
