@@ -1,5 +1,6 @@
 """``staves build`` as a flat list of steps: plan → builder → rootfs layer → image → outputs."""
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -8,19 +9,23 @@ import tarfile
 import tempfile
 import uuid
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
-from oci.artifact import build_artifact
+from oci.artifact import Artifact, build_artifact
 from oci.compare import compare_entries, layer_entries
 from oci.compress import Compression
 from oci.descriptor import Platform
 from oci.files import atomic_write
-from oci.image import Image, ImageConfig, build_image, created_time
-from oci.transport import Destination
+from oci.image import ANNOTATION_CREATED, Image, ImageConfig, build_image, created_time
+from oci.index import Publishable, build_index
+from oci.transport import Destination, StorageDestination
 from staves.builder.inbuilder import EPOCH_FILE, FAILURE_MARK, ROOT_LINKS_FILE, TIMESTAMP_FILE
 from staves.errors import EXIT_USAGE, StavesError
+from staves.gentoo.cpu_levels import builder_platform
 from staves.gentoo.layering import VDB_DIR
 from staves.gentoo.reproducible import by_package, describe
 from staves.gentoo.rootfs_layers import PackedRootfs, pack_rootfs
@@ -43,10 +48,14 @@ from staves.podman.builder_container import (
     image_digest,
     podman_step,
     remove_dead_builders,
+    remove_own_builders,
     run_to_end,
 )
+from staves.podman.platform_images import builder_image_id
 from staves.podman.service import podman_client
+from staves.podman.service_map import PlatformServices
 from staves.podman.storage import load_image
+from staves.spec.plan import platform_plan
 
 log = logging.getLogger(__name__)
 SBOM_FILE = "sbom.spdx.json"
@@ -63,9 +72,9 @@ class BuildRequest:
     builder: BuilderSettings
     destinations: Sequence[Destination]
     compression: Compression
-    platform: Platform
+    platforms: tuple[Platform, ...]  # one image each; several make an index
     epoch: int | None
-    url: str | None
+    services: PlatformServices  # the Podman service of each platform (--url)
     layers: int = 1
     vdb: str = "trim"
     sbom_path: Path | None = None
@@ -180,14 +189,18 @@ def warn_without_epoch(request: BuildRequest) -> None:
 
 
 def run_builder(
-    client: Any, request: BuildRequest, plan: dict[str, Any], blob_dir: Path
+    client: Any,
+    request: BuildRequest,
+    plan: dict[str, Any],
+    blob_dir: Path,
+    output: TextIO = sys.stderr,
 ) -> BuiltRoot:
     """Run the plan in a new builder and pack its root into layers in ``blob_dir``."""
     with (
         podman_step("running the builder"),
         builder_container(client, request.builder, plan) as container,
     ):
-        result = run_to_end(container, sys.stderr)
+        result = run_to_end(container, output)
         if result.exit_code != 0:
             raise failure_from(result)
         check_user(client, container, request)
@@ -208,12 +221,16 @@ def run_builder(
                 epoch=epoch,
                 root_links=root_links,
             )
-        inputs = tuple(
-            ImageInput(role, ref, image_digest(client, ref))
-            for role, ref in (
-                ("builder", request.builder.builder_image),
-                ("snapshot", request.builder.portage_image),
-            )
+        builder = request.builder
+        inputs = (
+            ImageInput(
+                "builder",
+                builder.builder_image,
+                image_digest(client, builder.image_id or builder.builder_image),
+            ),
+            ImageInput(
+                "snapshot", builder.portage_image, image_digest(client, builder.portage_image)
+            ),
         )
     return BuiltRoot(packages, packed, epoch, inputs, root_links)
 
@@ -247,41 +264,123 @@ def check_reproducible(first: BuiltRoot, second: BuiltRoot) -> None:
     )
 
 
-def build(request: BuildRequest, environ: Mapping[str, str], push: Pusher | None) -> Image:
-    plan = {
-        **request.plan,
-        "snapshot": SNAPSHOT_MOUNT,
-        "pkgdir": binpkg_dir(request.plan),
-        "epoch": request.epoch,
+@dataclass(frozen=True)
+class PlatformImage:
+    """One platform's image, its SBOM attached to it, and the SBOM's bytes."""
+
+    image: Image
+    sbom: Artifact
+    sbom_data: bytes
+
+
+def build(request: BuildRequest, environ: Mapping[str, str], push: Pusher | None) -> Publishable:
+    """Build every platform, each on its service, and write the image (one platform) or
+    the index of the platforms' images to every destination."""
+    order = request.services.build_order(request.platforms)
+    urls = {url for url, _ in order}
+    if any(isinstance(dest, StorageDestination) for dest in request.destinations):
+        urls.add(request.services.default)  # the service whose storage gets the image
+    with ExitStack() as stack, tempfile.TemporaryDirectory(prefix="staves-build-") as work:
+        clients = {url: stack.enter_context(podman_client(url, environ)) for url in urls}
+        jobs = [(clients[url], platforms) for url, platforms in order]
+        made = build_on_services(request, jobs, Path(work))
+        return write_image(clients.get(request.services.default), request, made, push)
+
+
+def build_on_services(
+    request: BuildRequest, jobs: Sequence[tuple[Any, Sequence[Platform]]], work: Path
+) -> dict[Platform, PlatformImage]:
+    """Each service's platforms, the services side by side (one thread each). When one
+    fails or the build is interrupted, the builders still running on the others are
+    removed, which ends their threads at once."""
+    if len(jobs) == 1:
+        return build_on_service(jobs[0][0], request, jobs[0][1], work)
+    pool = ThreadPoolExecutor(max_workers=len(jobs), thread_name_prefix="platform")
+    runs = [
+        pool.submit(build_on_service, client, request, platforms, work)
+        for client, platforms in jobs
+    ]
+    try:
+        return {platform: out for run in runs for platform, out in run.result().items()}
+    except BaseException:
+        for client, _ in jobs:
+            remove_own_builders(client)
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def build_on_service(
+    client: Any, request: BuildRequest, platforms: Sequence[Platform], work: Path
+) -> dict[Platform, PlatformImage]:
+    """Build ``platforms`` one after another on one Podman service."""
+    with podman_step("preparing the builder"):
+        remove_dead_builders(client, sys.stderr)
+        ensure_image(client, request.builder.portage_image, request.builder.pull, sys.stderr)
+        ensure_volume(client, request.builder.cache_volume)
+        ensure_volume(client, request.builder.distfiles_volume, "distfiles-cache")
+    announce_shared(request.builder)
+    return {
+        platform: build_platform(client, request, platform, work / str(platform).replace("/", "-"))
+        for platform in platforms
     }
-    with (
-        podman_client(request.url, environ) as client,
-        tempfile.TemporaryDirectory(prefix="staves-build-") as work,
-    ):
-        with podman_step("preparing the builder"):
-            remove_dead_builders(client, sys.stderr)
-            for image in (request.builder.builder_image, request.builder.portage_image):
-                ensure_image(client, image, request.builder.pull, sys.stderr)
-            ensure_volume(client, request.builder.cache_volume)
-            ensure_volume(client, request.builder.distfiles_volume, "distfiles-cache")
-        announce_shared(request.builder)
-        built = run_builder(client, request, plan, Path(work) / "blobs")
-        if request.check:
-            print("staves: building again from scratch, to compare", file=sys.stderr, flush=True)
-            again = run_builder(client, request, check_plan(plan), Path(work) / "check")
-            check_reproducible(built, again)
-        image = write_image(client, request, built, push)
-    return image
 
 
-def write_image(client: Any, request: BuildRequest, built: BuiltRoot, push: Pusher | None) -> Image:
-    """The image and its SBOM from the packed layers, to every destination."""
+def build_platform(
+    client: Any, request: BuildRequest, platform: Platform, work: Path
+) -> PlatformImage:
+    """One platform's root, built in a builder for that platform, as an image."""
+    output = _output_for(platform, several=len(request.platforms) > 1)
+    with podman_step("preparing the builder"):
+        image_id = builder_image_id(
+            client,
+            request.builder.builder_image,
+            builder_platform(platform),
+            request.builder.pull,
+            output,
+        )
+    request = dataclasses.replace(
+        request, builder=dataclasses.replace(request.builder, image_id=image_id)
+    )
+    plan = platform_plan(request.plan, platform)
+    plan = {**plan, "snapshot": SNAPSHOT_MOUNT, "pkgdir": binpkg_dir(plan), "epoch": request.epoch}
+    built = run_builder(client, request, plan, work / "blobs", output)
+    if request.check:
+        print("staves: building again from scratch, to compare", file=output, flush=True)
+        again = run_builder(client, request, check_plan(plan), work / "check", output)
+        check_reproducible(built, again)
+    return platform_image(request, built, platform)
+
+
+class _Prefixed:
+    """The builder's output with each line marked by its platform, when several
+    platforms' builders write to one terminal at once."""
+
+    def __init__(self, prefix: str, out: TextIO) -> None:
+        self.prefix, self.out, self.partial = prefix, out, ""
+
+    def write(self, text: str) -> int:
+        *lines, self.partial = (self.partial + text).split("\n")
+        for line in lines:
+            self.out.write(f"{self.prefix}{line}\n")
+        return len(text)
+
+    def flush(self) -> None:
+        self.out.flush()
+
+
+def _output_for(platform: Platform, several: bool) -> TextIO:
+    return _Prefixed(f"[{platform}] ", sys.stderr) if several else sys.stderr  # type: ignore[return-value]
+
+
+def platform_image(request: BuildRequest, built: BuiltRoot, platform: Platform) -> PlatformImage:
+    """The platform's image from its packed layers, and its SBOM."""
     created = created_time(built.packed.layers, built.epoch)
     image = build_image(
         built.packed.layers,
         request.config,
         created=created,
-        platform=request.platform,
+        platform=platform,
         annotations=request.annotations,
         history=built.packed.history,
     )
@@ -294,15 +393,39 @@ def write_image(client: Any, request: BuildRequest, built: BuiltRoot, push: Push
             built.root_links,
         )
     )
-    if request.sbom_path is not None:
-        atomic_write(request.sbom_path, sbom.data)
     attached = build_artifact(image.descriptor(), [(sbom, SBOM_FILE)], SPDX_MEDIA_TYPE)
+    return PlatformImage(image, attached, sbom.data)
+
+
+def sbom_path_for(path: Path, platform: Platform, several: bool) -> Path:
+    """``--sbom FILE``, or with several platforms one file each: sbom.linux-arm64.spdx.json."""
+    if not several:
+        return path
+    stem, dot, rest = path.name.partition(".")
+    return path.with_name(f"{stem}.{str(platform).replace('/', '-')}{dot}{rest}")
+
+
+def write_image(
+    client: Any, request: BuildRequest, made: Mapping[Platform, PlatformImage], push: Pusher | None
+) -> Publishable:
+    """The image, or the index of the platforms' images (in the order asked for), with
+    each image's SBOM, to every destination."""
+    ordered = [made[platform] for platform in request.platforms]
+    several = len(ordered) > 1
+    if request.sbom_path is not None:
+        for platform, one in zip(request.platforms, ordered, strict=True):
+            atomic_write(sbom_path_for(request.sbom_path, platform, several), one.sbom_data)
+    published: Publishable = ordered[0].image
+    if several:
+        created = json.loads(ordered[0].image.manifest.data)["annotations"][ANNOTATION_CREATED]
+        annotations = {ANNOTATION_CREATED: created, **request.annotations}
+        published = build_index([one.image for one in ordered], annotations)
     write_outputs(
-        image,
+        published,
         request.destinations,
         request.name,
-        lambda img, name: load_image(client, img, name),
+        (lambda img, name: load_image(client, img, name)) if client is not None else None,
         push,
-        referrers=[attached],
+        referrers=[one.sbom for one in ordered],
     )
-    return image
+    return published

@@ -9,7 +9,7 @@ import click
 from oci.compress import Compression
 from oci.descriptor import Platform
 from staves.build import BuildRequest, build
-from staves.commands.options import image_output_options, parse_platform
+from staves.commands.options import build_output_options, parse_platforms
 from staves.commands.pack import source_date_epoch
 from staves.commands.registry_options import pusher_from_cli, registry_options
 from staves.dryrun import dry_run_json, dry_run_text
@@ -17,8 +17,10 @@ from staves.errors import EXIT_USAGE, StavesError
 from staves.gentoo.layering import MAX_LAYERS
 from staves.images.meta import image_annotations, image_name
 from staves.images.outputs import parse_destinations
+from staves.images.single_platform import check_single_platform_destinations
 from staves.podman.builder_access import builder_credentials
 from staves.podman.builder_container import BuilderSettings, PullPolicy
+from staves.podman.service_map import parse_service_urls
 from staves.spec import Spec, build_plan, load_spec
 from staves.spec.names import IMAGE_TAG, TAG_HINT, reference_problem, split_reference
 from staves.spec.plan import built_image_config
@@ -127,7 +129,7 @@ DEFAULT_DISTFILES = "staves-distfiles"
     help="Build a second time from scratch (a fresh binary-package directory) and fail, "
     "naming each differing file by package, unless both give the same layers.",
 )
-@image_output_options
+@build_output_options
 @registry_options
 def build_command(
     config_path: str,
@@ -150,7 +152,7 @@ def build_command(
     check: bool,
     compression: str,
     platform_text: str | None,
-    url: str | None,
+    urls: tuple[str, ...],
     authfile: Path | None,
     creds: str | None,
     tls_verify: bool,
@@ -171,6 +173,9 @@ def build_command(
         return
     outputs = outputs or (f"containers-storage:{spec.image.reference}",)
     environ = dict(os.environ)
+    platforms = parse_platforms(platform_text) or spec.platforms or (Platform.host(),)
+    destinations = parse_destinations(outputs)
+    check_single_platform_destinations(destinations, platforms, Platform.host())
     request = BuildRequest(
         plan=build_plan(spec, jobs),
         config=built_image_config(spec),
@@ -185,11 +190,11 @@ def build_command(
             distfiles_volume=distfiles_cache,
             credentials=builder_credentials(environ, ssh, netrc),
         ),
-        destinations=parse_destinations(outputs),
+        destinations=destinations,
         compression=Compression(compression),
-        platform=parse_platform(platform_text) or Platform.host(),
+        platforms=platforms,
         epoch=source_date_epoch(environ),
-        url=url,
+        services=parse_service_urls(urls, platforms),
         layers=layers or spec.layers,
         vdb=spec.vdb,
         sbom_path=sbom_path,

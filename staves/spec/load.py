@@ -18,6 +18,7 @@ from staves.spec.read_build import (
     read_install_mask,
     read_layers,
     read_locale,
+    read_platforms,
     read_repositories,
     read_vdb,
 )
@@ -30,7 +31,17 @@ from staves.spec.read_packages import (
 )
 
 BUILD_KEYS = frozenset(
-    {"packages", "env", "repositories", "locale", "stdlib", "install_mask", "layers", "vdb"}
+    {
+        "packages",
+        "env",
+        "repositories",
+        "locale",
+        "stdlib",
+        "install_mask",
+        "layers",
+        "vdb",
+        "platforms",
+    }
 )
 TOP_LEVEL_KEYS = IMAGE_KEYS | BUILD_KEYS
 _PACKAGE_TABLE_HINT = (
@@ -161,6 +172,8 @@ def parse_spec(doc: dict[str, Any], file: str = "staves.toml") -> Spec:
         settings["layers"] = read_layers(out, doc["layers"])
     if "vdb" in doc:
         settings["vdb"] = read_vdb(out, doc["vdb"])
+    if "platforms" in doc:
+        settings["platforms"] = read_platforms(out, doc["platforms"])
     out.check()
     assert image is not None and packages is not None and env is not None
     return Spec(

@@ -4,6 +4,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Literal
 
+from oci.descriptor import Platform
+
 Pairs = tuple[tuple[str, str], ...]
 Vdb = Literal["trim", "none", "full"]
 
@@ -83,6 +85,7 @@ class Spec:
     install_mask: tuple[str, ...] = ()
     layers: int = 1
     vdb: Vdb = "trim"
+    platforms: tuple[Platform, ...] = ()  # platforms = ["linux/amd64", ...]; () is the host's
 
     @property
     def name(self) -> str:
