@@ -167,13 +167,14 @@ def build_command(
             err=True,
         )
     jobs = jobs or os.cpu_count() or 1
+    platforms = parse_platforms(platform_text) or spec.platforms or (Platform.host(),)
+    services = parse_service_urls(urls, platforms)
     if dry_run:
         render = dry_run_json if output_format == "json" else dry_run_text
         click.echo(render(spec, jobs, outputs), nl=False)
         return
     outputs = outputs or (f"containers-storage:{spec.image.reference}",)
     environ = dict(os.environ)
-    platforms = parse_platforms(platform_text) or spec.platforms or (Platform.host(),)
     destinations = parse_destinations(outputs)
     check_single_platform_destinations(destinations, platforms, Platform.host())
     request = BuildRequest(
@@ -194,7 +195,7 @@ def build_command(
         compression=Compression(compression),
         platforms=platforms,
         epoch=source_date_epoch(environ),
-        services=parse_service_urls(urls, platforms),
+        services=services,
         layers=layers or spec.layers,
         vdb=spec.vdb,
         sbom_path=sbom_path,
