@@ -283,6 +283,7 @@ def build(request: BuildRequest, environ: Mapping[str, str], push: Pusher | None
     with ExitStack() as stack, tempfile.TemporaryDirectory(prefix="staves-build-") as work:
         clients = {url: stack.enter_context(podman_client(url, environ)) for url in urls}
         jobs = [(clients[url], platforms) for url, platforms in order]
+        announce_shared(request.builder)
         made = build_on_services(request, jobs, Path(work))
         return write_image(clients.get(request.services.default), request, made, push)
 
@@ -319,7 +320,6 @@ def build_on_service(
         ensure_image(client, request.builder.portage_image, request.builder.pull, sys.stderr)
         ensure_volume(client, request.builder.cache_volume)
         ensure_volume(client, request.builder.distfiles_volume, "distfiles-cache")
-    announce_shared(request.builder)
     return {
         platform: build_platform(client, request, platform, work / str(platform).replace("/", "-"))
         for platform in platforms
