@@ -9,7 +9,7 @@ import tarfile
 import tempfile
 import uuid
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -302,6 +302,9 @@ def build_on_services(
         for client, platforms in jobs
     ]
     try:
+        done, _ = wait(runs, return_when=FIRST_EXCEPTION)
+        for run in done:
+            run.result()  # the first failure, without waiting for the others to end
         return {platform: out for run in runs for platform, out in run.result().items()}
     except BaseException:
         for client, _ in jobs:
