@@ -3,6 +3,8 @@
 import json
 from typing import Any
 
+from oci.descriptor import Platform
+from staves.gentoo.cpu_levels import level_make_conf
 from staves.spec import Spec, build_plan
 from staves.spec.plan import built_image_config
 
@@ -10,7 +12,11 @@ from staves.spec.plan import built_image_config
 def dry_run_document(spec: Spec, jobs: int, outputs: tuple[str, ...]) -> dict[str, Any]:
     """Everything a build would do, as one JSON-ready document."""
     image = spec.image
+    platforms = spec.platforms or (Platform.host(),)
     return {
+        "platforms": [str(p) for p in platforms],
+        # What each CPU level adds to the image's make.conf, after the spec's.
+        "platform_make_conf": {str(p): t for p in platforms if (t := level_make_conf(p))},
         "image": {
             "name": image.name,
             "version": image.version,
@@ -45,6 +51,7 @@ def dry_run_text(spec: Spec, jobs: int, outputs: tuple[str, ...]) -> str:
         "install_mask: " + (" ".join(plan["install_mask"]) or "(Staves' own only)"),
         f"layers: {spec.layers}",
         f"vdb: {spec.vdb}",
+        "platforms: " + " ".join(document["platforms"]),
         "outputs: " + (" ".join(outputs) or "(none)"),
     ]
     parts = ["\n".join(summary) + "\n"]
@@ -52,6 +59,8 @@ def dry_run_text(spec: Spec, jobs: int, outputs: tuple[str, ...]) -> str:
         parts.append(f"==> {path} (appended) <==\n{text.lstrip(chr(10))}")
     for path, text in plan["files"].items():
         parts.append(f"==> {path} <==\n{text}")
+    for platform, text in document["platform_make_conf"].items():
+        parts.append(f"==> /etc/portage/make.conf (appended for {platform}) <==\n{text}")
     config = {"config": document["image"]["config"]}
     if document["image"]["annotations"]:
         config["annotations"] = document["image"]["annotations"]

@@ -1,6 +1,7 @@
 """Platforms without a builder: what ``--platform``, ``platforms`` and ``--url`` accept,
 the make.conf a CPU level adds, and how platforms share out over Podman services."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -137,3 +138,15 @@ def test_several_platforms_write_one_sbom_each() -> None:
     assert sbom_path_for(path, ARM64, several=False) == path
     assert sbom_path_for(path, ARM64, several=True) == Path("out/sbom.linux-arm64.spdx.json")
     assert sbom_path_for(path, V3, several=True) == Path("out/sbom.linux-amd64-v3.spdx.json")
+
+
+def test_the_dry_run_shows_the_platforms_and_what_a_level_adds(tmp_path: Path) -> None:
+    (tmp_path / "staves.toml").write_text(SPEC + 'platforms = ["linux/arm64"]\n')
+    args = ["build", "-c", str(tmp_path / "staves.toml"), "--dry-run"]
+    text = CliRunner().invoke(main, [*args, "--platform", "linux/amd64,linux/amd64/v3"]).stdout
+    assert "platforms: linux/amd64 linux/amd64/v3\n" in text
+    assert "==> /etc/portage/make.conf (appended for linux/amd64/v3) <==\n" in text
+    assert 'CFLAGS="${CFLAGS} -march=x86-64-v3"\n' in text
+    document = json.loads(CliRunner().invoke(main, [*args, "--format", "json"]).stdout)
+    assert document["platforms"] == ["linux/arm64"]  # the spec's, with no --platform
+    assert document["platform_make_conf"] == {}

@@ -1,5 +1,6 @@
 """``staves build``: the spec's packages emerged in a builder container, packed as an image."""
 
+import dataclasses
 import os
 import re
 from pathlib import Path
@@ -169,6 +170,7 @@ def build_command(
     jobs = jobs or os.cpu_count() or 1
     platforms = parse_platforms(platform_text) or spec.platforms or (Platform.host(),)
     services = parse_service_urls(urls, platforms)
+    spec = dataclasses.replace(spec, platforms=platforms)
     if dry_run:
         render = dry_run_json if output_format == "json" else dry_run_text
         click.echo(render(spec, jobs, outputs), nl=False)
