@@ -283,7 +283,6 @@ def build(request: BuildRequest, environ: Mapping[str, str], push: Pusher | None
     with ExitStack() as stack, tempfile.TemporaryDirectory(prefix="staves-build-") as work:
         clients = {url: stack.enter_context(podman_client(url, environ)) for url in urls}
         jobs = [(clients[url], platforms) for url, platforms in order]
-        announce_shared(request.builder)
         made = build_on_services(request, jobs, Path(work))
         return write_image(clients.get(request.services.default), request, made, push)
 
@@ -295,11 +294,11 @@ def build_on_services(
     fails or the build is interrupted, the builders still running on the others are
     removed, which ends their threads at once."""
     if len(jobs) == 1:
-        return build_on_service(jobs[0][0], request, jobs[0][1], work)
+        return build_on_service(jobs[0][0], request, jobs[0][1], work, announce=True)
     pool = ThreadPoolExecutor(max_workers=len(jobs), thread_name_prefix="platform")
     runs = [
-        pool.submit(build_on_service, client, request, platforms, work)
-        for client, platforms in jobs
+        pool.submit(build_on_service, client, request, platforms, work, announce=number == 0)
+        for number, (client, platforms) in enumerate(jobs)
     ]
     try:
         done, _ = wait(runs, return_when=FIRST_EXCEPTION)
@@ -315,33 +314,46 @@ def build_on_services(
 
 
 def build_on_service(
-    client: Any, request: BuildRequest, platforms: Sequence[Platform], work: Path
+    client: Any,
+    request: BuildRequest,
+    platforms: Sequence[Platform],
+    work: Path,
+    announce: bool = False,
 ) -> dict[Platform, PlatformImage]:
-    """Build ``platforms`` one after another on one Podman service."""
+    """Build ``platforms`` one after another on one Podman service: every platform's
+    builder image first, so that a missing one fails before anything is built."""
+    several = len(request.platforms) > 1
     with podman_step("preparing the builder"):
         remove_dead_builders(client, sys.stderr)
+        images = {
+            platform: builder_image_id(
+                client,
+                request.builder.builder_image,
+                builder_platform(platform),
+                request.builder.pull,
+                _output_for(platform, several),
+            )
+            for platform in platforms
+        }
         ensure_image(client, request.builder.portage_image, request.builder.pull, sys.stderr)
         ensure_volume(client, request.builder.cache_volume)
         ensure_volume(client, request.builder.distfiles_volume, "distfiles-cache")
+    if announce:
+        announce_shared(request.builder)
     return {
-        platform: build_platform(client, request, platform, work / str(platform).replace("/", "-"))
+        platform: build_platform(
+            client, request, platform, images[platform], work / str(platform).replace("/", "-")
+        )
         for platform in platforms
     }
 
 
 def build_platform(
-    client: Any, request: BuildRequest, platform: Platform, work: Path
+    client: Any, request: BuildRequest, platform: Platform, image_id: str, work: Path
 ) -> PlatformImage:
-    """One platform's root, built in a builder for that platform, as an image."""
+    """One platform's root, built in a builder created from ``image_id`` (the builder
+    image's image for the platform), as an image."""
     output = _output_for(platform, several=len(request.platforms) > 1)
-    with podman_step("preparing the builder"):
-        image_id = builder_image_id(
-            client,
-            request.builder.builder_image,
-            builder_platform(platform),
-            request.builder.pull,
-            output,
-        )
     request = dataclasses.replace(
         request, builder=dataclasses.replace(request.builder, image_id=image_id)
     )

@@ -12,12 +12,11 @@ from collections.abc import Mapping
 from typing import Any, TextIO
 
 import podman
-from podman.errors import APIError, NotFound
 
 from oci.descriptor import Platform
 from oci.platforms import pick_platform, platform_names
 from staves.errors import StavesError
-from staves.podman.builder_container import PullPolicy, _explain, _pull
+from staves.podman.builder_container import PullPolicy, _pull
 
 
 def builder_image_id(
@@ -33,12 +32,19 @@ def builder_image_id(
         return found
     if policy == "never":
         raise _lacking(client, reference, platform, "and --pull is never")
-    print(f"staves: pulling {reference} for {platform}", file=output, flush=True)
+    named = "" if platform == Platform.host() else f" for {platform}"
+    print(f"staves: pulling {reference}{named}", file=output, flush=True)
     problem = _pull(client, reference, platform)
     found = local_image_id(client, reference, platform)
-    if found is None:
-        raise _lacking(client, reference, platform, f"(pulling it: {problem or 'no such image'})")
-    return found
+    if found is not None:
+        return found
+    if problem is not None and not client.images.exists(reference):
+        raise StavesError(
+            f"image {reference} could not be pulled: {problem}",
+            key="--builder/--portage",
+            hint="check the name, the registry and Podman's registries.conf",
+        )
+    raise _lacking(client, reference, platform, f"(pulling it: {problem or 'no such image'})")
 
 
 def local_image_id(client: podman.PodmanClient, reference: str, platform: Platform) -> str | None:
@@ -48,10 +54,9 @@ def local_image_id(client: podman.PodmanClient, reference: str, platform: Platfo
     if listed is not None:
         entry = pick_platform(listed, platform)
         return _image_id(client, f"{_repository(reference)}@{entry['digest']}") if entry else None
-    try:
-        attrs = client.images.get(reference).attrs
-    except NotFound:
+    if not client.images.exists(reference):
         return None
+    attrs = client.images.get(reference).attrs
     return str(attrs["Id"]) if image_platform_fits(attrs, platform) else None
 
 
@@ -74,10 +79,7 @@ def _local_list(client: podman.PodmanClient, reference: str) -> Mapping[str, Any
 
 
 def _image_id(client: podman.PodmanClient, name: str) -> str | None:
-    try:
-        return str(client.images.get(name).attrs["Id"])
-    except NotFound:
-        return None
+    return str(client.images.get(name).attrs["Id"]) if client.images.exists(name) else None
 
 
 def _repository(reference: str) -> str:
@@ -101,12 +103,11 @@ def _lacking(
 
 def _offered(client: podman.PodmanClient, reference: str) -> str:
     """The platforms local storage holds ``reference`` for, to say what would work."""
-    try:
-        listed = _local_list(client, reference)
-        if listed is not None:
-            return platform_names(listed)
-        attrs = client.images.get(reference).attrs
-    except (NotFound, APIError) as exc:
-        return f"nothing here ({_explain(exc)})"
+    listed = _local_list(client, reference)
+    if listed is not None:
+        return platform_names(listed)
+    if not client.images.exists(reference):
+        return "nothing in local storage"
+    attrs = client.images.get(reference).attrs
     variant = attrs.get("Variant")
     return "/".join(str(p) for p in (attrs.get("Os"), attrs.get("Architecture"), variant) if p)
