@@ -15,6 +15,7 @@ from oci.descriptor import Descriptor
 from oci.digest import hex_of
 from oci.files import atomic_output
 from oci.image import ANNOTATION_REF_NAME, Image
+from oci.index import Publishable
 from oci.layout import INDEX_FILE, LAYOUT_FILE, LAYOUT_VERSION, with_manifest
 from oci.media import MediaType
 
@@ -41,9 +42,10 @@ def _tar_writer(out: BinaryIO) -> tarfile.TarFile:
 
 
 def write_oci_archive(
-    image: Image, path: Path, tag: str | None = None, referrers: Sequence[Artifact] = ()
+    image: Publishable, path: Path, tag: str | None = None, referrers: Sequence[Artifact] = ()
 ) -> Descriptor:
-    """Write ``image`` (and artifacts attached to it) as a tar of an OCI layout."""
+    """Write ``image`` (an image or an index, and artifacts attached to it) as a tar of an
+    OCI layout."""
     entry = image.descriptor({ANNOTATION_REF_NAME: tag} if tag else None)
     empty = {"schemaVersion": 2, "mediaType": MediaType.OCI_INDEX, "manifests": []}
     index = with_manifest(empty, entry, tag)

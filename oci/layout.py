@@ -16,7 +16,8 @@ from oci.descriptor import Descriptor
 from oci.digest import hex_of
 from oci.errors import OciError
 from oci.files import atomic_write, place_blob
-from oci.image import ANNOTATION_REF_NAME, Image
+from oci.image import ANNOTATION_REF_NAME
+from oci.index import Publishable
 from oci.media import MediaType
 
 LAYOUT_FILE = "oci-layout"
@@ -100,7 +101,8 @@ def add_to_layout(
     return entry
 
 
-def write_layout(image: Image, layout: Path, tag: str | None = None) -> Descriptor:
-    """Add ``image`` to the layout at ``layout`` under ``tag``; return its index entry."""
+def write_layout(image: Publishable, layout: Path, tag: str | None = None) -> Descriptor:
+    """Add ``image`` (an image or an index) to the layout at ``layout`` under ``tag``;
+    return its index entry."""
     entry = image.descriptor({ANNOTATION_REF_NAME: tag} if tag else None)
     return add_to_layout(layout, (*image.blobs(), image.manifest), entry, tag)

@@ -8,19 +8,22 @@ import tarfile
 import tempfile
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
-from oci.artifact import build_artifact
+from oci.artifact import Artifact, build_artifact
 from oci.compare import compare_entries, layer_entries
 from oci.compress import Compression
 from oci.descriptor import Platform
 from oci.files import atomic_write
-from oci.image import Image, ImageConfig, build_image, created_time
+from oci.image import ANNOTATION_CREATED, Image, ImageConfig, build_image, created_time
+from oci.index import Publishable, build_index
 from oci.layer_cache import LayerCache
 from oci.registry import RegistryOptions
-from oci.transport import Destination
+from oci.transport import Destination, StorageDestination
 from staves import __version__
 from staves.builder.inbuilder import (
     EPOCH_FILE,
@@ -30,6 +33,7 @@ from staves.builder.inbuilder import (
     TIMESTAMP_FILE,
 )
 from staves.errors import EXIT_USAGE, StavesError
+from staves.gentoo.cpu_levels import builder_platform
 from staves.gentoo.layering import VDB_DIR
 from staves.gentoo.provenance import ProvenanceSubject, build_provenance
 from staves.gentoo.reproducible import by_package, describe
@@ -65,10 +69,14 @@ from staves.podman.builder_container import (
     image_digest,
     podman_step,
     remove_dead_builders,
+    remove_own_builders,
     run_to_end,
 )
+from staves.podman.platform_images import builder_image_id
 from staves.podman.service import podman_client
+from staves.podman.service_map import PlatformServices
 from staves.podman.storage import image_id, load_image
+from staves.spec.plan import platform_plan
 
 log = logging.getLogger(__name__)
 SBOM_FILE = "sbom.spdx.json"
@@ -85,9 +93,9 @@ class BuildRequest:
     builder: BuilderSettings
     destinations: Sequence[Destination]
     compression: Compression
-    platform: Platform
+    platforms: tuple[Platform, ...]  # one image each; several make an index
     epoch: int | None
-    url: str | None
+    services: PlatformServices  # the Podman service of each platform (--url)
     layers: int = 1
     vdb: str = "trim"
     sbom_path: Path | None = None
@@ -106,10 +114,10 @@ class BuildRequest:
 @dataclass(frozen=True)
 class BuildOutcome:
     """The manifest digest (None when only destinations that keep none hold the image), and
-    the image when it was built."""
+    the image (or index) when it was built."""
 
     digest: str | None
-    image: Image | None
+    image: Publishable | None
 
 
 def failure_from(result: RunResult) -> StavesError:
@@ -244,17 +252,20 @@ def run_builder(
     request: BuildRequest,
     plan: dict[str, Any],
     blob_dir: Path,
+    platform: Platform,
+    output: TextIO = sys.stderr,
     cached: Path | None = None,
 ) -> BuiltRoot:
-    """Run the plan in a new builder and pack its root into layers in ``blob_dir``; with
-    ``cached``, its packages go into the volume first; ``--cache-to`` pushes them after."""
+    """Run the plan in a new builder for ``platform`` and pack its root into layers in
+    ``blob_dir``; with ``cached``, its packages go into the volume first; ``--cache-to``
+    pushes them after."""
     with (
         podman_step("running the builder"),
         builder_container(client, request.builder, plan) as container,
     ):
         if cached is not None:
             fill_cache(client, container, cached)
-        result = run_to_end(container, sys.stderr)
+        result = run_to_end(container, output)
         if result.exit_code != 0:
             raise failure_from(result)
         check_user(client, container, request)
@@ -264,7 +275,7 @@ def run_builder(
         with archive_stream(client, container, f"{ROOTFS}/{VDB_DIR}") as stream:
             packages = read_vdb_tar(stream, strip_components=1)
         if request.audit:
-            refuse_advisories(client, container, request, packages)
+            refuse_advisories(client, container, request, packages, platform)
         license_table = license_table_in(client, container)
         root_links = read_root_links(client, container)
         with archived_file_stream(client, container, ROOTFS_ARCHIVE) as stream:
@@ -281,31 +292,39 @@ def run_builder(
             )
         print(
             f"staves: layers repacked: {packed.repacked} of {len(packed.layers)}",
-            file=sys.stderr,
+            file=output,
             flush=True,
         )
         if request.cache_to is not None and not plan.get("discard_pkgdir"):
             push_cache(client, container, request.cache_to)
-        inputs = tuple(
-            ImageInput(role, ref, image_digest(client, ref))
-            for role, ref in (
-                ("builder", request.builder.builder_image),
-                ("snapshot", request.builder.portage_image),
-            )
+        builder = request.builder
+        inputs = (
+            ImageInput(
+                "builder",
+                builder.builder_image,
+                image_digest(client, builder.image_id or builder.builder_image),
+            ),
+            ImageInput(
+                "snapshot", builder.portage_image, image_digest(client, builder.portage_image)
+            ),
         )
         sources = read_sources(client, container)
     return BuiltRoot(packages, packed, epoch, inputs, root_links, license_table, sources)
 
 
 def refuse_advisories(
-    client: Any, container: Any, request: BuildRequest, packages: Sequence[InstalledPackage]
+    client: Any,
+    container: Any,
+    request: BuildRequest,
+    packages: Sequence[InstalledPackage],
+    platform: Platform,
 ) -> None:
     """``--audit``: fail before any output is written when the build's own snapshot has a
     GLSA affecting a package the image would ship."""
     advisories, problems = advisories_in(client, container)
     for problem in problems:
         print(f"staves: warning: skipping advisory {problem}", file=sys.stderr)
-    found = refuse_affected(packages, advisories, request.platform.architecture)
+    found = refuse_affected(packages, advisories, platform.architecture)
     if not found:
         print(
             f"staves: audit: none of {len(advisories)} advisories applies to the image",
@@ -356,77 +375,122 @@ def check_reproducible(first: BuiltRoot, second: BuiltRoot) -> None:
 
 
 def builder_plan(plan: Mapping[str, Any], epoch: int | None) -> dict[str, Any]:
-    """The spec's plan with what the builder adds: the snapshot, the partition, the epoch."""
+    """The spec's plan with what the builder adds: the snapshot, the partition, the epoch
+    (the host's platform; ``staves cache export``)."""
     return {**plan, "snapshot": SNAPSHOT_MOUNT, "pkgdir": binpkg_dir(plan), "epoch": epoch}
 
 
+def platform_builder_plan(
+    request: BuildRequest, platform: Platform, builder_id: str, snapshot_id: str
+) -> dict[str, Any]:
+    """The spec's plan for one platform (its CPU level's flags after make.conf) with what
+    the builder adds: the snapshot, the partition, the epoch, the images it runs from."""
+    plan = platform_plan(request.plan, platform)
+    return {
+        **plan,
+        "snapshot": SNAPSHOT_MOUNT,
+        "pkgdir": binpkg_dir(plan),
+        "epoch": request.epoch,
+        "inputs": {"builder": builder_id, "snapshot": snapshot_id},
+    }
+
+
+@dataclass(frozen=True)
+class PlatformImage:
+    """One platform's image, its SBOM attached to it, the SBOM's bytes, its provenance."""
+
+    image: Image
+    sbom: Artifact
+    sbom_data: bytes
+    provenance: Attestation
+
+
 def build(request: BuildRequest, environ: Mapping[str, str], push: Pusher | None) -> BuildOutcome:
-    plan = builder_plan(request.plan, request.epoch)
-    with (
-        podman_client(request.url, environ, request.identity) as client,
-        tempfile.TemporaryDirectory(prefix="staves-build-") as work,
-    ):
-        with podman_step("preparing the builder"):
-            remove_dead_builders(client, sys.stderr)
-            for image in (request.builder.builder_image, request.builder.portage_image):
-                ensure_image(client, image, request.builder.pull, sys.stderr)
-            plan["inputs"] = {
-                "builder": image_id(client, request.builder.builder_image),
-                "snapshot": image_id(client, request.builder.portage_image),
-            }
-            key = key_of(client, key_request(request, plan))
-        if key is not None:
-            request = with_key(request, key)
-            if not (request.no_cache or request.check or request.audit or request.signing.key):
-                reused = reuse_held(client, request, key, push, Path(work))
-                if isinstance(reused, BuildOutcome):
-                    return reused
-                request = reused
-        with podman_step("preparing the builder"):
-            ensure_volume(client, request.builder.cache_volume)
-            ensure_volume(client, request.builder.distfiles_volume, "distfiles-cache")
-        announce_shared(request.builder)
-        cached = fetch_cached_packages(request, Path(work) / "cache.tar")
-        if cached is not None:
-            plan = {**plan, "reindex": True}  # Portage indexes what arrived before the build
-        built = run_builder(client, request, plan, Path(work) / "blobs", cached)
-        if request.check:
-            print("staves: building again from scratch, to compare", file=sys.stderr, flush=True)
-            again = run_builder(client, request, check_plan(plan), Path(work) / "check")
-            check_reproducible(built, again)
-        image = write_image(client, request, built, push)
-    return BuildOutcome(image.manifest.digest, image)
+    """Build every platform, each on its service, and write the image (one platform) or
+    the index of the platforms' images to every destination; nothing when every
+    destination holds this build already."""
+    order = request.services.build_order(request.platforms)
+    urls = {url for url, _ in order}
+    if any(isinstance(dest, StorageDestination) for dest in request.destinations):
+        urls.add(request.services.default)  # the service whose storage gets the image
+    with ExitStack() as stack, tempfile.TemporaryDirectory(prefix="staves-build-") as work:
+        clients = {
+            url: stack.enter_context(podman_client(url, environ, request.identity)) for url in urls
+        }
+        jobs = [(clients[url], platforms) for url, platforms in order]
+        if len(request.platforms) == 1:
+            reused = reuse_unchanged(jobs[0][0], request, push, Path(work))
+            if isinstance(reused, BuildOutcome):
+                return reused
+            request = reused
+        made = build_on_services(request, jobs, Path(work))
+        published = write_image(clients.get(request.services.default), request, made, push)
+    return BuildOutcome(published.manifest.digest, published)
+
+
+def reuse_unchanged(
+    client: Any, request: BuildRequest, push: Pusher | None, work: Path
+) -> BuildOutcome | BuildRequest:
+    """One platform: the request whose image records its build key, or the outcome when
+    the destinations hold that build already (see reuse_held)."""
+    (platform,) = request.platforms
+    with podman_step("preparing the builder"):
+        remove_dead_builders(client, sys.stderr)
+        builder_id = builder_image_id(
+            client,
+            request.builder.builder_image,
+            builder_platform(platform),
+            request.builder.pull,
+            sys.stderr,
+        )
+        ensure_image(client, request.builder.portage_image, request.builder.pull, sys.stderr)
+        snapshot_id = image_id(client, request.builder.portage_image)
+        plan = platform_builder_plan(request, platform, builder_id, snapshot_id)
+        key = key_of(client, key_request(request, plan, builder_id, platform))
+    if key is None:
+        return request
+    request = with_key(request, key)
+    if request.no_cache or request.check or request.audit or request.signing.key:
+        return request
+    return reuse_held(client, request, key, platform, push, work)
 
 
 def reuse_held(
-    client: Any, request: BuildRequest, key: str, push: Pusher | None, work: Path
-) -> "BuildOutcome | BuildRequest":
+    client: Any,
+    request: BuildRequest,
+    key: str,
+    platform: Platform,
+    push: Pusher | None,
+    work: Path,
+) -> BuildOutcome | BuildRequest:
     """An unchanged build: done when every destination holds it, or when those lacking it
     can be given a copy from one that holds it; else the request for those lacking it."""
     sbom = SbomWanted(request.sbom_path, SPDX_MEDIA_TYPE) if request.sbom_path else None
     skip = check_destinations(
-        client, key, request.destinations, request.name, request.platform, request.registry, sbom
+        client, key, request.destinations, request.name, platform, request.registry, sbom
     )
     if not skip.build:
         return BuildOutcome(skip.digest, None)
     if skip.holders:
-        args = (request.name, request.platform, request.registry, push, sbom)
+        args = (request.name, platform, request.registry, push, sbom)
         if (copied := copy_to_missing(client, skip, *args, work)) is not None:
             return BuildOutcome(copied, None)
     return replace(request, destinations=skip.missing)
 
 
-def key_request(request: BuildRequest, plan: Mapping[str, Any]) -> KeyRequest:
+def key_request(
+    request: BuildRequest, plan: Mapping[str, Any], builder_id: str, platform: Platform
+) -> KeyRequest:
     return KeyRequest(
         plan,
-        request.builder.builder_image,
+        builder_id,
         request.builder.portage_image,
         request.config,
         request.annotations,
         request.layers,
         request.vdb,
         str(request.compression),
-        request.platform,
+        platform,
         request.epoch,
     )
 
@@ -440,14 +504,119 @@ def with_key(request: BuildRequest, key: str) -> BuildRequest:
     )
 
 
-def write_image(client: Any, request: BuildRequest, built: BuiltRoot, push: Pusher | None) -> Image:
-    """The image and its SBOM from the packed layers, to every destination."""
+def build_on_services(
+    request: BuildRequest, jobs: Sequence[tuple[Any, Sequence[Platform]]], work: Path
+) -> dict[Platform, PlatformImage]:
+    """Each service's platforms, the services side by side (one thread each). When one
+    fails or the build is interrupted, the builders still running on the others are
+    removed, which ends their threads at once."""
+    if len(jobs) == 1:
+        return build_on_service(jobs[0][0], request, jobs[0][1], work, announce=True)
+    pool = ThreadPoolExecutor(max_workers=len(jobs), thread_name_prefix="platform")
+    runs = [
+        pool.submit(build_on_service, client, request, platforms, work, announce=number == 0)
+        for number, (client, platforms) in enumerate(jobs)
+    ]
+    try:
+        done, _ = wait(runs, return_when=FIRST_EXCEPTION)
+        for run in done:
+            run.result()  # the first failure, without waiting for the others to end
+        return {platform: out for run in runs for platform, out in run.result().items()}
+    except BaseException:
+        for client, _ in jobs:
+            remove_own_builders(client)
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def build_on_service(
+    client: Any,
+    request: BuildRequest,
+    platforms: Sequence[Platform],
+    work: Path,
+    announce: bool = False,
+) -> dict[Platform, PlatformImage]:
+    """Build ``platforms`` one after another on one Podman service: every platform's
+    builder image first, so that a missing one fails before anything is built."""
+    several = len(request.platforms) > 1
+    with podman_step("preparing the builder"):
+        remove_dead_builders(client, sys.stderr)
+        images = {
+            platform: builder_image_id(
+                client,
+                request.builder.builder_image,
+                builder_platform(platform),
+                request.builder.pull,
+                _output_for(platform, several),
+            )
+            for platform in platforms
+        }
+        ensure_image(client, request.builder.portage_image, request.builder.pull, sys.stderr)
+        ensure_volume(client, request.builder.cache_volume)
+        ensure_volume(client, request.builder.distfiles_volume, "distfiles-cache")
+    if announce:
+        announce_shared(request.builder)
+    snapshot_id = image_id(client, request.builder.portage_image)
+    return {
+        platform: build_platform(
+            client,
+            request,
+            platform,
+            platform_builder_plan(request, platform, images[platform], snapshot_id),
+            work / str(platform).replace("/", "-"),
+        )
+        for platform in platforms
+    }
+
+
+def build_platform(
+    client: Any, request: BuildRequest, platform: Platform, plan: dict[str, Any], work: Path
+) -> PlatformImage:
+    """One platform's root, built in a builder created from the builder image's image for
+    the platform, as an image."""
+    output = _output_for(platform, several=len(request.platforms) > 1)
+    request = replace(request, builder=replace(request.builder, image_id=plan["inputs"]["builder"]))
+    cached = fetch_cached_packages(request, work / "cache.tar")
+    if cached is not None:
+        plan = {**plan, "reindex": True}  # Portage indexes what arrived before the build
+    built = run_builder(client, request, plan, work / "blobs", platform, output, cached)
+    if request.check:
+        print("staves: building again from scratch, to compare", file=output, flush=True)
+        again = run_builder(client, request, check_plan(plan), work / "check", platform, output)
+        check_reproducible(built, again)
+    return platform_image(request, built, platform)
+
+
+class _Prefixed:
+    """The builder's output with each line marked by its platform, when several
+    platforms' builders write to one terminal at once."""
+
+    def __init__(self, prefix: str, out: TextIO) -> None:
+        self.prefix, self.out, self.partial = prefix, out, ""
+
+    def write(self, text: str) -> int:
+        *lines, self.partial = (self.partial + text).split("\n")
+        for line in lines:
+            self.out.write(f"{self.prefix}{line}\n")
+        return len(text)
+
+    def flush(self) -> None:
+        self.out.flush()
+
+
+def _output_for(platform: Platform, several: bool) -> TextIO:
+    return _Prefixed(f"[{platform}] ", sys.stderr) if several else sys.stderr  # type: ignore[return-value]
+
+
+def platform_image(request: BuildRequest, built: BuiltRoot, platform: Platform) -> PlatformImage:
+    """The platform's image from its packed layers, its SBOM and its provenance."""
     created = created_time(built.packed.layers, built.epoch)
     image = build_image(
         built.packed.layers,
         request.config,
         created=created,
-        platform=request.platform,
+        platform=platform,
         annotations=request.annotations,
         history=built.packed.history,
     )
@@ -461,28 +630,59 @@ def write_image(client: Any, request: BuildRequest, built: BuiltRoot, push: Push
             built.license_table,
         )
     )
-    if request.sbom_path is not None:
-        atomic_write(request.sbom_path, sbom.data)
     attached = build_artifact(image.descriptor(), [(sbom, SBOM_FILE)], SPDX_MEDIA_TYPE)
-    provenance = provenance_of(request, built, image)
+    return PlatformImage(image, attached, sbom.data, provenance_of(request, built, image))
+
+
+def sbom_path_for(path: Path, platform: Platform, several: bool) -> Path:
+    """``--sbom FILE``, or with several platforms one file each: sbom.linux-arm64.spdx.json."""
+    if not several:
+        return path
+    stem, dot, rest = path.name.partition(".")
+    return path.with_name(f"{stem}.{str(platform).replace('/', '-')}{dot}{rest}")
+
+
+def write_image(
+    client: Any, request: BuildRequest, made: Mapping[Platform, PlatformImage], push: Pusher | None
+) -> Publishable:
+    """The image, or the index of the platforms' images (in the order asked for), with
+    each image's SBOM and provenance, to every destination; then the signatures."""
+    ordered = [made[platform] for platform in request.platforms]
+    several = len(ordered) > 1
+    if request.sbom_path is not None:
+        for platform, one in zip(request.platforms, ordered, strict=True):
+            atomic_write(sbom_path_for(request.sbom_path, platform, several), one.sbom_data)
+    published: Publishable = ordered[0].image
+    if several:
+        created = json.loads(ordered[0].image.manifest.data)["annotations"][ANNOTATION_CREATED]
+        annotations = {ANNOTATION_CREATED: created, **request.annotations}
+        published = build_index([one.image for one in ordered], annotations)
     write_outputs(
-        image,
+        published,
         request.destinations,
         request.name,
-        lambda img, name: load_image(client, img, name),
+        (lambda img, name: load_image(client, img, name)) if client is not None else None,
         push,
-        referrers=[attached, provenance.referrer],
+        referrers=[a for one in ordered for a in (one.sbom, one.provenance.referrer)],
     )
-    sign_outputs(
-        image.descriptor(), request.destinations, request.name, request.signing, [provenance]
-    )
-    return image
+    # Each image's provenance (and signature) beside it; an index is signed as the index.
+    for one in ordered:
+        sign_outputs(
+            one.image.descriptor(),
+            request.destinations,
+            request.name,
+            request.signing,
+            [one.provenance],
+        )
+    if several and request.signing.key is not None:
+        sign_outputs(published.descriptor(), request.destinations, request.name, request.signing)
+    return published
 
 
 def provenance_of(request: BuildRequest, built: BuiltRoot, image: Image) -> Attestation:
     """The image's SLSA provenance in a DSSE envelope, signed when a key is given."""
     subject = ProvenanceSubject(request.name.reference or "image", image.manifest.digest)
     statement = build_provenance(
-        subject, built.inputs, built.sources, request.plan, str(request.platform), __version__
+        subject, built.inputs, built.sources, request.plan, str(image.platform), __version__
     )
     return attest(image.descriptor(), statement, request.signing.key)

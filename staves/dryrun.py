@@ -3,6 +3,8 @@
 import json
 from typing import Any
 
+from oci.descriptor import Platform
+from staves.gentoo.cpu_levels import level_make_conf
 from staves.images.build_key import unpinned_repositories
 from staves.spec import Spec, build_plan
 from staves.spec.plan import built_image_config
@@ -11,7 +13,11 @@ from staves.spec.plan import built_image_config
 def dry_run_document(spec: Spec, jobs: int, outputs: tuple[str, ...]) -> dict[str, Any]:
     """Everything a build would do, as one JSON-ready document."""
     image = spec.image
+    platforms = spec.platforms or (Platform.host(),)
     return {
+        "platforms": [str(p) for p in platforms],
+        # What each CPU level adds to the image's make.conf, after the spec's.
+        "platform_make_conf": {str(p): t for p in platforms if (t := level_make_conf(p))},
         "image": {
             "name": image.name,
             "version": image.version,
@@ -60,6 +66,7 @@ def dry_run_text(spec: Spec, jobs: int, outputs: tuple[str, ...]) -> str:
         "install_mask: " + (" ".join(plan["install_mask"]) or "(Staves' own only)"),
         f"layers: {spec.layers}",
         f"vdb: {spec.vdb}",
+        "platforms: " + " ".join(document["platforms"]),
         "outputs: " + (" ".join(outputs) or "(none)"),
         "rebuild: " + rebuild_text(document["rebuild"]),
     ]
@@ -68,6 +75,8 @@ def dry_run_text(spec: Spec, jobs: int, outputs: tuple[str, ...]) -> str:
         parts.append(f"==> {path} (appended) <==\n{text.lstrip(chr(10))}")
     for path, text in plan["files"].items():
         parts.append(f"==> {path} <==\n{text}")
+    for platform, text in document["platform_make_conf"].items():
+        parts.append(f"==> /etc/portage/make.conf (appended for {platform}) <==\n{text}")
     config = {"config": document["image"]["config"]}
     if document["image"]["annotations"]:
         config["annotations"] = document["image"]["annotations"]

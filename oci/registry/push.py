@@ -14,6 +14,7 @@ import requests
 from oci.artifact import SUBJECT_HEADER, Artifact, referrer_push, with_referrer
 from oci.blob import Blob, BytesBlob, json_blob
 from oci.errors import InvalidReference
+from oci.index import ImageIndex
 from oci.media import MediaType
 from oci.registry.auth import Credentials
 from oci.registry.errors import DigestMismatch, RegistryError
@@ -316,6 +317,13 @@ class _RepoPusher:
         if said and said != digest:
             raise DigestMismatch(step, self.where, f"registry stored {said}, expected {digest}")
 
+    def push_images_of(self, index: ImageIndex) -> None:
+        """An index's images, each with its blobs, under their digests: the index may be
+        put only once every manifest it names is there."""
+        for image in index.images:
+            self.push_blobs(list(image.blobs()))
+            self._put_document(image.manifest, image.manifest.digest)
+
     def put_manifest(self, image: Pushable, reference: Reference) -> None:
         self._put_document(image.manifest, reference.manifest_ref)
         log.info("pushed %s (%s)", reference, image.manifest.digest)
@@ -406,7 +414,8 @@ def push_image(
     locations: BlobLocations | None = None,
     referrers: Sequence[Artifact] = (),
 ) -> PushResult:
-    """Push ``image`` to every reference (several tags, repositories, registries).
+    """Push ``image`` (an image or an index) to every reference (several tags,
+    repositories, registries).
 
     Blobs go first (present ones skipped, known ones mounted), in parallel; each
     repository's manifest is put only after all its blobs are there; ``referrers``
@@ -420,7 +429,10 @@ def push_image(
     try:
         for refs in _group(references).values():
             pusher = _RepoPusher(clients.for_reference(refs[0]), refs[0], known, result, progress)
-            pusher.push_blobs(list(image.blobs()))
+            if isinstance(image, ImageIndex):
+                pusher.push_images_of(image)
+            else:
+                pusher.push_blobs(list(image.blobs()))
             for ref in refs:
                 pusher.put_manifest(image, ref)
             for artifact in referrers:

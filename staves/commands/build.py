@@ -1,5 +1,6 @@
 """``staves build``: the spec's packages emerged in a builder container, packed as an image."""
 
+import dataclasses
 import functools
 import os
 import re
@@ -18,7 +19,7 @@ from staves.commands.fleet_options import (
     identity_option,
     with_binhosts,
 )
-from staves.commands.options import image_output_options, parse_platform
+from staves.commands.options import build_output_options, parse_platforms
 from staves.commands.pack import source_date_epoch
 from staves.commands.registry_options import (
     build_registry_options,
@@ -32,9 +33,11 @@ from staves.gentoo.layering import MAX_LAYERS
 from staves.images.meta import image_annotations, image_name
 from staves.images.outputs import parse_destinations
 from staves.images.signing import check_signable
+from staves.images.single_platform import check_single_platform_destinations
 from staves.podman.builder_access import builder_credentials
 from staves.podman.builder_container import BuilderSettings, PullPolicy
 from staves.podman.service import is_remote
+from staves.podman.service_map import parse_service_urls
 from staves.spec import Spec, build_plan, load_spec
 from staves.spec.names import IMAGE_TAG, TAG_HINT, reference_problem, split_reference
 from staves.spec.plan import built_image_config
@@ -155,7 +158,7 @@ DEFAULT_DISTFILES = "staves-distfiles"
     help="Fail, before any output is written, if a GLSA of the Portage snapshot affects "
     "a package the image would ship.",
 )
-@image_output_options
+@build_output_options
 @sign_key_option
 @registry_options
 @fleet_options
@@ -183,7 +186,7 @@ def build_command(
     no_cache: bool,
     compression: str,
     platform_text: str | None,
-    url: str | None,
+    urls: tuple[str, ...],
     sign_key: Path | None,
     authfile: Path | None,
     creds: str | None,
@@ -204,6 +207,9 @@ def build_command(
             err=True,
         )
     jobs = jobs or os.cpu_count() or 1
+    platforms = parse_platforms(platform_text) or spec.platforms or (Platform.host(),)
+    services = parse_service_urls(urls, platforms)
+    spec = dataclasses.replace(spec, platforms=platforms)
     if dry_run:
         render = dry_run_json if output_format == "json" else dry_run_text
         click.echo(render(spec, jobs, outputs), nl=False)
@@ -213,7 +219,16 @@ def build_command(
     if sign_key is not None:
         check_signable(destinations)
     environ = dict(os.environ)
-    if is_remote(url or environ.get("CONTAINER_HOST")):  # its paths are the remote's: ask
+    check_single_platform_destinations(destinations, platforms, Platform.host())
+    if len(platforms) > 1 and (cache_to or cache_from):
+        raise StavesError(
+            "--cache-to/--cache-from hold one platform's binary packages",
+            key="--platform",
+            hint="build one platform at a time with the registry cache, or use [[binhosts]]",
+            exit_code=EXIT_USAGE,
+        )
+    service_urls = [services.url_for(p) or environ.get("CONTAINER_HOST") for p in platforms]
+    if any(is_remote(u) for u in service_urls):  # their paths are the remote's: ask
         ssh, netrc = bool(ssh), bool(netrc)
     cache_registry = (
         build_registry_options(creds, authfile, tls_verify, cert_dir, environ)
@@ -236,9 +251,9 @@ def build_command(
         ),
         destinations=destinations,
         compression=Compression(compression),
-        platform=parse_platform(platform_text) or Platform.host(),
+        platforms=platforms,
         epoch=source_date_epoch(environ),
-        url=url,
+        services=services,
         layers=layers or spec.layers,
         vdb=spec.vdb,
         sbom_path=sbom_path,

@@ -9,6 +9,7 @@ from oci.compress import Compression
 from oci.descriptor import Platform
 from oci.errors import InvalidReference
 from staves.errors import EXIT_USAGE, StavesError
+from staves.gentoo.cpu_levels import PlatformProblem, parse_build_platforms
 
 
 def image_output_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -37,6 +38,51 @@ def image_output_options(command: Callable[..., Any]) -> Callable[..., Any]:
     ):
         command = option(command)
     return command
+
+
+def build_output_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``staves build``'s: ``--compression``, ``--platform P[,P…]`` and ``--url``,
+    repeatable, a URL for every platform or ``PLATFORM=URL`` for one."""
+    for option in reversed(
+        [
+            click.option(
+                "--compression",
+                type=click.Choice([c.value for c in Compression]),
+                default=Compression.GZIP.value,
+                show_default=True,
+                help="Layer compression.",
+            ),
+            click.option(
+                "--platform",
+                "platform_text",
+                metavar="OS/ARCH[/VARIANT][,…]",
+                help="Platforms to build, one image each in one index "
+                "[spec: platforms, else this host's].",
+            ),
+            click.option(
+                "--url",
+                "urls",
+                metavar="[PLATFORM=]URL",
+                multiple=True,
+                help="Podman API URL [CONTAINER_HOST, then the usual sockets]; "
+                "PLATFORM=URL builds that platform there. Repeatable.",
+            ),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
+def parse_platforms(text: str | None) -> tuple[Platform, ...] | None:
+    """``--platform P[,P…]`` as given, or None when it was left out."""
+    if not text:
+        return None
+    try:
+        return parse_build_platforms(text.split(","))
+    except PlatformProblem as exc:
+        raise StavesError(
+            str(exc), key="--platform", hint=exc.accepted, exit_code=EXIT_USAGE
+        ) from exc
 
 
 def parse_platform(text: str | None) -> Platform | None:

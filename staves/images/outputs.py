@@ -7,8 +7,10 @@ from dataclasses import dataclass
 
 from oci.archive import write_docker_archive, write_oci_archive
 from oci.artifact import Artifact, write_artifact_layout
+from oci.descriptor import Platform
 from oci.errors import InvalidReference
 from oci.image import Image
+from oci.index import Publishable
 from oci.layout import write_layout
 from oci.transport import (
     Destination,
@@ -21,6 +23,7 @@ from oci.transport import (
 )
 from staves.errors import EXIT_USAGE, StavesError
 from staves.images.registry import Pusher, parse_registry_reference
+from staves.images.single_platform import image_for_host
 from staves.podman.storage import storage_name
 from staves.spec.names import reference_problem
 
@@ -59,11 +62,11 @@ def parse_destinations(texts: Sequence[str]) -> list[Destination]:
 
 # Loads an image into local container storage under a full NAME:TAG.
 StorageLoader = Callable[[Image, str], None]
-Writer = Callable[[Image, Destination, ImageName, Sequence[Artifact]], str]
+Writer = Callable[[Publishable, Destination, ImageName, Sequence[Artifact]], str]
 
 
 def _to_layout(
-    image: Image, dest: Destination, name: ImageName, referrers: Sequence[Artifact]
+    image: Publishable, dest: Destination, name: ImageName, referrers: Sequence[Artifact]
 ) -> str:
     assert isinstance(dest, OciLayoutDestination)
     tag = dest.tag or name.tag
@@ -74,7 +77,7 @@ def _to_layout(
 
 
 def _to_oci_archive(
-    image: Image, dest: Destination, name: ImageName, referrers: Sequence[Artifact]
+    image: Publishable, dest: Destination, name: ImageName, referrers: Sequence[Artifact]
 ) -> str:
     assert isinstance(dest, OciArchiveDestination)
     tag = dest.tag or name.tag
@@ -83,12 +86,14 @@ def _to_oci_archive(
 
 
 def _to_docker_archive(
-    image: Image, dest: Destination, name: ImageName, referrers: Sequence[Artifact]
+    image: Publishable, dest: Destination, name: ImageName, referrers: Sequence[Artifact]
 ) -> str:
-    # The docker-archive format has no place for attached artifacts.
+    # The docker-archive format has no place for attached artifacts, nor for an index.
     assert isinstance(dest, DockerArchiveDestination)
     ref = dest.name or name.reference
-    write_docker_archive(image, dest.path, [ref] if ref else [])
+    write_docker_archive(
+        image_for_host(image, dest, Platform.host()), dest.path, [ref] if ref else []
+    )
     return f"docker-archive:{dest.path}" + (f":{ref}" if ref else "")
 
 
@@ -109,7 +114,7 @@ _DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EFBIG}
 
 
 def _write_file_destination(
-    image: Image, dest: Destination, name: ImageName, referrers: Sequence[Artifact]
+    image: Publishable, dest: Destination, name: ImageName, referrers: Sequence[Artifact]
 ) -> str:
     """Write a layout or archive; a full or failing disk is one line naming the destination
     (the writers leave nothing half-written)."""
@@ -126,7 +131,7 @@ def _write_file_destination(
 
 
 def write_outputs(
-    image: Image,
+    image: Publishable,
     destinations: Sequence[Destination],
     name: ImageName,
     load_into_storage: StorageLoader | None = None,
@@ -142,7 +147,7 @@ def write_outputs(
             full = storage_name(dest.name, name.tag)
             if load_into_storage is None:
                 raise StavesError("containers-storage needs a Podman service", key="--output")
-            load_into_storage(image, full)
+            load_into_storage(image_for_host(image, dest, Platform.host()), full)
             where = f"containers-storage:{full}"
         else:
             where = _write_file_destination(image, dest, name, referrers)
@@ -151,7 +156,7 @@ def write_outputs(
 
 
 def _push(
-    image: Image,
+    image: Publishable,
     destinations: Sequence[Destination],
     name: ImageName,
     push: Pusher | None,

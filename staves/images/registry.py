@@ -9,7 +9,7 @@ from typing import Protocol, TextIO
 
 from oci.artifact import Artifact
 from oci.errors import InvalidReference
-from oci.image import Image
+from oci.index import Publishable
 from oci.registry import (
     BlobLocations,
     Progress,
@@ -26,7 +26,10 @@ class Pusher(Protocol):
     """Pushes an image (and artifacts attached to it) to registry references."""
 
     def __call__(
-        self, image: Image, references: Sequence[Reference], referrers: Sequence[Artifact] = ()
+        self,
+        image: Publishable,
+        references: Sequence[Reference],
+        referrers: Sequence[Artifact] = (),
     ) -> PushResult: ...
 
 
@@ -99,7 +102,7 @@ def make_pusher(options: RegistryOptions, environ: Mapping[str, str]) -> Pusher:
     """Pushes with a progress line when stderr is a terminal, quietly otherwise."""
 
     def push(
-        image: Image, references: Sequence[Reference], referrers: Sequence[Artifact] = ()
+        image: Publishable, references: Sequence[Reference], referrers: Sequence[Artifact] = ()
     ) -> PushResult:
         progress = TerminalProgress(sys.stderr) if sys.stderr.isatty() else None
         locations = BlobLocations(blob_cache_path(environ))

@@ -29,6 +29,7 @@ import requests
 from podman.api import stream_frames
 from podman.errors import APIError, NotFound, PodmanError
 
+from oci.descriptor import Platform
 from staves.builder.inbuilder import FINISHED_MARK, ROOT_ARCHIVE_SUFFIX
 from staves.errors import StavesError
 from staves.podman.builder_access import Credentials
@@ -65,6 +66,9 @@ class BuilderSettings:
     distfiles_volume: str = "staves-distfiles"
     credentials: Credentials = field(default_factory=Credentials)
     pull: PullPolicy = "missing"
+    # The local image to create the builder from (the builder image's one for the
+    # platform being built); None: builder_image as it is.
+    image_id: str | None = None
 
 
 @contextmanager
@@ -106,14 +110,17 @@ def ensure_image(
         )
 
 
-def _pull(client: podman.PodmanClient, reference: str) -> str | None:
-    """Pull through the libpod endpoint, which reports failure in its stream; None if done."""
+def _pull(
+    client: podman.PodmanClient, reference: str, platform: Platform | None = None
+) -> str | None:
+    """Pull through the libpod endpoint, which reports failure in its stream; None if done.
+    With ``platform``, the image for it out of the reference's index (podman --platform)."""
+    params: dict[str, Any] = {"reference": reference, "policy": "always", "quiet": True}
+    if platform is not None:
+        params |= {"OS": platform.os, "Arch": platform.architecture}
+        params |= {"Variant": platform.variant} if platform.variant else {}
     try:
-        response = client.api.post(
-            "/images/pull",
-            params={"reference": reference, "policy": "always", "quiet": True},
-            stream=True,
-        )
+        response = client.api.post("/images/pull", params=params, stream=True)
         response.raise_for_status()
     except (APIError, PodmanError) as exc:
         return _explain(exc)
@@ -245,11 +252,19 @@ def remove_dead_builders(client: podman.PodmanClient, output: TextIO) -> None:
             _remove(client, container.name)
 
 
+def remove_own_builders(client: podman.PodmanClient) -> None:
+    """Remove this process's builders: when a build on another service failed or was
+    interrupted, the builders still running elsewhere in this build go at once."""
+    owner = f"{OWNER_LABEL}={this_process().label()}"
+    for container in client.containers.list(all=True, filters={"label": owner}):
+        _remove(client, container.name)
+
+
 def _create(
     client: podman.PodmanClient, settings: BuilderSettings, plan: dict[str, Any], name: str
 ) -> Any:
     return client.containers.create(
-        settings.builder_image,
+        settings.image_id or settings.builder_image,
         command=builder_command(plan),
         name=name,
         image_volumes=[

@@ -20,6 +20,7 @@ from staves.spec.read_build import (
     read_install_mask,
     read_layers,
     read_locale,
+    read_platforms,
     read_repositories,
     read_vdb,
 )
@@ -43,6 +44,7 @@ BUILD_KEYS = frozenset(
         "layers",
         "vdb",
         "accept_license",
+        "platforms",
     }
 )
 TOP_LEVEL_KEYS = IMAGE_KEYS | BUILD_KEYS
@@ -182,6 +184,8 @@ def parse_spec(doc: dict[str, Any], file: str = "staves.toml") -> Spec:
         settings["accept_license"] = read_accept_license(out, doc["accept_license"])
         if env is not None and any(name == "ACCEPT_LICENSE" for name, _ in env[0]):
             out.add(("env", "ACCEPT_LICENSE"), "is set by accept_license too", "keep one of them")
+    if "platforms" in doc:
+        settings["platforms"] = read_platforms(out, doc["platforms"])
     out.check()
     assert image is not None and packages is not None and env is not None
     return Spec(

@@ -4,6 +4,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Literal
 
+from oci.descriptor import Platform
+
 Pairs = tuple[tuple[str, str], ...]
 Vdb = Literal["trim", "none", "full"]
 
@@ -96,6 +98,7 @@ class Spec:
     # ACCEPT_LICENSE tokens for the image's packages, after the profile's.
     accept_license: tuple[str, ...] = ()
     binhosts: tuple[Binhost, ...] = ()
+    platforms: tuple[Platform, ...] = ()  # platforms = ["linux/amd64", ...]; () is the host's
 
     @property
     def name(self) -> str:

@@ -3,9 +3,11 @@
 import dataclasses
 from typing import Any
 
+from oci.descriptor import Platform
 from oci.image import ImageConfig
+from staves.gentoo.cpu_levels import level_make_conf
 from staves.spec.model import Binhost, ImageSettings, Spec
-from staves.spec.render import render_portage
+from staves.spec.render import MAKE_CONF, render_portage
 
 BUILD_ROOT = "/tmp/rootfs"
 
@@ -33,6 +35,18 @@ def build_plan(spec: Spec, jobs: int) -> dict[str, Any]:
 def binhost_entry(host: Binhost) -> dict[str, Any]:
     """A binhost as the in-builder script writes it into both roots' binrepos.conf."""
     return dataclasses.asdict(host)
+
+
+def platform_plan(plan: dict[str, Any], platform: Platform) -> dict[str, Any]:
+    """The plan for one platform: its CPU level's flags after the spec's make.conf, so its
+    packages are compiled for it and kept apart in the cache (the image's binary-package
+    directory is named by a hash of make.conf)."""
+    lines = level_make_conf(platform)
+    if not lines:
+        return plan
+    append = dict(plan["append"])
+    append[MAKE_CONF] = append.get(MAKE_CONF, "") + "\n" + lines
+    return {**plan, "append": append}
 
 
 def oci_image_config(image: ImageSettings) -> ImageConfig:

@@ -2,6 +2,8 @@
 
 from typing import Any, get_args
 
+from oci.descriptor import Platform
+from staves.gentoo.cpu_levels import PlatformProblem, parse_build_platforms
 from staves.gentoo.layering import MAX_LAYERS
 from staves.spec import fields
 from staves.spec.errors import Collector, Path, show
@@ -255,3 +257,18 @@ def read_accept_license(out: Collector, value: object) -> tuple[str, ...] | None
         out.add(("accept_license",), "is empty", ACCEPT_LICENSE_HINT)
         return None
     return tokens
+
+
+def read_platforms(out: Collector, value: object) -> tuple[Platform, ...] | None:
+    """``platforms``: the platforms to build, one image each in one index."""
+    texts = fields.array(out, ("platforms",), value, "platforms")
+    if texts is None:
+        return None
+    if not all(isinstance(text, str) for text in texts):
+        out.add(("platforms",), "holds a non-string", 'strings such as "linux/arm64"')
+        return None
+    try:
+        return parse_build_platforms(texts)
+    except PlatformProblem as exc:
+        out.add(("platforms",), str(exc), exc.accepted)
+        return None

@@ -17,7 +17,7 @@ readonly ACCT_GROUP_NAME
 
 : "${DESCRIPTION:="System group: ${ACCT_GROUP_NAME}"}"
 : "${SLOT:=0}"
-: "${KEYWORDS:=amd64}"
+: "${KEYWORDS:=amd64 arm64}"
 : "${LICENSE:=MIT}"
 S=${WORKDIR}
 

@@ -24,7 +24,7 @@ readonly ACCT_USER_NAME
 
 : "${DESCRIPTION:="System user: ${ACCT_USER_NAME}"}"
 : "${SLOT:=0}"
-: "${KEYWORDS:=amd64}"
+: "${KEYWORDS:=amd64 arm64}"
 : "${LICENSE:=MIT}"
 S=${WORKDIR}
 

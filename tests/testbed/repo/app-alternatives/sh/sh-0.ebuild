@@ -5,7 +5,7 @@ HOMEPAGE="https://example.invalid/sh"
 S="${WORKDIR}"
 LICENSE="MIT"
 SLOT="0"
-KEYWORDS="amd64"
+KEYWORDS="amd64 arm64"
 RDEPEND="app-shells/dash"
 
 src_install() {

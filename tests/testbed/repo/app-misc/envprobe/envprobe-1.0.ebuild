@@ -5,7 +5,7 @@ HOMEPAGE="https://example.invalid/envprobe"
 S="${WORKDIR}"
 LICENSE="MIT"
 SLOT="0"
-KEYWORDS="amd64"
+KEYWORDS="amd64 arm64"
 
 src_unpack() {
 	cp "${FILESDIR}"/envprobe.c "${S}"/ || die

@@ -6,7 +6,7 @@ HOMEPAGE="https://example.invalid/fetched"
 SRC_URI="mirror://gentoo/${P}.tar.gz"
 LICENSE="MIT"
 SLOT="0"
-KEYWORDS="amd64"
+KEYWORDS="amd64 arm64"
 
 src_compile() {
 	${CC:-gcc} ${CFLAGS} ${LDFLAGS} -o fetched fetched.c || die

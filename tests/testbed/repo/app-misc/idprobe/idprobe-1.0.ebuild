@@ -6,7 +6,7 @@ HOMEPAGE="https://example.invalid/idprobe"
 S="${WORKDIR}"
 LICENSE="MIT"
 SLOT="0"
-KEYWORDS="amd64"
+KEYWORDS="amd64 arm64"
 
 src_unpack() {
 	cp "${FILESDIR}"/id.c "${S}"/ || die

@@ -5,7 +5,7 @@ HOMEPAGE="https://example.invalid/motd"
 S="${WORKDIR}"
 LICENSE="FSFAP"
 SLOT="0"
-KEYWORDS="amd64"
+KEYWORDS="amd64 arm64"
 IUSE="banner"
 
 src_install() {

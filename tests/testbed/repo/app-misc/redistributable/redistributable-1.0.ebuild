@@ -5,7 +5,7 @@ HOMEPAGE="https://example.invalid/redistributable"
 S="${WORKDIR}"
 LICENSE="Test-Redistributable"
 SLOT="0"
-KEYWORDS="amd64"
+KEYWORDS="amd64 arm64"
 
 src_unpack() {
 	cp "${FILESDIR}"/redistributable.c "${S}"/ || die

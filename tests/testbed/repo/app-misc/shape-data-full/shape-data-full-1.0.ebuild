@@ -5,7 +5,7 @@ HOMEPAGE="https://example.invalid/shaper"
 S="${WORKDIR}"
 LICENSE="MIT"
 SLOT="0"
-KEYWORDS="amd64"
+KEYWORDS="amd64 arm64"
 
 src_install() {
 	insinto /usr/share/shape-data

@@ -5,7 +5,7 @@ HOMEPAGE="https://example.invalid/testing-only"
 S="${WORKDIR}"
 LICENSE="MIT"
 SLOT="0"
-KEYWORDS="~amd64"
+KEYWORDS="~amd64 ~arm64"
 
 src_unpack() {
 	cp "${FILESDIR}"/testing.c "${S}"/ || die

@@ -6,7 +6,7 @@ HOMEPAGE="https://example.invalid/timestamped"
 S="${WORKDIR}"
 LICENSE="MIT"
 SLOT="0"
-KEYWORDS="amd64"
+KEYWORDS="amd64 arm64"
 
 src_unpack() {
 	cp "${FILESDIR}"/timestamped.c "${S}"/ || die

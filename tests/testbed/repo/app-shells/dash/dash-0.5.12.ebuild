@@ -6,7 +6,7 @@ HOMEPAGE="https://example.invalid/dash"
 S="${WORKDIR}"
 LICENSE="BSD"
 SLOT="0"
-KEYWORDS="amd64"
+KEYWORDS="amd64 arm64"
 RESTRICT="strip"
 RDEPEND="virtual/libc"
 

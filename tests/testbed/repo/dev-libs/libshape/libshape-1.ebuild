@@ -6,7 +6,7 @@ HOMEPAGE="https://example.invalid/libshape"
 S="${WORKDIR}"
 LICENSE="MIT"
 SLOT="0/1"
-KEYWORDS="amd64"
+KEYWORDS="amd64 arm64"
 RDEPEND="virtual/libc"
 
 src_unpack() {

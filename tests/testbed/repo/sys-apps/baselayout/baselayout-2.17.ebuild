@@ -11,7 +11,7 @@ HOMEPAGE="https://example.invalid/baselayout"
 S="${WORKDIR}/${P}"
 LICENSE="GPL-2"
 SLOT="0"
-KEYWORDS="amd64"
+KEYWORDS="amd64 arm64"
 IUSE="build split-usr"
 
 # The library directories of every ABI; /lib64 and friends become links into /usr

@@ -1,14 +1,15 @@
 # The GNU C library for every ABI of the profile, as Gentoo's sys-libs/glibc installs it:
-# the amd64 libc in /lib64, the x86 one in /lib (LIBDIR_amd64, LIBDIR_x86). The test bed
-# cannot compile glibc in reasonable time, so it installs the build machine's own copies:
-# Debian's libc6 (amd64) and libc6-i386 (x86), which the test builder carries.
+# the amd64 libc in /lib64, the x86 one in /lib (LIBDIR_amd64, LIBDIR_x86); arm64's in
+# /lib64 (LIBDIR_arm64). The test bed cannot compile glibc in reasonable time, so it
+# installs the build machine's own copies: Debian's libc6 (amd64, arm64) and libc6-i386
+# (x86), which the test builder carries.
 EAPI=8
 DESCRIPTION="The GNU C library (the test builder's own, for every ABI)"
 HOMEPAGE="https://www.gnu.org/software/libc/"
 S="${WORKDIR}"
 LICENSE="LGPL-2.1+ GPL-2+"
 SLOT="2.2"
-KEYWORDS="amd64"
+KEYWORDS="amd64 arm64"
 IUSE="multilib"
 RESTRICT="strip"
 QA_PREBUILT="*"
@@ -20,6 +21,7 @@ glibc_host_dir() {
 	case ${1} in
 		amd64) echo /usr/lib/x86_64-linux-gnu ;;
 		x86) echo /usr/lib32 ;;
+		arm64) echo /usr/lib/aarch64-linux-gnu ;;
 	esac
 }
 
@@ -27,6 +29,7 @@ glibc_loader() {
 	case ${1} in
 		amd64) echo ld-linux-x86-64.so.2 ;;
 		x86) echo ld-linux.so.2 ;;
+		arm64) echo ld-linux-aarch64.so.1 ;;
 	esac
 }
 
@@ -46,6 +49,11 @@ src_install() {
 			newexe "$(realpath "${from}/${lib}")" "${lib}"
 		done
 		ldpath+=${ldpath:+:}/${libdir}:/usr/${libdir}
+		# The AArch64 ABI fixes the program interpreter at /lib/ld-linux-aarch64.so.1,
+		# outside LIBDIR_arm64: Gentoo's glibc links it there, and so does this one.
+		if [[ ${abi} == arm64 && ${libdir} != lib ]]; then
+			dosym "../${libdir}/$(glibc_loader "${abi}")" "/lib/$(glibc_loader "${abi}")"
+		fi
 	done
 	# ldconfig, which env-update runs from the root being merged to (ROOT/sbin/ldconfig).
 	exeinto /sbin

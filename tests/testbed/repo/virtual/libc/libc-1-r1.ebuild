@@ -2,6 +2,6 @@
 EAPI=8
 DESCRIPTION="Virtual for the C library"
 SLOT="0"
-KEYWORDS="amd64"
+KEYWORDS="amd64 arm64"
 IUSE="elibc_glibc"
 RDEPEND="!prefix-guest? ( elibc_glibc? ( sys-libs/glibc:2.2 ) )"

@@ -2,5 +2,5 @@
 EAPI=8
 DESCRIPTION="Virtual for shape data"
 SLOT="0"
-KEYWORDS="amd64"
+KEYWORDS="amd64 arm64"
 RDEPEND="|| ( app-misc/shape-data-basic app-misc/shape-data-full )"

@@ -6,7 +6,7 @@ HOMEPAGE="https://example.invalid/webd"
 S="${WORKDIR}"
 LICENSE="MIT"
 SLOT="0"
-KEYWORDS="amd64"
+KEYWORDS="amd64 arm64"
 # fowners in src_install resolves the user at build time, in the builder.
 RDEPEND="acct-user/webd acct-group/webd"
 BDEPEND="${RDEPEND}"
