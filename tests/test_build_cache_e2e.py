@@ -182,7 +182,12 @@ def test_destinations_lacking_the_image_get_a_copy_without_a_build(bed: Bed, col
     assert run.digest == cold.digest
     assert manifest_of_layout(bed.work / "second") == manifest_of_layout(bed.work / "layout")
     index = json.loads((bed.work / "second" / "index.json").read_text())
-    assert [m.get("artifactType") for m in index["manifests"]] == [None, "application/spdx+json"]
+    # The image with its referrers: the SBOM and the provenance.
+    assert [m.get("artifactType") for m in index["manifests"]] == [
+        None,
+        "application/spdx+json",
+        "application/vnd.dsse.envelope.v1+json",
+    ]
     head = requests.head(
         f"http://{bed.registry.host}/v2/wt-cache/shapes/manifests/copy",
         headers={"Accept": "application/vnd.oci.image.manifest.v1+json"},
