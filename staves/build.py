@@ -577,6 +577,7 @@ def build_platform(
     the platform, as an image."""
     output = _output_for(platform, several=len(request.platforms) > 1)
     request = replace(request, builder=replace(request.builder, image_id=plan["inputs"]["builder"]))
+    work.mkdir(parents=True, exist_ok=True)
     cached = fetch_cached_packages(request, work / "cache.tar")
     if cached is not None:
         plan = {**plan, "reindex": True}  # Portage indexes what arrived before the build
