@@ -3,7 +3,7 @@
 import datetime
 import difflib
 from collections.abc import Callable, Collection, Hashable, Mapping
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from staves.spec.errors import Collector, Path, show
 
@@ -136,3 +136,40 @@ def checked_string(
         out.add(path, f"{show(text)} {reason}", hint)
         return None
     return text
+
+
+class _Named(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+N = TypeVar("N", bound=_Named)
+
+
+def named_tables(
+    out: Collector,
+    key: str,
+    value: object,
+    read: Callable[[Collector, Path, object], N | None],
+    noun: str,
+) -> tuple[N, ...] | None:
+    """An array of tables (``[[key]]``), each read by ``read``, their names unique."""
+    items = array(out, (key,), value, f"tables ([[{key}]])")
+    if items is None:
+        return None
+    found: dict[str, N] = {}
+    ok = True
+    for index, item in enumerate(items):
+        one = read(out, (key, index), item)
+        if one is None:
+            ok = False
+        elif one.name in found:
+            out.add(
+                (key, index, "name"),
+                f"{show(one.name)} is defined twice",
+                f"give each {noun} its own name",
+            )
+            ok = False
+        else:
+            found[one.name] = one
+    return tuple(found.values()) if ok else None

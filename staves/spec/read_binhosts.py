@@ -24,25 +24,7 @@ def binhost_uri_problem(uri: str) -> str | None:
 
 
 def read_binhosts(out: Collector, value: object) -> tuple[Binhost, ...] | None:
-    items = fields.array(out, ("binhosts",), value, "tables ([[binhosts]])")
-    if items is None:
-        return None
-    hosts: dict[str, Binhost] = {}
-    ok = True
-    for index, item in enumerate(items):
-        host = _binhost(out, ("binhosts", index), item)
-        if host is None:
-            ok = False
-        elif host.name in hosts:
-            out.add(
-                ("binhosts", index, "name"),
-                f"{show(host.name)} is defined twice",
-                "give each binhost its own name",
-            )
-            ok = False
-        else:
-            hosts[host.name] = host
-    return tuple(hosts.values()) if ok else None
+    return fields.named_tables(out, "binhosts", value, _binhost, "binhost")
 
 
 def _binhost(out: Collector, path: Path, value: object) -> Binhost | None:

@@ -81,25 +81,7 @@ def _variables(out: Collector, path: Path, table: dict[str, Any]) -> Pairs | Non
 
 
 def read_repositories(out: Collector, value: object) -> tuple[Repository, ...] | None:
-    items = fields.array(out, ("repositories",), value, "tables ([[repositories]])")
-    if items is None:
-        return None
-    repos: dict[str, Repository] = {}
-    ok = True
-    for index, item in enumerate(items):
-        repo = _repository(out, ("repositories", index), item)
-        if repo is None:
-            ok = False
-        elif repo.name in repos:
-            out.add(
-                ("repositories", index, "name"),
-                f"{show(repo.name)} is defined twice",
-                "give each repository its own name",
-            )
-            ok = False
-        else:
-            repos[repo.name] = repo
-    return tuple(repos.values()) if ok else None
+    return fields.named_tables(out, "repositories", value, _repository, "repository")
 
 
 def _repository(out: Collector, path: Path, value: object) -> Repository | None:
