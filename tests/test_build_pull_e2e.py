@@ -8,7 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.builder_fixtures import BUILDER, PORTAGE, Builder, builder, podman, test_images
+from oci.descriptor import Platform
+from tests.builder_fixtures import (
+    BUILDER,
+    PORTAGE,
+    TEST_IMAGES,
+    Builder,
+    builder,
+    podman,
+    test_images,
+)
 from tests.conftest import require_tools
 from tests.registry_fixtures import Registry, registry_factory
 from tests.test_build_e2e import HELLO
@@ -19,6 +28,9 @@ __all__ = ["builder", "registry_factory", "test_images"]  # fixtures used by nam
 
 def _image_id(reference: str) -> str:
     return podman("image", "inspect", "--format", "{{.Id}}", reference).stdout.strip()
+
+
+HOST_ARCH = Platform.host().architecture
 
 
 def _push(local: str, remote: str) -> None:
@@ -41,7 +53,9 @@ def test_pull_policies_for_the_portage_snapshot(
     conf.write_text(f'[[registry]]\nlocation = "{registry.host}"\ninsecure = true\n')
     env = {**os.environ, "CONTAINERS_REGISTRIES_CONF": str(conf)}
     _push(PORTAGE, snapshot)
-    _push(BUILDER, stage3)  # --pull applies to both images, as podman's does
+    # --pull applies to both images, as podman's does. The builder goes as the host's image:
+    # Podman 4.3 (skopeo, manifest push) cannot copy a list made of locally built images.
+    _push(f"{TEST_IMAGES}/builder:{HOST_ARCH}", stage3)
     images = ("--builder", stage3, "--portage", snapshot)
     try:
         never = builder.build(HELLO, *images, "--pull", "never",

@@ -31,14 +31,21 @@ def builder_image_id(
     if policy != "always" and (found := local_image_id(client, reference, platform)):
         return found
     if policy == "never":
+        if not (client.images.exists(reference) or _local_list(client, reference)):
+            raise StavesError(
+                f"image {reference} is not in local storage and --pull is never",
+                key="--builder/--portage",
+                hint="pull it with podman, or use --pull missing",
+            )
         raise _lacking(client, reference, platform, "and --pull is never")
     named = "" if platform == Platform.host() else f" for {platform}"
     print(f"staves: pulling {reference}{named}", file=output, flush=True)
     problem = _pull(client, reference, platform)
+    # --pull always fails with the pull, as podman's does, whatever local storage holds.
     found = local_image_id(client, reference, platform)
-    if found is not None:
+    if found is not None and (problem is None or policy != "always"):
         return found
-    if problem is not None and not client.images.exists(reference):
+    if problem is not None and (policy == "always" or not client.images.exists(reference)):
         raise StavesError(
             f"image {reference} could not be pulled: {problem}",
             key="--builder/--portage",
