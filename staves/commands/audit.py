@@ -3,15 +3,13 @@
 import json
 import os
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import click
 
-from oci.errors import OciError
 from staves.commands.registry_options import registry_options, source_access
 from staves.commands.report_output import emit, output_option
+from staves.commands.troubles import troubles
 from staves.errors import StavesError
 from staves.gentoo.glsa import GLSA_DIR, Advisory
 from staves.images.audit import (
@@ -27,20 +25,6 @@ from staves.podman.builder_container import PullPolicy, ensure_image, podman_ste
 from staves.podman.service import podman_client
 
 DEFAULT_PORTAGE = "docker.io/gentoo/portage:latest"
-
-
-@contextmanager
-def _troubles(context: str) -> Iterator[None]:
-    """Every failure as one line with exit status 2 (1 means: an advisory applies)."""
-    try:
-        yield
-    except StavesError as exc:
-        exc.exit_code = EXIT_TROUBLE
-        raise
-    except (OciError, OSError) as exc:
-        where = f"{exc.filename}: " if isinstance(exc, OSError) and exc.filename else ""
-        detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-        raise StavesError(f"{context}{where}{detail}", exit_code=EXIT_TROUBLE) from exc
 
 
 def load_advisories(
@@ -128,13 +112,13 @@ def audit(
     applies with the package, its installed version, the affected and the fixed
     versions. Exit status: 0 when none applies, 1 when one does, 2 on trouble.
     """
-    with _troubles(""):
+    with troubles("", EXIT_TROUBLE):
         parsed = parse_source_arg(source)
         access = source_access(platform, url, creds, authfile, tls_verify, cert_dir)
         advisories = load_advisories(glsa_dir, portage, pull, url)
-    with _troubles(f"reading {source}: "), open_source(parsed, access) as opened:
+    with troubles(f"reading {source}: ", EXIT_TROUBLE), open_source(parsed, access) as opened:
         report = audit_image(source, opened, opened.image(), advisories)
-    with _troubles(f"writing {output}: "):
+    with troubles(f"writing {output}: ", EXIT_TROUBLE):
         if output_format == "json":
             emit(json.dumps(report.to_dict(), indent=2, sort_keys=True) + "\n", output)
         else:
