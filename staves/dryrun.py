@@ -4,8 +4,8 @@ import json
 from typing import Any
 
 from oci.descriptor import Platform
+from staves.caches.build_key import unpinned_repositories
 from staves.gentoo.cpu_levels import level_make_conf
-from staves.images.build_key import unpinned_repositories
 from staves.spec import Spec, build_plan
 from staves.spec.plan import built_image_config
 

@@ -17,7 +17,18 @@ PROJECT = Path(__file__).resolve().parent.parent
 STAVES = PROJECT / "staves"
 OCI_ALLOWED_THIRD_PARTY = {"isal", "zstandard", "requests", "urllib3", "cryptography", "nacl"}
 HTTP_MODULES = {"requests", "urllib3", "http"}
-GROUPS = ("podman", "gentoo", "images", "spec", "commands", "builder")
+GROUPS = (
+    "podman",
+    "gentoo",
+    "destinations",
+    "sources",
+    "reports",
+    "caches",
+    "build",
+    "spec",
+    "commands",
+    "builder",
+)
 
 
 def imported_names(path: Path) -> set[str]:
@@ -66,7 +77,6 @@ def test_staves_has_its_groups() -> None:
     assert top_level == {
         "__init__.py",
         "__main__.py",
-        "build.py",
         "cli.py",
         "dryrun.py",
         "errors.py",
@@ -94,7 +104,19 @@ def test_oci_never_mentions_gentoo() -> None:
 @pytest.mark.parametrize("group", ["staves/gentoo", "staves/spec"])
 def test_portage_knowledge_and_spec_are_free_of_podman_http_and_cli(group: str) -> None:
     forbidden = {"podman", "click", *HTTP_MODULES, "oci.registry"}
-    forbidden |= {f"staves.{name}" for name in ("podman", "images", "commands", "cli", "build")}
+    forbidden |= {
+        f"staves.{name}"
+        for name in (
+            "podman",
+            "destinations",
+            "sources",
+            "reports",
+            "caches",
+            "commands",
+            "cli",
+            "build",
+        )
+    }
     for path in modules_in(group):
         used = imported_modules(path) & forbidden
         assert not used, f"{path}: imports {used}"
@@ -121,8 +143,8 @@ def test_staves_speaks_http_only_through_oci_and_podman() -> None:
 
 @pytest.mark.parametrize("module", ["diff", "html"])
 def test_the_diff_and_the_page_are_pure(module: str) -> None:
-    # They compare and render what staves/images/listing read: no files, processes or network.
+    # They compare and render what staves/sources/listing read: no files, processes or network.
     io = {"os", "pathlib", "subprocess", "shutil", "tempfile", "socket", "click", "podman"}
     io |= HTTP_MODULES | {"oci.registry", "staves.podman", "staves.commands"}
-    used = imported_modules(STAVES / "images" / f"{module}.py") & io
-    assert not used, f"staves/images/{module}.py: imports {used}"
+    used = imported_modules(STAVES / "reports" / f"{module}.py") & io
+    assert not used, f"staves/reports/{module}.py: imports {used}"

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from staves.build import binpkg_dir, check_plan, failure_from
+from staves.build.root import binpkg_dir, check_plan, failure_from
 from staves.builder.inbuilder import (
     FAILURE_MARK,
     TIMESTAMP_FILE,

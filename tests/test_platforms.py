@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from oci.descriptor import Platform
-from staves.build import binpkg_dir, sbom_path_for
+from staves.build.root import binpkg_dir, sbom_path_for
 from staves.cli import main
 from staves.errors import StavesError
 from staves.gentoo.cpu_levels import builder_platform, level_make_conf

@@ -22,7 +22,7 @@ from oci.registry.locations import BlobLocations
 from oci.registry.options import cert_dir_for
 from oci.registry.tls import is_loopback
 from oci.registry.transport import RegistryClient, _uncovered
-from staves.images.registry import TerminalProgress
+from staves.destinations.registry import TerminalProgress
 
 DIGEST = "sha256:" + "a" * 64
 

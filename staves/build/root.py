@@ -40,20 +40,20 @@ from staves.gentoo.reproducible import by_package, describe
 from staves.gentoo.rootfs_layers import PackedRootfs, pack_rootfs
 from staves.gentoo.sbom import SPDX_MEDIA_TYPE, ImageInput, SbomSubject, build_sbom, sbom_blob
 from staves.gentoo.vdb import InstalledPackage, read_vdb_tar
-from staves.images.accounts import read_accounts, user_problem
-from staves.images.audit import finding_line, refuse_affected
-from staves.images.binpkg_cache import CacheSource, fetch_cache, fill_cache, push_cache
-from staves.images.build_key import BUILD_KEY, with_build_key
-from staves.images.noop import (
+from staves.build.accounts import read_accounts, user_problem
+from staves.reports.audit import finding_line, refuse_affected
+from staves.caches.binpkg_cache import CacheSource, fetch_cache, fill_cache, push_cache
+from staves.caches.build_key import BUILD_KEY, with_build_key
+from staves.caches.noop import (
     KeyRequest,
     SbomWanted,
     check_destinations,
     copy_to_missing,
     key_of,
 )
-from staves.images.outputs import ImageName, Pusher, write_outputs
-from staves.images.signing import Attestation, Signing, attest, sign_outputs
-from staves.images.snapshot_data import advisories_in, license_table_in
+from staves.destinations.outputs import ImageName, Pusher, write_outputs
+from staves.destinations.signing import Attestation, Signing, attest, sign_outputs
+from staves.sources.snapshot_data import advisories_in, license_table_in
 from staves.podman.builder_container import (
     BINPKG_PATH,
     ROOTFS,

@@ -28,10 +28,10 @@ from oci.transport import (
     RegistryDestination,
     StorageDestination,
 )
+from staves.caches.build_key import BUILD_KEY
+from staves.destinations.outputs import ImageName
+from staves.destinations.registry import parse_registry_reference
 from staves.errors import StavesError
-from staves.images.build_key import BUILD_KEY
-from staves.images.outputs import ImageName
-from staves.images.registry import parse_registry_reference
 from staves.podman.storage import image_labels, storage_name
 
 log = logging.getLogger(__name__)

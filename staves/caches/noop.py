@@ -1,6 +1,6 @@
 """The no-op rebuild: skip the build when every destination already holds its image.
 
-The build key (``staves.images.build_key``) needs the builder's and the snapshot's image
+The build key (``staves.caches.build_key``) needs the builder's and the snapshot's image
 IDs, which Podman answers from local storage: no container is created to decide.
 """
 
@@ -16,10 +16,10 @@ from oci.files import atomic_write
 from oci.image import ImageConfig
 from oci.registry import RegistryOptions
 from oci.transport import Destination
-from staves.images.build_key import KeyInputs, build_key, unpinned_repositories
-from staves.images.copy import copy_from
-from staves.images.held import attached_payload, lacking
-from staves.images.outputs import ImageName, Pusher, write_outputs
+from staves.caches.build_key import KeyInputs, build_key, unpinned_repositories
+from staves.caches.held import attached_payload, lacking
+from staves.destinations.copy import copy_from
+from staves.destinations.outputs import ImageName, Pusher, write_outputs
 from staves.podman.storage import image_id, load_image
 
 log = logging.getLogger(__name__)

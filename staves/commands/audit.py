@@ -12,17 +12,17 @@ from staves.commands.report_output import emit, output_option
 from staves.commands.troubles import troubles
 from staves.errors import StavesError
 from staves.gentoo.glsa import GLSA_DIR, Advisory
-from staves.images.audit import (
+from staves.podman.builder_container import PullPolicy, ensure_image, podman_step
+from staves.podman.service import podman_client
+from staves.reports.audit import (
     EXIT_AFFECTED,
     EXIT_CLEAN,
     EXIT_TROUBLE,
     audit_image,
     render_audit_text,
 )
-from staves.images.snapshot_data import advisories_in_dir, advisories_in_image
-from staves.images.sources import open_source, parse_source_arg
-from staves.podman.builder_container import PullPolicy, ensure_image, podman_step
-from staves.podman.service import podman_client
+from staves.sources.snapshot_data import advisories_in_dir, advisories_in_image
+from staves.sources.transports import open_source, parse_source_arg
 
 DEFAULT_PORTAGE = "docker.io/gentoo/portage:latest"
 

@@ -11,8 +11,8 @@ import click
 from oci.compress import Compression
 from oci.descriptor import Platform
 from oci.registry import RegistryOptions
-from staves.build import BuildRequest, build
-from staves.commands.caching import layer_cache
+from staves.build.root import BuildRequest, build
+from staves.caches.layer_cache import layer_cache
 from staves.commands.fleet_options import (
     cache_source,
     fleet_options,
@@ -27,13 +27,13 @@ from staves.commands.registry_options import (
     registry_options,
 )
 from staves.commands.signing import sign_key_option, signing_from_cli
+from staves.destinations.naming import image_annotations, image_name
+from staves.destinations.outputs import parse_destinations
+from staves.destinations.signing import check_signable
+from staves.destinations.single_platform import check_single_platform_destinations
 from staves.dryrun import dry_run_json, dry_run_text
 from staves.errors import EXIT_USAGE, StavesError
 from staves.gentoo.layering import MAX_LAYERS
-from staves.images.meta import image_annotations, image_name
-from staves.images.outputs import parse_destinations
-from staves.images.signing import check_signable
-from staves.images.single_platform import check_single_platform_destinations
 from staves.podman.builder_access import builder_credentials
 from staves.podman.builder_container import BuilderSettings, PullPolicy
 from staves.podman.service import is_remote

@@ -5,11 +5,11 @@ from pathlib import Path
 
 import click
 
-from staves.build import builder_plan
+from staves.build.root import builder_plan
+from staves.caches.binpkg_cache import export_to_directory
 from staves.commands.build import DEFAULT_BUILDER, DEFAULT_CACHE, DEFAULT_PORTAGE, volume_name
 from staves.commands.fleet_options import identity_option
 from staves.commands.pack import source_date_epoch
-from staves.images.binpkg_cache import export_to_directory
 from staves.podman.builder_container import BuilderSettings, PullPolicy
 from staves.spec import build_plan, load_spec
 

@@ -8,10 +8,10 @@ import click
 from staves.commands.registry_options import registry_options, source_access
 from staves.commands.report_output import emit, output_option
 from staves.commands.troubles import troubles
-from staves.images.diff import diff_images, render_diff_text
-from staves.images.html import render_diff_html
-from staves.images.listing import ImageContents, read_image_contents
-from staves.images.sources import SourceAccess, open_source, parse_source_arg
+from staves.reports.diff import diff_images, render_diff_text
+from staves.reports.html import render_diff_html
+from staves.sources.listing import ImageContents, read_image_contents
+from staves.sources.transports import SourceAccess, open_source, parse_source_arg
 
 # As diff(1): 0 the same, 1 different, 2 trouble (bad input and failures alike).
 EXIT_SAME, EXIT_DIFFERENT, EXIT_TROUBLE = 0, 1, 2

@@ -9,8 +9,8 @@ import click
 
 from oci.errors import InvalidReference
 from oci.registry import RegistryOptions, parse_reference
+from staves.caches.binpkg_cache import CacheSource
 from staves.errors import EXIT_USAGE, StavesError
-from staves.images.binpkg_cache import CacheSource
 from staves.spec.read_binhosts import URI_HINT, binhost_uri_problem
 
 CACHE_TAG = "latest"

@@ -7,10 +7,10 @@ import click
 
 from staves.commands.registry_options import registry_options, source_access
 from staves.commands.report_output import emit, output_option
-from staves.images.html import render_inspect_html
-from staves.images.listing import read_image_contents
-from staves.images.report import image_report, render_text
-from staves.images.sources import open_source, parse_source_arg
+from staves.reports.html import render_inspect_html
+from staves.sources.listing import read_image_contents
+from staves.sources.packages import image_report, render_text
+from staves.sources.transports import open_source, parse_source_arg
 
 
 @click.command("inspect")

@@ -14,9 +14,9 @@ from oci.errors import OciError
 from oci.image import Image
 from oci.registry import PushResult, Reference, RegistryOptions, parse_creds, registry_env
 from staves.commands.options import parse_platform
+from staves.destinations.registry import Pusher, make_pusher
 from staves.errors import EXIT_USAGE, StavesError
-from staves.images.registry import Pusher, make_pusher
-from staves.images.sources import SourceAccess
+from staves.sources.transports import SourceAccess
 
 
 def registry_options(command: Callable[..., Any]) -> Callable[..., Any]:

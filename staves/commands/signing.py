@@ -19,11 +19,11 @@ from oci.sign.cosign import TaggedManifest
 from oci.sign.keys import PASSWORD_VARIABLE, SigningKey, generate_key_pair, load_signing_key
 from oci.transport import OciLayoutDestination, RegistryDestination
 from staves.commands.registry_options import options_from_cli, registry_options
+from staves.destinations.outputs import ImageName
+from staves.destinations.registry import blob_cache_path, parse_registry_reference
+from staves.destinations.signing import Signing, TaggedPusher, sign_outputs
 from staves.errors import EXIT_USAGE, StavesError
-from staves.images.outputs import ImageName
-from staves.images.registry import blob_cache_path, parse_registry_reference
-from staves.images.signing import Signing, TaggedPusher, sign_outputs
-from staves.images.sources import parse_source_arg
+from staves.sources.transports import parse_source_arg
 
 
 def sign_key_option(command: Callable[..., Any]) -> Callable[..., Any]:

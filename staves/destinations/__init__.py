@@ -1,1 +1,2 @@
-"""Images to write and to read: destinations, sources, registries, names, reports."""
+"""What writes images: the destinations of ``-o``, registry pushes, copies of a held image,
+and the signatures and attestations written next to an image."""

@@ -25,9 +25,9 @@ from oci.media import MediaType
 from oci.registry import RegistryOptions
 from oci.source import ImageSource
 from oci.transport import Destination
+from staves.caches.held import manifest_source
+from staves.destinations.outputs import ImageName
 from staves.errors import StavesError
-from staves.images.held import manifest_source
-from staves.images.outputs import ImageName
 
 log = logging.getLogger(__name__)
 _CHUNK = 1 << 20

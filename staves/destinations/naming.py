@@ -1,6 +1,6 @@
 """What the spec says about the image itself: name, tag and annotations."""
 
-from staves.images.outputs import ImageName
+from staves.destinations.outputs import ImageName
 from staves.spec.model import ImageSettings
 
 TITLE = "org.opencontainers.image.title"

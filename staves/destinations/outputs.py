@@ -21,9 +21,9 @@ from oci.transport import (
     StorageDestination,
     parse_destination,
 )
+from staves.destinations.registry import Pusher, parse_registry_reference
+from staves.destinations.single_platform import image_for_host
 from staves.errors import EXIT_USAGE, StavesError
-from staves.images.registry import Pusher, parse_registry_reference
-from staves.images.single_platform import image_for_host
 from staves.podman.storage import storage_name
 from staves.spec.names import reference_problem
 

@@ -27,10 +27,10 @@ from oci.sign.cosign import (
 )
 from oci.sign.dsse import IN_TOTO_PAYLOAD, envelope_blob
 from oci.transport import Destination, OciLayoutDestination, RegistryDestination
+from staves.destinations.outputs import ImageName
+from staves.destinations.registry import parse_registry_reference
 from staves.errors import EXIT_USAGE, StavesError
 from staves.gentoo.provenance import PREDICATE_TYPE
-from staves.images.outputs import ImageName
-from staves.images.registry import parse_registry_reference
 
 log = logging.getLogger(__name__)
 PROVENANCE_FILE = "provenance.intoto.jsonl"

@@ -13,7 +13,7 @@ from oci.source import ImageSource, SourceImage
 from staves.errors import StavesError
 from staves.gentoo.glsa import Advisory, Finding, Installed, findings, gentoo_arch
 from staves.gentoo.vdb import InstalledPackage
-from staves.images.report import image_sbom, purl_name, vdb_in_layers
+from staves.sources.packages import image_sbom, purl_name, vdb_in_layers
 
 EXIT_CLEAN, EXIT_AFFECTED, EXIT_TROUBLE = 0, 1, 2
 

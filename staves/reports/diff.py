@@ -1,5 +1,5 @@
 """What changed between two images: packages, layers and sizes. Pure: it compares what
-``staves.images.listing`` read from each side.
+``staves.sources.listing`` read from each side.
 
 Packages are matched by ``CATEGORY/PN``; where one side holds several versions of a name
 (slots), versions on one side only count as added or removed. Layers are matched by
@@ -11,8 +11,8 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from staves.images.listing import ImageContents
-from staves.images.report import LayerInfo, PackageInfo
+from staves.sources.listing import ImageContents
+from staves.sources.packages import LayerInfo, PackageInfo
 
 COMPARED = ("version", "use", "use_disabled", "license", "size")
 

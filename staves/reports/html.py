@@ -1,6 +1,6 @@
 """The size report as one self-contained HTML page: inline CSS, SVG and script, nothing
 fetched (a Content-Security-Policy of ``default-src 'none'`` makes any stray request a
-console error). Pure: the page is a string made from what ``staves.images.listing`` read.
+console error). Pure: the page is a string made from what ``staves.sources.listing`` read.
 
 The treemap is laid out here (squarified, Bruls, Huizing and van Wijk 2000): one box per
 layer holding one box per package with the bytes that package has in that layer of the
@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from staves.gentoo.layering import VDB_DIR
-from staves.images.diff import ImageDiff
-from staves.images.listing import ImageContents, ImageFile
-from staves.images.report import PackageInfo
+from staves.reports.diff import ImageDiff
+from staves.sources.listing import ImageContents, ImageFile
+from staves.sources.packages import PackageInfo
 
 WIDTH, HEIGHT = 1200, 640
 LABEL = 18  # the layer's name strip, where a layer is tall enough

@@ -19,7 +19,7 @@ from oci.layout_reader import open_layer_tar
 from oci.source import ImageSource
 from staves.gentoo.layering import VDB_DIR, path_resolver
 from staves.gentoo.vdb import InstalledPackage, package_from_files
-from staves.images.report import (
+from staves.sources.packages import (
     UNREADABLE_LAYER,
     VDB_FILES,
     ImageReport,

@@ -21,7 +21,7 @@ from oci.source import ImageSource, SourceImage
 from staves.gentoo.layering import ANNOTATION_PACKAGES, VDB_DIR
 from staves.gentoo.sbom import SPDX_MEDIA_TYPE
 from staves.gentoo.vdb import InstalledPackage, package_from_files
-from staves.images.provenance_report import (
+from staves.sources.provenance import (
     ProvenanceInfo,
     attached_provenance,
     render_provenance,

@@ -1,4 +1,5 @@
-"""Opening an image to read, from any transport: the reading twin of ``staves.images.outputs``."""
+"""Opening an image to read, from any transport: the reading twin of
+``staves.destinations.outputs``."""
 
 import tempfile
 from collections.abc import Callable, Iterator, Mapping

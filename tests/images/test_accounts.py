@@ -5,7 +5,7 @@ import tarfile
 
 import pytest
 
-from staves.images.accounts import Accounts, read_accounts, user_problem
+from staves.build.accounts import Accounts, read_accounts, user_problem
 
 PASSWD = "root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534:nobody:/var/empty:/bin/false\n"
 GROUP = "root:x:0:root\nnobody:x:65534:\n"

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from staves.gentoo.glsa import Installed, findings
 from staves.gentoo.vdb import read_vdb_dir
-from staves.images.audit import (
+from staves.reports.audit import (
     AuditReport,
     installed_from_sbom,
     installed_from_vdb,

@@ -10,7 +10,7 @@ import pytest
 
 from oci.descriptor import Platform
 from oci.image import ImageConfig
-from staves.images.build_key import BUILD_KEY, KeyInputs, build_key, with_build_key
+from staves.caches.build_key import BUILD_KEY, KeyInputs, build_key, with_build_key
 from tests.conftest import PROJECT
 
 PLAN = {

@@ -16,8 +16,8 @@ from oci.media import MediaType
 from staves.cli import main
 from staves.gentoo.rootfs_layers import pack_rootfs
 from staves.gentoo.vdb import read_vdb_dir
-from staves.images.diff import diff_packages
-from staves.images.report import PackageInfo
+from staves.reports.diff import diff_packages
+from staves.sources.packages import PackageInfo
 from tests.helpers import layout_blob, manifest_for_tag
 from tests.images.test_artifact_inspect import CREATED, attach_sbom, make_image
 from tests.vdb_samples import ALL, GLIBC, HELLO, UNOWNED, VDB, Pkg, make_rootfs, podman_archive

@@ -11,9 +11,9 @@ import pytest
 from oci.errors import OciError
 from oci.layout import write_layout
 from oci.source import SourceImage
-from staves.images.listing import bytes_by_package, image_files, read_image_contents
-from staves.images.report import image_report
-from staves.images.sources import SourceAccess, open_source, parse_source_arg
+from staves.sources.listing import bytes_by_package, image_files, read_image_contents
+from staves.sources.packages import image_report
+from staves.sources.transports import SourceAccess, open_source, parse_source_arg
 from tests.images.test_artifact_inspect import attach_sbom, make_image
 from tests.vdb_samples import GLIBC, HELLO, LIBGREET
 

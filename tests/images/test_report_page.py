@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from oci.layout import write_layout
 from staves.cli import main
 from staves.commands.report_output import emit
-from staves.images.html import CSP, Rect, render_inspect_html, squarify
-from staves.images.listing import read_image_contents
+from staves.reports.html import CSP, Rect, render_inspect_html, squarify
+from staves.sources.listing import read_image_contents
 from tests.browser import chromium, load
 from tests.conftest import PROJECT
 from tests.images.test_artifact_inspect import attach_sbom, make_image

@@ -20,12 +20,12 @@ from oci.layout import write_layout
 from oci.media import MediaType
 from oci.tarball import tar_directory
 from oci.transport import DockerArchiveDestination, OciLayoutDestination, StorageDestination
-from staves.errors import StavesError
-from staves.images.single_platform import (
+from staves.destinations.single_platform import (
     check_single_platform_destinations,
     host_choice,
     image_for_host,
 )
+from staves.errors import StavesError
 from tests.conftest import require_tools, run
 
 CREATED = datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)
