@@ -19,7 +19,7 @@ from staves.gentoo.vdb import read_vdb_dir
 from staves.reports.diff import diff_packages
 from staves.sources.packages import PackageInfo
 from tests.helpers import layout_blob, manifest_for_tag
-from tests.images.test_artifact_inspect import CREATED, attach_sbom, make_image
+from tests.sources.test_artifact_inspect import CREATED, attach_sbom, make_image
 from tests.vdb_samples import ALL, GLIBC, HELLO, UNOWNED, VDB, Pkg, make_rootfs, podman_archive
 
 

@@ -16,8 +16,8 @@ from staves.reports.html import CSP, Rect, render_inspect_html, squarify
 from staves.sources.listing import read_image_contents
 from tests.browser import chromium, load
 from tests.conftest import PROJECT
-from tests.images.test_artifact_inspect import attach_sbom, make_image
-from tests.images.test_listing import LayerTars, layer
+from tests.sources.test_artifact_inspect import attach_sbom, make_image
+from tests.sources.test_listing import LayerTars, layer
 from tests.vdb_samples import GLIBC, HELLO, LIBGREET
 
 ARTIFACTS = PROJECT / "test-artifacts"

@@ -26,7 +26,7 @@ from oci.registry.transport import RegistryClient, repo_scope
 from staves.gentoo.sbom import SPDX_MEDIA_TYPE, ImageInput, SbomSubject, build_sbom, sbom_blob
 from tests.conftest import require_tools, run
 from tests.helpers import staves
-from tests.images.test_artifact_inspect import CREATED, make_image
+from tests.sources.test_artifact_inspect import CREATED, make_image
 from tests.registry_fixtures import (
     PASSWORD,
     USER,

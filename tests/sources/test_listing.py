@@ -14,7 +14,7 @@ from oci.source import SourceImage
 from staves.sources.listing import bytes_by_package, image_files, read_image_contents
 from staves.sources.packages import image_report
 from staves.sources.transports import SourceAccess, open_source, parse_source_arg
-from tests.images.test_artifact_inspect import attach_sbom, make_image
+from tests.sources.test_artifact_inspect import attach_sbom, make_image
 from tests.vdb_samples import GLIBC, HELLO, LIBGREET
 
 GZIP = "application/vnd.oci.image.layer.v1.tar+gzip"
