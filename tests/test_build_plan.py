@@ -5,7 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from staves.build.root import binpkg_dir, check_plan, failure_from
+from staves.build.plans import binpkg_dir
+from staves.build.records import failure_from
+from staves.build.reproducible import check_plan
 from staves.builder.inbuilder import (
     FAILURE_MARK,
     TIMESTAMP_FILE,

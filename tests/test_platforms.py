@@ -8,7 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 from oci.descriptor import Platform
-from staves.build.root import binpkg_dir, sbom_path_for
+from staves.build.plans import binpkg_dir
+from staves.build.sbom import sbom_path_for
 from staves.cli import main
 from staves.errors import StavesError
 from staves.gentoo.cpu_levels import builder_platform, level_make_conf

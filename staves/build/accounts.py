@@ -6,7 +6,10 @@ absent; numeric ids need no entry. Checked after the build, before any output is
 
 import tarfile
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Any, BinaryIO
+
+from staves.errors import EXIT_USAGE, StavesError
+from staves.podman.builder_container import ROOTFS, archive_stream
 
 ACCOUNT_FILES = ("passwd", "group")
 
@@ -47,3 +50,21 @@ def user_problem(user: str, accounts: Accounts) -> str | None:
     if group and not group.isdigit() and group not in accounts.groups:
         return f"the image's /etc/group has no group {group!r}"
     return None
+
+
+def check_user(client: Any, container: Any, user: str | None, spec_file: str | None) -> None:
+    """The spec's ``user`` must be in the finished image's passwd (and group), since
+    ``podman run`` looks names up there; fail before any output is written."""
+    if not user:
+        return
+    with archive_stream(client, container, f"{ROOTFS}/etc") as stream:
+        problem = user_problem(user, read_accounts(stream))
+    if problem is not None:
+        raise StavesError(
+            problem,
+            file=spec_file,
+            key="user",
+            hint="add the package that creates it (acct-user/NAME, acct-group/NAME) "
+            "to packages, or give a numeric UID[:GID]",
+            exit_code=EXIT_USAGE,
+        )

@@ -18,9 +18,8 @@ from oci.registry import RegistryOptions
 from oci.transport import Destination
 from staves.caches.build_key import KeyInputs, build_key, unpinned_repositories
 from staves.caches.held import attached_payload, lacking
-from staves.destinations.copy import copy_from
-from staves.destinations.outputs import ImageName, Pusher, write_outputs
-from staves.podman.storage import image_id, load_image
+from staves.destinations.outputs import ImageName
+from staves.podman.storage import image_id
 
 log = logging.getLogger(__name__)
 
@@ -133,37 +132,3 @@ def _copy_sbom(
 
 def say(message: str) -> None:
     print(f"staves: {message}", file=sys.stderr, flush=True)
-
-
-def copy_to_missing(
-    client: Any,
-    skip: Skip,
-    name: ImageName,
-    platform: Platform,
-    registry: Callable[[], RegistryOptions],
-    push: Pusher | None,
-    sbom: SbomWanted | None,
-    work: Path,
-) -> str | None:
-    """Copy the image from a destination that holds it to those that lack it; its manifest
-    digest, or None when no holder keeps all of it (then the build runs)."""
-    copied = copy_from(skip.holders, name, platform, registry, work)
-    if copied is None:
-        say("no destination that holds it keeps the whole image; building for the others")
-        return None
-    if sbom is not None:
-        attached = [a.payload[0] for a in copied.referrers if a.artifact_type == sbom.artifact_type]
-        if not attached:
-            return None
-        with attached[0].open() as data:
-            atomic_write(sbom.path, data.read())
-    write_outputs(
-        copied.image,
-        skip.missing,
-        name,
-        lambda image, full: load_image(client, image, full),
-        push,
-        referrers=copied.referrers,
-    )
-    say(f"copied this build to the {len(skip.missing)} that lacked it; no container started")
-    return copied.image.manifest.digest

@@ -11,7 +11,8 @@ import click
 from oci.compress import Compression
 from oci.descriptor import Platform
 from oci.registry import RegistryOptions
-from staves.build.root import BuildRequest, build
+from staves.build.pipeline import build
+from staves.build.request import BuildRequest
 from staves.caches.layer_cache import layer_cache
 from staves.commands.fleet_options import (
     cache_source,

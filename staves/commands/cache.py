@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from staves.build.root import builder_plan
+from staves.build.plans import builder_plan
 from staves.caches.binpkg_cache import export_to_directory
 from staves.commands.build import DEFAULT_BUILDER, DEFAULT_CACHE, DEFAULT_PORTAGE, volume_name
 from staves.commands.fleet_options import identity_option

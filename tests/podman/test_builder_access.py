@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from podman.errors import APIError
 
-from staves.build.root import failure_from
+from staves.build.records import failure_from
 from staves.builder.inbuilder import FAILURE_MARK, fetch_problem
 from staves.errors import StavesError
 from staves.podman.builder_access import AGENT_SOCKET, BindMount, builder_credentials

@@ -26,7 +26,6 @@ from oci.registry.transport import RegistryClient, repo_scope
 from staves.gentoo.sbom import SPDX_MEDIA_TYPE, ImageInput, SbomSubject, build_sbom, sbom_blob
 from tests.conftest import require_tools, run
 from tests.helpers import staves
-from tests.sources.test_artifact_inspect import CREATED, make_image
 from tests.registry_fixtures import (
     PASSWORD,
     USER,
@@ -38,6 +37,7 @@ from tests.registry_fixtures import (
     test_ca,
     token_server,
 )
+from tests.sources.test_artifact_inspect import CREATED, make_image
 from tests.vdb_samples import HELLO
 
 __all__ = ["registry_factory", "secure_registry", "test_ca", "token_server"]  # fixtures

@@ -1,0 +1,115 @@
+"""Step 1, the plan per platform: the spec's plan with what the builder adds, locked to the
+builder and snapshot images it builds from (apko's locked config)."""
+
+import hashlib
+import json
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from oci.descriptor import Platform
+from staves.build.request import BuildRequest
+from staves.build.services import Services, on_each_service, output_for
+from staves.gentoo.cpu_levels import builder_platform
+from staves.podman.builder_container import (
+    BINPKG_PATH,
+    SNAPSHOT_MOUNT,
+    ensure_image,
+    podman_step,
+    remove_dead_builders,
+)
+from staves.podman.platform_images import builder_image_id
+from staves.podman.storage import image_id
+from staves.spec.plan import platform_plan
+
+# make.conf changes what every package build produces without Portage noticing: USE
+# flags, keywords and licenses Portage checks itself, environments it does not.
+_ENV_FILES = ("/etc/portage/make.conf",)
+
+
+@dataclass(frozen=True)
+class PlatformPlan:
+    """What the builder of one platform runs: the plan, naming the images it runs from."""
+
+    platform: Platform
+    plan: dict[str, Any]
+
+    @property
+    def builder_id(self) -> str:
+        """The local image the builder is created from: the builder image's for the platform."""
+        return str(self.plan["inputs"]["builder"])
+
+
+def binpkg_dir(plan: Mapping[str, Any]) -> str:
+    """The image's binary-package directory for this make.conf.
+
+    Portage reuses a binary package whenever USE flags and dependencies match, even if
+    it was built with other make.conf variables. Builds with different make.conf
+    variables therefore keep their packages apart in the cache volume; the in-builder
+    script puts the builder's key (CHOST, profile, compiler) above this directory and
+    rebuilds a package whose ``[env.NAME]`` environment changed, that package alone.
+    """
+    parts = {**plan["files"], **plan["append"]}
+    relevant = sorted((k, v) for k, v in parts.items() if k.startswith(_ENV_FILES))
+    key = hashlib.sha256(json.dumps(relevant).encode()).hexdigest()[:16]
+    return f"{BINPKG_PATH}/env-{key}"
+
+
+def builder_plan(plan: Mapping[str, Any], epoch: int | None) -> dict[str, Any]:
+    """The spec's plan with what the builder adds: the snapshot, the partition, the epoch
+    (the host's platform; ``staves cache export``)."""
+    return {**plan, "snapshot": SNAPSHOT_MOUNT, "pkgdir": binpkg_dir(plan), "epoch": epoch}
+
+
+def platform_builder_plan(
+    request: BuildRequest, platform: Platform, builder_id: str, snapshot_id: str
+) -> dict[str, Any]:
+    """The spec's plan for one platform (its CPU level's flags after make.conf) with what
+    the builder adds: the snapshot, the partition, the epoch, the images it runs from."""
+    plan = platform_plan(request.plan, platform)
+    return {
+        **plan,
+        "snapshot": SNAPSHOT_MOUNT,
+        "pkgdir": binpkg_dir(plan),
+        "epoch": request.epoch,
+        "inputs": {"builder": builder_id, "snapshot": snapshot_id},
+    }
+
+
+def plan_platforms(request: BuildRequest, services: Services) -> dict[Platform, PlatformPlan]:
+    """Each platform's plan, every platform's builder image found (or pulled) first, so that
+    a missing one fails before anything is built; the services side by side."""
+
+    return on_each_service(
+        services, lambda client, platforms, first: plan_on_service(client, request, platforms)
+    )
+
+
+def plan_on_service(
+    client: Any, request: BuildRequest, platforms: Sequence[Platform]
+) -> dict[Platform, PlatformPlan]:
+    """The plans of the platforms one service builds: leftovers of dead builds removed,
+    each platform's builder image and the snapshot image in local storage."""
+    several = len(request.platforms) > 1
+    settings = request.builder
+    with podman_step("preparing the builder"):
+        remove_dead_builders(client, sys.stderr)
+        images = {
+            platform: builder_image_id(
+                client,
+                settings.builder_image,
+                builder_platform(platform),
+                settings.pull,
+                output_for(platform, several),
+            )
+            for platform in platforms
+        }
+        ensure_image(client, settings.portage_image, settings.pull, sys.stderr)
+        snapshot_id = image_id(client, settings.portage_image)
+    return {
+        platform: PlatformPlan(
+            platform, platform_builder_plan(request, platform, images[platform], snapshot_id)
+        )
+        for platform in platforms
+    }

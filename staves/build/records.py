@@ -1,0 +1,96 @@
+"""What the in-builder script leaves for the host in the builder: its last words when it
+fails, the epoch it built with, the root's directory links, what the image was made from,
+and the images the builder ran from."""
+
+import json
+import sys
+import tarfile
+from typing import Any
+
+from staves.builder.inbuilder import (
+    EPOCH_FILE,
+    FAILURE_MARK,
+    ROOT_LINKS_FILE,
+    SOURCES_FILE,
+    TIMESTAMP_FILE,
+)
+from staves.errors import StavesError
+from staves.gentoo.sbom import ImageInput
+from staves.podman.builder_container import (
+    BuilderSettings,
+    RunResult,
+    archive_stream,
+    archived_file_stream,
+    image_digest,
+)
+
+
+def failure_from(result: RunResult) -> StavesError:
+    """One line naming what failed, from the in-builder script's last words."""
+    marked = [line for line in result.tail if line.startswith(FAILURE_MARK)]
+    what = marked[-1].removeprefix(FAILURE_MARK).split(";")[0] if marked else None
+    problem = what or "the build in the builder failed"
+    return StavesError(
+        f"{problem} (exit code {result.exit_code})", hint="details are above", exit_code=1
+    )
+
+
+def read_epoch(client: Any, container: Any) -> int | None:
+    """The epoch the in-builder script built with (SOURCE_DATE_EPOCH or the snapshot's
+    timestamp.chk), from the builder."""
+    with (
+        archive_stream(client, container, EPOCH_FILE) as stream,
+        tarfile.open(fileobj=stream, mode="r|") as tar,
+    ):
+        for info in tar:
+            data = tar.extractfile(info)
+            text = data.read().decode().strip() if data is not None else ""
+            return int(text) if text.isdigit() else None
+    return None
+
+
+def warn_without_epoch(settings: BuilderSettings) -> None:
+    print(
+        f"staves: warning: {settings.portage_image} has no {TIMESTAMP_FILE} and "
+        "SOURCE_DATE_EPOCH is not set: two builds from scratch give different images",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def read_root_links(client: Any, container: Any) -> dict[str, str]:
+    """The root's directory symlinks no package lists (baselayout's ``/lib64``), which
+    CONTENTS paths go through; none when the builder wrote no list."""
+    try:
+        with archived_file_stream(client, container, ROOT_LINKS_FILE) as stream:
+            links = json.loads(stream.read(1 << 20))
+    except (StavesError, ValueError):
+        return {}
+    if not isinstance(links, dict):
+        return {}
+    return {str(k): str(v) for k, v in links.items() if isinstance(v, str)}
+
+
+def read_sources(client: Any, container: Any) -> dict[str, Any]:
+    """What the in-builder script recorded the image was made from (repositories,
+    packages, distfiles); empty when it wrote nothing."""
+    try:
+        with archived_file_stream(client, container, SOURCES_FILE) as stream:
+            sources = json.loads(stream.read(64 << 20))
+    except (StavesError, ValueError):
+        return {}
+    return sources if isinstance(sources, dict) else {}
+
+
+def builder_inputs(client: Any, settings: BuilderSettings) -> tuple[ImageInput, ...]:
+    """The builder and snapshot images the build ran from, with their repository digests,
+    for the SBOM and the provenance."""
+    builder = ImageInput(
+        "builder",
+        settings.builder_image,
+        image_digest(client, settings.image_id or settings.builder_image),
+    )
+    snapshot = ImageInput(
+        "snapshot", settings.portage_image, image_digest(client, settings.portage_image)
+    )
+    return builder, snapshot
