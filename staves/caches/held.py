@@ -8,31 +8,21 @@ through the API, a registry for the tag's manifest. A destination that cannot an
 """
 
 import logging
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from oci.archive_reader import open_docker_archive
 from oci.descriptor import Platform
 from oci.errors import OciError
-from oci.layout_reader import open_layout_source
 from oci.registry import RegistryOptions
-from oci.registry.pull import open_registry_source
-from oci.source import ImageSource, SourceImage
-from oci.transport import (
-    Destination,
-    DockerArchiveDestination,
-    OciArchiveDestination,
-    OciLayoutDestination,
-    RegistryDestination,
-    StorageDestination,
-)
+from oci.source import SourceImage
+from oci.transport import Destination, DockerArchiveDestination, StorageDestination
 from staves.caches.build_key import BUILD_KEY
-from staves.destinations.outputs import ImageName
-from staves.destinations.registry import parse_registry_reference
+from staves.destinations.naming import ImageName
 from staves.errors import StavesError
 from staves.podman.storage import image_labels, storage_name
+from staves.sources.destination import describe, manifest_source
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +56,7 @@ def held_by(
     try:
         return _held_by(dest, name, platform, client, registry)
     except (OciError, StavesError, OSError) as exc:
-        log.info("%s holds no earlier build: %s", _describe(dest), exc)
+        log.info("%s holds no earlier build: %s", describe(dest), exc)
         return None
 
 
@@ -85,61 +75,8 @@ def _held_by(
     if isinstance(dest, StorageDestination):
         labels = image_labels(client, storage_name(dest.name, name.tag))
         return None if labels is None else Held(labels.get(BUILD_KEY), None)
-    with manifest_source(dest, name, platform, registry) as found:
+    with manifest_source(dest, name.tag, platform, registry) as found:
         return None if found is None else _from_manifest(found.image())
-
-
-@contextmanager
-def manifest_source(
-    dest: Destination, name: ImageName, platform: Platform, registry: Callable[[], RegistryOptions]
-) -> Iterator[ImageSource | None]:
-    """The image a layout, an oci-archive or a registry holds under the name (these keep
-    the manifest and what refers to it); None for the other destinations or no file."""
-    if isinstance(dest, OciLayoutDestination | OciArchiveDestination):
-        if not dest.path.exists():
-            yield None
-            return
-        archive = isinstance(dest, OciArchiveDestination)
-        with open_layout_source(dest.path, dest.tag or name.tag, archive, platform) as source:
-            yield source
-    elif isinstance(dest, RegistryDestination):
-        reference = parse_registry_reference(dest.reference, name.tag)
-        with open_registry_source(reference, registry(), platform) as source:
-            yield source
-    else:
-        yield None
-
-
-# An SBOM is a JSON document; anything bigger than this is not the one Staves attached.
-_MAX_ATTACHED = 256 << 20
-
-
-def attached_payload(
-    destinations: Sequence[Destination],
-    name: ImageName,
-    platform: Platform,
-    registry: Callable[[], RegistryOptions],
-    subject: str,
-    artifact_type: str,
-) -> bytes | None:
-    """The payload of an artifact of ``artifact_type`` attached to manifest ``subject`` in
-    one of the destinations (an SBOM), or None if none holds one."""
-    for dest in destinations:
-        try:
-            with manifest_source(dest, name, platform, registry) as source:
-                if source is None:
-                    continue
-                for manifest in source.referrers(subject, artifact_type):
-                    for layer in manifest.get("layers") or []:
-                        with source.open_blob(layer["digest"]) as data:
-                            return data.read(_MAX_ATTACHED)
-        except (OciError, StavesError, OSError, KeyError) as exc:
-            log.info("%s: no attached %s: %s", _describe(dest), artifact_type, exc)
-    return None
-
-
-def _describe(dest: Destination) -> str:
-    return type(dest).__name__.removesuffix("Destination")
 
 
 def lacking(

@@ -17,9 +17,10 @@ from oci.image import ImageConfig
 from oci.registry import RegistryOptions
 from oci.transport import Destination
 from staves.caches.build_key import KeyInputs, build_key, unpinned_repositories
-from staves.caches.held import attached_payload, lacking
-from staves.destinations.outputs import ImageName
+from staves.caches.held import lacking
+from staves.destinations.naming import ImageName
 from staves.podman.storage import image_id
+from staves.sources.destination import attached_payload
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +124,7 @@ def _copy_sbom(
 ) -> bool:
     if digest is None:
         return False
-    data = attached_payload(destinations, name, platform, registry, digest, sbom.artifact_type)
+    data = attached_payload(destinations, name.tag, platform, registry, digest, sbom.artifact_type)
     if data is None:
         return False
     atomic_write(sbom.path, data)

@@ -9,7 +9,7 @@ from staves.commands.registry_options import registry_options, source_access
 from staves.commands.report_output import emit, output_option
 from staves.commands.troubles import troubles
 from staves.reports.diff import diff_images, render_diff_text
-from staves.reports.html import render_diff_html
+from staves.reports.diff_html import render_diff_html
 from staves.sources.listing import ImageContents, read_image_contents
 from staves.sources.transports import SourceAccess, open_source, parse_source_arg
 

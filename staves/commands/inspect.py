@@ -8,8 +8,9 @@ import click
 from staves.commands.registry_options import registry_options, source_access
 from staves.commands.report_output import emit, output_option
 from staves.reports.html import render_inspect_html
+from staves.reports.inspect_text import render_text
 from staves.sources.listing import read_image_contents
-from staves.sources.packages import image_report, render_text
+from staves.sources.packages import image_report
 from staves.sources.transports import open_source, parse_source_arg
 
 

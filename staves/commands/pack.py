@@ -17,8 +17,8 @@ from oci.tarball import retar_stream, tar_directory
 from staves.commands.options import image_output_options, parse_platform
 from staves.commands.registry_options import pusher_from_cli, registry_options
 from staves.commands.signing import sign_key_option, signing_from_cli
-from staves.destinations.naming import TITLE, VERSION, image_annotations, image_name
-from staves.destinations.outputs import ImageName, StorageLoader, parse_destinations, write_outputs
+from staves.destinations.naming import TITLE, VERSION, ImageName, image_annotations, image_name
+from staves.destinations.outputs import StorageLoader, parse_destinations, write_outputs
 from staves.destinations.signing import check_signable, sign_outputs
 from staves.errors import EXIT_USAGE, StavesError
 from staves.podman.service import podman_client

@@ -19,7 +19,7 @@ from oci.sign.cosign import TaggedManifest
 from oci.sign.keys import PASSWORD_VARIABLE, SigningKey, generate_key_pair, load_signing_key
 from oci.transport import OciLayoutDestination, RegistryDestination
 from staves.commands.registry_options import options_from_cli, registry_options
-from staves.destinations.outputs import ImageName
+from staves.destinations.naming import ImageName
 from staves.destinations.registry import blob_cache_path, parse_registry_reference
 from staves.destinations.signing import Signing, TaggedPusher, sign_outputs
 from staves.errors import EXIT_USAGE, StavesError

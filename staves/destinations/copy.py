@@ -25,9 +25,9 @@ from oci.media import MediaType
 from oci.registry import RegistryOptions
 from oci.source import ImageSource
 from oci.transport import Destination
-from staves.caches.held import manifest_source
-from staves.destinations.outputs import ImageName
+from staves.destinations.naming import ImageName
 from staves.errors import StavesError
+from staves.sources.destination import manifest_source
 
 log = logging.getLogger(__name__)
 _CHUNK = 1 << 20
@@ -95,7 +95,7 @@ def copy_from(
     everything, downloaded into ``work``; None when none does."""
     for dest in holders:
         try:
-            with manifest_source(dest, name, platform, registry) as source:
+            with manifest_source(dest, name.tag, platform, registry) as source:
                 if source is None:
                     continue
                 image = _image(source, work)

@@ -1,10 +1,24 @@
-"""What the spec says about the image itself: name, tag and annotations."""
+"""The name and tag an image gets where a destination does not say, and its annotations:
+from ``--tag``, or from what the spec says about the image itself."""
 
-from staves.destinations.outputs import ImageName
+from dataclasses import dataclass
+
 from staves.spec.model import ImageSettings
 
 TITLE = "org.opencontainers.image.title"
 VERSION = "org.opencontainers.image.version"
+
+
+@dataclass(frozen=True)
+class ImageName:
+    """The name and tag an image gets where a destination does not say."""
+
+    name: str | None = None
+    tag: str = "latest"
+
+    @property
+    def reference(self) -> str | None:
+        return f"{self.name}:{self.tag}" if self.name else None
 
 
 def image_name(settings: ImageSettings) -> ImageName:

@@ -3,7 +3,6 @@
 import errno
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 from oci.archive import write_docker_archive, write_oci_archive
 from oci.artifact import Artifact, write_artifact_layout
@@ -21,6 +20,7 @@ from oci.transport import (
     StorageDestination,
     parse_destination,
 )
+from staves.destinations.naming import ImageName
 from staves.destinations.registry import Pusher, parse_registry_reference
 from staves.destinations.single_platform import image_for_host
 from staves.errors import EXIT_USAGE, StavesError
@@ -28,18 +28,6 @@ from staves.podman.storage import storage_name
 from staves.spec.names import reference_problem
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class ImageName:
-    """The name and tag an image gets where a destination does not say."""
-
-    name: str | None = None
-    tag: str = "latest"
-
-    @property
-    def reference(self) -> str | None:
-        return f"{self.name}:{self.tag}" if self.name else None
 
 
 def parse_destinations(texts: Sequence[str]) -> list[Destination]:

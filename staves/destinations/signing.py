@@ -27,7 +27,7 @@ from oci.sign.cosign import (
 )
 from oci.sign.dsse import IN_TOTO_PAYLOAD, envelope_blob
 from oci.transport import Destination, OciLayoutDestination, RegistryDestination
-from staves.destinations.outputs import ImageName
+from staves.destinations.naming import ImageName
 from staves.destinations.registry import parse_registry_reference
 from staves.errors import EXIT_USAGE, StavesError
 from staves.gentoo.provenance import PREDICATE_TYPE

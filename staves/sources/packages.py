@@ -1,8 +1,8 @@
 """What is in an image: its packages and layers, from the attached SBOM or its package data.
 
-Used by ``staves inspect``. An attached SPDX SBOM (an OCI 1.1 referrer of the image) is
-preferred; without one, the package database kept in the layers (``vdb = "trim"`` or
-``"full"``) is read.
+Read for ``staves inspect`` (``staves.reports.inspect_text`` shows it), ``diff`` and
+``audit``. An attached SPDX SBOM (an OCI 1.1 referrer of the image) is preferred; without
+one, the package database kept in the layers (``vdb = "trim"`` or ``"full"``) is read.
 """
 
 import json
@@ -21,11 +21,7 @@ from oci.source import ImageSource, SourceImage
 from staves.gentoo.layering import ANNOTATION_PACKAGES, VDB_DIR
 from staves.gentoo.sbom import SPDX_MEDIA_TYPE
 from staves.gentoo.vdb import InstalledPackage, package_from_files
-from staves.sources.provenance import (
-    ProvenanceInfo,
-    attached_provenance,
-    render_provenance,
-)
+from staves.sources.provenance import ProvenanceInfo, attached_provenance
 
 VDB_FILES = frozenset({"CONTENTS", "USE", "IUSE", "LICENSE", "SIZE", "repository", "SLOT"})
 
@@ -237,37 +233,3 @@ def vdb_report(
         tuple(_info(p) for p in packages),
         _layers(image, located),
     )
-
-
-def _size(n: int | None) -> str:
-    if n is None:
-        return "?"
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{n} B"
-
-
-def _table(rows: list[list[str]]) -> list[str]:
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
-
-
-def render_text(report: ImageReport) -> str:
-    name = report.digest or f"ID {report.image_id}"
-    lines = [f"image {name} (packages from {report.source})", ""]
-    rows = [["PACKAGE", "VERSION", "SIZE", "LICENSE", "USE"]]
-    for p in report.packages:
-        use = " ".join([*p.use, *(f"-{f}" for f in p.use_disabled)])
-        rows.append([p.name, p.version, _size(p.size), p.license, use])
-    lines += _table(rows)
-    lines.append("")
-    rows = [["LAYER", "DIGEST", "SIZE", "PACKAGES"]]
-    for i, layer in enumerate(report.layers, 1):
-        rows.append([str(i), layer.digest[:19], _size(layer.size), " ".join(layer.packages)])
-    lines += _table(rows)
-    if report.provenance is not None:
-        lines += ["", *render_provenance(report.provenance)]
-    return "\n".join(lines) + "\n"

@@ -86,13 +86,3 @@ def attached_provenance(source: ImageSource, digest: str) -> ProvenanceInfo | No
                 if info.statement.get("predicateType") == PREDICATE_TYPE:
                     return info
     return None
-
-
-def render_provenance(info: ProvenanceInfo) -> list[str]:
-    lines = [f"provenance (SLSA v1, {'signed' if info.signed else 'unsigned'} DSSE envelope)"]
-    lines.append(f"  builder   {info.builder or '?'}")
-    lines.append(f"  snapshot  {info.snapshot or '?'}")
-    for name, revision in sorted(info.repositories.items()):
-        lines.append(f"  repository {name} at {revision or 'an unknown revision'}")
-    lines.append(f"  distfiles {info.distfiles}, built by staves {info.staves or '?'}")
-    return lines

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from oci.layout import write_layout
 from staves.cli import main
 from staves.commands.report_output import emit
-from staves.reports.html import CSP, Rect, render_inspect_html, squarify
+from staves.reports.html import CSP, render_inspect_html
+from staves.reports.treemap import Rect, squarify
 from staves.sources.listing import read_image_contents
 from tests.browser import chromium, load
 from tests.conftest import PROJECT
