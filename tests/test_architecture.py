@@ -1,4 +1,4 @@
-"""Package boundaries, one rule each, every rule shown to fail on a planted import:
+"""Package boundaries, one rule each, every rule shown to fail on a planted module:
 
 - oci/ stays free of staves, click, podman and Gentoo;
 - the in-builder program uses the standard library only (it runs on the builder's own Python);
@@ -9,7 +9,8 @@
 - the command line is one group: only staves/cli.py and staves/commands import click;
 - HTTP only through oci/ and the Podman edge;
 - the reports are pure: they format what staves/sources read (no files, processes, network);
-- the build's orchestrator (staves/build/pipeline.py) only calls its steps.
+- the build's orchestrator (staves/build/pipeline.py) only calls its steps;
+- no module is over 400 lines.
 """
 
 import ast
@@ -47,6 +48,9 @@ MAY_IMPORT: dict[str, set[str]] = {
     "__init__": set(),
     "errors": set(),
 }
+MAX_LINES = 400
+# The in-builder program, one file until it becomes a package by phase (#25 part 3).
+TOO_LONG_FOR_NOW = {"staves/builder/inbuilder.py"}
 # Pure reports: the diff, the text and the pages, from what staves/sources read.
 PURE_REPORTS = ("diff", "inspect_text", "treemap", "html", "diff_html")
 
@@ -188,6 +192,16 @@ def the_pipeline_only_calls_its_steps(root: Path) -> list[str]:
     return [f"{path}: imports {wrong}"] if wrong else []
 
 
+def modules_stay_short(root: Path) -> list[str]:
+    return [
+        f"{path}: {lines} lines, over {MAX_LINES}"
+        for top in ("oci", "staves")
+        for path in modules_in(root, top)
+        if (lines := len(path.read_text().splitlines())) > MAX_LINES
+        and str(path.relative_to(root)) not in TOO_LONG_FOR_NOW
+    ]
+
+
 Rule = Callable[[Path], list[str]]
 RULES: dict[str, Rule] = {
     rule.__name__: rule
@@ -202,6 +216,7 @@ RULES: dict[str, Rule] = {
         staves_speaks_http_only_through_oci_and_podman,
         reports_are_pure,
         the_pipeline_only_calls_its_steps,
+        modules_stay_short,
     )
 }
 # For each rule, modules that break it: (where, what it says). Each must be caught.
@@ -236,6 +251,10 @@ PLANTED: dict[str, list[tuple[str, str]]] = {
     "the_pipeline_only_calls_its_steps": [
         ("staves/build/pipeline.py", "from staves.podman.storage import load_image\n"),
         ("staves/build/pipeline.py", "from oci.layout import write_layout\n"),
+    ],
+    "modules_stay_short": [
+        ("staves/build/planted.py", "step = 1\n" * (MAX_LINES + 1)),
+        ("staves/builder/planted.py", "phase = 1\n" * (MAX_LINES + 1)),
     ],
 }
 

@@ -16,12 +16,12 @@ from oci.registry.auth import (
     resolve_credentials,
     run_credential_helper,
 )
-from oci.registry.challenge import parse_challenges
+from oci.registry.challenge import parse_challenges, uncovered_scopes
 from oci.registry.errors import RegistryError, describe_response
 from oci.registry.locations import BlobLocations
 from oci.registry.options import cert_dir_for
 from oci.registry.tls import is_loopback
-from oci.registry.transport import RegistryClient, _uncovered
+from oci.registry.transport import RegistryClient
 from staves.destinations.registry import TerminalProgress
 
 DIGEST = "sha256:" + "a" * 64
@@ -93,8 +93,8 @@ def test_challenges_with_quoted_commas() -> None:
 
 def test_scopes_already_granted_are_not_asked_again() -> None:
     have = ["repository:app:pull,push"]
-    assert _uncovered("repository:app:pull", have) == []
-    assert _uncovered("repository:other:pull", have) == ["repository:other:pull"]
+    assert uncovered_scopes("repository:app:pull", have) == []
+    assert uncovered_scopes("repository:other:pull", have) == ["repository:other:pull"]
 
 
 def test_auth_file_order_follows_podman(tmp_path: Path) -> None:

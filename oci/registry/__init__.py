@@ -4,7 +4,8 @@ from oci.registry.auth import CredentialError, Credentials, parse_creds
 from oci.registry.errors import AuthenticationError, DigestMismatch, RegistryError
 from oci.registry.locations import BlobLocations
 from oci.registry.options import RegistryOptions, registry_env
-from oci.registry.push import Progress, ProgressCallback, PushResult, push_image
+from oci.registry.progress import Progress, ProgressCallback, PushResult
+from oci.registry.push import push_image
 from oci.registry.reference import Reference, is_registry_reference, parse_reference
 
 __all__ = [

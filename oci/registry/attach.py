@@ -4,7 +4,8 @@ from collections.abc import Sequence
 
 from oci.registry.locations import BlobLocations
 from oci.registry.options import RegistryOptions
-from oci.registry.push import PushResult, _Clients, _group, _RepoPusher
+from oci.registry.progress import PushResult
+from oci.registry.push import _Clients, _group, _RepoPusher
 from oci.registry.reference import Reference
 from oci.sign.cosign import TaggedManifest
 

@@ -209,3 +209,11 @@ def _helper_answer(program: str, server: str, code: int, out: bytes) -> Credenti
     if user == _IDENTITY_TOKEN_USER:
         return Credentials(identity_token=secret)
     return Credentials(user, secret)
+
+
+def basic_authorization(creds: Credentials | None) -> str:
+    """The ``Authorization`` header value of Basic auth; empty without credentials."""
+    if creds is None:
+        return ""
+    pair = f"{creds.username}:{creds.password}".encode()
+    return "Basic " + base64.b64encode(pair).decode()

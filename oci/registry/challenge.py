@@ -1,6 +1,8 @@
-"""Parsing ``WWW-Authenticate`` headers (RFC 7235) as registries send them."""
+"""Parsing ``WWW-Authenticate`` headers (RFC 7235) as registries send them, choosing the
+challenge to answer and the scopes it asks for beyond those held."""
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 _TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
@@ -50,3 +52,27 @@ def parse_challenges(header: str) -> list[Challenge]:
         params, pos = _parse_params(header, match.end())
         challenges.append(Challenge(match.group(1).lower(), params))
     return challenges
+
+
+def pick_challenge(header: str) -> Challenge | None:
+    """The challenge to answer from a ``WWW-Authenticate`` header: Bearer before Basic."""
+    challenges = parse_challenges(header)
+    for scheme in ("bearer", "basic"):
+        for challenge in challenges:
+            if challenge.scheme == scheme:
+                return challenge
+    return None
+
+
+def uncovered_scopes(asked: str, scopes: Sequence[str]) -> list[str]:
+    """Scopes a challenge asks for that ``scopes`` do not already grant."""
+    granted: dict[str, set[str]] = {}
+    for scope in scopes:
+        resource, _, actions = scope.rpartition(":")
+        granted.setdefault(resource, set()).update(actions.split(","))
+    missing = []
+    for scope in asked.split():
+        resource, _, actions = scope.rpartition(":")
+        if not set(actions.split(",")) <= granted.get(resource, set()):
+            missing.append(scope)
+    return missing

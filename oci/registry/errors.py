@@ -1,7 +1,13 @@
-"""Registry errors: which registry, which step, and what the registry said."""
+"""Registry errors: which registry, which step, and what the registry said; a failed
+connection's cause in a few words."""
 
 import json
+import socket
+import ssl
+from collections.abc import Iterator
 from dataclasses import dataclass
+
+import requests
 
 from oci.errors import OciError
 
@@ -62,3 +68,54 @@ class AuthenticationError(RegistryError):
 
 class DigestMismatch(RegistryError):
     """The registry stored something other than what was sent."""
+
+
+def _causes(err: BaseException) -> Iterator[BaseException]:
+    """``err`` and what caused it: chained exceptions, urllib3's ``reason``, wrapped args."""
+    seen: set[int] = set()
+    todo = [err]
+    while todo:
+        cause = todo.pop(0)
+        if id(cause) in seen:
+            continue
+        seen.add(id(cause))
+        yield cause
+        nexts = (getattr(cause, "reason", None), cause.__cause__, cause.__context__, *cause.args)
+        todo.extend(n for n in nexts if isinstance(n, BaseException))
+
+
+def explain(err: BaseException) -> str:
+    """A short cause for a transport exception, without URLs' noise."""
+    for cause in _causes(err):
+        if isinstance(cause, ssl.SSLError | ConnectionResetError | TimeoutError):
+            return f"{type(cause).__name__}: {cause}"
+        if isinstance(cause, socket.gaierror):
+            return f"the host name does not resolve ({cause.strerror})"
+        if isinstance(cause, ConnectionRefusedError):
+            return "connection refused"
+    text = str(err)
+    return text.split(": ", 1)[-1] if "Max retries" in text else text or type(err).__name__
+
+
+def is_cert_failure(err: BaseException) -> bool:
+    """Whether a connection failed because the server's certificate was not trusted."""
+    cause: BaseException | None = err
+    while cause is not None:
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return "CERTIFICATE_VERIFY_FAILED" in str(err)
+
+
+def status_error(
+    step: str, where: str, response: requests.Response, had_credentials: bool, towards: str
+) -> RegistryError:
+    """The error of an unexpected response: an AuthenticationError for 401 and 403."""
+    why = describe_response(response.status_code, response.reason, response.content)
+    if response.status_code == 401:
+        hint = "credentials were refused" if had_credentials else "no credentials found"
+        why = f"{why} ({hint}; see --creds, --authfile)"
+        return AuthenticationError(step, where, why, 401, towards=towards)
+    if response.status_code == 403:
+        return AuthenticationError(step, where, why, 403, towards=towards)
+    return RegistryError(step, where, why, response.status_code, towards=towards)

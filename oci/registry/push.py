@@ -2,11 +2,9 @@
 the manifest, last, so a failed push tags nothing."""
 
 import logging
-import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
-from typing import Any, BinaryIO, Protocol
+from typing import Any, Protocol
 from urllib.parse import urlencode, urljoin
 
 import requests
@@ -20,6 +18,7 @@ from oci.registry.auth import Credentials
 from oci.registry.errors import DigestMismatch, RegistryError
 from oci.registry.locations import BlobLocations
 from oci.registry.options import RegistryOptions
+from oci.registry.progress import Progress, ProgressCallback, ProgressReader, PushResult
 from oci.registry.reference import Reference
 from oci.registry.transport import (
     RETRY_EXCEPTIONS,
@@ -35,72 +34,12 @@ _OCTET = {"Content-Type": "application/octet-stream"}
 _PROGRESS_STEP = 1 << 20
 
 
-@dataclass(frozen=True)
-class Progress:
-    """One blob's state: ``checking``, ``present``, ``mounted``, ``uploading``, ``uploaded``."""
-
-    digest: str
-    size: int
-    done: int
-    state: str
-
-
-ProgressCallback = Callable[[Progress], None]
-
-
 class Pushable(Protocol):
     """What a push sends: the blobs, then the manifest (an image, or any artifact)."""
 
     @property
     def manifest(self) -> BytesBlob: ...
     def blobs(self) -> Iterable[Blob]: ...
-
-
-@dataclass
-class PushResult:
-    """The pushed manifest's digest and what the push had to send."""
-
-    digest: str
-    references: tuple[Reference, ...]
-    uploaded_bytes: int = 0
-    uploaded_blobs: int = 0
-    present_blobs: int = 0
-    mounted_blobs: int = 0
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
-
-    def count(self, outcome: str, size: int) -> None:
-        with self._lock:
-            if outcome == "uploaded":
-                self.uploaded_blobs += 1
-                self.uploaded_bytes += size
-            elif outcome == "mounted":
-                self.mounted_blobs += 1
-            else:
-                self.present_blobs += 1
-
-
-class _ProgressReader:
-    """A blob stream that reports bytes read; ``len()`` gives requests its Content-Length."""
-
-    def __init__(self, stream: BinaryIO, size: int, report: Callable[[int], None]) -> None:
-        self._stream = stream
-        self._size = size
-        self._left = size
-        self._report = report
-
-    def __len__(self) -> int:
-        return self._size
-
-    def read(self, n: int = -1) -> bytes:
-        if self._left <= 0:
-            return b""
-        data = self._stream.read(self._left if n < 0 else min(n, self._left))
-        self._left -= len(data)
-        self._report(len(data))
-        return data
-
-    def close(self) -> None:
-        self._stream.close()
 
 
 def _with_query(url: str, **params: str) -> str:
@@ -216,7 +155,7 @@ class _RepoPusher:
         self.locations.forget(self.registry, source, blob.digest)
         return _location(response, step, self.where)
 
-    def _reader(self, blob: Blob, start: int, length: int) -> Callable[[], _ProgressReader]:
+    def _reader(self, blob: Blob, start: int, length: int) -> Callable[[], ProgressReader]:
         done = [start]
 
         def report(n: int) -> None:
@@ -225,12 +164,12 @@ class _RepoPusher:
             if done[0] // _PROGRESS_STEP != before // _PROGRESS_STEP or done[0] == blob.size:
                 self._report(blob, done[0], "uploading")
 
-        def open_at() -> _ProgressReader:
+        def open_at() -> ProgressReader:
             done[0] = start
             stream = blob.open()
             if start:
                 stream.seek(start)
-            return _ProgressReader(stream, length, report)
+            return ProgressReader(stream, length, report)
 
         return open_at
 

@@ -1,13 +1,10 @@
 """HTTP to one registry: scheme detection, TLS, retries with backoff, Basic/Bearer auth."""
 
-import base64
 import logging
 import random
-import socket
-import ssl
 import threading
 import time
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -15,9 +12,21 @@ from urllib.parse import urlsplit
 import requests
 import urllib3
 
-from oci.registry.auth import Credentials, auth_file_paths, resolve_credentials
-from oci.registry.challenge import Challenge, parse_challenges
-from oci.registry.errors import AuthenticationError, RegistryError, describe_response
+from oci.registry.auth import (
+    Credentials,
+    auth_file_paths,
+    basic_authorization,
+    resolve_credentials,
+)
+from oci.registry.challenge import Challenge, pick_challenge, uncovered_scopes
+from oci.registry.errors import (
+    AuthenticationError,
+    RegistryError,
+    describe_response,
+    explain,
+    is_cert_failure,
+    status_error,
+)
 from oci.registry.options import RegistryOptions, cert_dir_for
 from oci.registry.reference import Reference
 from oci.registry.tls import ContextAdapter, is_loopback, ssl_context
@@ -75,33 +84,6 @@ def credentials_for(ref: Reference, options: RegistryOptions) -> Credentials | N
 
 
 _CONTACT = "contacting the registry"
-
-
-def _causes(err: BaseException) -> Iterator[BaseException]:
-    """``err`` and what caused it: chained exceptions, urllib3's ``reason``, wrapped args."""
-    seen: set[int] = set()
-    todo = [err]
-    while todo:
-        cause = todo.pop(0)
-        if id(cause) in seen:
-            continue
-        seen.add(id(cause))
-        yield cause
-        nexts = (getattr(cause, "reason", None), cause.__cause__, cause.__context__, *cause.args)
-        todo.extend(n for n in nexts if isinstance(n, BaseException))
-
-
-def explain(err: BaseException) -> str:
-    """A short cause for a transport exception, without URLs' noise."""
-    for cause in _causes(err):
-        if isinstance(cause, ssl.SSLError | ConnectionResetError | TimeoutError):
-            return f"{type(cause).__name__}: {cause}"
-        if isinstance(cause, socket.gaierror):
-            return f"the host name does not resolve ({cause.strerror})"
-        if isinstance(cause, ConnectionRefusedError):
-            return "connection refused"
-    text = str(err)
-    return text.split(": ", 1)[-1] if "Max retries" in text else text or type(err).__name__
 
 
 class RegistryClient:
@@ -199,7 +181,7 @@ class RegistryClient:
             try:
                 response = self._ping_scheme(scheme)
             except RETRY_EXCEPTIONS as err:
-                if _is_cert_failure(err) or index + 1 == len(schemes):
+                if is_cert_failure(err) or index + 1 == len(schemes):
                     raise
                 log.debug("%s://%s: %s; trying %s", scheme, self.registry, explain(err), "http")
                 continue
@@ -217,7 +199,7 @@ class RegistryClient:
 
     def _learn_challenge(self, response: requests.Response) -> None:
         if response.status_code == 401:
-            challenge = _pick_challenge(response)
+            challenge = pick_challenge(response.headers.get("WWW-Authenticate", ""))
             if challenge is None:
                 raise AuthenticationError(
                     _CONTACT, self.registry, "401 without a usable challenge", 401, towards="at"
@@ -243,7 +225,7 @@ class RegistryClient:
         if challenge is None:
             return None
         if challenge.scheme == "basic":
-            return _basic(self._credentials) if self._credentials else None
+            return basic_authorization(self._credentials) if self._credentials else None
         with self._lock:
             key = frozenset(scopes)
             token = self._tokens.get(key)
@@ -283,7 +265,7 @@ class RegistryClient:
             }
             response = self._session.post(realm, data=form, timeout=self._timeout())
         else:
-            headers = {"Authorization": _basic(creds)} if creds else {}
+            headers = {"Authorization": basic_authorization(creds)} if creds else {}
             response = self._session.get(
                 realm, params=params, headers=headers, timeout=self._timeout()
             )
@@ -356,13 +338,13 @@ class RegistryClient:
         response = self._send(method, url, headers, body, auth, stream)
         if response.status_code != 401:
             return response
-        challenge = _pick_challenge(response)
+        challenge = pick_challenge(response.headers.get("WWW-Authenticate", ""))
         if challenge is None:
             return response
         response.close()
         if self._challenge is None or challenge.scheme != self._challenge.scheme:
             self._challenge, auth = challenge, None
-        wanted = [*scopes, *_uncovered(challenge.params.get("scope", ""), scopes)]
+        wanted = [*scopes, *uncovered_scopes(challenge.params.get("scope", ""), scopes)]
         return self._send(method, url, headers, body, self._authorization(wanted, auth), stream)
 
     def request(
@@ -395,7 +377,7 @@ class RegistryClient:
 
         response = self.with_retries(step, where, attempt) if retry else attempt()
         if response.status_code not in expected:
-            raise _status_error(step, where, response, self._credentials is not None, self.towards)
+            raise status_error(step, where, response, self._credentials is not None, self.towards)
         return response
 
 
@@ -404,55 +386,3 @@ def _why(err: Retryable) -> str:
         return str(err)
     response = err.response
     return describe_response(response.status_code, response.reason, response.content)
-
-
-def _status_error(
-    step: str, where: str, response: requests.Response, had_credentials: bool, towards: str
-) -> RegistryError:
-    why = describe_response(response.status_code, response.reason, response.content)
-    if response.status_code == 401:
-        hint = "credentials were refused" if had_credentials else "no credentials found"
-        why = f"{why} ({hint}; see --creds, --authfile)"
-        return AuthenticationError(step, where, why, 401, towards=towards)
-    if response.status_code == 403:
-        return AuthenticationError(step, where, why, 403, towards=towards)
-    return RegistryError(step, where, why, response.status_code, towards=towards)
-
-
-def _uncovered(asked: str, scopes: Sequence[str]) -> list[str]:
-    """Scopes a challenge asks for that ``scopes`` do not already grant."""
-    granted: dict[str, set[str]] = {}
-    for scope in scopes:
-        resource, _, actions = scope.rpartition(":")
-        granted.setdefault(resource, set()).update(actions.split(","))
-    missing = []
-    for scope in asked.split():
-        resource, _, actions = scope.rpartition(":")
-        if not set(actions.split(",")) <= granted.get(resource, set()):
-            missing.append(scope)
-    return missing
-
-
-def _pick_challenge(response: requests.Response) -> Challenge | None:
-    challenges = parse_challenges(response.headers.get("WWW-Authenticate", ""))
-    for scheme in ("bearer", "basic"):
-        for challenge in challenges:
-            if challenge.scheme == scheme:
-                return challenge
-    return None
-
-
-def _basic(creds: Credentials | None) -> str:
-    if creds is None:
-        return ""
-    pair = f"{creds.username}:{creds.password}".encode()
-    return "Basic " + base64.b64encode(pair).decode()
-
-
-def _is_cert_failure(err: BaseException) -> bool:
-    cause: BaseException | None = err
-    while cause is not None:
-        if isinstance(cause, ssl.SSLCertVerificationError):
-            return True
-        cause = cause.__cause__ or cause.__context__
-    return "CERTIFICATE_VERIFY_FAILED" in str(err)
