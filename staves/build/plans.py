@@ -80,7 +80,6 @@ def platform_builder_plan(
 def plan_platforms(request: BuildRequest, services: Services) -> dict[Platform, PlatformPlan]:
     """Each platform's plan, every platform's builder image found (or pulled) first, so that
     a missing one fails before anything is built; the services side by side."""
-
     return on_each_service(
         services, lambda client, platforms, first: plan_on_service(client, request, platforms)
     )

@@ -24,21 +24,30 @@ def build_roots(
     work: Path,
 ) -> dict[Platform, BuiltRoot]:
     """Every platform's built root, each in its own directory under ``work``."""
+    return on_each_service(
+        services,
+        lambda client, platforms, first: build_on_service(
+            client, request, [plans[p] for p in platforms], first, work
+        ),
+    )
 
-    def on_service(client: Any, platforms: Sequence[Platform], first: bool) -> dict:
-        with podman_step("preparing the builder"):
-            ensure_volume(client, request.builder.cache_volume)
-            ensure_volume(client, request.builder.distfiles_volume, "distfiles-cache")
-        if first:
-            announce_shared(request.builder)
-        return {
-            platform: build_root(
-                client, request, plans[platform], work / str(platform).replace("/", "-")
-            )
-            for platform in platforms
-        }
 
-    return on_each_service(services, on_service)
+def build_on_service(
+    client: Any, request: BuildRequest, plans: Sequence[PlatformPlan], first: bool, work: Path
+) -> dict[Platform, BuiltRoot]:
+    """The roots one service builds, one after another, its cache volumes made first; the
+    first service says what the builder may see."""
+    with podman_step("preparing the builder"):
+        ensure_volume(client, request.builder.cache_volume)
+        ensure_volume(client, request.builder.distfiles_volume, "distfiles-cache")
+    if first:
+        announce_shared(request.builder)
+    return {
+        plan.platform: build_root(
+            client, request, plan, work / str(plan.platform).replace("/", "-")
+        )
+        for plan in plans
+    }
 
 
 def announce_shared(settings: BuilderSettings) -> None:
