@@ -25,7 +25,7 @@ from oci.layer_cache import LayerCache
 from oci.registry import RegistryOptions
 from oci.transport import Destination, StorageDestination
 from staves import __version__
-from staves.builder.inbuilder import (
+from staves.builder.protocol import (
     EPOCH_FILE,
     FAILURE_MARK,
     ROOT_LINKS_FILE,

@@ -6,17 +6,10 @@ from pathlib import Path
 import pytest
 
 from staves.build import binpkg_dir, check_plan, failure_from
-from staves.builder.inbuilder import (
-    FAILURE_MARK,
-    TIMESTAMP_FILE,
-    PlanError,
-    changed_envs,
-    cpv_name,
-    load_plan,
-    merges_into,
-    package_envs,
-    snapshot_epoch,
-)
+from staves.builder.configure import snapshot_epoch
+from staves.builder.plan import PlanError, load_plan
+from staves.builder.protocol import FAILURE_MARK, TIMESTAMP_FILE
+from staves.builder.resolve import changed_envs, cpv_name, merges_into, package_envs
 from staves.podman.builder_container import RunResult
 from staves.spec import build_plan, loads_spec
 

@@ -5,15 +5,15 @@ from pathlib import Path
 
 import pytest
 
-from staves.builder.inbuilder import (
-    FAILURE_MARK,
+from staves.builder.image_root import (
     c_library,
-    license_refusals,
     localedef_arguments,
     make_locale,
     needed_sonames,
     runtime_libraries,
 )
+from staves.builder.protocol import FAILURE_MARK
+from staves.builder.resolve import license_refusals
 
 
 @pytest.mark.parametrize(
