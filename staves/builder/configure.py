@@ -53,10 +53,11 @@ BASELAYOUT = "sys-apps/baselayout"
 
 
 def link_snapshot(snapshot: str | None, repo_path: str = REPO_PATH) -> None:
-    """Put the mounted Portage snapshot where Portage and make.profile expect it."""
+    """Put the mounted Portage snapshot (its tree at REPO_PATH, as gentoo/portage has it)
+    at ``repo_path``, where Portage and make.profile expect it."""
     if not snapshot:
         return
-    source = Path(snapshot) / repo_path.lstrip("/")
+    source = Path(snapshot) / REPO_PATH.lstrip("/")
     if not source.is_dir():
         source = Path(snapshot)
     target = Path(repo_path)
