@@ -1,7 +1,8 @@
 """Package boundaries, one test per rule:
 
 - oci/ stays free of staves, click, podman and Gentoo;
-- the in-builder script uses the standard library only (it runs on the builder's own Python);
+- the in-builder program uses the standard library only (it runs on the builder's own
+  Python), and the builder's own Portage in its session module alone;
 - Portage knowledge (staves/gentoo) and the spec stay free of Podman, HTTP and the CLI;
 - the Podman edge is one group: only staves/podman imports the podman library;
 - the command line is one group: only staves/cli.py and staves/commands import click.
@@ -79,10 +80,28 @@ def test_oci_imports_only_stdlib_and_its_few_dependencies() -> None:
         assert outside <= OCI_ALLOWED_THIRD_PARTY, f"{path}: imports {outside}"
 
 
-def test_in_builder_script_is_stdlib_only() -> None:
+# The builder's Portage, which only the session module drives (staves/builder/session.py).
+BUILDER_PORTAGE = {"portage", "_emerge"}
+
+
+def builder_imports_outside_stdlib(path: Path) -> set[str]:
+    outside = imported_modules(path) - set(sys.stdlib_module_names)
+    return outside - BUILDER_PORTAGE if path.name == "session.py" else outside
+
+
+def test_in_builder_program_is_stdlib_only() -> None:
     for path in modules_in("staves/builder"):
-        outside = imported_modules(path) - set(sys.stdlib_module_names)
+        outside = builder_imports_outside_stdlib(path)
         assert not outside, f"{path}: imports {outside}"
+
+
+def test_only_the_builders_session_imports_portage(tmp_path: Path) -> None:
+    planted = tmp_path / "merge.py"
+    planted.write_text("import portage\nfrom _emerge.main import emerge_main\n")
+    assert builder_imports_outside_stdlib(planted) == BUILDER_PORTAGE
+    session = tmp_path / "session.py"
+    session.write_text("import portage\nimport click\n")
+    assert builder_imports_outside_stdlib(session) == {"click"}
 
 
 def test_oci_never_mentions_gentoo() -> None:

@@ -96,9 +96,10 @@ def native_libdir(profile: dict[str, str]) -> str:
     return (profile.get(f"LIBDIR_{abi}", "") if abi else "") or "lib"
 
 
-def copy_compiler_runtime(root: Path, stdlib: bool, profile: dict[str, str]) -> None:
+def copy_compiler_runtime(root: Path, stdlib: bool, profile: dict[str, str]) -> list[str]:
     """Copy the compiler's runtime libraries the root needs beside its C library, into
-    /usr/LIBDIR of the native ABI (on amd64 multilib lib64, never the 32-bit lib)."""
+    /usr/LIBDIR of the native ABI (on amd64 multilib lib64, never the 32-bit lib); the
+    paths copied, relative to the root."""
     elibc = profile.get("ELIBC", "")
     clib = c_library(elibc, profile.get("ARCH", ""))
     target = root / "usr" / native_libdir(profile)
@@ -107,6 +108,7 @@ def copy_compiler_runtime(root: Path, stdlib: bool, profile: dict[str, str]) -> 
         say(f"note: the root has no {clib.loader}, the loader of {elibc}")
     names = runtime_libraries(needed_sonames(root / "var/db/pkg"), clib, stdlib)
     target.mkdir(parents=True, exist_ok=True)
+    copied = []
     for name in names:
         if (target / name).exists():
             continue  # a package of the root installed it
@@ -116,7 +118,9 @@ def copy_compiler_runtime(root: Path, stdlib: bool, profile: dict[str, str]) -> 
         if not found.startswith("/") or not os.path.exists(found):
             raise PlanError(f"the builder's compiler has no {name}, which the image needs")
         shutil.copy2(os.path.realpath(found), target / name)
+        copied.append(str((target / name).relative_to(root)))
         say(f"copied {name} into {target.relative_to(root)}")
+    return copied
 
 
 def localedef_arguments(name: str, charset: str) -> list[str]:
@@ -131,6 +135,10 @@ def localedef_arguments(name: str, charset: str) -> list[str]:
     return ["-i", source, "-f", charset, name]
 
 
+# Where localedef keeps the root's locales; no package owns it.
+LOCALE_ARCHIVE = "usr/lib/locale/locale-archive"
+
+
 def make_locale(root: Path, locale: dict | None, elibc: str) -> int:
     """Compile the locale into the root's locale archive; 0 when it is there."""
     if not locale:
@@ -142,7 +150,7 @@ def make_locale(root: Path, locale: dict | None, elibc: str) -> int:
             f"is {elibc or 'unknown'}; remove locale from the spec (musl reads no locale files)"
         )
         return 1
-    archive = root / "usr/lib/locale/locale-archive"
+    archive = root / LOCALE_ARCHIVE
     archive.parent.mkdir(parents=True, exist_ok=True)
     code = run(["localedef", "--prefix", str(root), *localedef_arguments(name, charset)])
     # localedef exits 1 for mere warnings; the archive tells whether it worked.
@@ -150,13 +158,6 @@ def make_locale(root: Path, locale: dict | None, elibc: str) -> int:
         fail(f"localedef could not make {name} ({charset}); see above")
         return code or 1
     return 0
-
-
-def refresh_library_cache(root: Path) -> None:
-    """Regenerate the root's ld.so.cache (env-update, as Portage does after a merge), so
-    that it lists the libraries copied in after the last merge too."""
-    if run(["env-update"], {**os.environ, "ROOT": str(root)}) != 0:
-        raise PlanError("env-update could not regenerate the root's ld.so.cache")
 
 
 # Bookkeeping Portage and ldconfig keep about the merge into a root, not files of any

@@ -1,14 +1,17 @@
-"""The in-builder program's steps, in order: configure, sync, resolve and merge, shape the
-image root, record. Run as ``python3 PROGRAM.pyz PLAN-FILE`` (or ``python3 -m
-staves.builder PLAN-FILE``) under the host's lease."""
+"""The in-builder program's steps, in order: configure, sync, merge (resolve and merge in
+one Portage session), shape the image root, record. Run as ``python3 PROGRAM.pyz
+PLAN-FILE`` (or ``python3 -m staves.builder PLAN-FILE``) under the host's lease."""
 
 import configparser
+import glob
 import json
 import sys
 import threading
+import time
 from pathlib import Path
 
 from .configure import (
+    BASELAYOUT,
     configure_builder,
     configure_image_root,
     configure_image_shape,
@@ -17,23 +20,25 @@ from .configure import (
 )
 from .console import fail, say
 from .image_root import (
+    LOCALE_ARCHIVE,
     PROFILE_VARS,
     copy_compiler_runtime,
     drop_build_state,
     make_locale,
-    refresh_library_cache,
 )
 from .lease import Lease, end_on_stop, hold_for_host
-from .merge import binpkg_options, emerge_c_library, emerge_packages, lay_out_skeleton
+from .merge import Merging, Refused, binpkg_options, merge_image
 from .partition import (
     binpkg_dirs,
+    builder_key,
     configure_binhosts,
     discard_pkgdir,
     index_partition,
     record_partition,
 )
+from .places import IMAGE_CONFIG_ROOT
 from .plan import PlanError, load_plan, read_plan_text
-from .portage_query import image_vars
+from .portage_python import run_on_portage_python
 from .record import archive_root, record_root_links, record_sources
 from .resolve import (
     ALL_BINARY_RECORD,
@@ -42,71 +47,137 @@ from .resolve import (
     compiled_nothing_before,
     merge_inputs,
     package_envs,
-    refuse_unaccepted_licenses,
     remember_all_binary,
 )
+from .roots import ImageRoot, close_root, open_root
+from .session import PortageMissing, Session
 from .sync import install_sync_tools, sync_repositories
+
+
+class Phase:
+    """Says how long each phase of the build took (for ``scripts/bench-*``)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __enter__(self) -> "Phase":
+        self.start = time.monotonic()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        say(f"phase {self.name}: {time.monotonic() - self.start:.2f} s")
+
+
+def has_ebuilds(repositories: dict[str, str], cp: str) -> bool:
+    """Whether a repository holds CATEGORY/PN (masked or not: emerge explains a mask)."""
+    return any(glob.glob(f"{path}/{cp}/*.ebuild") for path in repositories.values())
+
+
+def configure(plan: dict, session: Session) -> tuple[str, str]:
+    """Both roots' configuration; the builder's and the image's binary-package directories."""
+    link_snapshot(plan["snapshot"])
+    key = builder_key(session.variables(["CHOST", "CC"]))
+    builder_pkgdir, image_pkgdir = binpkg_dirs(plan["pkgdir"], key)
+    configure_builder(plan, builder_pkgdir)
+    configure_image_root(plan, image_pkgdir)
+    configure_image_shape(plan)
+    configure_binhosts(plan, builder_pkgdir, image_pkgdir)
+    export_epoch(plan["epoch"])
+    record_partition(builder_pkgdir, image_pkgdir)
+    session.reload()  # the configuration just written is the one to read from now on
+    return builder_pkgdir, image_pkgdir
+
+
+def build(plan: dict, session: Session, pkgdirs: tuple[str, str], root: ImageRoot) -> int:
+    """Sync, merge, shape and record the image root; the exit code."""
+    options = binpkg_options(plan)
+    with Phase("sync"):
+        if code := install_sync_tools(plan, options) or sync_repositories(plan):
+            return code
+    image_pkgdir = pkgdirs[1]
+    all_binary_record = Path(image_pkgdir) / ALL_BINARY_RECORD
+    # A build like the last here, which got past the license check and compiled nothing.
+    known = compiled_nothing_before(all_binary_record, merge_inputs(plan, pkgdirs))
+    record = Path(image_pkgdir) / PACKAGE_ENV_RECORD
+    env_atoms, env_record = changed_envs(record, package_envs(plan))
+    if env_atoms:
+        say(f"environment changed for {' '.join(env_atoms)}: compiling them anew")
+    repositories = session.repositories(IMAGE_CONFIG_ROOT)
+    merging = Merging(session, root, options, has_ebuilds(repositories, BASELAYOUT))
+    with Phase("merge"), session.deferring_env_update(str(root.where)):
+        try:
+            merged = merge_image(merging, plan["packages"], env_atoms, known)
+        except Refused:
+            return 1
+    say(f"dependency calculations: {session.calculations}")
+    record.parent.mkdir(parents=True, exist_ok=True)
+    record.write_text(json.dumps(env_record, sort_keys=True) + "\n")
+    all_binary = all(how == "binary" for how, _ in merged)
+    remember_all_binary(all_binary_record, merge_inputs(plan, pkgdirs) if all_binary else None)
+    with Phase("image root"):
+        profile = session.variables(PROFILE_VARS, IMAGE_CONFIG_ROOT)
+        root.added = copy_compiler_runtime(root.path, plan["stdlib"], profile)
+        if code := make_locale(root.path, plan["locale"], profile.get("ELIBC", "")):
+            return code
+        if plan["locale"]:
+            root.added.append(LOCALE_ARCHIVE)
+        session.update_environment(str(root.where))
+        drop_build_state(root.path)
+    with Phase("record"):
+        record_root_links(root.path)
+        record_sources(root.path, repositories)
+        archive_root(Path(plan["root"]))
+    say("root filesystem ready")
+    return 0
 
 
 def main(text: str) -> int:
     try:
         plan = load_plan(text)
-        link_snapshot(plan["snapshot"])
-        builder_pkgdir, image_pkgdir = binpkg_dirs(plan["pkgdir"])
-        configure_builder(plan, builder_pkgdir)
-        configure_image_root(plan, image_pkgdir)
-        configure_image_shape(plan)
-        configure_binhosts(plan, builder_pkgdir, image_pkgdir)
-        export_epoch(plan["epoch"])
-        record_partition(builder_pkgdir, image_pkgdir)
+    except PlanError as exc:
+        print(f"staves: bad build plan: {exc}", file=sys.stderr)
+        return 2
+    try:
+        session = Session()
+    except PortageMissing as exc:
+        fail(f"{exc}; the builder needs Portage (sys-apps/portage) for its python3")
+        return 1
+    try:
+        with Phase("configure"):
+            builder_pkgdir, image_pkgdir = configure(plan, session)
     except (OSError, PlanError, configparser.Error) as exc:
         print(f"staves: bad build plan: {exc}", file=sys.stderr)
         return 2
     say(f"binary packages: the builder's in {builder_pkgdir}, the image's in {image_pkgdir}")
-    if plan["task"] != "build" or plan["reindex"]:
-        try:
-            index_partition((builder_pkgdir, image_pkgdir))
-        except PlanError as exc:
-            fail(str(exc))
-            return 1
-        if plan["task"] != "build":
-            return 0
-    options = binpkg_options(plan)
-    root = Path(plan["root"])
-    root.mkdir(parents=True, exist_ok=True)
-    if code := install_sync_tools(plan, options) or sync_repositories(plan):
-        return code
-    pkgdirs = (builder_pkgdir, image_pkgdir)
-    all_binary_record = Path(image_pkgdir) / ALL_BINARY_RECORD
-    # A build like the last here, which got past the license check and compiled nothing.
-    known = compiled_nothing_before(all_binary_record, merge_inputs(plan, pkgdirs))
-    if not known and (code := refuse_unaccepted_licenses(root, plan["packages"], options)):
-        return code
-    lay_out_skeleton(root, options)
-    emerge_c_library(root, options)
-    record = Path(image_pkgdir) / PACKAGE_ENV_RECORD
-    env_atoms, env_record = changed_envs(record, package_envs(plan))
-    if env_atoms:
-        say(f"environment changed for {' '.join(env_atoms)}: compiling them anew")
-    all_binary = emerge_packages(root, plan["packages"], env_atoms, known, options)
-    record.parent.mkdir(parents=True, exist_ok=True)
-    record.write_text(json.dumps(env_record, sort_keys=True) + "\n")
-    remember_all_binary(all_binary_record, merge_inputs(plan, pkgdirs) if all_binary else None)
     try:
-        profile = image_vars(PROFILE_VARS)
-        copy_compiler_runtime(root, plan["stdlib"], profile)
-        if code := make_locale(root, plan["locale"], profile.get("ELIBC", "")):
-            return code
-        refresh_library_cache(root)
-        drop_build_state(root)
-        record_root_links(root)
-        record_sources(root)
-        archive_root(root)
+        if plan["task"] != "build" or plan["reindex"]:
+            try:
+                index_partition((builder_pkgdir, image_pkgdir))
+            except PlanError as exc:
+                fail(str(exc))
+                return 1
+            if plan["task"] != "build":
+                return 0
+        return build_root(plan, session, (builder_pkgdir, image_pkgdir))
+    finally:
+        if plan["discard_pkgdir"]:
+            discard_pkgdir(image_pkgdir)
+
+
+def build_root(plan: dict, session: Session, pkgdirs: tuple[str, str]) -> int:
+    """The build into a root kept from the last build of the image, or a fresh one."""
+    keep = None if plan["discard_pkgdir"] else plan["keep_root"]
+    root = open_root(plan["root"], pkgdirs[1], keep)
+    complete = False
+    try:
+        code = build(plan, session, pkgdirs, root)
+        complete = code == 0
+        return code
     except PlanError as exc:
         fail(str(exc))  # the host names it in its one line
         return 1
-    say("root filesystem ready")
-    return 0
+    finally:
+        close_root(root, complete)
 
 
 def lease_of(text: str) -> Lease | None:
@@ -118,17 +189,9 @@ def lease_of(text: str) -> Lease | None:
     return Lease(path) if isinstance(path, str) else None
 
 
-def discarded_pkgdir(text: str) -> str | None:
-    """The image root's pkgdir when the plan asks for it to go after the build."""
-    try:
-        plan = load_plan(text)
-    except PlanError:
-        return None
-    return binpkg_dirs(plan["pkgdir"])[1] if plan["discard_pkgdir"] else None
-
-
 def serve(argv: list[str]) -> int:
     """Build under the host's lease, then hold the root until the host has exported it."""
+    run_on_portage_python(argv)
     end_on_stop()
     if len(argv) != 2:
         print("usage: python3 PROGRAM.pyz PLAN-FILE", file=sys.stderr)
@@ -145,6 +208,4 @@ def serve(argv: list[str]) -> int:
         code = main(text)
     except SystemExit as exc:  # emerge failures exit from deep inside
         code = exc.code if isinstance(exc.code, int) else 1
-    finally:
-        discard_pkgdir(discarded_pkgdir(text))
     return hold_for_host(lease, code)

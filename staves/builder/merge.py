@@ -1,16 +1,57 @@
-"""Merge phase: emerge into the image root with its own configuration — the skeleton, the
-C library, then the spec's packages — and the builder's libraries brought level with the
-image's before anything is compiled against them."""
+"""Merge phase: the image root brought to what the spec asks, in one Portage session.
+
+A root kept from the image's last build is updated by one emerge (one dependency
+calculation): only what changed is merged. A fresh root gets the skeleton (baselayout,
+USE=build) and the C library first, then the packages. Every calculation is judged before
+anything is merged: the licenses it refuses, the builder's libraries that would drift from
+the image's (brought level first), the packages a kept root no longer needs (the root is
+then built afresh, so that it holds what a build from scratch would).
+"""
 
 import sys
-from pathlib import Path
+from dataclasses import dataclass, field
 
 from .configure import BASELAYOUT
-from .console import run, say
+from .console import fail, say
 from .failures import report_failure
 from .places import IMAGE_CONFIG_ROOT
-from .portage_query import repositories_have
-from .resolve import drifting_build_libraries, image_merge_list
+from .resolve import drifting_build_libraries, left_behind, license_refusals
+from .roots import ImageRoot
+from .session import Calculation, Session, Stop
+
+LIBC = "virtual/libc"
+# What brings a kept root to what a build from scratch would merge: newer versions, USE
+# flags and dependencies that changed, all the way down the image's dependencies.
+UPDATE_OPTIONS = ("--update", "--deep", "--changed-use", "--changed-deps=y")
+
+
+class UpdateBuilder(Stop):
+    """The builder needs these packages at the image's versions before anything compiles."""
+
+    def __init__(self, atoms: list[str]) -> None:
+        super().__init__(" ".join(atoms))
+        self.atoms = atoms
+
+
+class RenewRoot(Stop):
+    """The kept root cannot become what a build from scratch gives by an update."""
+
+
+class UpToDate(Stop):
+    """Nothing changes in the image root. What the calculation would merge into the
+    builder alone (install-time dependencies of installed packages) is not needed."""
+
+
+class CalculationFailed(Exception):
+    """emerge found no way to merge what was asked; ``problems`` is its explanation."""
+
+    def __init__(self, problems: str) -> None:
+        super().__init__(problems)
+        self.problems = problems
+
+
+class Refused(Exception):
+    """The build stops here; the reason was said (``fail``)."""
 
 
 def binpkg_options(plan: dict) -> list[str]:
@@ -19,66 +60,159 @@ def binpkg_options(plan: dict) -> list[str]:
     return ["--usepkg", "--buildpkg", *(["--getbinpkg"] if plan["getbinpkg"] else [])]
 
 
-def emerge(args: list[str]) -> None:
-    code = run(["emerge", "--color=n", "--verbose", "--quiet-build=n", *args])
+@dataclass
+class Merging:
+    """One build's merges into its image root, and what they merged."""
+
+    session: Session
+    root: ImageRoot
+    options: list[str]
+    has_skeleton: bool  # the repositories have baselayout
+    config_root: str = IMAGE_CONFIG_ROOT
+    merged: list[tuple[str, str]] = field(default_factory=list)  # (how, cpv), in order
+
+    @property
+    def target(self) -> str:
+        return str(self.root.where)
+
+    def image_args(self, atoms: list[str]) -> list[str]:
+        where = [f"--config-root={self.config_root}", f"--root={self.target}"]
+        return [*self.options, *where, *atoms]
+
+
+def emerge(session: Session, args: list[str], judge=None) -> None:
+    """One emerge; a failure ends the build, naming the package that failed."""
+    code = session.emerge(["--color=n", "--verbose", "--quiet-build=n", *args], judge)
     if code != 0:
+        if session.problems:
+            raise CalculationFailed(session.problems)
         sys.exit(report_failure(code))
 
 
-def emerge_into_image(root: Path, atoms: list[str], options: list[str]) -> None:
-    """Emerge into the image root with its own configuration; build dependencies resolve
-    in the builder (EAPI 7+: DEPEND in SYSROOT=/, BDEPEND in /) with the builder's."""
-    emerge([*options, f"--config-root={IMAGE_CONFIG_ROOT}", f"--root={root}", *atoms])
+def refuse(problems: str) -> Refused:
+    """The failure line for a calculation that failed, naming a refused license first."""
+    refused = license_refusals(problems)
+    if not refused:
+        fail("emerge cannot install what the image needs; see above")
+        return Refused()
+    package, licenses = refused[0]
+    more = f" (and {len(refused) - 1} more, listed above)" if len(refused) > 1 else ""
+    fail(
+        f"{package}: its license {licenses} is not accepted{more}; "
+        "accept it with accept_license or the package's license in the spec"
+    )
+    return Refused()
 
 
-def lay_out_skeleton(root: Path, options: list[str]) -> None:
-    """The filesystem skeleton from the repository's baselayout, merged with USE=build.
+def judge_merges(merging: Merging, kept: bool):
+    """What is checked of each calculation before its merge list is merged."""
 
-    As for a Gentoo stage: merged-usr links and library directories as the profile says,
-    /tmp, /etc/passwd and /etc/group (root, nobody) that acct-user packages extend, and
-    /etc/os-release. A repository without baselayout gets an empty root, as Portage does.
-    """
-    if not repositories_have(root, BASELAYOUT):
-        say(f"the repositories have no {BASELAYOUT}; the root gets no filesystem skeleton")
-        return
-    say(f"the filesystem skeleton ({BASELAYOUT}, USE=build) into {root}")
-    emerge_into_image(root, ["--oneshot", BASELAYOUT], options)
+    def judge(calculation: Calculation) -> None:
+        merges = calculation.merges_into(merging.target)
+        if kept:
+            gone = left_behind(merging.root.path, calculation.reached)
+            gone += [t.cpv for t in calculation.tasks if t.operation == "uninstall"]
+            if gone:
+                raise RenewRoot(f"the image no longer needs {' '.join(gone)}")
+            if not merges:
+                raise UpToDate("the kept root is up to date")
+        if any(how == "ebuild" for how, _ in merges):
+            say("checking the builder's libraries against the image's before compiling")
+            if drifting := drifting_build_libraries(merges):
+                raise UpdateBuilder(drifting)
+        else:
+            say("nothing to compile: no drift check needed")
+        merging.merged.extend(merges)
 
-
-def emerge_c_library(root: Path, options: list[str]) -> None:
-    """virtual/libc into the image root before anything else.
-
-    Portage adds ">=" the root's libc provider to every binary package's RDEPEND, and
-    tells a binary package's dependencies unchanged only by stripping the libc provider it
-    finds installed in the root when it starts computing: in an empty root it finds none,
-    and every binary package would look built against other dependencies.
-    """
-    say(f"the C library into {root}")
-    emerge_into_image(root, ["--oneshot", "virtual/libc"], options)
+    return judge
 
 
-def update_builder(atoms: list[str], options: list[str]) -> None:
-    """Bring the builder's copies of the image's libraries to the image's versions."""
-    if atoms:
+def merge_judged(merging: Merging, atoms: list[str], kept: bool) -> None:
+    """Emerge ``atoms`` into the image root; when the builder must be brought level with
+    the image first, do that and calculate again."""
+    try:
+        emerge(merging.session, merging.image_args(atoms), judge_merges(merging, kept))
+    except UpdateBuilder as update:
         say("the builder's copies of libraries the image gets, at the image's versions")
-        emerge([*options, "--oneshot", *atoms])
+        emerge(merging.session, [*merging.options, "--oneshot", *update.atoms])
+        emerge(merging.session, merging.image_args(atoms), judge_merges(merging, kept))
 
 
-def emerge_packages(
-    root: Path, packages: list[str], env_atoms: list[str], known_binary: bool, options: list[str]
-) -> bool:
-    """The spec's packages and their runtime dependencies into the image root; those in
-    ``env_atoms`` are compiled even when a binary package fits. Whether every package
-    merged was a binary package: then nothing was compiled against the builder's
-    libraries, and nothing could have drifted."""
-    exclude = [f"--usepkg-exclude={' '.join(env_atoms)}"] if env_atoms else []
-    if known_binary and not env_atoms:
-        say("as in the last build here, which compiled nothing: no drift check needed")
-        all_binary = True
+def env_options(env_atoms: list[str], kept: bool) -> list[str]:
+    """Packages whose environment changed are compiled anew (and, in a kept root,
+    replaced although installed as they are)."""
+    if not env_atoms:
+        return []
+    atoms = " ".join(env_atoms)
+    return [f"--usepkg-exclude={atoms}", *([f"--reinstall-atoms={atoms}"] if kept else [])]
+
+
+def update_kept_root(merging: Merging, packages: list[str], env_atoms: list[str]) -> None:
+    """One emerge, one dependency calculation: the kept root brought to the spec."""
+    skeleton = [BASELAYOUT] if merging.has_skeleton else []
+    atoms = [*UPDATE_OPTIONS, "--oneshot", *env_options(env_atoms, kept=True)]
+    atoms += [*skeleton, LIBC, *packages]
+    say(f"packages into {merging.target}, updating what changed")
+    try:
+        merge_judged(merging, atoms, kept=True)
+    except UpToDate as nothing:
+        say(f"{nothing}: nothing to merge")
+    except CalculationFailed as failed:
+        if license_refusals(failed.problems):  # the same in any root
+            raise refuse(failed.problems) from failed
+        raise RenewRoot("the kept root could not be updated") from failed
+
+
+def refuse_unaccepted_licenses(merging: Merging, packages: list[str]) -> None:
+    """Before anything is merged into a fresh root: fail, naming the package and its
+    license, when the image's ACCEPT_LICENSE refuses a package the image needs. Any other
+    reason emerge has to stop is left to the merges, which explain it."""
+    say("checking the licenses of what the image needs")
+    args = ["--color=n", "--pretend", "--quiet", "--oneshot"]
+    args += merging.image_args([BASELAYOUT, LIBC, *packages])
+    if merging.session.emerge(args, quiet=True) != 0:
+        problems = merging.session.problems
+        if license_refusals(problems):
+            print(problems, flush=True)
+            raise refuse(problems)
+
+
+def build_fresh_root(
+    merging: Merging, packages: list[str], env_atoms: list[str], known: bool
+) -> None:
+    """Skeleton, C library, packages into an empty root."""
+    if not known:
+        refuse_unaccepted_licenses(merging, packages)
+    if merging.has_skeleton:
+        say(f"the filesystem skeleton ({BASELAYOUT}, USE=build) into {merging.target}")
+        emerge(merging.session, merging.image_args(["--oneshot", BASELAYOUT]))
     else:
-        merges = image_merge_list(root, [*exclude, *packages], options)
-        update_builder(drifting_build_libraries(merges), options)
-        all_binary = all(how == "binary" for how, _ in merges)
-    say(f"packages into {root}")
-    emerge_into_image(root, ["--oneshot", *exclude, *packages], options)
-    return all_binary
+        say(f"the repositories have no {BASELAYOUT}; the root gets no filesystem skeleton")
+    # Portage adds ">=" the root's libc provider to every binary package's RDEPEND, and
+    # tells a binary package's dependencies unchanged only by stripping the libc provider
+    # it finds installed in the root when it starts calculating: in an empty root it finds
+    # none, and every binary package would look built against other dependencies.
+    say(f"the C library into {merging.target}")
+    emerge(merging.session, merging.image_args(["--oneshot", LIBC]))
+    say(f"packages into {merging.target}")
+    atoms = ["--oneshot", *env_options(env_atoms, kept=False), *packages]
+    merge_judged(merging, atoms, kept=False)
+
+
+def merge_image(
+    merging: Merging, packages: list[str], env_atoms: list[str], known: bool
+) -> list[tuple[str, str]]:
+    """The image root brought to the spec; (how, cpv) of every package merged into it."""
+    if merging.root.reused:
+        try:
+            update_kept_root(merging, packages, env_atoms)
+            return merging.merged
+        except RenewRoot as why:
+            say(f"{why}: building the root afresh")
+            merging.root.renew()
+            merging.merged.clear()
+    try:
+        build_fresh_root(merging, packages, env_atoms, known)
+    except CalculationFailed as failed:
+        raise refuse(failed.problems) from failed
+    return merging.merged

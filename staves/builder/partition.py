@@ -11,7 +11,6 @@ from pathlib import Path
 from .console import capture, run, say
 from .places import BUILDER_PORTAGE, IMAGE_CONFIG_ROOT, append_text, image_portage_dir
 from .plan import PlanError
-from .portage_query import portage_vars
 from .protocol import PARTITION_FILE
 
 
@@ -29,24 +28,23 @@ def profile_name(portage_dir: str = BUILDER_PORTAGE) -> str:
     return "local-" + digest.hexdigest()[:12]
 
 
-def builder_key() -> str:
+def builder_key(found: dict[str, str]) -> str:
     """What makes this builder's binaries incompatible with another's: CHOST, profile and
-    compiler version, read where Portage reads them."""
-    found = portage_vars(["CHOST", "CC"])
+    compiler version (``found``: the builder's CHOST and CC, as Portage has them)."""
     chost = found.get("CHOST") or "unknown-chost"
     compiler = capture([found.get("CC") or "gcc", "-dumpfullversion"])
     parts = (chost, profile_name().replace("/", "_"), f"cc-{compiler or 'none'}")
     return re.sub(r"[^A-Za-z0-9._+-]", "_", ".".join(parts))
 
 
-def binpkg_dirs(pkgdir: str | None, key: str | None = None) -> tuple[str, str]:
+def binpkg_dirs(pkgdir: str | None, key: str) -> tuple[str, str]:
     """The builder's and the image root's PKGDIR: apart, under the builder's key.
 
     Each root's binary packages record that root's C library and are built with that
     root's configuration, so neither may stand in for the other.
     """
     base = Path(pkgdir or "/var/cache/binpkgs/env-default")
-    keyed = base.parent / (key or builder_key())
+    keyed = base.parent / key
     return str(keyed / "builder"), str(keyed / f"image-{base.name}")
 
 

@@ -23,6 +23,8 @@ PLAN_KEYS = {
     "reindex": bool,
     "task": str,
     "inputs": (dict, type(None)),  # the builder's and snapshot's image IDs
+    # The image whose root is kept in the cache volume for its next build (None: none).
+    "keep_root": (str, type(None)),
 }
 # Keys the host may leave out, with what they mean then.
 DEFAULTS = {
@@ -37,6 +39,7 @@ DEFAULTS = {
     "reindex": False,
     "task": "build",
     "inputs": None,
+    "keep_root": None,
 }
 # What a run does: "build" the image root, or "index" the cache partition (Portage's
 # Packages index) for the host to copy out as a binhost.

@@ -12,7 +12,6 @@ from pathlib import Path
 
 from .console import run
 from .plan import PlanError
-from .portage_query import portageq
 from .protocol import ROOT_ARCHIVE_SUFFIX, ROOT_LINKS_FILE, SOURCES_FILE
 from .resolve import cpv_name
 
@@ -94,14 +93,12 @@ def read_json_file(path: Path) -> dict:
     return value if isinstance(value, dict) else {}
 
 
-def record_sources(root: Path) -> None:
+def record_sources(root: Path, repositories: dict[str, str]) -> None:
     """What the image was made from, as Portage recorded it in the root's package
     database (``repository``, ``REPO_REVISIONS``, the environment's ``A``), with each
-    distfile's size and digests from its repository's Manifest."""
-    # Asked of "/": portageq names only the main repository for any other root.
-    names = portageq("get_repos", "/").split()
-    paths = portageq("get_repo_path", "/", *names).splitlines() if names else []
-    locations = {name: Path(path) for name, path in zip(names, paths, strict=False)}
+    distfile's size and digests from its repository's Manifest (``repositories``: the
+    image configuration's, name → location)."""
+    locations = {name: Path(path) for name, path in repositories.items()}
     packages = []
     for entry in sorted(root.glob("var/db/pkg/*/*")):
         cpv = f"{entry.parent.name}/{entry.name}"
@@ -125,8 +122,11 @@ def record_sources(root: Path) -> None:
 
 
 def archive_root(root: Path) -> None:
-    """The root as a tar next to it, with numeric owners, modes and extended attributes."""
+    """The root as a tar next to it, with numeric owners, modes and extended attributes;
+    its top directory is the root's own name (a kept root's directory, where ``root``
+    links to one)."""
     archive = root.with_name(root.name + ROOT_ARCHIVE_SUFFIX)
-    argv = ["tar", "--numeric-owner", "--xattrs", "--xattrs-include=*", "-C", str(root.parent)]
-    if run([*argv, "-cf", str(archive), root.name]) != 0:
+    source = Path(os.path.realpath(root))
+    argv = ["tar", "--numeric-owner", "--xattrs", "--xattrs-include=*", "-C", str(source.parent)]
+    if run([*argv, "-cf", str(archive), source.name]) != 0:
         raise PlanError(f"tar could not archive {root}")

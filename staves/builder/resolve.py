@@ -1,24 +1,16 @@
-"""Resolve phase: what Portage would merge into the image root, read before anything is
-merged — the licenses it refuses, the packages compiled or taken as binaries, and the
-builder's libraries that would drift from the image's."""
+"""Resolve phase: what a dependency calculation decided, read before anything is merged —
+the licenses it refuses, the packages compiled or taken as binaries, the builder's
+libraries that would drift from the image's, the packages a kept root no longer needs."""
 
 import hashlib
 import json
 import re
-import shlex
-import subprocess
-import sys
 from pathlib import Path
 
-from .configure import BASELAYOUT
-from .console import fail, say
-from .places import BUILDER_PORTAGE, IMAGE_CONFIG_ROOT
+from .places import BUILDER_PORTAGE
 
-# "[ebuild  N ] dev-libs/libshape-2:0/2::gentoo to /tmp/rootfs/ …" in emerge's merge list.
-# A binary package shows its build id after the version (binpkg-multi-instance).
+# CATEGORY/PN-VERSION: the version as Gentoo spells it (PMS 3.2).
 _VERSION = r"\d+(?:\.\d+)*[a-z]?(?:_(?:alpha|beta|pre|rc|p)\d*)*(?:-r\d+)?"
-_CPV = rf"([\w+][\w+.-]*/[\w+][\w+-]*?-{_VERSION})(?:-\d+)?"
-_MERGE_LINE = re.compile(rf"^\[(ebuild|binary)[^\]]*\] {_CPV}(?::[^:\s]+)?(?:::\S+)? to (\S+)")
 # "- app-misc/motd-1.0::gentoo (masked by: FSFAP license(s))" in emerge's explanation of
 # why nothing could satisfy an atom; several reasons are separated by commas.
 _LICENSE_MASKED = re.compile(r"^- (\S+?)(?:::\S+)? \(masked by: (?:.*, )?(.+?) license\(s\)")
@@ -30,29 +22,6 @@ PACKAGE_ENV_RECORD = "staves-package-env.json"
 # same plan, builder and snapshot images, and the same binary packages (the two PKGDIRs'
 # Packages indexes, which Portage rewrites whenever a binary package comes or goes).
 ALL_BINARY_RECORD = "staves-all-binary.json"
-
-
-def image_merge_list(
-    root: Path, packages: list[str], binpkg_options: list[str]
-) -> list[tuple[str, str]]:
-    """(how, cpv) for each package emerge would merge into the image root, from a pretend
-    run: how is "ebuild" (compiled) or "binary"."""
-    argv = ["emerge", "--color=n", "--pretend", "--quiet", *binpkg_options]
-    argv += [f"--config-root={IMAGE_CONFIG_ROOT}", f"--root={root}", "--oneshot", *packages]
-    say("running " + " ".join(shlex.quote(a) for a in argv))
-    done = subprocess.run(argv, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        print(done.stdout + done.stderr, flush=True)
-        fail(f"emerge cannot install {' '.join(packages)}; see above")
-        sys.exit(done.returncode)
-    return merges_into(done.stdout, root)
-
-
-def merges_into(merge_list: str, root: Path) -> list[tuple[str, str]]:
-    """(how, cpv) of the lines of emerge's merge list that merge into ``root``."""
-    target = str(root).rstrip("/") + "/"
-    matches = (_MERGE_LINE.match(line) for line in merge_list.splitlines())
-    return [(m[1], m[2]) for m in matches if m and m[3].rstrip("/") + "/" == target]
 
 
 def cpv_name(cpv: str) -> str:
@@ -98,27 +67,22 @@ def license_refusals(output: str) -> list[tuple[str, str]]:
     return list(dict.fromkeys((m[1], m[2]) for m in found if m))
 
 
-def refuse_unaccepted_licenses(root: Path, packages: list[str], binpkg_options: list[str]) -> int:
-    """Before anything is merged or compiled: fail, naming the package and its license,
-    when the image's ACCEPT_LICENSE (the profile's, then the spec's accept_license and
-    package licenses) refuses a package the image needs; 0 otherwise. Any other reason
-    emerge has to stop is left to the steps that follow, which explain it."""
-    argv = ["emerge", "--color=n", "--pretend", "--quiet", *binpkg_options, "--oneshot"]
-    argv += [f"--config-root={IMAGE_CONFIG_ROOT}", f"--root={root}"]
-    argv += [BASELAYOUT, "virtual/libc", *packages]
-    say("checking the licenses of what the image needs")
-    done = subprocess.run(argv, capture_output=True, text=True, check=False)
-    refused = license_refusals(done.stdout + done.stderr) if done.returncode != 0 else []
-    if not refused:
-        return 0
-    print(done.stdout + done.stderr, flush=True)
-    package, licenses = refused[0]
-    more = f" (and {len(refused) - 1} more, listed above)" if len(refused) > 1 else ""
-    fail(
-        f"{package}: its license {licenses} is not accepted{more}; "
-        "accept it with accept_license or the package's license in the spec"
-    )
-    return 1
+def installed_slots(root: Path) -> set[str]:
+    """CATEGORY/PN:SLOT of every package in a root's package database."""
+    found = set()
+    for entry in (root / "var/db/pkg").glob("*/*"):
+        try:
+            slot = (entry / "SLOT").read_text(encoding="utf-8").split("/")[0].strip()
+        except OSError:
+            continue
+        found.add(f"{cpv_name(f'{entry.parent.name}/{entry.name}')}:{slot}")
+    return found
+
+
+def left_behind(root: Path, reached: frozenset[str]) -> list[str]:
+    """The slots installed in ``root`` that the calculation no longer reached: packages the
+    image does not need any more."""
+    return sorted(installed_slots(root) - reached)
 
 
 def package_envs(plan: dict) -> dict[str, str]:

@@ -8,7 +8,6 @@ from staves.builder.resolve import (
     changed_envs,
     cpv_name,
     license_refusals,
-    merges_into,
     package_envs,
 )
 from staves.spec import build_plan, loads_spec
@@ -20,20 +19,7 @@ def plan_for(text: str) -> dict:
     return build_plan(loads_spec(text), 2)
 
 
-def test_the_image_merge_list_is_read_from_emerge_output() -> None:
-    output = (
-        "[ebuild  N     ] dev-util/gentool-1.0::gentoo  0 KiB\n"
-        "[ebuild  N     ] dev-libs/libshape-2:0/2::gentoo to /tmp/rootfs/ 0 KiB\n"
-        '[binary   R    ] app-misc/shaper-1.0-2::gentoo to /tmp/rootfs/ USE="round" 0 KiB\n'
-        "[binary  N     ] dev-libs/libfoo2-1.0_p3-r1-12:0/1::gentoo to /tmp/rootfs/\n"
-        "[ebuild  N     ] sys-libs/glibc-2.36-r1:2.2 to /tmp/rootfs/\n"
-    )
-    assert merges_into(output, Path("/tmp/rootfs")) == [
-        ("ebuild", "dev-libs/libshape-2"),
-        ("binary", "app-misc/shaper-1.0"),
-        ("binary", "dev-libs/libfoo2-1.0_p3-r1"),
-        ("ebuild", "sys-libs/glibc-2.36-r1"),
-    ]
+def test_a_packages_name_is_its_cpv_without_the_version() -> None:
     assert cpv_name("sys-libs/glibc-2.36-r1") == "sys-libs/glibc"
     assert cpv_name("dev-libs/libfoo2-1.0_p3") == "dev-libs/libfoo2"
     assert cpv_name("dev-libs/libshape-2") == "dev-libs/libshape"
