@@ -7,6 +7,9 @@ from pathlib import Path
 from staves.builder.resolve import (
     changed_envs,
     cpv_name,
+    drifting_build_libraries,
+    installed_slots,
+    left_behind,
     license_refusals,
     package_envs,
 )
@@ -52,3 +55,37 @@ A copy of the 'FSFAP' license is located at '/var/db/repos/gentoo/licenses/FSFAP
         ("app-misc/motd-1.1", "FSFAP"),
         ("app-misc/testing-only-1.0", "MIT GPL-2"),
     ]
+
+
+def builder_vdb(tmp_path: Path) -> Path:
+    """A builder's package database: glibc behind virtual/libc, libshape-1."""
+    vdb = tmp_path / "var/db/pkg"
+    for cpv in ("sys-libs/glibc-2.36", "dev-libs/libshape-1", "virtual/libc-1"):
+        (vdb / cpv).mkdir(parents=True)
+    (vdb / "virtual/libc-1/RDEPEND").write_text("sys-libs/glibc:2.2\n")
+    return vdb
+
+
+def test_the_builder_gets_the_images_version_of_a_library_before_a_compile(
+    tmp_path: Path,
+) -> None:
+    vdb = builder_vdb(tmp_path)
+    merges = [
+        ("binary", "dev-libs/libshape-2"),
+        ("binary", "sys-libs/glibc-2.37"),  # the C library stays as the builder has it
+        ("ebuild", "app-misc/shaper-1.0"),
+    ]
+    assert drifting_build_libraries(merges, vdb) == ["=dev-libs/libshape-2"]
+    # Nothing compiled: nothing is linked against the builder's copy.
+    assert drifting_build_libraries(merges[:2], vdb) == []
+    assert drifting_build_libraries([("ebuild", "dev-libs/libshape-1")], vdb) == []
+
+
+def test_packages_a_kept_root_no_longer_needs_are_told_by_slot(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    for cpv, slot in (("app-misc/hello-1.0", "0"), ("dev-libs/libshape-1", "0/1")):
+        (root / "var/db/pkg" / cpv).mkdir(parents=True)
+        (root / "var/db/pkg" / cpv / "SLOT").write_text(slot + "\n")
+    assert installed_slots(root) == {"app-misc/hello:0", "dev-libs/libshape:0"}
+    # libshape-2 replacing libshape-1 in its slot is an update, not a package leaving.
+    assert left_behind(root, frozenset({"dev-libs/libshape:0"})) == ["app-misc/hello:0"]
