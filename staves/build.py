@@ -121,6 +121,12 @@ class BuildOutcome:
     image: Publishable | None
 
 
+def from_builder(sources: Mapping[str, Any]) -> frozenset[str]:
+    """The packages (CATEGORY/PF) the builder's installed copies gave the image."""
+    packages = sources.get("packages") or []
+    return frozenset(str(p.get("cpv")) for p in packages if p.get("origin") == "builder")
+
+
 def failure_from(result: RunResult) -> StavesError:
     """One line naming what failed, from the in-builder script's last words."""
     marked = [line for line in result.tail if line.startswith(FAILURE_MARK)]
@@ -655,6 +661,7 @@ def platform_image(request: BuildRequest, built: BuiltRoot, platform: Platform) 
             list(built.inputs),
             built.root_links,
             built.license_table,
+            from_builder(built.sources),
         )
     )
     attached = build_artifact(image.descriptor(), [(sbom, SBOM_FILE)], SPDX_MEDIA_TYPE)

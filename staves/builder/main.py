@@ -10,6 +10,7 @@ import threading
 import time
 from pathlib import Path
 
+from .builder_packages import read_from_builder, remember_from_builder, spec_changes_make_conf
 from .configure import (
     BASELAYOUT,
     configure_builder,
@@ -104,12 +105,17 @@ def build(plan: dict, session: Session, pkgdirs: tuple[str, str], root: ImageRoo
         say(f"environment changed for {' '.join(env_atoms)}: compiling them anew")
     repositories = session.repositories(IMAGE_CONFIG_ROOT)
     merging = Merging(session, root, options, has_ebuilds(repositories, BASELAYOUT))
+    if not spec_changes_make_conf(plan):
+        merging.builder_reuse = image_pkgdir
     with Phase("merge"), session.deferring_env_update(str(root.where)):
         try:
             merged = merge_image(merging, plan["packages"], env_atoms, known)
         except Refused:
             return 1
     say(f"dependency calculations: {session.calculations}")
+    if merging.from_builder:
+        say(f"compiles saved by the builder's packages: {len(merging.from_builder)}")
+        remember_from_builder(image_pkgdir, root.path, merging.from_builder)
     record.parent.mkdir(parents=True, exist_ok=True)
     record.write_text(json.dumps(env_record, sort_keys=True) + "\n")
     all_binary = all(how == "binary" for how, _ in merged)
@@ -125,7 +131,7 @@ def build(plan: dict, session: Session, pkgdirs: tuple[str, str], root: ImageRoo
         drop_build_state(root.path)
     with Phase("record"):
         record_root_links(root.path)
-        record_sources(root.path, repositories)
+        record_sources(root.path, repositories, read_from_builder(image_pkgdir))
         archive_root(Path(plan["root"]))
     say("root filesystem ready")
     return 0

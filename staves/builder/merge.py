@@ -11,6 +11,7 @@ then built afresh, so that it holds what a build from scratch would).
 import sys
 from dataclasses import dataclass, field
 
+from .builder_packages import pack_from_builder, reusable
 from .configure import BASELAYOUT
 from .console import fail, say
 from .failures import report_failure
@@ -35,6 +36,14 @@ class UpdateBuilder(Stop):
 
 class RenewRoot(Stop):
     """The kept root cannot become what a build from scratch gives by an update."""
+
+
+class TakeFromBuilder(Stop):
+    """The builder has packages the image would compile, built as the image would."""
+
+    def __init__(self, cpvs: list[str]) -> None:
+        super().__init__(" ".join(cpvs))
+        self.cpvs = cpvs
 
 
 class UpToDate(Stop):
@@ -68,8 +77,13 @@ class Merging:
     root: ImageRoot
     options: list[str]
     has_skeleton: bool  # the repositories have baselayout
+    # Where the builder's own packages may stand in for the image's (builder_packages),
+    # the image's partition; None: never.
+    builder_reuse: str | None = None
     config_root: str = IMAGE_CONFIG_ROOT
     merged: list[tuple[str, str]] = field(default_factory=list)  # (how, cpv), in order
+    from_builder: list[str] = field(default_factory=list)  # packed from the builder
+    builder_tried: set[str] = field(default_factory=set)  # asked of the builder already
 
     @property
     def target(self) -> str:
@@ -105,37 +119,55 @@ def refuse(problems: str) -> Refused:
 
 
 def judge_merges(merging: Merging, kept: bool):
-    """What is checked of each calculation before its merge list is merged."""
+    """What is checked of each calculation before its merge list is merged: in a kept
+    root, packages left behind (a fresh root then) or nothing to do; packages the builder
+    can give; the builder's libraries, when something is compiled against them."""
 
     def judge(calculation: Calculation) -> None:
-        merges = calculation.merges_into(merging.target)
         if kept:
             gone = left_behind(merging.root.path, calculation.reached)
             gone += [t.cpv for t in calculation.tasks if t.operation == "uninstall"]
             if gone:
                 raise RenewRoot(f"the image no longer needs {' '.join(gone)}")
-            if not merges:
-                raise UpToDate("the kept root is up to date")
-        if any(how == "ebuild" for how, _ in merges):
+        compiled = [t for t in calculation.tasks_into(merging.target) if t.how == "ebuild"]
+        if merging.builder_reuse:
+            untried = [t for t in compiled if t.cpv not in merging.builder_tried]
+            merging.builder_tried.update(t.cpv for t in untried)
+            if taken := [t.cpv for t in untried if reusable(t.cpv, t.use, t.iuse)]:
+                raise TakeFromBuilder(taken)
+        merges = calculation.merges_into(merging.target)
+        if compiled:
             say("checking the builder's libraries against the image's before compiling")
             if drifting := drifting_build_libraries(merges):
                 raise UpdateBuilder(drifting)
         else:
             say("nothing to compile: no drift check needed")
+        if kept and not merges:
+            raise UpToDate("the kept root is up to date")
         merging.merged.extend(merges)
 
     return judge
 
 
 def merge_judged(merging: Merging, atoms: list[str], kept: bool) -> None:
-    """Emerge ``atoms`` into the image root; when the builder must be brought level with
-    the image first, do that and calculate again."""
-    try:
-        emerge(merging.session, merging.image_args(atoms), judge_merges(merging, kept))
-    except UpdateBuilder as update:
-        say("the builder's copies of libraries the image gets, at the image's versions")
-        emerge(merging.session, [*merging.options, "--oneshot", *update.atoms])
-        emerge(merging.session, merging.image_args(atoms), judge_merges(merging, kept))
+    """Emerge ``atoms`` into the image root. When the builder has packages to give first,
+    or must be brought level with the image, do that and calculate again (once each)."""
+    done: set[type] = set()
+    while True:
+        try:
+            emerge(merging.session, merging.image_args(atoms), judge_merges(merging, kept))
+            return
+        except TakeFromBuilder as take:
+            if merging.builder_reuse and pack_from_builder(take.cpvs, merging.builder_reuse):
+                merging.from_builder.extend(take.cpvs)
+            else:
+                merging.builder_reuse = None
+        except UpdateBuilder as update:
+            if UpdateBuilder in done:
+                raise
+            done.add(UpdateBuilder)
+            say("the builder's copies of libraries the image gets, at the image's versions")
+            emerge(merging.session, [*merging.options, "--oneshot", *update.atoms])
 
 
 def env_options(env_atoms: list[str], kept: bool) -> list[str]:
@@ -185,7 +217,7 @@ def build_fresh_root(
         refuse_unaccepted_licenses(merging, packages)
     if merging.has_skeleton:
         say(f"the filesystem skeleton ({BASELAYOUT}, USE=build) into {merging.target}")
-        emerge(merging.session, merging.image_args(["--oneshot", BASELAYOUT]))
+        merge_judged(merging, ["--oneshot", BASELAYOUT], kept=False)
     else:
         say(f"the repositories have no {BASELAYOUT}; the root gets no filesystem skeleton")
     # Portage adds ">=" the root's libc provider to every binary package's RDEPEND, and
@@ -193,7 +225,7 @@ def build_fresh_root(
     # it finds installed in the root when it starts calculating: in an empty root it finds
     # none, and every binary package would look built against other dependencies.
     say(f"the C library into {merging.target}")
-    emerge(merging.session, merging.image_args(["--oneshot", LIBC]))
+    merge_judged(merging, ["--oneshot", LIBC], kept=False)
     say(f"packages into {merging.target}")
     atoms = ["--oneshot", *env_options(env_atoms, kept=False), *packages]
     merge_judged(merging, atoms, kept=False)

@@ -10,6 +10,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from .builder_packages import came_from_builder
 from .console import run
 from .plan import PlanError
 from .protocol import ROOT_ARCHIVE_SUFFIX, ROOT_LINKS_FILE, SOURCES_FILE
@@ -93,11 +94,14 @@ def read_json_file(path: Path) -> dict:
     return value if isinstance(value, dict) else {}
 
 
-def record_sources(root: Path, repositories: dict[str, str]) -> None:
+def record_sources(
+    root: Path, repositories: dict[str, str], from_builder: dict[str, list[str]]
+) -> None:
     """What the image was made from, as Portage recorded it in the root's package
     database (``repository``, ``REPO_REVISIONS``, the environment's ``A``), with each
     distfile's size and digests from its repository's Manifest (``repositories``: the
-    image configuration's, name → location)."""
+    image configuration's, name → location), and which packages the builder gave
+    (``from_builder``: binary packages packed from its installed ones)."""
     locations = {name: Path(path) for name, path in repositories.items()}
     packages = []
     for entry in sorted(root.glob("var/db/pkg/*/*")):
@@ -111,6 +115,7 @@ def record_sources(root: Path, repositories: dict[str, str]) -> None:
                 "repository": repo,
                 "revisions": read_json_file(entry / "REPO_REVISIONS"),
                 "distfiles": [{"name": name, **known.get(name, {})} for name in distfiles],
+                **({"origin": "builder"} if came_from_builder(entry, from_builder) else {}),
             }
         )
     repositories = [

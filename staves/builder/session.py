@@ -43,6 +43,8 @@ class Planned:
     cpv: str
     root: str  # Portage's ROOT of the task, with a trailing slash
     operation: str  # "merge" or "uninstall"
+    use: frozenset[str] = frozenset()  # the USE flags it is built with
+    iuse: frozenset[str] = frozenset()  # the flags it has
 
 
 @dataclass(frozen=True)
@@ -56,8 +58,12 @@ class Calculation:
 
     def merges_into(self, root: str) -> list[tuple[str, str]]:
         """(how, cpv) of what is merged into ``root``."""
+        return [(t.how, t.cpv) for t in self.tasks_into(root)]
+
+    def tasks_into(self, root: str) -> list[Planned]:
+        """The merges into ``root``."""
         target = root.rstrip("/") + "/"
-        return [(t.how, t.cpv) for t in self.tasks if t.operation == "merge" and t.root == target]
+        return [t for t in self.tasks if t.operation == "merge" and t.root == target]
 
 
 Judge = Callable[[Calculation], None]
@@ -96,12 +102,13 @@ def _reached_in(depgraph: Any, root: str) -> frozenset[str]:
     )
 
 
+def _planned(pkg: Any) -> Planned:
+    how, cpv, root, operation = (str(pkg.type_name), str(pkg.cpv), str(pkg.root), pkg.operation)
+    return Planned(how, cpv, root, str(operation), pkg.use.enabled, pkg.iuse.all)
+
+
 def _calculation(depgraph: Any, root: str | None) -> Calculation:
-    tasks = tuple(
-        Planned(str(pkg.type_name), str(pkg.cpv), str(pkg.root), str(pkg.operation))
-        for pkg in depgraph.altlist()
-        if hasattr(pkg, "cpv") and hasattr(pkg, "operation")
-    )
+    tasks = tuple(_planned(pkg) for pkg in depgraph.altlist() if hasattr(pkg, "operation"))
     return Calculation(tasks, _reached_in(depgraph, root) if root else frozenset())
 
 

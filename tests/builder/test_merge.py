@@ -81,15 +81,19 @@ def test_a_kept_root_merges_only_what_changed(tmp_path: Path) -> None:
 def test_a_package_the_image_no_longer_needs_means_a_fresh_root(tmp_path: Path) -> None:
     root = tmp_path / "rootfs"
     installed(root, "app-misc/hello:0", "app-misc/shaper:0")
-    # The skeleton's and the C library's emerges are not judged: only the update and
-    # the packages show their calculation.
-    session = FakeSession(
-        [calc(reached=("app-misc/hello:0",)), calc(("binary", "app-misc/hello-1.0"))]
-    )
+    skeleton = calc(("binary", "sys-apps/baselayout-2.17"))
+    libc = calc(("binary", "sys-libs/glibc-2.36"), ("binary", "virtual/libc-1"))
+    hello = calc(("binary", "app-misc/hello-1.0"))
+    session = FakeSession([calc(reached=("app-misc/hello:0",)), skeleton, libc, hello])
     m = merging(tmp_path, session, reused=True)
     merged = merge_image(m, ["app-misc/hello"], [], known=True)
     assert not (root / "var/db/pkg").exists()  # shaper went with the old root
-    assert merged == [("binary", "app-misc/hello-1.0")]
+    assert merged == [
+        ("binary", "sys-apps/baselayout-2.17"),
+        ("binary", "sys-libs/glibc-2.36"),
+        ("binary", "virtual/libc-1"),
+        ("binary", "app-misc/hello-1.0"),
+    ]
     # The update, then the skeleton, the C library and the packages into the new root.
     assert [run[-1] for run in session.runs] == [
         "app-misc/hello",
