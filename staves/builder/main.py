@@ -4,6 +4,7 @@ PLAN-FILE`` (or ``python3 -m staves.builder PLAN-FILE``) under the host's lease.
 
 import configparser
 import glob
+import hashlib
 import json
 import sys
 import threading
@@ -12,7 +13,9 @@ from pathlib import Path
 
 from .builder_packages import read_from_builder, remember_from_builder, spec_changes_make_conf
 from .configure import (
+    BASE_MAKE_CONF,
     BASELAYOUT,
+    INSTALL_MASK,
     configure_builder,
     configure_image_root,
     configure_image_shape,
@@ -170,10 +173,23 @@ def main(text: str) -> int:
             discard_pkgdir(image_pkgdir)
 
 
+# Changes to how Staves merges into a root: kept roots made otherwise start afresh.
+ROOT_FORMAT = 1
+
+
+def root_shape(plan: dict) -> str:
+    """A digest of what decides how packages are merged into the image root that Portage
+    does not compare when it updates one: INSTALL_MASK, the settings Staves adds, the
+    repositories (the same version from another repository is not merged again)."""
+    repositories = sorted((k, v) for k, v in plan["files"].items() if "/repos.conf/" in k)
+    shaping = [ROOT_FORMAT, INSTALL_MASK, plan["install_mask"], BASE_MAKE_CONF, repositories]
+    return hashlib.sha256(json.dumps(shaping).encode()).hexdigest()[:16]
+
+
 def build_root(plan: dict, session: Session, pkgdirs: tuple[str, str]) -> int:
     """The build into a root kept from the last build of the image, or a fresh one."""
     keep = None if plan["discard_pkgdir"] else plan["keep_root"]
-    root = open_root(plan["root"], pkgdirs[1], keep)
+    root = open_root(plan["root"], pkgdirs[1], keep, root_shape(plan))
     complete = False
     try:
         code = build(plan, session, pkgdirs, root)

@@ -35,6 +35,7 @@ class ImageRoot:
     kept: Path | None = None  # the directory holding the kept root, its lock and state
     reused: bool = False  # it holds the complete root of the last build
     added: list[str] = field(default_factory=list)  # files Staves adds after the merge
+    shape: str = ""  # what the root was merged with that Portage does not compare
     _lock: int | None = None
 
     def renew(self) -> None:
@@ -61,8 +62,8 @@ def _read_state(kept: Path) -> dict:
     return state if isinstance(state, dict) else {}
 
 
-def _write_state(kept: Path, complete: bool, added: list[str]) -> None:
-    state = {"complete": complete, "added": sorted(set(added))}
+def _write_state(kept: Path, complete: bool, added: list[str], shape: str) -> None:
+    state = {"complete": complete, "added": sorted(set(added)), "shape": shape}
     temporary = kept / f"{STATE_FILE}.tmp"
     temporary.write_text(json.dumps(state, sort_keys=True) + "\n", encoding="utf-8")
     temporary.replace(kept / STATE_FILE)
@@ -88,10 +89,12 @@ def _point_at(link: Path, target: Path) -> None:
     link.symlink_to(target)
 
 
-def open_root(where: str, image_pkgdir: str, name: str | None) -> ImageRoot:
+def open_root(where: str, image_pkgdir: str, name: str | None, shape: str = "") -> ImageRoot:
     """The root to merge into: the kept root of ``name`` when there is one to keep and no
     other build holds it, else a fresh directory at ``where``. ``where`` always names it
-    for the host (a symlink to a kept root)."""
+    for the host (a symlink to a kept root). A kept root made with another ``shape`` (what
+    decides how packages are merged without Portage noticing: INSTALL_MASK, the
+    repositories) starts afresh."""
     fresh = ImageRoot(Path(where), Path(where))
     if name is None:
         fresh.path.mkdir(parents=True, exist_ok=True)
@@ -105,14 +108,15 @@ def open_root(where: str, image_pkgdir: str, name: str | None) -> ImageRoot:
         return fresh
     root = ImageRoot(Path(where), kept / ROOT_NAME, kept=kept, _lock=lock)
     state = _read_state(kept)
-    if state.get("complete") and root.path.is_dir():
+    if state.get("complete") and state.get("shape") == shape and root.path.is_dir():
         root.reused = True
         _take_out(root.path, [str(p) for p in state.get("added", [])])
         say(f"updating the root kept from this image's last build ({kept})")
     else:
         shutil.rmtree(root.path, ignore_errors=True)
         root.path.mkdir(parents=True)
-    _write_state(kept, complete=False, added=[])
+    root.shape = shape
+    _write_state(kept, complete=False, added=[], shape=shape)
     _point_at(Path(where), root.path)
     return root
 
@@ -129,7 +133,7 @@ def close_root(root: ImageRoot, complete: bool) -> None:
     """Record how the build into a kept root ended and let the next build have it."""
     if root.kept is None:
         return
-    _write_state(root.kept, complete=complete, added=root.added)
+    _write_state(root.kept, complete=complete, added=root.added, shape=root.shape)
     if root._lock is not None:
         os.close(root._lock)
         root._lock = None

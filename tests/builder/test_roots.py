@@ -61,3 +61,16 @@ def test_a_root_another_build_holds_is_left_to_it(tmp_path: Path) -> None:
         assert root.path == Path(where) and not Path(where).is_symlink()
     finally:
         os.close(other_build)
+
+
+def test_a_root_merged_otherwise_starts_afresh(tmp_path: Path) -> None:
+    # INSTALL_MASK, say: Portage merges nothing again when only it changed.
+    where, partition = str(tmp_path / "rootfs"), str(tmp_path / "key/image-env-1")
+    first = open_root(where, partition, "x", shape="headers-masked")
+    close_root(first, complete=True)
+    same = open_root(where, partition, "x", shape="headers-masked")
+    assert same.reused
+    close_root(same, complete=True)
+    other = open_root(where, partition, "x", shape="headers-kept")
+    assert other.kept is not None and not other.reused
+    close_root(other, complete=True)
