@@ -9,6 +9,7 @@ then built afresh, so that it holds what a build from scratch would).
 """
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .builder_packages import pack_from_builder, reusable
@@ -118,7 +119,7 @@ def refuse(problems: str) -> Refused:
     return Refused()
 
 
-def judge_merges(merging: Merging, kept: bool):
+def judge_merges(merging: Merging, kept: bool, drift: bool = True) -> Callable[[Calculation], None]:
     """What is checked of each calculation before its merge list is merged: in a kept
     root, packages left behind (a fresh root then) or nothing to do; packages the builder
     can give; the builder's libraries, when something is compiled against them."""
@@ -136,11 +137,11 @@ def judge_merges(merging: Merging, kept: bool):
             if taken := [t.cpv for t in untried if reusable(t.cpv, t.use, t.iuse)]:
                 raise TakeFromBuilder(taken)
         merges = calculation.merges_into(merging.target)
-        if compiled:
+        if compiled and drift:
             say("checking the builder's libraries against the image's before compiling")
             if drifting := drifting_build_libraries(merges):
                 raise UpdateBuilder(drifting)
-        else:
+        elif drift:
             say("nothing to compile: no drift check needed")
         if kept and not merges:
             raise UpToDate("the kept root is up to date")
@@ -149,13 +150,15 @@ def judge_merges(merging: Merging, kept: bool):
     return judge
 
 
-def merge_judged(merging: Merging, atoms: list[str], kept: bool) -> None:
+def merge_judged(merging: Merging, atoms: list[str], kept: bool, drift: bool = True) -> None:
     """Emerge ``atoms`` into the image root. When the builder has packages to give first,
-    or must be brought level with the image, do that and calculate again (once each)."""
+    or must be brought level with the image (``drift``), do that and calculate again (once
+    each)."""
+    judge = judge_merges(merging, kept, drift)
     done: set[type] = set()
     while True:
         try:
-            emerge(merging.session, merging.image_args(atoms), judge_merges(merging, kept))
+            emerge(merging.session, merging.image_args(atoms), judge)
             return
         except TakeFromBuilder as take:
             if merging.builder_reuse and pack_from_builder(take.cpvs, merging.builder_reuse):
@@ -217,7 +220,7 @@ def build_fresh_root(
         refuse_unaccepted_licenses(merging, packages)
     if merging.has_skeleton:
         say(f"the filesystem skeleton ({BASELAYOUT}, USE=build) into {merging.target}")
-        merge_judged(merging, ["--oneshot", BASELAYOUT], kept=False)
+        merge_judged(merging, ["--oneshot", BASELAYOUT], kept=False, drift=False)
     else:
         say(f"the repositories have no {BASELAYOUT}; the root gets no filesystem skeleton")
     # Portage adds ">=" the root's libc provider to every binary package's RDEPEND, and
@@ -225,7 +228,7 @@ def build_fresh_root(
     # it finds installed in the root when it starts calculating: in an empty root it finds
     # none, and every binary package would look built against other dependencies.
     say(f"the C library into {merging.target}")
-    merge_judged(merging, ["--oneshot", LIBC], kept=False)
+    merge_judged(merging, ["--oneshot", LIBC], kept=False, drift=False)
     say(f"packages into {merging.target}")
     atoms = ["--oneshot", *env_options(env_atoms, kept=False), *packages]
     merge_judged(merging, atoms, kept=False)

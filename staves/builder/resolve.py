@@ -42,6 +42,12 @@ def builder_libc(vdb: Path = Path("/var/db/pkg")) -> set[str]:
     return {re.sub(r"^[<>=~!]*|[:\[].*$", "", atom) for atom in rdepend.split() if "/" in atom}
 
 
+# What the builder keeps as it is, whatever version the image gets: its filesystem
+# skeleton (a baselayout for another root would rearrange the builder's own), and its C
+# library, which ``builder_libc`` names.
+BUILDER_KEEPS = frozenset({"sys-apps/baselayout", "virtual/libc"})
+
+
 def drifting_build_libraries(
     merges: list[tuple[str, str]], vdb: Path = Path("/var/db/pkg")
 ) -> list[str]:
@@ -52,11 +58,11 @@ def drifting_build_libraries(
     (">=") in each binary package."""
     if not any(how == "ebuild" for how, _ in merges):
         return []
-    libc = builder_libc(vdb)
+    keeps = BUILDER_KEEPS | builder_libc(vdb)
     drifting = []
     for _, cpv in merges:
         installed = installed_in_builder(cpv_name(cpv), vdb)
-        if installed and cpv not in installed and cpv_name(cpv) not in libc:
+        if installed and cpv not in installed and cpv_name(cpv) not in keeps:
             drifting.append(f"={cpv}")
     return drifting
 
