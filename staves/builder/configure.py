@@ -133,10 +133,21 @@ def configure_image_root(
             append_text(image_path(name, config_root), "\n" + text)
 
 
+# The image root holds what a build from scratch gives, also when a kept root is updated:
+# no library of a replaced package is kept for programs still linked to it
+# (preserve-libs), and no configuration file is kept back as ._cfg0000_NAME beside one a
+# package changed (CONFIG_PROTECT): nobody edits an image root by hand.
+IMAGE_FEATURES = "-preserve-libs"
+IMAGE_CONFIG_PROTECT_MASK = "/"
+
+
 def configure_image_shape(plan: dict, config_root: str = IMAGE_CONFIG_ROOT) -> None:
     """What shapes the image root, in its own configuration: Staves' INSTALL_MASK and the
-    spec's, and baselayout with USE=build (its pkg_preinst lays out the skeleton)."""
+    spec's, no preserved libraries or protected configuration files, and baselayout with
+    USE=build (its pkg_preinst lays out the skeleton)."""
     portage_dir = image_portage_dir(config_root)
     mask = " ".join([*INSTALL_MASK, *plan["install_mask"]])
     append_text(make_conf_path(portage_dir), f'INSTALL_MASK="{mask}"\n')
+    append_text(make_conf_path(portage_dir), f'FEATURES="${{FEATURES}} {IMAGE_FEATURES}"\n')
+    append_text(make_conf_path(portage_dir), f'CONFIG_PROTECT_MASK="{IMAGE_CONFIG_PROTECT_MASK}"\n')
     write_file(portage_dir / "package.use" / "zz-staves-baselayout", f"{BASELAYOUT} build\n")

@@ -15,6 +15,8 @@ from .builder_packages import read_from_builder, remember_from_builder, spec_cha
 from .configure import (
     BASE_MAKE_CONF,
     BASELAYOUT,
+    IMAGE_CONFIG_PROTECT_MASK,
+    IMAGE_FEATURES,
     INSTALL_MASK,
     configure_builder,
     configure_image_root,
@@ -182,7 +184,9 @@ def root_shape(plan: dict) -> str:
     does not compare when it updates one: INSTALL_MASK, the settings Staves adds, the
     repositories (the same version from another repository is not merged again)."""
     repositories = sorted((k, v) for k, v in plan["files"].items() if "/repos.conf/" in k)
-    shaping = [ROOT_FORMAT, INSTALL_MASK, plan["install_mask"], BASE_MAKE_CONF, repositories]
+    shaping = [ROOT_FORMAT, INSTALL_MASK, IMAGE_FEATURES, IMAGE_CONFIG_PROTECT_MASK]
+    shaping += [plan["install_mask"], BASE_MAKE_CONF]
+    shaping.append(repositories)
     return hashlib.sha256(json.dumps(shaping).encode()).hexdigest()[:16]
 
 

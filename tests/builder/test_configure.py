@@ -64,6 +64,8 @@ def test_the_image_configuration_is_the_builders_with_the_specs_files_on_top(
     assert make_conf.startswith('COMMON_FLAGS="-O2"\n')
     assert 'PKGDIR="/pkgdir/image"' in make_conf and 'USE="-nls"' in make_conf
     assert "/usr/include" in make_conf and "/usr/share/locale" in make_conf  # INSTALL_MASK
+    assert 'FEATURES="${FEATURES} -preserve-libs"' in make_conf
+    assert 'CONFIG_PROTECT_MASK="/"' in make_conf
     assert (target / "package.use/staves").read_text() == "app-misc/hello shout\n"
     assert (target / "package.use/zz-staves-baselayout").read_text() == f"{BASELAYOUT} build\n"
     # The profile link is absolute: a relative one would point into the config root.
