@@ -12,13 +12,9 @@ from staves.builder.builder_packages import (
     same_use,
     spec_changes_make_conf,
 )
-from staves.spec import build_plan, loads_spec
+from tests.builder.plans import plan_for
 
 SPEC = 'name = "x"\npackages = ["dev-libs/libshape"]\n'
-
-
-def plan_for(text: str) -> dict:
-    return build_plan(loads_spec(text), 2)
 
 
 def test_only_a_spec_without_make_conf_settings_of_its_own_reuses_the_builders() -> None:

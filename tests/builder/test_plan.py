@@ -7,13 +7,7 @@ from pathlib import Path
 import pytest
 
 from staves.builder.plan import PlanError, load_plan, read_plan_text
-from staves.spec import build_plan, loads_spec
-
-SPEC = 'name = "x"\npackages = ["app-misc/hello"]\n'
-
-
-def plan_for(text: str) -> dict:
-    return build_plan(loads_spec(text), 2)
+from tests.builder.plans import SPEC, plan_for
 
 
 def test_the_host_plan_passes_the_builder_check() -> None:

@@ -13,13 +13,7 @@ from staves.builder.resolve import (
     license_refusals,
     package_envs,
 )
-from staves.spec import build_plan, loads_spec
-
-SPEC = 'name = "x"\npackages = ["app-misc/hello"]\n'
-
-
-def plan_for(text: str) -> dict:
-    return build_plan(loads_spec(text), 2)
+from tests.builder.plans import SPEC, plan_for
 
 
 def test_a_packages_name_is_its_cpv_without_the_version() -> None:
