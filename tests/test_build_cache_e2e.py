@@ -227,9 +227,79 @@ def test_one_changed_package_repacks_one_layer_as_a_fresh_pack_would(bed: Bed, c
     changed = bed.build(SPEC + USE_CHANGE, f"oci:{bed.work}/changed:t")
     assert changed.compiled() == ["app-misc/hello-1.0"]
     assert changed.repacked() == (1, 8)
-    assert PRETEND in changed.proc.stderr  # a new plan: the drift check runs
+    # A compile: the drift check runs, on the build's one dependency calculation.
+    assert "checking the builder's libraries against the image's" in changed.proc.stderr
     # --no-cache: a build although the destination holds it, every layer packed afresh.
     fresh = bed.build(SPEC + USE_CHANGE, f"oci:{bed.work}/changed:t", extra=("--no-cache",))
     assert len(fresh.builders_created()) == 1
     assert fresh.repacked() == (8, 8)
     assert fresh.digest == changed.digest
+
+
+def calculations(run: Run) -> int:
+    """Dependency calculations in the run, as Portage counts them out loud."""
+    return run.proc.stderr.count("Calculating dependencies")
+
+
+def layout_files(layout: Path) -> set[str]:
+    manifest = manifest_of_layout(layout)
+    files = set()
+    for layer in manifest["layers"]:
+        with tarfile.open(layout / "blobs/sha256" / layer["digest"][7:]) as tar:
+            files |= {member.name for member in tar}
+    return files
+
+
+def test_a_warm_build_runs_one_dependency_calculation_and_merges_nothing(
+    bed: Bed, cold: Run
+) -> None:
+    bed.build(SPEC, f"oci:{bed.work}/one-calc:t", extra=("--no-cache",))
+    warm = bed.build(SPEC, f"oci:{bed.work}/one-calc:t", extra=("--no-cache",))
+    assert calculations(warm) == 1
+    assert ">>> Emerging" not in warm.proc.stderr  # the root kept from the last build
+    assert warm.digest == cold.digest
+    assert "running emerge" not in warm.proc.stderr and "portageq" not in warm.proc.stderr
+
+
+def test_an_updated_root_is_the_root_a_build_from_scratch_gives(bed: Bed, cold: Run) -> None:
+    bed.build(SPEC, f"oci:{bed.work}/before-update:t")  # the kept root holds SPEC's
+    # One USE flag changed: the build updates the kept root (hello anew), then a second
+    # build from scratch (--check-reproducible) must give the same layers.
+    checked = bed.build(
+        SPEC + USE_CHANGE, f"oci:{bed.work}/updated:t", extra=("--check-reproducible",)
+    )
+    assert "updating the root kept from this image's last build" in checked.proc.stderr
+    assert "reproducible: a build from scratch gave the same layers" in checked.proc.stderr
+
+
+def test_a_package_leaving_the_image_leaves_the_root_too(bed: Bed, cold: Run) -> None:
+    bed.build(SPEC, f"oci:{bed.work}/with-hello:t")
+    alone = SPEC.replace('"app-misc/shaper", "app-misc/hello"', '"app-misc/shaper"')
+    without = bed.build(alone, f"oci:{bed.work}/without-hello:t")
+    files = layout_files(bed.work / "without-hello")
+    assert "usr/bin/shaper" in files
+    assert not any("hello" in name or "libgreet" in name for name in files)
+    assert without.compiled() == []
+
+
+def test_a_default_build_does_not_ask_the_stage3s_binhost(cold: Run) -> None:
+    # The test builder's binrepos.conf names a stand-in for Gentoo's official binhost on a
+    # closed loopback port; only --getbinpkg asks it (tests/test_fleet_e2e.py).
+    assert "127.0.0.1:9" not in cold.proc.stderr
+
+
+def test_a_package_the_builder_has_is_taken_from_it(bed: Bed) -> None:
+    # The test builder has dev-libs/libshape-1 installed, built as the image would build it.
+    sbom = bed.work / "libshape-1.spdx.json"
+    spec = 'name = "localhost/staves-wt-cache/libshape1"\npackages = ["=dev-libs/libshape-1"]\n'
+    run = bed.build(spec, f"oci:{bed.work}/libshape-1:t", extra=("--sbom", str(sbom)))
+    assert "dev-libs/libshape-1" not in run.compiled()
+    assert "usr/lib64/libshape.so.1" in layout_files(bed.work / "libshape-1")
+    packages = {p["name"]: p for p in json.loads(sbom.read_text())["packages"]}
+    notes = [a["comment"] for a in packages["libshape"]["annotations"]]
+    assert any(note.startswith("origin: builder") for note in notes)
+    assert not any(
+        note.startswith("origin: builder")
+        for a in packages["glibc"]["annotations"]
+        for note in [a["comment"]]
+    )

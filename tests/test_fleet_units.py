@@ -11,7 +11,7 @@ import pytest
 
 from oci.bundle import BundleFile, build_bundle, bundle_layers, file_blob_from_stream
 from oci.registry import RegistryOptions
-from staves.builder import inbuilder
+from staves.builder.partition import binrepo_section
 from staves.commands.fleet_options import cache_source, with_binhosts
 from staves.errors import StavesError
 from staves.gentoo.binpkgs import (
@@ -80,7 +80,7 @@ def test_cli_binhosts_come_after_the_spec_and_turn_fetching_on() -> None:
 def test_each_root_asks_the_binhost_for_its_own_partition() -> None:
     host = {"name": "team", "uri": "http://bin/x/", "priority": 5, "verify_signature": True}
     for partition in ("builder", "image-env-0123456789abcdef"):
-        text = inbuilder.binrepo_section(host, Path(f"/var/cache/binpkgs/{KEY}/{partition}"))
+        text = binrepo_section(host, Path(f"/var/cache/binpkgs/{KEY}/{partition}"))
         parser = configparser.ConfigParser()
         parser.read_string(text)
         section = parser["team"]

@@ -66,7 +66,8 @@ def platform_builder_plan(
     request: BuildRequest, platform: Platform, builder_id: str, snapshot_id: str
 ) -> dict[str, Any]:
     """The spec's plan for one platform (its CPU level's flags after make.conf) with what
-    the builder adds: the snapshot, the partition, the epoch, the images it runs from."""
+    the builder adds: the snapshot, the partition, the epoch, the images it runs from, and
+    the image whose last root the builder keeps in the cache volume to update next time."""
     plan = platform_plan(request.plan, platform)
     return {
         **plan,
@@ -74,7 +75,16 @@ def platform_builder_plan(
         "pkgdir": binpkg_dir(plan),
         "epoch": request.epoch,
         "inputs": {"builder": builder_id, "snapshot": snapshot_id},
+        "keep_root": kept_root_name(request),
     }
+
+
+def kept_root_name(request: BuildRequest) -> str | None:
+    """The image whose root the builder keeps to update on its next build. None with the
+    whole package database in the image: it records the order packages were merged in
+    (COUNTER), which an update changes, so that only a fresh root gives what a build from
+    scratch gives."""
+    return None if request.vdb == "full" else (request.name.name or "unnamed")
 
 
 def plan_platforms(request: BuildRequest, services: Services) -> dict[Platform, PlatformPlan]:

@@ -3,7 +3,9 @@ layers as it streams out (never held whole), with what the image's SBOM and prov
 need from the builder."""
 
 import sys
-from collections.abc import Mapping
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -58,6 +60,14 @@ class BuiltRoot:
         return created_time(self.packed.layers, self.epoch)
 
 
+@contextmanager
+def phase(name: str, output: TextIO) -> Iterator[None]:
+    """Say how long a fixed cost of the build took (``scripts/bench-*`` print them)."""
+    start = time.monotonic()
+    yield
+    print(f"staves: phase {name}: {time.monotonic() - start:.2f} s", file=output, flush=True)
+
+
 def run_builder(
     client: Any,
     request: BuildRequest,
@@ -70,26 +80,33 @@ def run_builder(
     """Run the plan in a new builder for ``platform`` and pack its root into layers in
     ``blob_dir``; with ``cached``, its packages go into the volume first; ``--cache-to``
     pushes them after."""
-    with (
-        podman_step("running the builder"),
-        builder_container(client, request.builder, plan) as container,
-    ):
+    with podman_step("running the builder"), ExitStack() as stack:
+        # Timed from the moment the builder is left until it is gone.
+        removal = stack.enter_context(ExitStack())
+        with phase("builder create (program and plan copied in)", output):
+            container = stack.enter_context(builder_container(client, request.builder, plan))
+        stack.callback(lambda: removal.enter_context(phase("builder removal", output)))
         if cached is not None:
             fill_cache(client, container, cached)
-        result = run_to_end(container, output)
+        with phase("builder run (container start included)", output):
+            result = run_to_end(container, output)
         if result.exit_code != 0:
             raise failure_from(result)
-        check_user(client, container, request.config.user, request.spec_file)
-        epoch = read_epoch(client, container)
-        if epoch is None:
-            warn_without_epoch(request.builder)
-        with archive_stream(client, container, f"{ROOTFS}/{VDB_DIR}") as stream:
-            packages = read_vdb_tar(stream, strip_components=1)
-        if request.audit:
-            refuse_advisories(client, container, packages, platform)
-        license_table = license_table_in(client, container)
-        root_links = read_root_links(client, container)
-        with archived_file_stream(client, container, ROOTFS_ARCHIVE) as stream:
+        with phase("read back (accounts, epoch, package database)", output):
+            check_user(client, container, request.config.user, request.spec_file)
+            epoch = read_epoch(client, container)
+            if epoch is None:
+                warn_without_epoch(request.builder)
+            with archive_stream(client, container, f"{ROOTFS}/{VDB_DIR}") as stream:
+                packages = read_vdb_tar(stream, strip_components=1)
+            if request.audit:
+                refuse_advisories(client, container, packages, platform)
+            license_table = license_table_in(client, container)
+            root_links = read_root_links(client, container)
+        with (
+            phase("stream out and pack", output),
+            archived_file_stream(client, container, ROOTFS_ARCHIVE) as stream,
+        ):
             packed = pack_rootfs(
                 stream,
                 packages,

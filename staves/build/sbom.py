@@ -9,6 +9,7 @@ from oci.artifact import Artifact, build_artifact
 from oci.descriptor import Platform
 from oci.files import atomic_write
 from oci.image import Image
+from staves.build.records import from_builder
 from staves.build.request import BuildRequest
 from staves.build.root import BuiltRoot
 from staves.gentoo.sbom import SPDX_MEDIA_TYPE, SbomSubject, build_sbom, sbom_blob
@@ -34,6 +35,7 @@ def sbom_of(request: BuildRequest, root: BuiltRoot, image: Image) -> Sbom:
             list(root.inputs),
             root.root_links,
             root.license_table,
+            from_builder(root.sources),
         )
     )
     return Sbom(build_artifact(image.descriptor(), [(blob, SBOM_FILE)], SPDX_MEDIA_TYPE), blob.data)

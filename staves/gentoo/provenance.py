@@ -92,12 +92,14 @@ def configuration_dependency(files: Mapping[str, str], append: Mapping[str, str]
 
 
 def package_revisions(packages: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """What Portage recorded for each package merged: its repository and revisions."""
+    """What Portage recorded for each package merged: its repository and revisions, and
+    ``origin: builder`` for a package the builder's installed copy gave."""
     return [
         {
             "package": package.get("cpv"),
             "repository": package.get("repository"),
             "revisions": dict(sorted((package.get("revisions") or {}).items())),
+            **({"origin": "builder"} if package.get("origin") == "builder" else {}),
         }
         for package in packages
     ]

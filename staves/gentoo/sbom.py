@@ -104,6 +104,10 @@ def build_settings(package: InstalledPackage) -> dict[str, str]:
     return {k: v for k, v in values.items() if v is not None}
 
 
+# The annotation of a package the builder gave (its installed copy, packed by quickpkg).
+FROM_BUILDER = "origin: builder (the builder image's installed package, packed by quickpkg)"
+
+
 def _annotation(comment: str, created: str) -> dict[str, str]:
     return {
         "annotationDate": created,
@@ -164,7 +168,7 @@ class _Builder:
         )
         return spdx_id
 
-    def add_package(self, package: InstalledPackage, resolve: Any) -> str:
+    def add_package(self, package: InstalledPackage, resolve: Any, from_builder: bool) -> str:
         spdx_id = _spdx_id("SPDXRef-Package-", package.key)
         license_ = gentoo_to_spdx(package.license, package.use, self.license_table)
         self.refs.update(license_.refs)
@@ -189,6 +193,8 @@ class _Builder:
                 _annotation(f"{k}: {v}", self.created) for k, v in build_settings(package).items()
             ],
         }
+        if from_builder:
+            entry["annotations"].append(_annotation(FROM_BUILDER, self.created))
         if package.description:
             entry["summary"] = package.description
         if homepage := _homepage(package):
@@ -220,10 +226,12 @@ def build_sbom(
     inputs: Sequence[ImageInput] = (),
     root_links: Mapping[str, str] | None = None,
     license_table: Mapping[str, str] | None = None,
+    from_builder: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
     """The SPDX 2.3 document (as JSON-ready dict) for the image ``subject``; licenses are
     mapped with ``license_table`` (the snapshot's license-mapping.conf, inverted), else
-    with the built-in table."""
+    with the built-in table. Packages in ``from_builder`` (CATEGORY/PF) came from the
+    builder's installed ones, and say so."""
     builder = _Builder(subject, file_digests, license_table)
     builder.packages.append(
         {
@@ -241,7 +249,8 @@ def build_sbom(
     builder.relate("SPDXRef-DOCUMENT", "DESCRIBES", IMAGE_ID)
     resolve = path_resolver(packages, root_links)
     for package in sorted(packages, key=lambda p: p.key):
-        builder.relate(IMAGE_ID, "CONTAINS", builder.add_package(package, resolve))
+        package_id = builder.add_package(package, resolve, package.key in from_builder)
+        builder.relate(IMAGE_ID, "CONTAINS", package_id)
     for used in inputs:
         spdx_id = _spdx_id("SPDXRef-BuildInput-", used.role)
         builder.packages.append(

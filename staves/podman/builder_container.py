@@ -2,7 +2,8 @@
 
 It is created with the Portage snapshot mounted, the binary-package and distfiles cache
 volumes, and the credentials ``staves.podman.builder_access`` chose (read-only bind mounts),
-given the in-builder script and its plan, run with its output streamed live, and its
+given the in-builder program and its plan as files (``builder_program``), run with its
+output streamed live, and its
 ``/tmp/rootfs`` streamed back out. It is removed on success, failure and interruption.
 
 A builder never outlives its staves for long, however staves ends (SIGKILL included): it is
@@ -21,7 +22,6 @@ from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from importlib import resources
 from typing import Any, BinaryIO, Literal, TextIO
 
 import podman
@@ -30,15 +30,16 @@ from podman.api import stream_frames
 from podman.errors import APIError, NotFound, PodmanError
 
 from oci.descriptor import Platform
-from staves.builder.inbuilder import FINISHED_MARK, ROOT_ARCHIVE_SUFFIX
+from staves.builder.protocol import FINISHED_MARK, ROOT_ARCHIVE_SUFFIX
 from staves.errors import StavesError
 from staves.podman.builder_access import Credentials
+from staves.podman.builder_program import PLAN_PATH, builder_command, program_files
 from staves.podman.owners import OWNER_LABEL, Owner, is_dead, this_process
 
 log = logging.getLogger(__name__)
 
 ROOTFS = "/tmp/rootfs"
-ROOTFS_ARCHIVE = ROOTFS + ROOT_ARCHIVE_SUFFIX  # the root with its owners (inbuilder.py)
+ROOTFS_ARCHIVE = ROOTFS + ROOT_ARCHIVE_SUFFIX  # the root with its owners (staves.builder)
 # The snapshot image is mounted whole here; the in-builder script links its
 # /var/db/repos/gentoo into place (an image mount cannot pick a subdirectory).
 SNAPSHOT_MOUNT = "/staves/snapshot"
@@ -163,16 +164,6 @@ def _explain(exc: Exception) -> str:
     return "; ".join(dict.fromkeys(kept))  # tools repeat themselves; keep the first of each
 
 
-def builder_command(plan: dict[str, Any]) -> list[str]:
-    """Run the stdlib-only in-builder script with its JSON plan as its argument.
-
-    Both travel in the command itself: nothing is copied into the container before it
-    starts, and nothing lands in the environment that Portage saves into binpkgs.
-    """
-    script = resources.files("staves.builder").joinpath("inbuilder.py").read_text()
-    return ["python3", "-c", script, json.dumps({**plan, "lease": LEASE_FILE}, sort_keys=True)]
-
-
 def credential_mounts(credentials: Credentials) -> list[dict[str, Any]]:
     """Read-only bind mounts, as podman-py's ``mounts`` takes them."""
     return [
@@ -188,13 +179,24 @@ def builder_container(
     """A created (not started) builder that will run the plan; removed afterwards."""
     name = f"staves-build-{uuid.uuid4().hex[:12]}"
     try:
-        container = _create(client, settings, plan, name)
+        container = _create(client, settings, name)
+        _put_program(client, name, {**plan, "lease": LEASE_FILE})
         with _heartbeat(client, name):
             yield container
     finally:
         # By name: an interrupt can land after Podman made the container but before its
         # answer reached us, and the name staves chose is the only handle on it then.
         _remove(client, name)
+
+
+def _put_program(client: podman.PodmanClient, name: str, plan: dict[str, Any]) -> None:
+    """The program and its plan into the created builder, where its command finds them."""
+    response = client.api.put(
+        f"/containers/{name}/archive",
+        params={"path": PLAN_PATH.rsplit("/", 1)[0]},
+        data=program_files(plan),
+    )
+    response.raise_for_status()
 
 
 def _lease_tar(beat: int) -> bytes:
@@ -260,12 +262,10 @@ def remove_own_builders(client: podman.PodmanClient) -> None:
         _remove(client, container.name)
 
 
-def _create(
-    client: podman.PodmanClient, settings: BuilderSettings, plan: dict[str, Any], name: str
-) -> Any:
+def _create(client: podman.PodmanClient, settings: BuilderSettings, name: str) -> Any:
     return client.containers.create(
         settings.image_id or settings.builder_image,
-        command=builder_command(plan),
+        command=builder_command(),
         name=name,
         image_volumes=[
             {"source": settings.portage_image, "destination": SNAPSHOT_MOUNT, "rw": False}

@@ -14,7 +14,7 @@ from typing import IO, Any
 
 import podman
 
-from staves.builder.inbuilder import PARTITION_FILE
+from staves.builder.protocol import PARTITION_FILE
 from staves.errors import StavesError
 from staves.podman.builder_container import (
     BINPKG_PATH,

@@ -16,7 +16,7 @@ from typing import Any, BinaryIO
 import podman
 from podman.errors import APIError, NotFound, PodmanError
 
-from staves.builder.inbuilder import REPO_PATH
+from staves.builder.protocol import REPO_PATH
 from staves.errors import StavesError
 from staves.podman.builder_container import ROLE_LABEL, archive_stream
 from staves.podman.owners import OWNER_LABEL, this_process

@@ -8,7 +8,8 @@ import pytest
 from podman.errors import APIError
 
 from staves.build.records import failure_from
-from staves.builder.inbuilder import FAILURE_MARK, fetch_problem
+from staves.builder.failures import fetch_problem
+from staves.builder.protocol import FAILURE_MARK
 from staves.errors import StavesError
 from staves.podman.builder_access import AGENT_SOCKET, BindMount, builder_credentials
 from staves.podman.builder_container import RunResult, credential_mounts, podman_step

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from staves.builder.inbuilder import manifest_distfiles, package_distfiles, repository_revision
+from staves.builder.record import manifest_distfiles, package_distfiles, repository_revision
 from tests.conftest import require_tools
 
 BLAKE = "5d" * 64

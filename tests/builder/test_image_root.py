@@ -5,15 +5,14 @@ from pathlib import Path
 
 import pytest
 
-from staves.builder.inbuilder import (
-    FAILURE_MARK,
+from staves.builder.image_root import (
     c_library,
-    license_refusals,
     localedef_arguments,
     make_locale,
     needed_sonames,
     runtime_libraries,
 )
+from staves.builder.protocol import FAILURE_MARK
 
 
 @pytest.mark.parametrize(
@@ -83,18 +82,3 @@ def test_runtime_libraries_follow_what_the_roots_elf_files_need(tmp_path: Path) 
     assert runtime_libraries({"libc.so.6"}, glibc, stdlib=False) == ["libgcc_s.so.1"]
     assert runtime_libraries(set(), musl, stdlib=False) == []
     assert runtime_libraries(set(), musl, stdlib=True) == ["libstdc++.so.6"]
-
-
-def test_license_masks_are_read_from_emerges_explanation() -> None:
-    output = """\
-!!! All ebuilds that could satisfy "=app-misc/motd-1.1" have been masked.
-!!! One of the following masked packages is required to complete your request:
-- app-misc/motd-1.1::gentoo (masked by: FSFAP license(s))
-- app-misc/testing-only-1.0::gentoo (masked by: ~amd64 keyword, MIT GPL-2 license(s))
-- app-misc/other-2::gentoo (masked by: package.mask)
-A copy of the 'FSFAP' license is located at '/var/db/repos/gentoo/licenses/FSFAP'.
-"""
-    assert license_refusals(output) == [
-        ("app-misc/motd-1.1", "FSFAP"),
-        ("app-misc/testing-only-1.0", "MIT GPL-2"),
-    ]

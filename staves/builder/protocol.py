@@ -1,0 +1,23 @@
+"""What the host and the in-builder program agree on: the files the program leaves for the
+host to read out of the builder, and the marks of its output the host looks for."""
+
+# The host names what failed from the text after this mark, up to a semicolon.
+FAILURE_MARK = "staves: build failed: "
+# The last line of a run, with its exit code; the host then exports the root and removes us.
+FINISHED_MARK = "staves: builder finished: "
+# The cache partition's two directories (the builder's, the image's), for the host (JSON).
+PARTITION_FILE = "/tmp/staves-partition.json"
+REPO_PATH = "/var/db/repos/gentoo"
+# Gentoo's snapshots say when they were taken, as "Mon, 30 Nov 2026 00:45:01 +0000".
+TIMESTAMP_FILE = "metadata/timestamp.chk"
+# The epoch the packages were built with, for the host to read (empty: none known).
+EPOCH_FILE = "/tmp/staves-epoch"
+# The root's directory symlinks, "/lib64" → "/usr/lib64", for the host (JSON).
+ROOT_LINKS_FILE = "/tmp/staves-root-links.json"
+# What the image was made from, for the host's provenance (JSON): the repositories with
+# their revisions, and each package's repository revisions and distfiles (with Manifest
+# digests).
+SOURCES_FILE = "/tmp/staves-sources.json"
+# The finished root as one tar, beside the root: Podman's archive API gives every file it
+# copies out root's ownership, so the root travels inside this file, owners intact.
+ROOT_ARCHIVE_SUFFIX = ".tar"

@@ -1,0 +1,280 @@
+"""One Portage session: emerge run inside this process, on Portage's own API, for every
+merge of a build, and Portage's configuration asked directly instead of through portageq.
+
+The only module of the program that imports Portage (the builder's own, found by
+``portage_python``). Each ``emerge`` is Portage's ``emerge_main``, as the ``emerge``
+command runs it; the session adds two things to it:
+
+- a look at each dependency calculation before anything is merged (``judge``): the merge
+  list, and the packages the calculation reached in the image root. A judge that raises
+  ``Stop`` ends that emerge before it merges anything;
+- env-update (and ldconfig) for the image root once, after the last merge, rather than
+  after every package;
+- the builder's installed packages stay as they are while an emerge into the image root
+  updates (``--update --deep``): only the image root is brought up to date, as without
+  ``--update`` the builder's build dependencies are used as installed.
+"""
+
+import io
+import os
+import signal
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
+from dataclasses import dataclass, field
+from typing import Any
+
+from .console import say
+
+
+class PortageMissing(Exception):
+    """No Portage this interpreter can import."""
+
+
+class Stop(Exception):
+    """Raised by a judge: the calculation's merge list must not be merged as it is."""
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One task of a merge list: how the package is built, where it goes, what happens."""
+
+    how: str  # "ebuild" (compiled), "binary", or "installed"
+    cpv: str
+    root: str  # Portage's ROOT of the task, with a trailing slash
+    operation: str  # "merge" or "uninstall"
+    use: frozenset[str] = frozenset()  # the USE flags it is built with
+    iuse: frozenset[str] = frozenset()  # the flags it has
+
+
+@dataclass(frozen=True)
+class Calculation:
+    """What one dependency calculation decided."""
+
+    tasks: tuple[Planned, ...]
+    # The slots (CATEGORY/PN:SLOT) of the image root the calculation reached, installed
+    # packages and packages to be merged alike.
+    reached: frozenset[str] = field(default_factory=frozenset)
+
+    def merges_into(self, root: str) -> list[tuple[str, str]]:
+        """(how, cpv) of what is merged into ``root``."""
+        return [(t.how, t.cpv) for t in self.tasks_into(root)]
+
+    def tasks_into(self, root: str) -> list[Planned]:
+        """The merges into ``root``."""
+        target = root.rstrip("/") + "/"
+        return [t for t in self.tasks if t.operation == "merge" and t.root == target]
+
+
+Judge = Callable[[Calculation], None]
+
+
+@dataclass
+class _Hooks:
+    """What the session's wrappers around Portage consult while an emerge runs."""
+
+    judge: Judge | None = None
+    deferred_root: str | None = None  # env-update of this root waits for the end
+    calculations: int = 0
+    problems: str = ""  # what emerge explained about a failed calculation
+    env_update: Any = None  # Portage's own, unwrapped
+
+
+_HOOKS = _Hooks()
+
+
+def _import_portage() -> Any:
+    try:
+        import portage
+    except ImportError as exc:
+        raise PortageMissing(f"this python3 ({sys.executable}) cannot import Portage") from exc
+    return portage
+
+
+def _reached_in(depgraph: Any, root: str) -> frozenset[str]:
+    """The slots of ``root`` in the calculation's graph (installed packages included)."""
+    target = root.rstrip("/") + "/"
+    graph = depgraph._dynamic_config.digraph
+    return frozenset(
+        str(node.slot_atom)
+        for node in graph
+        if getattr(node, "root", None) == target and getattr(node, "slot_atom", None)
+    )
+
+
+def _planned(pkg: Any) -> Planned:
+    how, cpv, root, operation = (str(pkg.type_name), str(pkg.cpv), str(pkg.root), pkg.operation)
+    return Planned(how, cpv, root, str(operation), pkg.use.enabled, pkg.iuse.all)
+
+
+def _calculation(depgraph: Any, root: str | None) -> Calculation:
+    tasks = tuple(_planned(pkg) for pkg in depgraph.altlist() if hasattr(pkg, "operation"))
+    return Calculation(tasks, _reached_in(depgraph, root) if root else frozenset())
+
+
+def _install_hooks(portage: Any) -> None:
+    """Wrap Portage's dependency calculation and its per-merge env-update, once."""
+    import _emerge.actions
+    import _emerge.depgraph
+    import portage.util.env_update as env_updates
+
+    if getattr(_emerge.actions, "_staves_hooked", False):
+        return
+    calculate = _emerge.actions.backtrack_depgraph
+    env_update = env_updates.env_update
+    _HOOKS.env_update = env_update
+    want_update = _emerge.depgraph.depgraph._want_update_pkg
+
+    def judged_calculation(settings: Any, trees: Any, opts: Any, *args: Any, **kwargs: Any):
+        _HOOKS.calculations += 1
+        success, depgraph, favorites = calculate(settings, trees, opts, *args, **kwargs)
+        if not success:
+            _HOOKS.problems = _explain_once(depgraph)
+        elif _HOOKS.judge is not None and "--pretend" not in opts:
+            _HOOKS.judge(_calculation(depgraph, settings.get("ROOT")))
+        return success, depgraph, favorites
+
+    def deferred_env_update(*args: Any, **kwargs: Any) -> Any:
+        target = str(kwargs.get("target_root") or "").rstrip("/")
+        if _HOOKS.deferred_root and target == _HOOKS.deferred_root.rstrip("/"):
+            return None  # done once for the whole root after the last merge
+        return env_update(*args, **kwargs)
+
+    def builder_stays(depgraph: Any, parent: Any, pkg: Any) -> bool:
+        frozen = depgraph._frozen_config
+        running = frozen._running_root.root
+        if pkg.root == running and frozen.target_root != running:
+            return False
+        return bool(want_update(depgraph, parent, pkg))
+
+    _emerge.actions.backtrack_depgraph = judged_calculation
+    # The judge runs in this process: no calculation in a child process (Portage that
+    # has them); an environment variable to say so would end up in every package's
+    # saved environment.
+    fork = getattr(_emerge.actions, "_depgraph_fork", None)
+    if fork is not None and hasattr(fork, "enabled"):
+        fork.enabled = lambda opts: False
+    _emerge.depgraph.depgraph._want_update_pkg = builder_stays
+    env_updates.env_update = deferred_env_update  # merges import it when they run
+    _emerge.actions._staves_hooked = True
+
+
+def _explain_once(depgraph: Any) -> str:
+    """Show why the calculation failed, and keep the text: emerge would show it again."""
+    text = io.StringIO()
+    with redirect_stdout(text), redirect_stderr(text):
+        depgraph.display_problems()
+    depgraph.display_problems = lambda: None
+    sys.stdout.write(text.getvalue())
+    sys.stdout.flush()
+    return text.getvalue()
+
+
+@contextmanager
+def _own_environment() -> Iterator[None]:
+    """emerge_main sets ROOT, PORTAGE_CONFIGROOT and its SIGTERM handler for the process;
+    each run gets them back as they were."""
+    saved = dict(os.environ)
+    handler = signal.getsignal(signal.SIGTERM)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        signal.signal(signal.SIGTERM, handler)
+
+
+@contextmanager
+def _silenced(quiet: bool) -> Iterator[None]:
+    if not quiet:
+        yield
+        return
+    with redirect_stdout(io.StringIO()), redirect_stderr(io.StringIO()):
+        yield
+
+
+class Session:
+    """Portage, loaded once for the whole build."""
+
+    def __init__(self) -> None:
+        self.portage = _import_portage()
+        self.portage._internal_caller = True
+        self.portage._disable_legacy_globals()
+        self.portage.process.sanitize_fds()
+        _install_hooks(self.portage)
+        self._configs: dict[tuple[str, str], Any] = {}
+
+    @property
+    def calculations(self) -> int:
+        """How many dependency calculations the session's emerges have run."""
+        return _HOOKS.calculations
+
+    @property
+    def problems(self) -> str:
+        """What emerge explained about the last failed calculation."""
+        return _HOOKS.problems
+
+    def emerge(self, args: list[str], judge: Judge | None = None, quiet: bool = False) -> int:
+        """Run emerge with ``args`` in this process; its exit code. ``judge`` sees each
+        calculation's merge list first; its ``Stop`` ends the run and is raised here.
+        ``quiet`` keeps what emerge itself prints (not its subprocesses) out of the output:
+        for a --pretend run, whose explanation is in ``problems``."""
+        from _emerge.main import emerge_main
+
+        _HOOKS.judge, _HOOKS.problems = judge, ""
+        sys.stdout.flush()
+        try:
+            with _own_environment(), _silenced(quiet):
+                code = emerge_main(args)
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        finally:
+            _HOOKS.judge = None
+            sys.stdout.flush()
+            sys.stderr.flush()
+        return code if isinstance(code, int) else 1
+
+    @contextmanager
+    def deferring_env_update(self, root: str) -> Iterator[None]:
+        """Merges into ``root`` skip env-update; ``update_environment`` runs it once."""
+        _HOOKS.deferred_root = root
+        try:
+            yield
+        finally:
+            _HOOKS.deferred_root = None
+
+    def reload(self) -> None:
+        """Forget the configurations read so far (their files were just written)."""
+        self._configs.clear()
+
+    def config(self, config_root: str = "/", root: str = "/") -> Any:
+        """Portage's configuration for a config root and ROOT (loaded once each)."""
+        key = (config_root, root)
+        if key not in self._configs:
+            self._configs[key] = self.portage.config(config_root=config_root, target_root=root)
+        return self._configs[key]
+
+    def variables(self, names: list[str], config_root: str = "/") -> dict[str, str]:
+        """Portage's variables (``NAME*`` for every variable starting with NAME)."""
+        settings = self.config(config_root)
+        found = {}
+        for name in names:
+            if name.endswith("*"):
+                prefix = name[:-1]
+                found |= {k: settings[k] for k in settings if k.startswith(prefix)}
+            elif name in settings:
+                found[name] = settings[name]
+        return found
+
+    def repositories(self, config_root: str = "/") -> dict[str, str]:
+        """Repository name → location, as the configuration names them."""
+        repos = self.config(config_root).repositories
+        return {repo.name: repo.location for repo in repos if repo.location}
+
+    def update_environment(self, root: str) -> None:
+        """env-update for ``root`` as the env-update command does it, ldconfig included:
+        profile.env, ld.so.conf and ld.so.cache from the root's env.d and libraries."""
+        say(f"env-update and ldconfig for {root}")
+        settings = self.portage.config(config_root="/", target_root=root)
+        target = settings["ROOT"]
+        _HOOKS.env_update(makelinks=True, target_root=target, prev_mtimes={}, env=settings)
