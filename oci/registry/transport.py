@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import requests
 import urllib3
 
+from oci.document import MAX_DOCUMENT
 from oci.registry.auth import Credentials, auth_file_paths, resolve_credentials
 from oci.registry.challenge import Challenge, parse_challenges
 from oci.registry.errors import AuthenticationError, RegistryError, describe_response
@@ -33,6 +34,8 @@ RETRY_EXCEPTIONS = (
 _TOKEN_MARGIN = 10.0
 _DEFAULT_TOKEN_LIFETIME = 60.0
 _MAX_RETRY_AFTER = 60.0
+# Answers read whole (manifests, indexes, tokens, errors) are read up to this, no further.
+MAX_ANSWER = MAX_DOCUMENT
 
 Body = Callable[[], Any]
 T = TypeVar("T")
@@ -129,6 +132,7 @@ class RegistryClient:
         self._tokens: dict[frozenset[str], _Token] = {}
         self._lock = threading.Lock()
         self._ping_lock = threading.Lock()
+        self._unreachable: RegistryError | None = None
 
     def _make_session(self) -> requests.Session:
         if not self.options.tls_verify:
@@ -159,27 +163,42 @@ class RegistryClient:
     def with_retries(
         self, step: str, where: str, action: Callable[[], T], towards: str | None = None
     ) -> T:
-        """Run ``action``; again with backoff on resets, timeouts, 429 and 5xx."""
+        """Run ``action``; again with backoff on resets, 429 and 5xx, each retry reported,
+        for at most ``retries`` more attempts and ``timeout`` seconds after the first
+        failure. A timeout is not retried: the registry has been silent that long."""
         attempts = self.options.retries + 1
+        first_failure: float | None = None
         for attempt in range(attempts):
             try:
                 return action()
-            except RETRY_EXCEPTIONS as err:
-                why, response = explain(err), None
+            except requests.Timeout as err:
+                why, response, final = _silence(err, self.options.timeout), None, True
+            except RETRY_EXCEPTIONS as err:  # a certificate refused stays refused
+                why, response, final = explain(err), None, _is_cert_failure(err)
             except Retryable as err:
-                response = err.response
-                why = _why(err)
-            if attempt + 1 == attempts:
-                status = response.status_code if response is not None else None
-                raise RegistryError(
-                    step,
-                    where,
-                    f"{why} (after {attempts} attempts)",
-                    status,
-                    towards=towards or self.towards,
-                )
+                response, why, final = err.response, _why(err), False
+            except requests.RequestException as err:  # an answer too big, a bad URL
+                why, response, final = explain(err), None, True
+            now = time.monotonic()
+            first_failure = first_failure if first_failure is not None else now
             delay = self._delay(attempt, response)
-            log.info("%s to %s: %s; retrying in %.1fs", step, where, why, delay)
+            late = now + delay > first_failure + self.options.timeout
+            if final or late or attempt + 1 == attempts:
+                status = response.status_code if response is not None else None
+                tried = f" (after {attempt + 1} attempts)" if attempt else ""
+                raise RegistryError(
+                    step, where, f"{why}{tried}", status, towards=towards or self.towards
+                )
+            log.warning(
+                "%s %s %s: %s; retrying in %.1fs (attempt %d of %d)",
+                step,
+                towards or self.towards,
+                where,
+                why,
+                delay,
+                attempt + 2,
+                attempts,
+            )
             time.sleep(delay)
         raise AssertionError("unreachable")
 
@@ -190,8 +209,7 @@ class RegistryClient:
         return ["https", "http"] if insecure else ["https"]
 
     def _ping_scheme(self, scheme: str) -> requests.Response:
-        url = f"{scheme}://{self.registry}/v2/"
-        return self._session.get(url, timeout=self._timeout(), allow_redirects=False)
+        return self._http("GET", f"{scheme}://{self.registry}/v2/")
 
     def _ping_once(self) -> None:
         schemes = self._schemes()
@@ -212,8 +230,14 @@ class RegistryClient:
     def ping(self) -> None:
         """Find the scheme (HTTPS; HTTP only when insecure or loopback) and auth scheme."""
         with self._ping_lock:
+            if self._unreachable is not None:  # the other threads need not wait it out again
+                raise self._unreachable
             if self._base is None:
-                self.with_retries(_CONTACT, self.registry, self._ping_once, towards="at")
+                try:
+                    self.with_retries(_CONTACT, self.registry, self._ping_once, towards="at")
+                except RegistryError as exc:
+                    self._unreachable = exc
+                    raise
 
     def _learn_challenge(self, response: requests.Response) -> None:
         if response.status_code == 401:
@@ -232,8 +256,18 @@ class RegistryClient:
         self.ping()
         return f"{self._base}{path}"
 
-    def _timeout(self) -> tuple[float, float]:
-        return (self.options.connect_timeout, self.options.read_timeout)
+    def _http(
+        self, method: str, url: str, *, stream: bool = False, **kwargs: Any
+    ) -> requests.Response:
+        """One request, never waiting more than ``timeout`` for a connection or a read;
+        unless ``stream``, its answer read here, refused past MAX_ANSWER bytes."""
+        timeout = self.options.timeout
+        response = self._session.request(
+            method, url, timeout=(timeout, timeout), allow_redirects=False, stream=True, **kwargs
+        )
+        if not stream:
+            _read_capped(response, timeout)
+        return response
 
     # -- authorization -----------------------------------------------------------------
 
@@ -281,12 +315,10 @@ class RegistryClient:
                 "refresh_token": creds.identity_token,
                 "client_id": self.options.user_agent,
             }
-            response = self._session.post(realm, data=form, timeout=self._timeout())
+            response = self._http("POST", realm, data=form)
         else:
             headers = {"Authorization": _basic(creds)} if creds else {}
-            response = self._session.get(
-                realm, params=params, headers=headers, timeout=self._timeout()
-            )
+            response = self._http("GET", realm, params=params, headers=headers)
         return self._token_from(response, realm)
 
     def _token_from(self, response: requests.Response, realm: str) -> _Token:
@@ -328,15 +360,7 @@ class RegistryClient:
             all_headers["Authorization"] = auth
         data = body() if body is not None else None
         try:
-            response = self._session.request(
-                method,
-                url,
-                headers=all_headers,
-                data=data,
-                timeout=self._timeout(),
-                allow_redirects=False,
-                stream=stream,
-            )
+            response = self._http(method, url, headers=all_headers, data=data, stream=stream)
         finally:
             if hasattr(data, "close"):
                 data.close()
@@ -397,6 +421,36 @@ class RegistryClient:
         if response.status_code not in expected:
             raise _status_error(step, where, response, self._credentials is not None, self.towards)
         return response
+
+
+class AnswerTooBig(requests.RequestException):
+    """An answer longer than a document can be (not retried: it would be again)."""
+
+
+def _read_capped(response: requests.Response, timeout: float) -> None:
+    """Read the answer's body into the response, refusing to go past MAX_ANSWER bytes or
+    to take more than ``timeout`` seconds in all (a document is small)."""
+    chunks, total = [], 0
+    deadline = time.monotonic() + timeout
+    try:
+        for chunk in response.iter_content(1 << 16):
+            total += len(chunk)
+            if total > MAX_ANSWER:
+                raise AnswerTooBig(f"the answer is over {MAX_ANSWER >> 20} MiB")
+            if time.monotonic() > deadline:
+                raise requests.Timeout(f"the answer took over {timeout:g}s to arrive")
+            chunks.append(chunk)
+    finally:
+        response.close()
+    response._content = b"".join(chunks)  # what requests' .content, .json() read
+
+
+def _silence(err: BaseException, timeout: float) -> str:
+    if isinstance(err, requests.ConnectTimeout):
+        return f"no connection in {timeout:g}s (see --timeout)"
+    if "took over" in str(err):
+        return f"{err} (see --timeout)"
+    return f"no answer in {timeout:g}s (see --timeout)"
 
 
 def _why(err: Retryable) -> str:

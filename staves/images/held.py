@@ -7,6 +7,7 @@ through the API, a registry for the tag's manifest. A destination that cannot an
 (missing, unreadable, unreachable) does not hold it.
 """
 
+import dataclasses
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -62,9 +63,15 @@ def held_by(
     client: Any,
     registry: Callable[[], RegistryOptions],
 ) -> Held | None:
-    """What ``dest`` holds under the name the image would get there; None if nothing."""
+    """What ``dest`` holds under the name the image would get there; None if nothing.
+    One attempt: a registry that does not answer holds nothing worth waiting for, and the
+    push that follows retries (and reports) for itself."""
+
+    def once() -> RegistryOptions:
+        return dataclasses.replace(registry(), retries=0)
+
     try:
-        return _held_by(dest, name, platform, client, registry)
+        return _held_by(dest, name, platform, client, once)
     except (OciError, StavesError, OSError) as exc:
         log.info("%s holds no earlier build: %s", _describe(dest), exc)
         return None
@@ -131,7 +138,7 @@ def attached_payload(
                     continue
                 for manifest in source.referrers(subject, artifact_type):
                     for layer in manifest.get("layers") or []:
-                        with source.open_blob(layer["digest"]) as data:
+                        with source.open_blob(layer["digest"], layer["size"]) as data:
                             return data.read(_MAX_ATTACHED)
         except (OciError, StavesError, OSError, KeyError) as exc:
             log.info("%s: no attached %s: %s", _describe(dest), artifact_type, exc)
