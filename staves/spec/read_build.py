@@ -18,6 +18,7 @@ from staves.spec.names import (
     file_name_problem,
     repository_name_problem,
 )
+from staves.spec.sync_uris import accepted, sync_uri_problem
 
 SYNC_TYPES = frozenset({"cvs", "git", "mercurial", "rsync", "svn", "webrsync", "zipfile"})
 REPOSITORY_KEYS = frozenset({"name", "type", "uri"})
@@ -103,9 +104,12 @@ def _repository(out: Collector, path: Path, value: object) -> Repository | None:
     if "type" in table:
         type_ = _sync_type(out, (*path, "type"), table["type"])
     if "uri" in table:
-        uri = fields.checked_string(
-            out, (*path, "uri"), table["uri"], _uri_problem, "a URI without spaces or quotes"
-        )
+        kind = type_ or ""
+
+        def problem(text: str) -> str | None:
+            return _uri_problem(text) or (sync_uri_problem(kind, text) if type_ else None)
+
+        uri = fields.checked_string(out, (*path, "uri"), table["uri"], problem, accepted(kind))
     if name is None or type_ is None or uri is None:
         return None
     return Repository(name=name, type=type_, uri=uri)
