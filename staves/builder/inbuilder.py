@@ -53,7 +53,10 @@ PLAN_KEYS = {
     "reindex": bool,
     "task": str,
     "inputs": (dict, type(None)),  # the builder's and snapshot's image IDs
+    "credentials": bool,  # the user's shared: keep them from the unprivileged phases
 }
+# Where the host mounts the credentials it shares (besides root's home).
+CREDENTIALS_DIR = "/run/staves"
 # What a run does: "build" the image root, or "index" the cache partition (Portage's
 # Packages index) for the host to copy out as a binhost.
 TASKS = ("build", "index")
@@ -77,11 +80,12 @@ BUILDER_PORTAGE = "/etc/portage"
 # and package.* files shape the image's packages there, never the builder's own.
 IMAGE_CONFIG_ROOT = "/var/lib/staves/image-config"
 # What a container build needs from Portage; every sandbox needs privileges we lack.
-# Fetching and syncing run as root, whose home holds the credentials the user shares.
+# Fetching and syncing run as root, whose home holds the credentials the user shares;
+# with credentials shared, userpriv keeps src_unpack to src_test (as portage) from them.
 BASE_MAKE_CONF = """
 # --- added by staves for container builds ---
 FEATURES="${{FEATURES}} -sandbox -usersandbox -ipc-sandbox -network-sandbox -pid-sandbox \
--userpriv -userfetch -usersync buildpkg binpkg-multi-instance nodoc noinfo noman -news"
+{userpriv} -userfetch -usersync buildpkg binpkg-multi-instance nodoc noinfo noman -news"
 DISTDIR="{distdir}"
 PORTAGE_ELOG_CLASSES="warn error"
 PORTAGE_ELOG_SYSTEM="echo"
@@ -139,6 +143,7 @@ def load_plan(text: str) -> dict:
     plan.setdefault("reindex", False)
     plan.setdefault("task", "build")
     plan.setdefault("inputs", None)
+    plan.setdefault("credentials", False)
     unknown = set(plan) - set(PLAN_KEYS)
     if unknown:
         raise PlanError(f"plan has unknown keys: {', '.join(sorted(unknown))}")
@@ -279,8 +284,15 @@ def append_text(path: Path, text: str) -> None:
 def configure_builder(plan: dict, pkgdir: str) -> None:
     """Container settings and the builder's own PKGDIR into the builder's make.conf, and
     the spec's repositories into its repos.conf (the builder syncs them)."""
-    settings = BASE_MAKE_CONF.format(jobs=plan["jobs"], distdir=DISTDIR, pkgdir=pkgdir)
+    userpriv = "userpriv" if plan["credentials"] else "-userpriv"
+    settings = BASE_MAKE_CONF.format(
+        jobs=plan["jobs"], distdir=DISTDIR, pkgdir=pkgdir, userpriv=userpriv
+    )
     append_text(make_conf_path(Path(BUILDER_PORTAGE)), settings)
+    if plan["credentials"]:
+        for private in (Path("/root"), Path(CREDENTIALS_DIR)):
+            if private.is_dir():
+                private.chmod(0o700)  # the portage user's phases cannot reach in
     for name, text in sorted(plan["files"].items()):
         if name.startswith(f"{BUILDER_PORTAGE}/repos.conf/"):
             write_file(Path(name), text)

@@ -265,7 +265,7 @@ def _create(
 ) -> Any:
     return client.containers.create(
         settings.image_id or settings.builder_image,
-        command=builder_command(plan),
+        command=builder_command({**plan, "credentials": bool(settings.credentials)}),
         name=name,
         image_volumes=[
             {"source": settings.portage_image, "destination": SNAPSHOT_MOUNT, "rw": False}
