@@ -98,8 +98,8 @@ class VerifiedReader(io.RawIOBase):
     """``stream`` as it is read, hashed (by ``hashing``, default: its bytes) and counted.
 
     With ``size`` (the bytes the blob has), the digest is checked once that many bytes
-    are read, so a reader that stops there (a tar copying a member) still checks it, and
-    nothing past them is read. Without it, the check comes at the end of the stream.
+    are read, so a reader that stops there (a tar copying a member) still checks it; a
+    stream with more is refused. Without it, the check comes at the end of the stream.
     """
 
     def __init__(
@@ -143,6 +143,8 @@ class VerifiedReader(io.RawIOBase):
         self._read += len(data)
         buffer[: len(data)] = data
         if self._read == self._size:
+            if self._stream.read(1):
+                raise self._mismatch(f"received more than {self._size} bytes")
             self._check()
         return len(data)
 

@@ -41,6 +41,7 @@ from staves.spec import Spec, build_plan, load_spec
 from staves.spec.names import IMAGE_TAG, TAG_HINT, reference_problem, split_reference
 from staves.spec.plan import built_image_config
 from staves.spec.secrets import keys_with_passwords
+from staves.spec.sync_uris import uses_ssh
 
 DEFAULT_BUILDER = "docker.io/gentoo/stage3:latest"
 DEFAULT_PORTAGE = "docker.io/gentoo/portage:latest"
@@ -234,6 +235,13 @@ def build_command(
             exit_code=EXIT_USAGE,
         )
     ssh_choice, netrc_choice = credential_choices(spec, ssh, no_ssh, netrc)
+    for repo in spec.repositories if ssh_choice is None else ():
+        if uses_ssh(repo.uri):
+            click.echo(
+                f"staves: warning: repository {repo.name} syncs over SSH and no SSH agent is "
+                'shared; pass --ssh or give it credentials = ["ssh"]',
+                err=True,
+            )
     credentials = click.get_current_context().with_resource(
         shared_credentials(environ, ssh_choice, netrc_choice)
     )

@@ -65,3 +65,11 @@ def sync_uri_problem(sync_type: str, uri: str) -> str | None:
     if "cvsroot" in schemes and _CVSROOT.fullmatch(uri):
         return None
     return "is not a URL of a kind this sync type takes"
+
+
+def uses_ssh(uri: str) -> bool:
+    """Whether syncing from ``uri`` goes through ssh (and so needs an agent)."""
+    scheme = uri.split("://", 1)[0] if "://" in uri else None
+    if scheme is not None:
+        return "ssh" in scheme.split("+")
+    return bool(_SCP.fullmatch(uri)) or uri.startswith(":ext:")
