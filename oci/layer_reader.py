@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 import zstandard
-from isal import igzip
+from isal import igzip, isal_zlib
 
 from oci.errors import InvalidContent
 
@@ -33,6 +33,7 @@ UNREADABLE = (
     tarfile.TarError,
     EOFError,
     zlib.error,
+    isal_zlib.error,
     zstandard.ZstdError,
     lzma.LZMAError,
     OSError,  # gzip.BadGzipFile, igzip's errors, bz2's "Invalid data stream"

@@ -94,7 +94,7 @@ def _pem_body(text: bytes, where: str) -> bytes:
 def _b64(value: str, what: str, where: str) -> bytes:
     try:
         return base64.b64decode(value, validate=True)
-    except binascii.Error:
+    except ValueError:  # binascii.Error, and non-ASCII text
         raise KeyFileError(f"{where}: {what} is not base64") from None
 
 

@@ -4,7 +4,6 @@ from. Reading is not verifying: ``signed`` says whether the envelope carries a s
 checking it against a key is cosign's (or openssl's) job."""
 
 import base64
-import binascii
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -59,7 +58,7 @@ class ProvenanceInfo:
 def _statement(envelope: Mapping[str, Any], source: str) -> dict[str, Any]:
     try:
         payload = base64.b64decode(envelope["payload"], validate=True)
-    except binascii.Error:
+    except ValueError:  # binascii.Error, and non-ASCII text
         raise OciError(f"{source}: payload is not base64") from None
     source = f"{source}: payload"
     return check(parse_json(payload, source, limit=MAX_ATTESTATION), _STATEMENT, source)  # type: ignore[no-any-return]
