@@ -5,6 +5,7 @@ never writes. Examples are bounded so that the suite stays quick; the corpus of 
 is in test_hostile_input.py."""
 
 import base64
+import gzip
 import io
 import json
 import os
@@ -313,3 +314,41 @@ def test_damaged_rootfs_tars_for_pack(content: bytes, names: list[str]) -> None:
                         links.add(name)
 
         fails_in_one_line(pack)
+
+
+_NAMES = st.lists(
+    st.sampled_from(["a", "b", "..", ".", "", ".wh.a", ".wh..wh..opq", "var/db/pkg/c/p-1"]),
+    min_size=1,
+    max_size=4,
+).map("/".join)
+_VDB = st.sampled_from(["CONTENTS", "USE", "IUSE", "SIZE", "LICENSE", "repository", "SLOT"])
+_ENTRIES = st.lists(
+    st.tuples(
+        st.sampled_from(["file", "dir", "sym", "lnk"]),
+        st.one_of(_NAMES, _VDB.map(lambda f: f"var/db/pkg/c/p-1/{f}")),
+        st.one_of(st.text(max_size=30), st.sampled_from(["obj /a 1 2\n", "sym /b -> a 3\n"])),
+    ),
+    max_size=12,
+)
+
+
+@FUZZ
+@given(entries=_ENTRIES, compress=st.booleans())
+def test_hostile_layer_tars(
+    base_layout: Path, entries: list[tuple[str, str, str]], compress: bool
+) -> None:
+    """Layers of any entries (whiteouts, links to anywhere, package database files of any
+    text), named by their true digest, read as inspect and diff read them."""
+    layer = tar_of(*entries)
+    if compress:
+        layer = gzip.compress(layer, mtime=0)
+    with tempfile.TemporaryDirectory() as tmp:
+        layout = Path(tmp) / "layout"
+        shutil.copytree(base_layout, layout)
+        relink(layout, "layer", layer)
+
+        def read() -> None:
+            with open_layout_source(layout, None, False, limits=LIMITS) as source:
+                read_everything(source)
+
+        fails_in_one_line(read)
