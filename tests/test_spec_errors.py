@@ -132,6 +132,14 @@ CASES = [
         'repositories[0].uri: "svn://" names no host',
     ),
     (
+        '[[repositories]]\nname = "x"\ntype = "git"\nuri = "git://e"\ncredentials = ["gpg"]\n',
+        'repositories[0].credentials[0]: "gpg" is not a kind of credentials; what syncing it needs',
+    ),
+    (
+        '[[repositories]]\nname = "x"\ntype = "git"\nuri = "git://e.org"\ncredentials = "ssh"\n',
+        "repositories[0].credentials: expected an array of credential kinds",
+    ),
+    (
         '[[repositories]]\nname = "x"\nuri = "https://example.org/u"\n',
         "repositories[0].type: missing",
     ),
