@@ -11,9 +11,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from typing import BinaryIO
 
-from oci.errors import InvalidContent
 from oci.layer import Layer
-from oci.layout_reader import open_layer_tar
+from oci.layer_reader import open_layer_tar
 
 _CHUNK = 1 << 20
 
@@ -80,17 +79,14 @@ def summarize(tar: tarfile.TarFile, info: tarfile.TarInfo) -> EntrySummary:
     )
 
 
-def stream_entries(stream: BinaryIO, media_type: str = "") -> dict[str, EntrySummary]:
+def stream_entries(stream: BinaryIO, where: str = "layer") -> dict[str, EntrySummary]:
     """Entry name (no leading ``./``, ``/`` or trailing ``/``) → summary, for a layer blob
-    of ``media_type`` (any compression)."""
+    (any compression)."""
     found: dict[str, EntrySummary] = {}
-    try:
-        with open_layer_tar(stream, media_type) as tar:
-            for info in tar:
-                name = info.name.removeprefix("./").strip("/")
-                found[name] = summarize(tar, info)
-    except tarfile.TarError as exc:
-        raise InvalidContent(f"layer is not a valid tar: {exc}") from exc
+    with open_layer_tar(stream, where) as tar:
+        for info in tar:
+            name = info.name.removeprefix("./").strip("/")
+            found[name] = summarize(tar, info)
     return found
 
 
@@ -100,7 +96,7 @@ def layer_entries(layers: Iterable[Layer]) -> dict[str, EntrySummary]:
     found: dict[str, EntrySummary] = {}
     for layer in layers:
         with layer.open() as stream:
-            found.update(stream_entries(stream, layer.media_type))
+            found.update(stream_entries(stream, f"layer {layer.digest}"))
     return found
 
 

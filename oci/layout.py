@@ -5,7 +5,6 @@ replaced atomically under a lock, and blobs added by a failed write are removed 
 """
 
 import fcntl
-import json
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,11 +13,13 @@ from typing import Any
 from oci.blob import Blob, canonical_json
 from oci.descriptor import Descriptor
 from oci.digest import hex_of
+from oci.document import check, load_json
 from oci.errors import OciError
 from oci.files import atomic_write, place_blob
 from oci.image import ANNOTATION_REF_NAME
 from oci.index import Publishable
 from oci.media import MediaType
+from oci.shapes import INDEX
 
 LAYOUT_FILE = "oci-layout"
 INDEX_FILE = "index.json"
@@ -34,13 +35,8 @@ def read_index(layout: Path) -> dict[str, Any]:
     path = layout / INDEX_FILE
     if not path.exists():
         return {"schemaVersion": 2, "mediaType": MediaType.OCI_INDEX, "manifests": []}
-    try:
-        index = json.loads(path.read_bytes())
-    except (OSError, ValueError) as exc:
-        raise OciError(f"{path}: not a readable OCI index: {exc}") from exc
-    if not isinstance(index, dict) or not isinstance(index.get("manifests"), list):
-        raise OciError(f"{path}: not an OCI index (no 'manifests' list)")
-    return index
+    with path.open("rb") as data:
+        return check(load_json(data, str(path)), INDEX, str(path))  # type: ignore[no-any-return]
 
 
 def with_manifest(index: dict[str, Any], entry: Descriptor, tag: str | None) -> dict[str, Any]:

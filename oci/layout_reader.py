@@ -3,7 +3,7 @@
 Both are read in place: an archive's members are read straight from the tar.
 """
 
-import json
+import os
 import tarfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,17 +11,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
-import zstandard
-
 from oci.descriptor import Descriptor, Platform
 from oci.digest import hex_of
+from oci.document import MAX_CONFIG, MAX_DOCUMENT, BadDocument, Shape, check, load_json
 from oci.errors import OciError, open_problem
 from oci.image import ANNOTATION_REF_NAME
+from oci.layer_reader import DEFAULT_LIMITS, LayerLimits
 from oci.layout import INDEX_FILE
 from oci.media import INDEX_TYPES, MANIFEST_TYPES, MediaType
 from oci.platforms import pick_platform, platform_names
+from oci.shapes import CONFIG, INDEX, MANIFEST
 from oci.sign.cosign import COSIGN_KINDS, KIND_ANNOTATION
 from oci.source import SourceImage
+from oci.verified import BlobMismatch, verified
 
 
 def tar_member(tar: tarfile.TarFile, member: str, archive_name: str) -> BinaryIO:
@@ -35,11 +37,25 @@ def tar_member(tar: tarfile.TarFile, member: str, archive_name: str) -> BinaryIO
     return data  # type: ignore[return-value]
 
 
+def blob_name(digest: str) -> str:
+    """Where a layout keeps the blob ``digest``, relative to the layout."""
+    return f"blobs/sha256/{hex_of(digest)}"
+
+
+def _opened_blob(
+    data: BinaryIO, actual: int, digest: str, size: int | None, where: str
+) -> BinaryIO:
+    if size is not None and size != actual:
+        data.close()
+        raise BlobMismatch(f"{where}: blob {digest} has {actual} bytes, not the {size} listed")
+    return verified(data, digest, where, size=actual)
+
+
 class BlobStore(Protocol):
     where: str  # the layout's path or the archive's name, for messages
 
     def index(self) -> dict[str, Any]: ...
-    def open_blob(self, digest: str) -> BinaryIO: ...
+    def open_blob(self, digest: str, size: int | None = None) -> BinaryIO: ...
 
 
 class DirLayout:
@@ -50,14 +66,17 @@ class DirLayout:
         self.where = str(path)
 
     def index(self) -> dict[str, Any]:
-        return json.loads((self._path / INDEX_FILE).read_bytes())
+        with (self._path / INDEX_FILE).open("rb") as data:
+            return check_index(data, f"{self._path}/{INDEX_FILE}")
 
-    def open_blob(self, digest: str) -> BinaryIO:
-        path = self._path / "blobs" / digest.split(":", 1)[0] / hex_of(digest)
+    def open_blob(self, digest: str, size: int | None = None) -> BinaryIO:
+        path = self._path / blob_name(digest)
         try:
-            return path.open("rb")
+            data = path.open("rb")
         except FileNotFoundError as exc:
             raise OciError(f"{self._path}: blob {digest} is missing") from exc
+        actual = os.fstat(data.fileno()).st_size
+        return _opened_blob(data, actual, digest, size, self.where)  # type: ignore[arg-type]
 
 
 class ArchiveLayout:
@@ -70,10 +89,20 @@ class ArchiveLayout:
         return tar_member(self._tar, member, self._name)
 
     def index(self) -> dict[str, Any]:
-        return json.loads(self._member(INDEX_FILE).read())
+        return check_index(self._member(INDEX_FILE), f"{self._name}: {INDEX_FILE}")
 
-    def open_blob(self, digest: str) -> BinaryIO:
-        return self._member(f"blobs/{digest.split(':', 1)[0]}/{hex_of(digest)}")
+    def open_blob(self, digest: str, size: int | None = None) -> BinaryIO:
+        name = blob_name(digest)
+        try:
+            member = self._tar.getmember(name)
+        except KeyError:
+            raise OciError(f"{self._name}: blob {digest} is missing") from None
+        return _opened_blob(self._member(name), member.size, digest, size, self.where)
+
+
+def check_index(data: BinaryIO, source: str) -> dict[str, Any]:
+    """A layout's ``index.json``, its size, nesting and entries checked."""
+    return check(load_json(data, source), INDEX, source)  # type: ignore[no-any-return]
 
 
 @contextmanager
@@ -90,9 +119,16 @@ def open_layout(path: Path, archive: bool) -> Iterator[BlobStore]:
         yield ArchiveLayout(tar, str(path))
 
 
-def read_json(store: BlobStore, digest: str) -> Any:
-    with store.open_blob(digest) as data:
-        return json.loads(data.read())
+def read_document(
+    store: BlobStore, entry: Descriptor, shape: Shape, what: str, limit: int = MAX_DOCUMENT
+) -> Any:
+    """The JSON blob ``entry`` names (a ``what``), checked against its digest and size,
+    and ``shape``."""
+    source = f"{store.where}: {what} {entry.digest}"
+    if entry.size > limit:
+        raise BadDocument(source, f"is {entry.size} bytes; a {what} may have {limit >> 20} MiB")
+    with store.open_blob(entry.digest, entry.size) as data:
+        return check(load_json(data, source, limit), shape, source)
 
 
 @dataclass(frozen=True)
@@ -110,14 +146,15 @@ def find_image(store: BlobStore, tag: str | None, platform: Platform | None = No
         entry = _from_index(store, entry, platform or Platform.host())
     if entry.media_type not in MANIFEST_TYPES:
         raise OciError(f"{entry.digest} is a {entry.media_type}, not an image manifest")
-    manifest = read_json(store, entry.digest)
-    config = read_json(store, manifest["config"]["digest"])
+    manifest = read_document(store, entry, MANIFEST, "manifest")
+    config_entry = Descriptor.from_dict(manifest["config"])
+    config = read_document(store, config_entry, CONFIG, "config", MAX_CONFIG)
     return StoredImage(entry, manifest, config)
 
 
 def find_entry(store: BlobStore, tag: str | None) -> Descriptor:
     """The index entry tagged ``tag`` (a manifest or an index), or the only image."""
-    entries = [Descriptor.from_dict(m) for m in store.index().get("manifests", [])]
+    entries = [Descriptor.from_dict(m) for m in store.index()["manifests"]]
     if tag is not None:
         chosen = [e for e in entries if e.annotations.get(ANNOTATION_REF_NAME) == tag]
         if not chosen:
@@ -138,8 +175,19 @@ def find_entry(store: BlobStore, tag: str | None) -> Descriptor:
     return chosen[-1]
 
 
+def checked_entry(store: BlobStore, tag: str | None) -> Descriptor:
+    """``find_entry``'s entry, its document read and checked against its digest: what a
+    signature of it may sign."""
+    entry = find_entry(store, tag)
+    if entry.media_type in INDEX_TYPES:
+        read_document(store, entry, INDEX, "index")
+    else:
+        read_document(store, entry, MANIFEST, "manifest")
+    return entry
+
+
 def _from_index(store: BlobStore, entry: Descriptor, platform: Platform) -> Descriptor:
-    index = read_json(store, entry.digest)
+    index = read_document(store, entry, INDEX, "index")
     picked = pick_platform(index, platform)
     if picked is None:
         raise OciError(
@@ -151,11 +199,11 @@ def _from_index(store: BlobStore, entry: Descriptor, platform: Platform) -> Desc
 def find_referrers(store: BlobStore, subject: str, artifact_type: str | None = None) -> list[Any]:
     """Manifests in the index whose ``subject`` is the manifest ``subject`` (digest)."""
     found = []
-    for raw in store.index().get("manifests", []):
+    for raw in store.index()["manifests"]:
         entry = Descriptor.from_dict(raw)
         if entry.digest == subject or entry.media_type != MediaType.OCI_MANIFEST:
             continue
-        manifest = read_json(store, entry.digest)
+        manifest = read_document(store, entry, MANIFEST, "manifest")
         if (manifest.get("subject") or {}).get("digest") != subject:
             continue
         if artifact_type is None or manifest.get("artifactType") == artifact_type:
@@ -167,17 +215,24 @@ class LayoutSource:
     """``oci:DIR[:TAG]`` and ``oci-archive:FILE[:TAG]``: the image tagged ``tag`` (or the
     only one) and the artifacts listed next to it in the index."""
 
-    def __init__(self, store: BlobStore, tag: str | None, platform: Platform | None = None) -> None:
+    def __init__(
+        self,
+        store: BlobStore,
+        tag: str | None,
+        platform: Platform | None = None,
+        limits: LayerLimits = DEFAULT_LIMITS,
+    ) -> None:
         self._store = store
         self._tag = tag
         self._platform = platform
+        self.limits = limits
 
     def image(self) -> SourceImage:
         found = find_image(self._store, self._tag, self._platform)
         return SourceImage(found.descriptor.digest, found.manifest, found.config)
 
-    def open_blob(self, digest: str) -> BinaryIO:
-        return self._store.open_blob(digest)
+    def open_blob(self, digest: str, size: int | None = None) -> BinaryIO:
+        return self._store.open_blob(digest, size)
 
     def referrers(self, subject: str, artifact_type: str | None = None) -> list[Any]:
         return find_referrers(self._store, subject, artifact_type)
@@ -185,21 +240,11 @@ class LayoutSource:
 
 @contextmanager
 def open_layout_source(
-    path: Path, tag: str | None, archive: bool, platform: Platform | None = None
+    path: Path,
+    tag: str | None,
+    archive: bool,
+    platform: Platform | None = None,
+    limits: LayerLimits = DEFAULT_LIMITS,
 ) -> Iterator[LayoutSource]:
     with open_layout(path, archive) as store:
-        yield LayoutSource(store, tag, platform)
-
-
-@contextmanager
-def open_layer_tar(data: BinaryIO, media_type: str) -> Iterator[tarfile.TarFile]:
-    """A streaming tar reader over a layer blob of any of the layer media types."""
-    if media_type.endswith("+zstd") or media_type.endswith(".zstd"):
-        with (
-            zstandard.ZstdDecompressor().stream_reader(data) as plain,  # type: ignore[arg-type]
-            tarfile.open(fileobj=plain, mode="r|") as tar,  # type: ignore[arg-type]
-        ):
-            yield tar
-        return
-    with tarfile.open(fileobj=data, mode="r|*") as tar:
-        yield tar
+        yield LayoutSource(store, tag, platform, limits)

@@ -10,6 +10,8 @@ container storage exports) and ``RegistrySource`` (``docker://``).
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Protocol
 
+from oci.layer_reader import LayerLimits
+
 
 @dataclass(frozen=True)
 class SourceImage:
@@ -36,14 +38,21 @@ class SourceImage:
 
 
 class ImageSource(Protocol):
-    """One image and what refers to it, in one place (a layout, an archive, a registry)."""
+    """One image and what refers to it, in one place (a layout, an archive, a registry).
+
+    Every blob it streams is checked against its digest as it is read; ``limits`` bound
+    what reading its layers may cost.
+    """
+
+    limits: LayerLimits
 
     def image(self) -> SourceImage:
         """The image's manifest and config."""
         ...
 
-    def open_blob(self, digest: str) -> BinaryIO:
-        """A stream of the blob ``digest`` (a layer, or an artifact's payload)."""
+    def open_blob(self, digest: str, size: int | None = None) -> BinaryIO:
+        """A stream of the blob ``digest`` (a layer, or an artifact's payload) of ``size``
+        bytes where its descriptor says; one line, no data, if it has another size."""
         ...
 
     def referrers(self, subject: str, artifact_type: str | None = None) -> list[dict[str, Any]]:

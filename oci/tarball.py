@@ -146,6 +146,48 @@ def tar_directory(root: Path, clamp_mtime: int | None = None) -> TarProducer:
     return produce
 
 
+class _TreeSoFar:
+    """What the entries copied so far make of the tree: the symlinks (path → target) and
+    the other entries that are not directories, so that an entry written through a
+    symlink, or a hardlink to nothing, is refused before it reaches a layer."""
+
+    def __init__(self) -> None:
+        self.links: dict[str, str] = {}
+        self.others: set[str] = set()
+
+    def _through_link(self, entry: str, path: str) -> None:
+        parts = path.split("/")
+        for end in range(1, len(parts)):
+            parent = "/".join(parts[:end])
+            if parent in self.links:
+                raise InvalidContent(
+                    f"tar entry {entry!r} would be written through the symlink {parent!r} "
+                    f"(-> {self.links[parent]!r}) an earlier entry made"
+                )
+
+    def check(self, info: tarfile.TarInfo, name: str, original: str) -> None:
+        self._through_link(original, name)
+        if not info.islnk():
+            return
+        target = info.linkname
+        if target == name:
+            raise InvalidContent(f"tar entry {original!r} is a hardlink to itself")
+        self._through_link(original, target)
+        if target not in self.others:
+            raise InvalidContent(
+                f"tar entry {original!r} is a hardlink to {target!r}, which no earlier "
+                "entry holds (or which is a directory)"
+            )
+
+    def add(self, info: tarfile.TarInfo, name: str) -> None:
+        self.links.pop(name, None)
+        self.others.discard(name)
+        if info.issym():
+            self.links[name] = info.linkname
+        if not info.isdir():
+            self.others.add(name)
+
+
 def retar_stream(
     source: BinaryIO, strip_components: int = 0, clamp_mtime: int | None = None
 ) -> TarProducer:
@@ -153,10 +195,13 @@ def retar_stream(
 
     Entries keep the order of the source: tars from Podman and from ``tar`` of a sorted
     tree are already in a stable order, and re-sorting would mean holding the rootfs.
+    Entries that would leave the root, be written through a symlink of the layer, or
+    link to nothing are refused, naming the entry.
     """
 
     def produce(sink: BinaryIO) -> int | None:
         newest: int | None = None
+        tree = _TreeSoFar()
         try:
             reader = tarfile.open(fileobj=source, mode="r|*", encoding="utf-8")  # noqa: SIM115
         except tarfile.TarError as exc:
@@ -164,7 +209,7 @@ def retar_stream(
         with reader, open_tar_writer(sink) as out:
             try:
                 for info in reader:
-                    mtime = _copy_member(reader, out, info, strip_components, clamp_mtime)
+                    mtime = _copy_member(reader, out, info, strip_components, clamp_mtime, tree)
                     if mtime is not None:
                         newest = max(newest or 0, mtime)
             except tarfile.TarError as exc:
@@ -180,16 +225,20 @@ def _copy_member(
     info: tarfile.TarInfo,
     strip_components: int,
     clamp_mtime: int | None,
+    tree: _TreeSoFar,
 ) -> int | None:
     name = safe_member_name(info.name, strip_components)
     if name is None:
         return None
     check_member_type(info)
+    original = info.name
     if info.islnk():
         target = safe_member_name(info.linkname, strip_components)
         if target is None:
             raise InvalidContent(f"tar entry {info.name!r} is a hardlink to the root")
         info.linkname = target
+    tree.check(info, name, original)
+    tree.add(info, name)
     info.name = name
     if info.isdir():
         info.name = name + "/"

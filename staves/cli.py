@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from oci.errors import InvalidReference, OciError
+from oci.errors import InvalidContent, InvalidReference, OciError
 from staves import __version__
 from staves.commands.audit import audit
 from staves.commands.build import build_command
@@ -50,7 +50,7 @@ class _Group(click.Group):
             located = isinstance(exc, StavesError) and exc.file
             click.echo(str(exc) if located else f"staves: error: {exc}", err=True)
             code = exc.exit_code if isinstance(exc, StavesError) else EXIT_FAILURE
-            if isinstance(exc, InvalidReference):
+            if isinstance(exc, InvalidReference | InvalidContent):  # bad input, as usage
                 code = EXIT_USAGE
             sys.exit(code)
         except OSError as exc:

@@ -135,3 +135,15 @@ make_conf_values = st.one_of(
         max_size=30,
     ),
 )
+
+
+_URI_SCHEMES = {"git": ["https", "http", "git", "ssh"], "rsync": ["rsync", "ssh"]}
+
+
+@st.composite
+def sync_uris(draw: st.DrawFn, sync_type: str) -> str:
+    """URLs a repository of ``sync_type`` (git or rsync) takes as its uri."""
+    scheme = draw(st.sampled_from(_URI_SCHEMES[sync_type]))
+    host = draw(_word(string.ascii_lowercase + string.digits, string.ascii_lowercase + ".-"))
+    path = draw(st.text(alphabet=string.ascii_letters + "%:/._-~", max_size=20))
+    return f"{scheme}://{host}/{path}"

@@ -7,6 +7,9 @@ import pytest
 from click.testing import CliRunner, Result
 
 from staves.cli import main
+from staves.commands.build import credential_choices
+from staves.spec.sync_uris import uses_ssh
+from tests.spec_text import spec_of
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "hello" / "staves.toml"
 
@@ -227,3 +230,43 @@ def test_bad_volume_names_are_refused_before_podman(
     assert result.stderr == f"staves: error: {option}: {value!r} is not a volume name; " + (
         "letters, digits, '_', '.' and '-', starting with a letter or digit\n"
     )
+
+
+REPOS = (
+    '[[repositories]]\nname = "a"\ntype = "git"\nuri = "git@git.example.com:a.git"\n'
+    'credentials = ["ssh", "netrc"]\n'
+    '[[repositories]]\nname = "b"\ntype = "git"\nuri = "https://example.org/b.git"\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("extra", "ssh", "no_ssh", "netrc", "expected"),
+    [
+        ("", None, False, None, (None, False)),  # nothing of the user's by default
+        ("", "default", False, True, ("default", True)),
+        ("", "/keys/deploy", False, None, ("/keys/deploy", False)),
+        (REPOS, None, False, None, ("default", True)),  # what a repository names
+        (REPOS, None, True, False, (None, False)),  # --no-ssh, --no-netrc refuse it
+        (REPOS, "/keys/deploy", False, None, ("/keys/deploy", True)),
+    ],
+)
+def test_credentials_are_shared_only_when_asked(
+    extra: str, ssh: str | None, no_ssh: bool, netrc: bool | None, expected: tuple[object, ...]
+) -> None:
+    assert credential_choices(spec_of(extra), ssh, no_ssh, netrc) == expected
+
+
+@pytest.mark.parametrize(
+    ("uri", "ssh"),
+    [
+        ("git@git.example.com:a.git", True),
+        ("ssh://git@example.com/a.git", True),
+        ("git+ssh://example.com/a.git", True),
+        ("svn+ssh://example.com/a", True),
+        ("https://example.com/a.git", False),
+        ("rsync://example.com/gentoo", False),
+        ("/srv/a.git", False),
+    ],
+)
+def test_repositories_that_sync_over_ssh_are_known(uri: str, ssh: bool) -> None:
+    assert uses_ssh(uri) is ssh

@@ -46,7 +46,7 @@ def test_entries_outside_the_root_are_refused(tmp_path: Path, bad_name: str) -> 
     proc = staves(
         "pack", "--rootfs", "-", "-o", f"oci-archive:{archive}", input=tar_with(["ok", bad_name])
     )
-    assert proc.returncode == 1
+    assert proc.returncode == 2
     assert bad_name.encode() in proc.stderr and b"Traceback" not in proc.stderr
     assert list(tmp_path.iterdir()) == []
 
@@ -65,7 +65,7 @@ def test_damaged_tar_leaves_no_output(tmp_path: Path) -> None:
         "-o",
         f"docker-archive:{out}/d.tar",
     )
-    assert_one_line_error(proc, 1, "tar")
+    assert_one_line_error(proc, 2, "tar")
     assert list(out.iterdir()) == []
 
 

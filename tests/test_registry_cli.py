@@ -115,12 +115,19 @@ def test_bad_registry_reference_is_a_usage_error(tmp_path: Path, bad: str) -> No
     assert len(proc.stderr.strip().splitlines()) == 1
 
 
-def test_a_registry_nobody_answers_at_is_one_plain_line(tmp_path: Path) -> None:
+def test_a_registry_nobody_answers_at_is_one_plain_line_after_reported_retries(
+    tmp_path: Path,
+) -> None:
     port = free_port()  # closed again: nothing listens there
     rootfs = busybox_rootfs(tmp_path / "rootfs")
     proc = staves("pack", "--rootfs", rootfs, "-o", f"docker://127.0.0.1:{port}/app:1")
     assert proc.returncode == 1
-    assert proc.stderr.strip() == (
+    *retries, error = proc.stderr.strip().splitlines()
+    assert error == (
         f"staves: error: contacting the registry at 127.0.0.1:{port}: connection refused "
         "(after 6 attempts)"
     )
+    assert [line.rsplit("(", 1)[1] for line in retries] == [
+        f"attempt {n} of 6)" for n in (2, 3, 4, 5, 6)
+    ]
+    assert all(" connection refused; retrying in " in line for line in retries)

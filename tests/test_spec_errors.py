@@ -15,7 +15,7 @@ CASES = [
     ("[bash]\nuse = []\n", "bash: unknown key; package tables are keyed by CATEGORY/PACKAGE"),
     ("['a/b']\nuze = []\n", "['a/b'].uze: unknown key; did you mean 'use'?"),
     (
-        '[[repositories]]\nname = "r"\ntype = "git"\nuri = "x"\nbranch = "m"\n',
+        '[[repositories]]\nname = "r"\ntype = "git"\nuri = "https://example.org/x"\nbranch = "m"\n',
         "repositories[0].branch: unknown key",
     ),
     ('locale = { name = "C.UTF-8", chrset = "x" }\n', "locale.chrset: unknown key"),
@@ -85,31 +85,68 @@ CASES = [
         'env["a\\u0001"]: env name "a\\u0001" contains the control character',
     ),
     (
-        '[[repositories]]\nname = "../x"\ntype = "git"\nuri = "u"\n',
+        '[[repositories]]\nname = "../x"\ntype = "git"\nuri = "https://example.org/u"\n',
         "repositories[0].name: \"../x\" contains '/'",
     ),
     (
-        '[[repositories]]\nname = "DEFAULT"\ntype = "git"\nuri = "u"\n',
+        '[[repositories]]\nname = "DEFAULT"\ntype = "git"\nuri = "https://example.org/u"\n',
         'repositories[0].name: "DEFAULT" is reserved by repos.conf',
     ),
     (
-        '[[repositories]]\nname = "x-1.0"\ntype = "git"\nuri = "u"\n',
+        '[[repositories]]\nname = "x-1.0"\ntype = "git"\nuri = "https://example.org/u"\n',
         'repositories[0].name: "x-1.0" is not a repository name',
     ),
     # repositories
     (
-        '[[repositories]]\nname = "x"\ntype = "gti"\nuri = "u"\n',
+        '[[repositories]]\nname = "x"\ntype = "gti"\nuri = "https://example.org/u"\n',
         "repositories[0].type: \"gti\" is not a sync type; did you mean 'git'?",
     ),
     (
         '[[repositories]]\nname = "x"\ntype = "git"\nuri = "a b"\n',
         'repositories[0].uri: "a b" contains whitespace',
     ),
-    ('[[repositories]]\nname = "x"\nuri = "u"\n', "repositories[0].type: missing"),
+    # A uri reaches git, hg, svn or rsync as an argument: no options, only their URL kinds.
+    (
+        '[[repositories]]\nname = "x"\ntype = "git"\nuri = "--upload-pack=touch${IFS}/tmp/x"\n',
+        "repositories[0].uri: \"--upload-pack=touch${IFS}/tmp/x\" starts with '-'",
+    ),
+    (
+        '[[repositories]]\nname = "x"\ntype = "git"\nuri = "ssh://-oProxyCommand=x/repo"\n',
+        "repositories[0].uri: \"ssh://-oProxyCommand=x/repo\" has a host or user starting with '-'",
+    ),
+    (
+        '[[repositories]]\nname = "x"\ntype = "git"\nuri = "ext::sh -c x"\n',
+        'repositories[0].uri: "ext::sh -c x" contains whitespace',
+    ),
+    (
+        '[[repositories]]\nname = "x"\ntype = "git"\nuri = "ext::sh%20-c%20x"\n',
+        'repositories[0].uri: "ext::sh%20-c%20x" is not a URL of a kind this sync type takes',
+    ),
+    (
+        '[[repositories]]\nname = "x"\ntype = "rsync"\nuri = "https://example.org/r"\n',
+        'repositories[0].uri: "https://example.org/r" is not a URL of a kind this sync type '
+        "takes; a rsync URI: rsync://, ssh://, file://",
+    ),
+    (
+        '[[repositories]]\nname = "x"\ntype = "svn"\nuri = "svn://"\n',
+        'repositories[0].uri: "svn://" names no host',
+    ),
+    (
+        '[[repositories]]\nname = "x"\ntype = "git"\nuri = "git://e"\ncredentials = ["gpg"]\n',
+        'repositories[0].credentials[0]: "gpg" is not a kind of credentials; what syncing it needs',
+    ),
+    (
+        '[[repositories]]\nname = "x"\ntype = "git"\nuri = "git://e.org"\ncredentials = "ssh"\n',
+        "repositories[0].credentials: expected an array of credential kinds",
+    ),
+    (
+        '[[repositories]]\nname = "x"\nuri = "https://example.org/u"\n',
+        "repositories[0].type: missing",
+    ),
     ('repositories = "x"\n', "repositories: expected an array of tables"),
     (
-        '[[repositories]]\nname = "x"\ntype = "git"\nuri = "u"\n'
-        '[[repositories]]\nname = "x"\ntype = "git"\nuri = "v"\n',
+        '[[repositories]]\nname = "x"\ntype = "git"\nuri = "https://example.org/u"\n'
+        '[[repositories]]\nname = "x"\ntype = "git"\nuri = "https://example.org/v"\n',
         'repositories[1].name: "x" is defined twice',
     ),
     # locale

@@ -1,7 +1,6 @@
 """Property tests: generated specs parse and render back; junk never crashes."""
 
 import configparser
-import string
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -18,6 +17,7 @@ from tests.strategies import (
     file_names,
     make_conf_values,
     repo_names,
+    sync_uris,
     use_flags,
     variable_names,
 )
@@ -74,11 +74,10 @@ def documents(draw: st.DrawFn) -> dict[str, Any]:
         doc[atom] = table
     repos = draw(st.lists(repo_names, max_size=2, unique=True))
     if repos:
-        uri = st.text(alphabet=string.ascii_letters + "%:/._-~", min_size=1, max_size=20)
-        doc["repositories"] = [
-            {"name": name, "type": draw(st.sampled_from(["git", "rsync"])), "uri": draw(uri)}
-            for name in repos
-        ]
+        doc["repositories"] = []
+        for name in repos:
+            kind = draw(st.sampled_from(["git", "rsync"]))
+            doc["repositories"].append({"name": name, "type": kind, "uri": draw(sync_uris(kind))})
     return doc
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from oci.document import MAX_CONFIG, BadDocument, parse_json
 from oci.errors import OciError
 from oci.registry.reference import DOCKER_HUB
 
@@ -123,9 +124,9 @@ def _load(path: Path) -> dict[str, Any] | None:
     except OSError as err:
         raise CredentialError(f"{path}: cannot read: {err.strerror}") from None
     try:
-        doc = json.loads(text) if text.strip() else {}
-    except ValueError as err:
-        raise CredentialError(f"{path}: not valid JSON: {err}") from None
+        doc = parse_json(text.encode(), str(path), limit=MAX_CONFIG) if text.strip() else {}
+    except BadDocument as err:
+        raise CredentialError(str(err).replace("is not JSON", "not valid JSON")) from None
     if not isinstance(doc, dict):
         raise CredentialError(f"{path}: expected a JSON object")
     return doc

@@ -16,6 +16,9 @@ class RegistryOptions:
 
     ``env`` holds the environment variables auth lookup reads (see ``registry_env``);
     ``chunk_size`` switches uploads from one PUT to PATCHes of that many bytes.
+    ``timeout`` is the silence a request waits out (to connect, between two reads), and
+    how long a failing step keeps retrying: at most ``retries`` more attempts, none
+    starting later than ``timeout`` seconds after its first failure.
     """
 
     creds: Credentials | None = None
@@ -28,8 +31,7 @@ class RegistryOptions:
     retries: int = 5
     backoff: float = 0.5
     max_backoff: float = 10.0
-    connect_timeout: float = 30.0
-    read_timeout: float = 300.0
+    timeout: float = 60.0
     parallel: int = 4
     chunk_size: int | None = None
     user_agent: str = "staves"

@@ -4,11 +4,10 @@ and the artifacts that refer to the image (the referrers API, else the ``sha256-
 fallback tag the push side writes)."""
 
 import hashlib
-import io
-import json
 import logging
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, BinaryIO
 from urllib.parse import urlencode, urljoin
 
@@ -17,24 +16,35 @@ import urllib3
 
 from oci.artifact import referrers_tag
 from oci.descriptor import Descriptor, Platform
+from oci.document import MAX_CONFIG, BadDocument, check, load_json, parse_json
 from oci.errors import OciError
+from oci.layer_reader import DEFAULT_LIMITS, LayerLimits
 from oci.media import INDEX_TYPES, MANIFEST_TYPES, MediaType
 from oci.platforms import pick_platform, platform_names
 from oci.registry.errors import DigestMismatch, RegistryError
 from oci.registry.options import RegistryOptions
 from oci.registry.reference import Reference
 from oci.registry.transport import RegistryClient, credentials_for, explain, repo_scope
+from oci.shapes import CONFIG, INDEX, INDEX_OR_MANIFEST, MANIFEST
 from oci.source import SourceImage
+from oci.verified import verified
 
 log = logging.getLogger(__name__)
 
 MANIFEST_ACCEPT = ", ".join((*MANIFEST_TYPES, *INDEX_TYPES))
 _REDIRECTS = (301, 302, 303, 307, 308)
 _MAX_REDIRECTS = 5
-_MAX_DOCUMENT = 4 << 20  # manifests and indexes; anything bigger is not one
 # What a registry without the referrers API answers for it.
 _NO_REFERRERS_API = (400, 404, 405, 501)
 _FROM = "from"
+
+
+@dataclass(frozen=True)
+class _Document:
+    document: dict[str, Any]
+    digest: str
+    media_type: str
+    size: int
 
 
 def _digest_of(data: bytes) -> str:
@@ -46,54 +56,35 @@ def _media_type(response: requests.Response, document: Mapping[str, Any]) -> str
     return said or response.headers.get("Content-Type", "").split(";", 1)[0].strip()
 
 
-class _VerifiedStream(io.RawIOBase):
-    """A blob's body as it arrives, hashed; at its end the digest must match."""
+class _Body:
+    """A blob's body as it arrives: urllib3's failures as one registry line."""
 
-    def __init__(self, response: requests.Response, digest: str, where: str) -> None:
+    def __init__(self, response: requests.Response, step: str, where: str) -> None:
         self._response = response
-        self._digest = digest
+        self._step = step
         self._where = where
-        self._hash = hashlib.sha256()
-        self._ended = False
 
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        if self._ended:
-            return 0
+    def read(self, size: int = -1) -> bytes:
         try:
-            data = self._response.raw.read(len(buffer))
+            return self._response.raw.read(size)  # type: ignore[no-any-return]
         except (urllib3.exceptions.HTTPError, OSError) as exc:
-            raise RegistryError(
-                f"pulling blob {self._digest}", self._where, explain(exc), towards=_FROM
-            ) from None
-        if not data:
-            self._ended = True
-            got = "sha256:" + self._hash.hexdigest()
-            if got != self._digest:
-                raise DigestMismatch(
-                    f"pulling blob {self._digest}",
-                    self._where,
-                    f"received data with digest {got}",
-                    towards=_FROM,
-                )
-            return 0
-        self._hash.update(data)
-        buffer[: len(data)] = data
-        return len(data)
+            raise RegistryError(self._step, self._where, explain(exc), towards=_FROM) from None
 
     def close(self) -> None:
         self._response.close()
-        super().close()
 
 
 class RegistrySource:
     """``docker://HOST/REPO:TAG`` (or ``@sha256:…``): one image in one repository."""
 
     def __init__(
-        self, client: RegistryClient, reference: Reference, platform: Platform | None = None
+        self,
+        client: RegistryClient,
+        reference: Reference,
+        platform: Platform | None = None,
+        limits: LayerLimits = DEFAULT_LIMITS,
     ) -> None:
+        self.limits = limits
         self._client = client
         self._ref = reference
         self._repo = reference.repository
@@ -114,10 +105,8 @@ class RegistrySource:
             **kwargs,
         )
 
-    def _document(
-        self, ref: str, accept: str, *, missing_ok: bool = False
-    ) -> tuple[dict[str, Any], str, str] | None:
-        """The manifest or index at ``ref`` (tag or digest): its JSON, digest, media type."""
+    def _document(self, ref: str, accept: str, *, missing_ok: bool = False) -> _Document | None:
+        """The manifest or index at ``ref`` (tag or digest), its fields checked."""
         step = f"pulling manifest {ref}"
         expected = (200, 404) if missing_ok else (200,)
         response = self._get(
@@ -126,30 +115,22 @@ class RegistrySource:
         if response.status_code == 404:
             return None
         data = response.content
-        if len(data) > _MAX_DOCUMENT:
-            raise RegistryError(
-                step, self._where, f"{len(data)} bytes is too big for a manifest", towards=_FROM
-            )
         digest = _digest_of(data)
         if ref.startswith("sha256:") and digest != ref:
             raise DigestMismatch(
                 step, self._where, f"received a manifest with digest {digest}", towards=_FROM
             )
-        try:
-            document = json.loads(data)
-        except ValueError:
-            raise RegistryError(
-                step, self._where, "the answer is not JSON", towards=_FROM
-            ) from None
-        if not isinstance(document, dict):
-            raise RegistryError(step, self._where, "the answer is not a manifest", towards=_FROM)
-        return document, digest, _media_type(response, document)
+        source = f"docker://{self._where}: manifest {ref}"
+        document = check(parse_json(data, source), INDEX_OR_MANIFEST, source)
+        media_type = _media_type(response, document)
+        document = check(document, INDEX if media_type in INDEX_TYPES else MANIFEST, source)
+        return _Document(document, digest, media_type, len(data))
 
     def _manifest(self) -> tuple[dict[str, Any], str]:
         ref = self._ref.digest or self._ref.manifest_ref
         found = self._document(ref, MANIFEST_ACCEPT)
         assert found is not None
-        document, digest, media_type = found
+        document, digest, media_type = found.document, found.digest, found.media_type
         if media_type in INDEX_TYPES:
             entry = pick_platform(document, self._platform)
             if entry is None:
@@ -160,7 +141,7 @@ class RegistrySource:
             log.debug("%s: picked %s for %s", self._ref, entry["digest"], self._platform)
             found = self._document(str(entry["digest"]), MANIFEST_ACCEPT)
             assert found is not None
-            document, digest, media_type = found
+            document, digest, media_type = found.document, found.digest, found.media_type
         if media_type not in MANIFEST_TYPES:
             raise OciError(
                 f"docker://{self._ref}: {media_type or 'a document of unknown type'} "
@@ -176,36 +157,21 @@ class RegistrySource:
         """The manifest or index the reference names, no platform picked: what a
         signature of this reference signs."""
         ref = self._ref.digest or self._ref.manifest_ref
-        step = f"pulling manifest {ref}"
-        response = self._get(
-            f"/v2/{self._repo}/manifests/{ref}", step, headers={"Accept": MANIFEST_ACCEPT}
-        )
-        data = response.content[: _MAX_DOCUMENT + 1]
-        digest = _digest_of(data)
-        if len(data) > _MAX_DOCUMENT or (ref.startswith("sha256:") and digest != ref):
-            raise RegistryError(step, self._where, "the answer is not that manifest", towards=_FROM)
-        try:
-            document = json.loads(data)
-        except ValueError:
-            raise RegistryError(
-                step, self._where, "the answer is not JSON", towards=_FROM
-            ) from None
-        return Descriptor(_media_type(response, document), digest, len(data))
+        found = self._document(ref, MANIFEST_ACCEPT)
+        assert found is not None
+        return Descriptor(found.media_type, found.digest, found.size)
 
     def image(self) -> SourceImage:
         manifest, digest = self._manifest()
-        config_digest = str((manifest.get("config") or {}).get("digest", ""))
-        if not config_digest.startswith("sha256:"):
-            raise OciError(f"docker://{self._ref}: the manifest names no config")
-        with self.open_blob(config_digest) as data:
-            raw = data.read(_MAX_DOCUMENT + 1)
-        try:
-            config = json.loads(raw)
-        except ValueError:
-            raise OciError(f"docker://{self._ref}: config {config_digest} is not JSON") from None
+        config_digest, size = manifest["config"]["digest"], manifest["config"]["size"]
+        source = f"docker://{self._where}: config {config_digest}"
+        if size > MAX_CONFIG:
+            raise BadDocument(source, f"is {size} bytes; a config may have {MAX_CONFIG >> 20} MiB")
+        with self.open_blob(config_digest, size) as data:
+            config = check(load_json(data, source, MAX_CONFIG), CONFIG, source)
         return SourceImage(digest, manifest, config)
 
-    def open_blob(self, digest: str) -> BinaryIO:
+    def open_blob(self, digest: str, size: int | None = None) -> BinaryIO:
         """The blob streamed (redirects to other hosts followed, without our credentials)."""
         step = f"pulling blob {digest}"
         path = f"/v2/{self._repo}/blobs/{digest}"
@@ -230,7 +196,15 @@ class RegistrySource:
         if response.status_code != 200:
             response.close()
             raise RegistryError(step, self._where, "too many redirects", towards=_FROM)
-        return io.BufferedReader(_VerifiedStream(response, digest, self._where), 1 << 20)
+        said = response.headers.get("Content-Length", "")
+        if size is None and said.isdigit():
+            size = int(said)
+        body = _Body(response, step, self._where)
+
+        def mismatch(why: str) -> DigestMismatch:
+            return DigestMismatch(step, self._where, why, towards=_FROM)
+
+        return verified(body, digest, self._where, size=size, mismatch=mismatch)  # type: ignore[arg-type]
 
     def _referrer_list(self, subject: str, artifact_type: str | None) -> list[dict[str, Any]]:
         """Descriptors from the referrers API, else from the fallback tag's index."""
@@ -242,10 +216,11 @@ class RegistrySource:
             headers={"Accept": MediaType.OCI_INDEX},
         )
         if response.status_code == 200:
+            source = f"docker://{self._where}: referrers of {subject}"
             try:
-                return list(response.json().get("manifests") or [])
-            except (ValueError, AttributeError):
-                log.debug("%s: referrers answer is not an index", self._where)
+                return list(check(parse_json(response.content, source), INDEX, source)["manifests"])
+            except BadDocument as exc:
+                log.debug("%s", exc)  # as good as no referrers API: nothing attached is read
                 return []
         log.debug(
             "%s: no referrers API (%d); trying the fallback tag", self._where, response.status_code
@@ -253,7 +228,7 @@ class RegistrySource:
         found = self._document(referrers_tag(subject), MediaType.OCI_INDEX, missing_ok=True)
         if found is None:
             return []
-        return list(found[0].get("manifests") or [])
+        return list(found.document.get("manifests", []))
 
     def referrers(self, subject: str, artifact_type: str | None = None) -> list[dict[str, Any]]:
         out = []
@@ -263,12 +238,10 @@ class RegistrySource:
                 continue
             if entry.get("mediaType") != MediaType.OCI_MANIFEST:
                 continue
-            found = self._document(
-                str(entry.get("digest")), MediaType.OCI_MANIFEST, missing_ok=True
-            )
+            found = self._document(entry["digest"], MediaType.OCI_MANIFEST, missing_ok=True)
             if found is None:
                 continue  # listed, but deleted since
-            manifest = found[0]
+            manifest = found.document
             kind = manifest.get("artifactType") or (manifest.get("config") or {}).get("mediaType")
             if (manifest.get("subject") or {}).get("digest") != subject:
                 continue
@@ -279,13 +252,16 @@ class RegistrySource:
 
 @contextmanager
 def open_registry_source(
-    reference: Reference, options: RegistryOptions, platform: Platform | None = None
+    reference: Reference,
+    options: RegistryOptions,
+    platform: Platform | None = None,
+    limits: LayerLimits = DEFAULT_LIMITS,
 ) -> Iterator[RegistrySource]:
     """A source for ``reference``, with credentials found as for a push."""
     client = RegistryClient(
         reference.api_host, options, credentials_for(reference, options), towards=_FROM
     )
     try:
-        yield RegistrySource(client, reference, platform)
+        yield RegistrySource(client, reference, platform, limits)
     finally:
         client.close()

@@ -14,19 +14,14 @@ from oci.blob import Blob, BytesBlob, json_blob
 from oci.errors import InvalidReference
 from oci.index import ImageIndex
 from oci.media import MediaType
+from oci.registry.answers import RETRY_EXCEPTIONS, Retryable
 from oci.registry.auth import Credentials
 from oci.registry.errors import DigestMismatch, RegistryError
 from oci.registry.locations import BlobLocations
 from oci.registry.options import RegistryOptions
 from oci.registry.progress import Progress, ProgressCallback, ProgressReader, PushResult
 from oci.registry.reference import Reference
-from oci.registry.transport import (
-    RETRY_EXCEPTIONS,
-    RegistryClient,
-    Retryable,
-    credentials_for,
-    repo_scope,
-)
+from oci.registry.transport import RegistryClient, credentials_for, repo_scope
 
 log = logging.getLogger(__name__)
 

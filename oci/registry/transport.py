@@ -12,6 +12,15 @@ from urllib.parse import urlsplit
 import requests
 import urllib3
 
+from oci.registry.answers import (
+    RETRY_EXCEPTIONS,
+    RETRY_STATUS,
+    Retryable,
+    RetryableStatus,
+    read_capped,
+    silence,
+    why_retried,
+)
 from oci.registry.auth import (
     Credentials,
     auth_file_paths,
@@ -33,32 +42,12 @@ from oci.registry.tls import ContextAdapter, is_loopback, ssl_context
 
 log = logging.getLogger(__name__)
 
-RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
-RETRY_EXCEPTIONS = (
-    requests.ConnectionError,
-    requests.Timeout,
-    requests.exceptions.ChunkedEncodingError,
-)
 _TOKEN_MARGIN = 10.0
 _DEFAULT_TOKEN_LIFETIME = 60.0
 _MAX_RETRY_AFTER = 60.0
 
 Body = Callable[[], Any]
 T = TypeVar("T")
-
-
-class Retryable(Exception):
-    """A failed attempt worth repeating (``with_retries`` catches it)."""
-
-    response: requests.Response | None = None
-
-
-class RetryableStatus(Retryable):
-    """A response worth another try (429, 5xx); carries the response."""
-
-    def __init__(self, response: requests.Response) -> None:
-        super().__init__(response.status_code)
-        self.response = response
 
 
 @dataclass
@@ -111,6 +100,7 @@ class RegistryClient:
         self._tokens: dict[frozenset[str], _Token] = {}
         self._lock = threading.Lock()
         self._ping_lock = threading.Lock()
+        self._unreachable: RegistryError | None = None
 
     def _make_session(self) -> requests.Session:
         if not self.options.tls_verify:
@@ -141,27 +131,42 @@ class RegistryClient:
     def with_retries(
         self, step: str, where: str, action: Callable[[], T], towards: str | None = None
     ) -> T:
-        """Run ``action``; again with backoff on resets, timeouts, 429 and 5xx."""
+        """Run ``action``; again with backoff on resets, 429 and 5xx, each retry reported,
+        for at most ``retries`` more attempts and ``timeout`` seconds after the first
+        failure. A timeout is not retried: the registry has been silent that long."""
         attempts = self.options.retries + 1
+        first_failure: float | None = None
         for attempt in range(attempts):
             try:
                 return action()
-            except RETRY_EXCEPTIONS as err:
-                why, response = explain(err), None
+            except requests.Timeout as err:
+                why, response, final = silence(err, self.options.timeout), None, True
+            except RETRY_EXCEPTIONS as err:  # a certificate refused stays refused
+                why, response, final = explain(err), None, is_cert_failure(err)
             except Retryable as err:
-                response = err.response
-                why = _why(err)
-            if attempt + 1 == attempts:
-                status = response.status_code if response is not None else None
-                raise RegistryError(
-                    step,
-                    where,
-                    f"{why} (after {attempts} attempts)",
-                    status,
-                    towards=towards or self.towards,
-                )
+                response, why, final = err.response, why_retried(err), False
+            except requests.RequestException as err:  # an answer too big, a bad URL
+                why, response, final = explain(err), None, True
+            now = time.monotonic()
+            first_failure = first_failure if first_failure is not None else now
             delay = self._delay(attempt, response)
-            log.info("%s to %s: %s; retrying in %.1fs", step, where, why, delay)
+            late = now + delay > first_failure + self.options.timeout
+            if final or late or attempt + 1 == attempts:
+                status = response.status_code if response is not None else None
+                tried = f" (after {attempt + 1} attempts)" if attempt else ""
+                raise RegistryError(
+                    step, where, f"{why}{tried}", status, towards=towards or self.towards
+                )
+            log.warning(
+                "%s %s %s: %s; retrying in %.1fs (attempt %d of %d)",
+                step,
+                towards or self.towards,
+                where,
+                why,
+                delay,
+                attempt + 2,
+                attempts,
+            )
             time.sleep(delay)
         raise AssertionError("unreachable")
 
@@ -172,8 +177,7 @@ class RegistryClient:
         return ["https", "http"] if insecure else ["https"]
 
     def _ping_scheme(self, scheme: str) -> requests.Response:
-        url = f"{scheme}://{self.registry}/v2/"
-        return self._session.get(url, timeout=self._timeout(), allow_redirects=False)
+        return self._http("GET", f"{scheme}://{self.registry}/v2/")
 
     def _ping_once(self) -> None:
         schemes = self._schemes()
@@ -194,8 +198,14 @@ class RegistryClient:
     def ping(self) -> None:
         """Find the scheme (HTTPS; HTTP only when insecure or loopback) and auth scheme."""
         with self._ping_lock:
+            if self._unreachable is not None:  # the other threads need not wait it out again
+                raise self._unreachable
             if self._base is None:
-                self.with_retries(_CONTACT, self.registry, self._ping_once, towards="at")
+                try:
+                    self.with_retries(_CONTACT, self.registry, self._ping_once, towards="at")
+                except RegistryError as exc:
+                    self._unreachable = exc
+                    raise
 
     def _learn_challenge(self, response: requests.Response) -> None:
         if response.status_code == 401:
@@ -214,8 +224,18 @@ class RegistryClient:
         self.ping()
         return f"{self._base}{path}"
 
-    def _timeout(self) -> tuple[float, float]:
-        return (self.options.connect_timeout, self.options.read_timeout)
+    def _http(
+        self, method: str, url: str, *, stream: bool = False, **kwargs: Any
+    ) -> requests.Response:
+        """One request, never waiting more than ``timeout`` for a connection or a read;
+        unless ``stream``, its answer read here, refused past MAX_ANSWER bytes."""
+        timeout = self.options.timeout
+        response = self._session.request(
+            method, url, timeout=(timeout, timeout), allow_redirects=False, stream=True, **kwargs
+        )
+        if not stream:
+            read_capped(response, timeout)
+        return response
 
     # -- authorization -----------------------------------------------------------------
 
@@ -263,12 +283,10 @@ class RegistryClient:
                 "refresh_token": creds.identity_token,
                 "client_id": self.options.user_agent,
             }
-            response = self._session.post(realm, data=form, timeout=self._timeout())
+            response = self._http("POST", realm, data=form)
         else:
             headers = {"Authorization": basic_authorization(creds)} if creds else {}
-            response = self._session.get(
-                realm, params=params, headers=headers, timeout=self._timeout()
-            )
+            response = self._http("GET", realm, params=params, headers=headers)
         return self._token_from(response, realm)
 
     def _token_from(self, response: requests.Response, realm: str) -> _Token:
@@ -310,15 +328,7 @@ class RegistryClient:
             all_headers["Authorization"] = auth
         data = body() if body is not None else None
         try:
-            response = self._session.request(
-                method,
-                url,
-                headers=all_headers,
-                data=data,
-                timeout=self._timeout(),
-                allow_redirects=False,
-                stream=stream,
-            )
+            response = self._http(method, url, headers=all_headers, data=data, stream=stream)
         finally:
             if hasattr(data, "close"):
                 data.close()
@@ -379,10 +389,3 @@ class RegistryClient:
         if response.status_code not in expected:
             raise status_error(step, where, response, self._credentials is not None, self.towards)
         return response
-
-
-def _why(err: Retryable) -> str:
-    if err.response is None:
-        return str(err)
-    response = err.response
-    return describe_response(response.status_code, response.reason, response.content)

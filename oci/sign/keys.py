@@ -25,6 +25,7 @@ import nacl.secret
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from oci.document import BadDocument, Count, Fields, Text, check, parse_json
 from oci.errors import OciError
 
 PEM_TYPE = "ENCRYPTED SIGSTORE PRIVATE KEY"
@@ -34,6 +35,20 @@ PASSWORD_VARIABLE = "COSIGN_PASSWORD"  # where cosign reads the passphrase from,
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 32768, 8, 1
 _SALT_BYTES = 32
 _MAX_SCRYPT_N = 1 << 20  # refuse key files that would need gigabytes to open
+MAX_KEY_FILE = 64 << 10  # a cosign key file is under 1 KiB
+_SCRYPT = Fields({"N": Count(), "r": Count(), "p": Count()}, required=("N", "r", "p"))
+_KEY_FILE = Fields(
+    {
+        "kdf": Fields(
+            {"name": Text(), "params": _SCRYPT, "salt": Text()},
+            required=("name", "params", "salt"),
+        ),
+        "cipher": Fields({"name": Text(), "nonce": Text()}, required=("name", "nonce")),
+        "ciphertext": Text(),
+    },
+    required=("kdf", "cipher", "ciphertext"),
+    name="a cosign key document",
+)
 
 
 class KeyFileError(OciError):
@@ -76,47 +91,58 @@ def _pem_body(text: bytes, where: str) -> bytes:
         raise KeyFileError(f"{where}: the PEM block is not base64: {exc}") from None
 
 
-def _b64(document: dict[str, Any], *path: str) -> bytes:
-    value: Any = document
-    for part in path:
-        value = value.get(part) if isinstance(value, dict) else None
-    if not isinstance(value, str):
-        raise ValueError(f"no {'.'.join(path)}")
-    return base64.b64decode(value, validate=True)
+def _b64(value: str, what: str, where: str) -> bytes:
+    try:
+        return base64.b64decode(value, validate=True)
+    except ValueError:  # binascii.Error, and non-ASCII text
+        raise KeyFileError(f"{where}: {what} is not base64") from None
 
 
-def _secretbox_key(document: dict[str, Any], passphrase: bytes) -> bytes:
-    kdf = document.get("kdf") or {}
-    params = kdf.get("params") or {}
-    if kdf.get("name") != "scrypt":
-        raise ValueError(f"key derivation {kdf.get('name')!r} is not scrypt")
-    n, r, p = (int(params.get(k, 0)) for k in ("N", "r", "p"))
+def _secretbox_key(document: dict[str, Any], passphrase: bytes, where: str) -> bytes:
+    kdf = document["kdf"]
+    if kdf["name"] != "scrypt":
+        raise KeyFileError(f"{where}: key derivation {kdf['name']!r} is not scrypt")
+    n, r, p = (kdf["params"][k] for k in ("N", "r", "p"))
     if not (1 < n <= _MAX_SCRYPT_N and n & (n - 1) == 0 and 0 < r <= 64 and 0 < p <= 16):
-        raise ValueError(f"scrypt parameters N={n} r={r} p={p} are out of range")
-    salt = _b64(document, "kdf", "salt")
+        raise KeyFileError(f"{where}: scrypt parameters N={n} r={r} p={p} are out of range")
+    salt = _b64(kdf["salt"], "kdf.salt", where)
     return hashlib.scrypt(passphrase, salt=salt, n=n, r=r, p=p, maxmem=256 * n * r, dklen=32)
 
 
-def _decrypt(document: dict[str, Any], passphrase: bytes) -> bytes:
-    if (document.get("cipher") or {}).get("name") != "nacl/secretbox":
-        raise ValueError("the cipher is not nacl/secretbox")
-    key = _secretbox_key(document, passphrase)
-    nonce = _b64(document, "cipher", "nonce")
-    return nacl.secret.SecretBox(key).decrypt(_b64(document, "ciphertext"), nonce)
+def _decrypt(document: dict[str, Any], passphrase: bytes, where: str) -> bytes:
+    if document["cipher"]["name"] != "nacl/secretbox":
+        raise KeyFileError(f"{where}: the cipher is not nacl/secretbox")
+    nonce = _b64(document["cipher"]["nonce"], "cipher.nonce", where)
+    if len(nonce) != nacl.secret.SecretBox.NONCE_SIZE:
+        raise KeyFileError(
+            f"{where}: cipher.nonce has {len(nonce)} bytes, not {nacl.secret.SecretBox.NONCE_SIZE}"
+        )
+    sealed = _b64(document["ciphertext"], "ciphertext", where)
+    key = _secretbox_key(document, passphrase, where)
+    try:
+        return nacl.secret.SecretBox(key).decrypt(sealed, nonce)
+    except nacl.exceptions.CryptoError:
+        raise KeyFileError(f"{where}: wrong passphrase (the key does not decrypt)") from None
+
+
+def read_key_file(path: str) -> bytes:
+    """A key file's bytes, refusing to read past MAX_KEY_FILE (``/dev/zero`` is no key)."""
+    with open(path, "rb") as data:
+        text = data.read(MAX_KEY_FILE + 1)
+    if len(text) > MAX_KEY_FILE:
+        raise KeyFileError(f"{path}: over {MAX_KEY_FILE >> 10} KiB; not a cosign key file")
+    return text
 
 
 def load_signing_key(text: bytes, passphrase: bytes, where: str = "the key") -> SigningKey:
     """Open a cosign private key file with ``passphrase``."""
     body = _pem_body(text, where)
     try:
-        document = json.loads(body)
-        if not isinstance(document, dict):
-            raise ValueError("not a JSON object")
-        plain = _decrypt(document, passphrase)
-    except nacl.exceptions.CryptoError:
-        raise KeyFileError(f"{where}: wrong passphrase (the key does not decrypt)") from None
-    except (ValueError, TypeError, binascii.Error) as exc:
-        raise KeyFileError(f"{where}: not a readable cosign key: {exc}") from None
+        document = check(parse_json(body, "", limit=MAX_KEY_FILE), _KEY_FILE, "")
+    except BadDocument as exc:
+        at = f"{exc.at}: " if exc.at else ""
+        raise KeyFileError(f"{where}: not a readable cosign key: {at}{exc.problem}") from None
+    plain = _decrypt(document, passphrase, where)
     try:
         private = serialization.load_der_private_key(plain, password=None)
     except ValueError as exc:

@@ -21,14 +21,15 @@ from .places import (
     write_file,
 )
 from .plan import PlanError
-from .protocol import EPOCH_FILE, REPO_PATH, TIMESTAMP_FILE
+from .protocol import CREDENTIALS_DIR, EPOCH_FILE, REPO_PATH, TIMESTAMP_FILE
 
 # What a container build needs from Portage; every sandbox needs privileges we lack.
-# Fetching and syncing run as root, whose home holds the credentials the user shares.
+# Fetching and syncing run as root, whose home holds the credentials the user shares;
+# with credentials shared, userpriv keeps src_unpack to src_test (as portage) from them.
 BASE_MAKE_CONF = """
 # --- added by staves for container builds ---
 FEATURES="${{FEATURES}} -sandbox -usersandbox -ipc-sandbox -network-sandbox -pid-sandbox \
--userpriv -userfetch -usersync buildpkg binpkg-multi-instance nodoc noinfo noman -news"
+{userpriv} -userfetch -usersync buildpkg binpkg-multi-instance nodoc noinfo noman -news"
 DISTDIR="{distdir}"
 PORTAGE_ELOG_CLASSES="warn error"
 PORTAGE_ELOG_SYSTEM="echo"
@@ -97,11 +98,24 @@ def export_epoch(explicit: int | None) -> int | None:
     return epoch
 
 
-def configure_builder(plan: dict, pkgdir: str, portage_dir: str = BUILDER_PORTAGE) -> None:
+def configure_builder(
+    plan: dict,
+    pkgdir: str,
+    portage_dir: str = BUILDER_PORTAGE,
+    private: tuple[str, ...] = ("/root", CREDENTIALS_DIR),
+) -> None:
     """Container settings and the builder's own PKGDIR into the builder's make.conf, and
-    the spec's repositories into its repos.conf (the builder syncs them)."""
-    settings = BASE_MAKE_CONF.format(jobs=plan["jobs"], distdir=DISTDIR, pkgdir=pkgdir)
+    the spec's repositories into its repos.conf (the builder syncs them); with credentials
+    shared, the directories holding them (``private``) root's alone."""
+    userpriv = "userpriv" if plan["credentials"] else "-userpriv"
+    settings = BASE_MAKE_CONF.format(
+        jobs=plan["jobs"], distdir=DISTDIR, pkgdir=pkgdir, userpriv=userpriv
+    )
     append_text(make_conf_path(Path(portage_dir)), settings)
+    if plan["credentials"]:
+        for directory in map(Path, private):
+            if directory.is_dir():
+                directory.chmod(0o700)  # the portage user's phases cannot reach in
     for name, text in sorted(plan["files"].items()):
         if name.startswith(f"{BUILDER_PORTAGE}/repos.conf/"):
             write_file(Path(portage_dir) / name.removeprefix(f"{BUILDER_PORTAGE}/"), text)

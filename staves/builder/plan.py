@@ -25,6 +25,7 @@ PLAN_KEYS = {
     "inputs": (dict, type(None)),  # the builder's and snapshot's image IDs
     # The image whose root is kept in the cache volume for its next build (None: none).
     "keep_root": (str, type(None)),
+    "credentials": bool,  # the user's shared: keep them from the unprivileged phases
 }
 # Keys the host may leave out, with what they mean then.
 DEFAULTS = {
@@ -40,6 +41,7 @@ DEFAULTS = {
     "task": "build",
     "inputs": None,
     "keep_root": None,
+    "credentials": False,
 }
 # What a run does: "build" the image root, or "index" the cache partition (Portage's
 # Packages index) for the host to copy out as a binhost.

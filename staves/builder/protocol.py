@@ -18,6 +18,9 @@ ROOT_LINKS_FILE = "/tmp/staves-root-links.json"
 # their revisions, and each package's repository revisions and distfiles (with Manifest
 # digests).
 SOURCES_FILE = "/tmp/staves-sources.json"
+# Where the host mounts the credentials it shares (besides root's home): root's alone
+# while packages build (userpriv).
+CREDENTIALS_DIR = "/run/staves"
 # The finished root as one tar, beside the root: Podman's archive API gives every file it
 # copies out root's ownership, so the root travels inside this file, owners intact.
 ROOT_ARCHIVE_SUFFIX = ".tar"

@@ -151,7 +151,7 @@ def _cache_tar(source: Any, layers: Sequence[dict[str, Any]], archive: Path) -> 
                 continue  # not a path a partition holds: never written into the volume
             info = tarfile.TarInfo(title)
             info.size, info.mode, info.mtime = int(layer.get("size", 0)), 0o644, 0
-            with source.open_blob(str(layer["digest"])) as data:
+            with source.open_blob(str(layer["digest"]), info.size) as data:
                 tar.addfile(info, data)
             count += 1
     return count

@@ -7,6 +7,7 @@ through the API, a registry for the tag's manifest. A destination that cannot an
 (missing, unreadable, unreachable) does not hold it.
 """
 
+import dataclasses
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -52,9 +53,15 @@ def held_by(
     client: Any,
     registry: Callable[[], RegistryOptions],
 ) -> Held | None:
-    """What ``dest`` holds under the name the image would get there; None if nothing."""
+    """What ``dest`` holds under the name the image would get there; None if nothing.
+    One attempt: a registry that does not answer holds nothing worth waiting for, and the
+    push that follows retries (and reports) for itself."""
+
+    def once() -> RegistryOptions:
+        return dataclasses.replace(registry(), retries=0)
+
     try:
-        return _held_by(dest, name, platform, client, registry)
+        return _held_by(dest, name, platform, client, once)
     except (OciError, StavesError, OSError) as exc:
         log.info("%s holds no earlier build: %s", describe(dest), exc)
         return None

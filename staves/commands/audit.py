@@ -7,7 +7,11 @@ from pathlib import Path
 
 import click
 
-from staves.commands.registry_options import registry_options, source_access
+from staves.commands.registry_options import (
+    layer_limit_options,
+    registry_options,
+    source_access,
+)
 from staves.commands.report_output import emit, output_option
 from staves.commands.troubles import troubles
 from staves.errors import StavesError
@@ -89,6 +93,7 @@ def load_advisories(
     "--url", metavar="URL", help="Podman API URL, for the snapshot and containers-storage:."
 )
 @registry_options
+@layer_limit_options
 @click.pass_context
 def audit(
     ctx: click.Context,

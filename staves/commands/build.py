@@ -35,14 +35,14 @@ from staves.destinations.single_platform import check_single_platform_destinatio
 from staves.dryrun import dry_run_json, dry_run_text
 from staves.errors import EXIT_USAGE, StavesError
 from staves.gentoo.layering import MAX_LAYERS
-from staves.podman.builder_access import builder_credentials
+from staves.podman.builder_access import DEFAULT_AGENT, shared_credentials
 from staves.podman.builder_container import BuilderSettings, PullPolicy
-from staves.podman.service import is_remote
 from staves.podman.service_map import parse_service_urls
 from staves.spec import Spec, build_plan, load_spec
 from staves.spec.names import IMAGE_TAG, TAG_HINT, reference_problem, split_reference
 from staves.spec.plan import built_image_config
 from staves.spec.secrets import keys_with_passwords
+from staves.spec.sync_uris import uses_ssh
 
 DEFAULT_BUILDER = "docker.io/gentoo/stage3:latest"
 DEFAULT_PORTAGE = "docker.io/gentoo/portage:latest"
@@ -120,14 +120,20 @@ DEFAULT_DISTFILES = "staves-distfiles"
     help="Named volume holding downloaded sources (distfiles) between builds.",
 )
 @click.option(
-    "--ssh/--no-ssh",
-    default=None,
-    help="Share the SSH agent (else ~/.ssh, read-only) with the builder [when present].",
+    "--ssh",
+    is_flag=False,
+    flag_value=DEFAULT_AGENT,
+    metavar="[=default|SOCKET|KEYFILE]",
+    help="Share an SSH agent with the builder's syncing and fetching: yours (SSH_AUTH_SOCK), "
+    "the one at SOCKET, or one of Staves' holding KEYFILE alone [none, unless a "
+    'repository says credentials = ["ssh"]].',
 )
+@click.option("--no-ssh", is_flag=True, help="Share no SSH agent, whatever the spec asks.")
 @click.option(
     "--netrc/--no-netrc",
     default=None,
-    help="Share ~/.netrc (read-only) with the builder [when present].",
+    help="Share ~/.netrc (read-only) with the builder's syncing and fetching [no, unless a "
+    'repository says credentials = ["netrc"]].',
 )
 @click.option(
     "--layers",
@@ -178,7 +184,8 @@ def build_command(
     build_cache: str,
     network: str | None,
     distfiles_cache: str,
-    ssh: bool | None,
+    ssh: str | None,
+    no_ssh: bool,
     netrc: bool | None,
     layers: int | None,
     sbom_path: Path | None,
@@ -228,9 +235,17 @@ def build_command(
             hint="build one platform at a time with the registry cache, or use [[binhosts]]",
             exit_code=EXIT_USAGE,
         )
-    service_urls = [services.url_for(p) or environ.get("CONTAINER_HOST") for p in platforms]
-    if any(is_remote(u) for u in service_urls):  # their paths are the remote's: ask
-        ssh, netrc = bool(ssh), bool(netrc)
+    ssh_choice, netrc_choice = credential_choices(spec, ssh, no_ssh, netrc)
+    for repo in spec.repositories if ssh_choice is None else ():
+        if uses_ssh(repo.uri):
+            click.echo(
+                f"staves: warning: repository {repo.name} syncs over SSH and no SSH agent is "
+                'shared; pass --ssh or give it credentials = ["ssh"]',
+                err=True,
+            )
+    credentials = click.get_current_context().with_resource(
+        shared_credentials(environ, ssh_choice, netrc_choice)
+    )
     cache_registry = (
         build_registry_options(creds, authfile, tls_verify, cert_dir, environ)
         if cache_to or cache_from
@@ -248,7 +263,7 @@ def build_command(
             network,
             pull=pull,
             distfiles_volume=distfiles_cache,
-            credentials=builder_credentials(environ, ssh, netrc),
+            credentials=credentials,
         ),
         destinations=destinations,
         compression=Compression(compression),
@@ -275,6 +290,17 @@ def build_command(
     outcome = build(request, environ, push)
     if outcome.digest is not None:
         click.echo(outcome.digest)
+
+
+def credential_choices(
+    spec: Spec, ssh: str | None, no_ssh: bool, netrc: bool | None
+) -> tuple[str | None, bool]:
+    """Which SSH agent (None: none) and whether ``~/.netrc`` the builder gets: what the
+    options say, else what the spec's repositories ask for; nothing by default."""
+    asked = {kind for repo in spec.repositories for kind in repo.credentials}
+    ssh_choice = None if no_ssh else ssh or (DEFAULT_AGENT if "ssh" in asked else None)
+    netrc_choice = netrc if netrc is not None else "netrc" in asked
+    return ssh_choice, netrc_choice
 
 
 # Podman's rule for volume names.

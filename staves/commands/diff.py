@@ -5,7 +5,11 @@ from pathlib import Path
 
 import click
 
-from staves.commands.registry_options import registry_options, source_access
+from staves.commands.registry_options import (
+    layer_limit_options,
+    registry_options,
+    source_access,
+)
 from staves.commands.report_output import emit, output_option
 from staves.commands.troubles import troubles
 from staves.reports.diff import diff_images, render_diff_text
@@ -47,6 +51,7 @@ def _read(text: str, key: str, access: SourceAccess) -> ImageContents:
     "--url", metavar="URL", help="Podman API URL, for containers-storage: (default: search)."
 )
 @registry_options
+@layer_limit_options
 @click.pass_context
 def diff(
     ctx: click.Context,

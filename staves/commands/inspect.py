@@ -5,7 +5,11 @@ from pathlib import Path
 
 import click
 
-from staves.commands.registry_options import registry_options, source_access
+from staves.commands.registry_options import (
+    layer_limit_options,
+    registry_options,
+    source_access,
+)
 from staves.commands.report_output import emit, output_option
 from staves.reports.html import render_inspect_html
 from staves.reports.inspect_text import render_text
@@ -34,6 +38,7 @@ from staves.sources.transports import open_source, parse_source_arg
     "--url", metavar="URL", help="Podman API URL, for containers-storage: (default: search)."
 )
 @registry_options
+@layer_limit_options
 def inspect(
     source: str,
     output_format: str,

@@ -11,12 +11,18 @@ from typing import Any
 import click
 
 from oci.errors import OciError
-from oci.layout_reader import find_entry, open_layout
+from oci.layout_reader import checked_entry, open_layout
 from oci.registry import BlobLocations, Reference
 from oci.registry.attach import push_tagged
 from oci.registry.pull import open_registry_source
 from oci.sign.cosign import TaggedManifest
-from oci.sign.keys import PASSWORD_VARIABLE, SigningKey, generate_key_pair, load_signing_key
+from oci.sign.keys import (
+    PASSWORD_VARIABLE,
+    SigningKey,
+    generate_key_pair,
+    load_signing_key,
+    read_key_file,
+)
 from oci.transport import OciLayoutDestination, RegistryDestination
 from staves.commands.registry_options import options_from_cli, registry_options
 from staves.destinations.naming import ImageName
@@ -59,11 +65,13 @@ def passphrase(environ: Mapping[str, str], confirm: bool = False) -> bytes:
 
 def open_key(path: Path, environ: Mapping[str, str]) -> SigningKey:
     try:
-        text = path.read_bytes()
+        text = read_key_file(str(path))
     except OSError as exc:
         raise StavesError(
             f"{path}: {exc.strerror or exc}", key="--sign-key", exit_code=EXIT_USAGE
         ) from None
+    except OciError as exc:
+        raise StavesError(str(exc), key="--sign-key", exit_code=EXIT_USAGE) from None
     try:
         return load_signing_key(text, passphrase(environ), str(path))
     except OciError as exc:
@@ -124,7 +132,7 @@ def sign(
     signing = signing_from_cli(key_path, creds, authfile, tls_verify, cert_dir)
     if isinstance(where, OciLayoutDestination):
         with open_layout(where.path, False) as store:
-            subject = find_entry(store, where.tag)
+            subject = checked_entry(store, where.tag)
         name = ImageName()
     else:
         reference = parse_registry_reference(where.reference, "latest")

@@ -43,7 +43,7 @@ def _save_blob(source: ImageSource, descriptor: dict[str, Any], work: Path) -> F
     """A blob of the source into ``work``, checked against its digest as it streams."""
     digest = str(descriptor["digest"])
     path = work / digest.replace(":", "-")
-    with source.open_blob(digest) as data, path.open("wb") as out:
+    with source.open_blob(digest, descriptor["size"]) as data, path.open("wb") as out:
         hashing = HashingWriter(out)  # type: ignore[arg-type]
         while chunk := data.read(_CHUNK):
             hashing.write(chunk)

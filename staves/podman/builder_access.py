@@ -1,23 +1,37 @@
-"""What the builder container may reach besides its images: credentials for private sources.
+"""What the builder container may reach besides its images: credentials, only when asked.
 
-``--ssh`` forwards the user's SSH agent socket (preferred: no key file enters the builder)
-or, without an agent, mounts ``~/.ssh`` read-only; ``--netrc`` mounts ``~/.netrc``
-read-only. Both are bind mounts at root's home in the builder, where Portage fetches and
-syncs (Staves turns off ``userfetch`` and ``usersync``). Nothing is copied: the builder's
-file system, and so its image, binary packages and caches, never holds the files, and the
-only environment variable set is ``SSH_AUTH_SOCK``, a path.
+Nothing of the user's is shared by default. ``--ssh`` (or a repository of the spec whose
+``credentials`` name ``ssh``) forwards an SSH agent's socket: the user's (``SSH_AUTH_SOCK``,
+or a socket named by ``--ssh=PATH``), or, for ``--ssh=KEYFILE``, a private agent Staves
+starts for the build holding that one key. No key file and no ``~/.ssh`` directory enters
+the builder; ``~/.ssh/known_hosts`` comes along read-only so that ssh can check hosts.
+``--netrc`` (or ``credentials = ["netrc"]``) mounts ``~/.netrc`` read-only.
+
+Both reach root's home and a root-only directory in the builder, where Portage syncs and
+fetches as root (Staves turns off ``userfetch`` and ``usersync``); with credentials shared
+the build turns on ``userpriv``, so ``src_unpack`` to ``src_test`` — the upstream build
+systems — run as the ``portage`` user, who can reach neither. Nothing is copied: the only
+environment variable set is ``SSH_AUTH_SOCK``, a path.
 """
 
 import os
+import shutil
 import stat
-from collections.abc import Mapping
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from staves.errors import StavesError
+from staves.builder.protocol import CREDENTIALS_DIR
+from staves.errors import EXIT_USAGE, StavesError
 
 BUILDER_HOME = "/root"
-AGENT_SOCKET = "/run/staves/ssh-agent.sock"
+AGENT_SOCKET = f"{CREDENTIALS_DIR}/ssh-agent.sock"
+DEFAULT_AGENT = "default"
+_AGENT_START = 10.0
 
 
 @dataclass(frozen=True)
@@ -41,44 +55,70 @@ class Credentials:
             self.shared + other.shared,
         )
 
+    def __bool__(self) -> bool:
+        return bool(self.mounts)
+
 
 def home_of(environ: Mapping[str, str]) -> Path:
     return Path(environ.get("HOME") or Path.home())
 
 
-def builder_credentials(
-    environ: Mapping[str, str], ssh: bool | None, netrc: bool | None
-) -> Credentials:
-    """The mounts and variables for ``--ssh``/``--netrc``: ``None`` means "when present"."""
+def ssh_target(value: str) -> str:
+    """``default``, ``default=PATH`` or ``PATH`` (podman's and buildx's ``--ssh`` forms) as
+    ``default`` or the path."""
+    name, _, path = value.partition("=")
+    if path and name == DEFAULT_AGENT:
+        return path
+    return value
+
+
+@contextmanager
+def shared_credentials(
+    environ: Mapping[str, str], ssh: str | None, netrc: bool
+) -> Iterator[Credentials]:
+    """What the builder gets for ``ssh`` (None: no SSH; ``default``: the user's agent; a
+    socket; a key file, held by a private agent while the context lasts) and ``netrc``."""
     home = home_of(environ)
-    return ssh_credentials(environ, home, ssh) + netrc_credentials(home, netrc)
+    with _ssh(environ, home, ssh) as ssh_part:
+        yield ssh_part + netrc_credentials(home, netrc)
 
 
-def ssh_credentials(environ: Mapping[str, str], home: Path, wanted: bool | None) -> Credentials:
-    if wanted is False:
-        return Credentials()
-    agent = environ.get("SSH_AUTH_SOCK", "")
-    if agent and _is_socket(Path(agent)):
-        return _agent(Path(agent), home)
-    ssh_dir = home / ".ssh"
-    if ssh_dir.is_dir():
-        return Credentials(
-            (BindMount(str(ssh_dir), f"{BUILDER_HOME}/.ssh"),),
-            shared=(f"{ssh_dir} (read-only)",),
-        )
-    if wanted:
+@contextmanager
+def _ssh(environ: Mapping[str, str], home: Path, ssh: str | None) -> Iterator[Credentials]:
+    if ssh is None:
+        yield Credentials()
+        return
+    target = ssh_target(ssh)
+    if target == DEFAULT_AGENT:
+        agent = environ.get("SSH_AUTH_SOCK", "")
+        if not agent or not _is_socket(Path(agent)):
+            raise StavesError(
+                "no SSH agent to share with the builder (SSH_AUTH_SOCK is unset or not a socket)",
+                key="--ssh",
+                hint="start ssh-agent and ssh-add your key, or name the key: --ssh=KEYFILE",
+                exit_code=EXIT_USAGE,
+            )
+        yield agent_credentials(Path(agent), home, "the SSH agent (SSH_AUTH_SOCK)")
+        return
+    path = Path(target).expanduser()
+    if _is_socket(path):
+        yield agent_credentials(path, home, f"the SSH agent at {path}")
+        return
+    if not path.is_file():
         raise StavesError(
-            f"no SSH agent (SSH_AUTH_SOCK) and no {ssh_dir} to share with the builder",
+            f"{target} is neither an SSH agent socket nor a key file",
             key="--ssh",
-            hint="start ssh-agent and ssh-add your key, or pass --no-ssh",
+            hint="--ssh (the agent of SSH_AUTH_SOCK), --ssh=SOCKET or --ssh=KEYFILE",
+            exit_code=EXIT_USAGE,
         )
-    return Credentials()
+    with private_agent(path, environ) as socket:
+        yield agent_credentials(socket, home, f"an SSH agent holding {path} only")
 
 
-def _agent(socket: Path, home: Path) -> Credentials:
+def agent_credentials(socket: Path, home: Path, what: str) -> Credentials:
     """The agent socket, and known_hosts so that ssh can check the server's key."""
     mounts = [BindMount(str(socket), AGENT_SOCKET)]
-    shared = ["the SSH agent (SSH_AUTH_SOCK)"]
+    shared = [what]
     known_hosts = home / ".ssh" / "known_hosts"
     if known_hosts.is_file():
         mounts.append(BindMount(str(known_hosts), f"{BUILDER_HOME}/.ssh/known_hosts"))
@@ -86,20 +126,60 @@ def _agent(socket: Path, home: Path) -> Credentials:
     return Credentials(tuple(mounts), {"SSH_AUTH_SOCK": AGENT_SOCKET}, tuple(shared))
 
 
-def netrc_credentials(home: Path, wanted: bool | None) -> Credentials:
-    if wanted is False:
+@contextmanager
+def private_agent(key: Path, environ: Mapping[str, str]) -> Iterator[Path]:
+    """An ``ssh-agent`` of our own holding ``key`` alone (its passphrase asked for by
+    ssh-add, as ssh would), ended with the context."""
+    for tool in ("ssh-agent", "ssh-add"):
+        if shutil.which(tool, path=environ.get("PATH")) is None:
+            raise StavesError(
+                f"{tool} is not installed", key="--ssh", hint="--ssh=KEYFILE needs OpenSSH's"
+            )
+    with tempfile.TemporaryDirectory(prefix="staves-agent-") as tmp:
+        socket = Path(tmp) / "agent.sock"
+        agent = subprocess.Popen(
+            ["ssh-agent", "-D", "-a", str(socket)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        try:
+            _wait_for(socket, agent)
+            env = {**environ, "SSH_AUTH_SOCK": str(socket)}
+            added = subprocess.run(
+                ["ssh-add", "-q", str(key)], env=env, stderr=subprocess.PIPE, check=False
+            )
+            if added.returncode != 0:
+                why = added.stderr.decode(errors="replace").strip().splitlines()
+                raise StavesError(
+                    f"{key}: ssh-add refused it: {why[-1] if why else 'no reason given'}",
+                    key="--ssh",
+                    exit_code=EXIT_USAGE,
+                )
+            yield socket
+        finally:
+            agent.terminate()
+            agent.wait()
+
+
+def _wait_for(socket: Path, agent: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + _AGENT_START
+    while not _is_socket(socket):
+        if agent.poll() is not None or time.monotonic() > deadline:
+            raise StavesError("ssh-agent did not start", key="--ssh")
+        time.sleep(0.05)
+
+
+def netrc_credentials(home: Path, wanted: bool) -> Credentials:
+    if not wanted:
         return Credentials()
     netrc = home / ".netrc"
-    if netrc.is_file():
-        return Credentials(
-            (BindMount(str(netrc), f"{BUILDER_HOME}/.netrc"),),
-            shared=(f"{netrc} (read-only)",),
-        )
-    if wanted:
-        raise StavesError(
-            f"{netrc} does not exist", key="--netrc", hint="create it, or pass --no-netrc"
-        )
-    return Credentials()
+    if not netrc.is_file():
+        raise StavesError(f"{netrc} does not exist", key="--netrc", exit_code=EXIT_USAGE)
+    return Credentials(
+        (BindMount(str(netrc), f"{BUILDER_HOME}/.netrc"),), shared=(f"{netrc} (read-only)",)
+    )
 
 
 def _is_socket(path: Path) -> bool:

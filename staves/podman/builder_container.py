@@ -180,7 +180,8 @@ def builder_container(
     name = f"staves-build-{uuid.uuid4().hex[:12]}"
     try:
         container = _create(client, settings, name)
-        _put_program(client, name, {**plan, "lease": LEASE_FILE})
+        shared = bool(settings.credentials)
+        _put_program(client, name, {**plan, "lease": LEASE_FILE, "credentials": shared})
         with _heartbeat(client, name):
             yield container
     finally:

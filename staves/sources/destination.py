@@ -63,7 +63,7 @@ def attached_payload(
                     continue
                 for manifest in source.referrers(subject, artifact_type):
                     for layer in manifest.get("layers") or []:
-                        with source.open_blob(layer["digest"]) as data:
+                        with source.open_blob(layer["digest"], layer["size"]) as data:
                             return data.read(_MAX_ATTACHED)
         except (OciError, StavesError, OSError, KeyError) as exc:
             log.info("%s: no attached %s: %s", describe(dest), artifact_type, exc)

@@ -14,13 +14,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from oci.errors import OciError
-from oci.layout_reader import open_layer_tar
+from oci.layer_reader import open_layer_tar
 from oci.source import ImageSource
 from staves.gentoo.layering import VDB_DIR, path_resolver
 from staves.gentoo.vdb import InstalledPackage, package_from_files
 from staves.sources.packages import (
-    UNREADABLE_LAYER,
     VDB_FILES,
     ImageReport,
     image_sbom,
@@ -98,18 +96,14 @@ def _apply_member(
 
 
 def _scan_layer(source: ImageSource, layer: Mapping[str, Any], index: int, tree: _Tree) -> None:
-    try:
-        with (
-            source.open_blob(layer["digest"]) as data,
-            open_layer_tar(data, layer["mediaType"]) as tar,
-        ):
-            for info in tar:
-                _apply_member(tree, tar, info, index, layer["digest"])
-            # To the end of the stream: a registry's stream checks its digest there.
-            while data.read(1 << 20):
-                pass
-    except UNREADABLE_LAYER as exc:
-        raise OciError(f"layer {layer['digest']}: not a readable tar: {exc}") from None
+    with (
+        source.open_blob(layer["digest"], layer["size"]) as data,
+        open_layer_tar(
+            data, f"layer {layer['digest']}", limits=source.limits, compressed_size=layer["size"]
+        ) as tar,
+    ):
+        for info in tar:
+            _apply_member(tree, tar, info, index, layer["digest"])
 
 
 def _owners_from_contents(
@@ -131,7 +125,7 @@ def owners_from_sbom(document: Mapping[str, Any]) -> dict[str, str]:
     for package in document.get("packages", []):
         for ref in package.get("externalRefs", []):
             named = purl_name(ref.get("referenceLocator", ""))
-            if ref.get("referenceType") == "purl" and named is not None:
+            if ref.get("referenceType") == "purl" and named is not None and "SPDXID" in package:
                 keys[package["SPDXID"]] = f"{named[0]}-{named[1]}"
     names = {f["SPDXID"]: _clean(f["fileName"]) for f in document.get("files", [])}
     return {

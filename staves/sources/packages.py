@@ -5,18 +5,13 @@ Read for ``staves inspect`` (``staves.reports.inspect_text`` shows it), ``diff``
 one, the package database kept in the layers (``vdb = "trim"`` or ``"full"``) is read.
 """
 
-import json
-import tarfile
-import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 from urllib.parse import unquote
 
-import zstandard
-
-from oci.errors import OciError
-from oci.layout_reader import open_layer_tar
+from oci.document import MAX_ATTESTATION, Each, Fields, Text, check, load_json
+from oci.layer_reader import open_layer_tar
 from oci.source import ImageSource, SourceImage
 from staves.gentoo.layering import ANNOTATION_PACKAGES, VDB_DIR
 from staves.gentoo.sbom import SPDX_MEDIA_TYPE
@@ -24,6 +19,31 @@ from staves.gentoo.vdb import InstalledPackage, package_from_files
 from staves.sources.provenance import ProvenanceInfo, attached_provenance
 
 VDB_FILES = frozenset({"CONTENTS", "USE", "IUSE", "LICENSE", "SIZE", "repository", "SLOT"})
+# The fields of an SPDX document that inspect, diff and report read.
+_SPDX_PACKAGE = Fields(
+    {
+        "externalRefs": Each(Fields({"referenceType": Text(), "referenceLocator": Text()})),
+        "annotations": Each(Fields({"comment": Text()}, required=("comment",))),
+        "licenseDeclared": Text(),
+        "SPDXID": Text(),
+    }
+)
+SPDX_DOCUMENT = Fields(
+    {
+        "packages": Each(_SPDX_PACKAGE),
+        "files": Each(Fields({"SPDXID": Text(), "fileName": Text()}, ("SPDXID", "fileName"))),
+        "relationships": Each(
+            Fields(
+                {
+                    "spdxElementId": Text(),
+                    "relatedSpdxElement": Text(),
+                    "relationshipType": Text(),
+                }
+            )
+        ),
+    },
+    name="an SPDX document",
+)
 
 
 @dataclass(frozen=True)
@@ -78,7 +98,7 @@ def packages_from_sbom(document: Mapping[str, Any]) -> list[PackageInfo]:
         purls = [
             ref["referenceLocator"]
             for ref in package.get("externalRefs", [])
-            if ref.get("referenceType") == "purl"
+            if ref.get("referenceType") == "purl" and "referenceLocator" in ref
         ]
         named = next((n for n in map(purl_name, purls) if n is not None), None)
         if named is None:
@@ -116,9 +136,6 @@ def _info(package: InstalledPackage) -> PackageInfo:
     )
 
 
-UNREADABLE_LAYER = (tarfile.TarError, OSError, EOFError, zlib.error, zstandard.ZstdError)
-
-
 def vdb_in_layers(
     source: ImageSource, layers: Sequence[Mapping[str, Any]]
 ) -> tuple[list[InstalledPackage], dict[str, list[str]]]:
@@ -127,10 +144,7 @@ def vdb_in_layers(
     found: dict[tuple[str, str], dict[str, str]] = {}
     where: dict[tuple[str, str], str] = {}
     for layer in layers:
-        try:
-            _scan_layer(source, layer, found, where)
-        except UNREADABLE_LAYER as exc:
-            raise OciError(f"layer {layer['digest']}: not a readable tar: {exc}") from None
+        _scan_layer(source, layer, found, where)
     packages = [package_from_files(c, pf, files) for (c, pf), files in sorted(found.items())]
     by_layer: dict[str, list[str]] = {}
     for (category, pf), digest in sorted(where.items()):
@@ -145,8 +159,10 @@ def _scan_layer(
     where: dict[tuple[str, str], str],
 ) -> None:
     with (
-        source.open_blob(layer["digest"]) as data,
-        open_layer_tar(data, layer["mediaType"]) as tar,
+        source.open_blob(layer["digest"], layer["size"]) as data,
+        open_layer_tar(
+            data, f"layer {layer['digest']}", limits=source.limits, compressed_size=layer["size"]
+        ) as tar,
     ):
         for info in tar:
             parts = [p for p in info.name.split("/") if p not in ("", ".")]
@@ -160,10 +176,6 @@ def _scan_layer(
             key = (parts[3], parts[4])
             found.setdefault(key, {})[parts[5]] = member.read().decode("utf-8", "replace")
             where[key] = layer["digest"]
-        # On to the end, past the tar's end marker: a stream that checks its digest (a
-        # registry's) does so there.
-        while data.read(1 << 20):
-            pass
 
 
 def _layers(image: SourceImage, located: Mapping[str, Iterable[str]]) -> tuple[LayerInfo, ...]:
@@ -183,13 +195,10 @@ def attached_sbom(source: ImageSource, digest: str) -> dict[str, Any] | None:
     for referrer in source.referrers(digest, SPDX_MEDIA_TYPE):
         for blob in referrer.get("layers", []):
             if blob.get("mediaType") == SPDX_MEDIA_TYPE:
-                with source.open_blob(blob["digest"]) as data:
-                    try:
-                        document = json.loads(data.read())
-                    except ValueError:
-                        raise OciError(f"SBOM {blob['digest']} is not JSON") from None
-                if isinstance(document, dict):
-                    return document
+                where = f"SBOM {blob['digest']}"
+                with source.open_blob(blob["digest"], blob["size"]) as data:
+                    document = load_json(data, where, MAX_ATTESTATION)
+                return check(document, SPDX_DOCUMENT, where)  # type: ignore[no-any-return]
     return None
 
 

@@ -4,18 +4,42 @@ from. Reading is not verifying: ``signed`` says whether the envelope carries a s
 checking it against a key is cosign's (or openssl's) job."""
 
 import base64
-import binascii
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from oci.document import (
+    MAX_ATTESTATION,
+    Anything,
+    Each,
+    Fields,
+    MapOf,
+    Text,
+    check,
+    load_json,
+    parse_json,
+)
 from oci.errors import OciError
 from oci.sign.cosign import DSSE_ENVELOPE
 from oci.source import ImageSource
 from staves.gentoo.provenance import PREDICATE_TYPE
 
-_MAX_ENVELOPE = 64 << 20
+_ENVELOPE = Fields({"payload": Text(), "signatures": Each(Anything())}, required=("payload",))
+_DEPENDENCY = Fields(
+    {"name": Text(), "uri": Text(), "digest": MapOf(Text()), "annotations": MapOf(Anything())}
+)
+_STATEMENT = Fields(
+    {
+        "predicateType": Text(),
+        "predicate": Fields(
+            {
+                "buildDefinition": Fields({"resolvedDependencies": Each(_DEPENDENCY)}),
+                "runDetails": Fields({"builder": Fields({"version": MapOf(Text())})}),
+            }
+        ),
+    },
+    name="an in-toto statement",
+)
 
 
 @dataclass(frozen=True)
@@ -31,14 +55,13 @@ class ProvenanceInfo:
     statement: Mapping[str, Any]
 
 
-def _statement(envelope: Mapping[str, Any]) -> dict[str, Any]:
+def _statement(envelope: Mapping[str, Any], source: str) -> dict[str, Any]:
     try:
-        statement = json.loads(base64.b64decode(str(envelope.get("payload", ""))))
-    except (ValueError, binascii.Error):
-        raise OciError("the provenance envelope's payload is not base64 JSON") from None
-    if not isinstance(statement, dict):
-        raise OciError("the provenance envelope's payload is not a statement")
-    return statement
+        payload = base64.b64decode(envelope["payload"], validate=True)
+    except ValueError:  # binascii.Error, and non-ASCII text
+        raise OciError(f"{source}: payload is not base64") from None
+    source = f"{source}: payload"
+    return check(parse_json(payload, source, limit=MAX_ATTESTATION), _STATEMENT, source)  # type: ignore[no-any-return]
 
 
 def _image(dependencies: list[dict[str, Any]], role: str) -> str | None:
@@ -49,23 +72,24 @@ def _image(dependencies: list[dict[str, Any]], role: str) -> str | None:
     return None
 
 
-def summarize(envelope: Mapping[str, Any]) -> ProvenanceInfo:
-    statement = _statement(envelope)
-    definition = (statement.get("predicate") or {}).get("buildDefinition") or {}
-    dependencies = list(definition.get("resolvedDependencies") or [])
+def summarize(envelope: Mapping[str, Any], source: str = "the provenance") -> ProvenanceInfo:
+    """What the envelope (checked against its shape already) says, its statement checked."""
+    statement = _statement(envelope, source)
+    definition = statement.get("predicate", {}).get("buildDefinition", {})
+    dependencies = list(definition.get("resolvedDependencies", []))
     repositories = {
-        str(dep["name"]).removeprefix("repository:"): (dep.get("digest") or {}).get("gitCommit")
+        dep["name"].removeprefix("repository:"): dep.get("digest", {}).get("gitCommit")
         for dep in dependencies
-        if str(dep.get("name", "")).startswith("repository:")
+        if dep.get("name", "").startswith("repository:")
     }
-    run = (statement.get("predicate") or {}).get("runDetails") or {}
+    run = statement.get("predicate", {}).get("runDetails", {})
     return ProvenanceInfo(
         signed=bool(envelope.get("signatures")),
         builder=_image(dependencies, "builder"),
         snapshot=_image(dependencies, "snapshot"),
         repositories=repositories,
         distfiles=sum(1 for dep in dependencies if "packages" in (dep.get("annotations") or {})),
-        staves=((run.get("builder") or {}).get("version") or {}).get("staves"),
+        staves=run.get("builder", {}).get("version", {}).get("staves"),
         statement=statement,
     )
 
@@ -76,13 +100,10 @@ def attached_provenance(source: ImageSource, digest: str) -> ProvenanceInfo | No
         for blob in referrer.get("layers", []):
             if blob.get("mediaType") != DSSE_ENVELOPE:
                 continue
-            with source.open_blob(blob["digest"]) as data:
-                try:
-                    envelope = json.loads(data.read(_MAX_ENVELOPE))
-                except ValueError:
-                    raise OciError(f"provenance {blob['digest']} is not JSON") from None
-            if isinstance(envelope, dict):
-                info = summarize(envelope)
-                if info.statement.get("predicateType") == PREDICATE_TYPE:
-                    return info
+            where = f"provenance {blob['digest']}"
+            with source.open_blob(blob["digest"], blob["size"]) as data:
+                envelope = check(load_json(data, where, MAX_ATTESTATION), _ENVELOPE, where)
+            info = summarize(envelope, where)
+            if info.statement.get("predicateType") == PREDICATE_TYPE:
+                return info
     return None

@@ -10,6 +10,7 @@ from pathlib import Path
 from oci.archive_reader import open_docker_archive
 from oci.descriptor import Platform
 from oci.errors import InvalidReference
+from oci.layer_reader import DEFAULT_LIMITS, LayerLimits
 from oci.layout_reader import open_layout_source
 from oci.registry import Reference, RegistryOptions, parse_reference
 from oci.registry.pull import open_registry_source
@@ -37,6 +38,7 @@ class SourceAccess:
     podman_url: str | None = None
     environ: Mapping[str, str] = field(default_factory=dict)
     platform: Platform | None = None  # which image of an index; None: this host's
+    limits: LayerLimits = DEFAULT_LIMITS  # what reading one layer may cost
 
 
 def parse_source_arg(text: str, key: str = "SOURCE") -> Source:
@@ -64,20 +66,20 @@ def _from_storage(name: str, access: SourceAccess) -> Iterator[ImageSource]:
     ):
         archive = Path(tmp) / "image.tar"
         export_image(client, name, archive)
-        with open_docker_archive(archive) as source:
+        with open_docker_archive(archive, limits=access.limits) as source:
             yield source
 
 
 def open_source(source: Source, access: SourceAccess) -> AbstractContextManager[ImageSource]:
     """The image ``source`` names, to read while the context lasts."""
-    if isinstance(source, OciLayoutDestination):
-        return open_layout_source(source.path, source.tag, False, access.platform)
-    if isinstance(source, OciArchiveDestination):
-        return open_layout_source(source.path, source.tag, True, access.platform)
+    if isinstance(source, OciLayoutDestination | OciArchiveDestination):
+        archive = isinstance(source, OciArchiveDestination)
+        return open_layout_source(source.path, source.tag, archive, access.platform, access.limits)
     if isinstance(source, DockerArchiveDestination):
-        return open_docker_archive(source.path, source.name)
+        return open_docker_archive(source.path, source.name, access.limits)
     if isinstance(source, RegistryDestination):
-        return open_registry_source(_reference(source), access.registry(), access.platform)
+        reference = _reference(source)
+        return open_registry_source(reference, access.registry(), access.platform, access.limits)
     if isinstance(source, StorageDestination):
         return _from_storage(source.name, access)
     raise AssertionError(f"unknown source {source!r}")

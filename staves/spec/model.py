@@ -38,6 +38,8 @@ class Repository:
     name: str
     type: str
     uri: str
+    # What syncing it needs shared with the builder: "ssh" (an agent), "netrc".
+    credentials: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

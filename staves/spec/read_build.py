@@ -18,9 +18,15 @@ from staves.spec.names import (
     file_name_problem,
     repository_name_problem,
 )
+from staves.spec.sync_uris import accepted, sync_uri_problem
 
 SYNC_TYPES = frozenset({"cvs", "git", "mercurial", "rsync", "svn", "webrsync", "zipfile"})
-REPOSITORY_KEYS = frozenset({"name", "type", "uri"})
+REPOSITORY_KEYS = frozenset({"name", "type", "uri", "credentials"})
+REQUIRED_REPOSITORY_KEYS = frozenset({"name", "type", "uri"})
+CREDENTIAL_KINDS = ("netrc", "ssh")
+CREDENTIALS_HINT = (
+    'what syncing it needs from you: "ssh" (your SSH agent), "netrc" (~/.netrc), or both'
+)
 LOCALE_KEYS = frozenset({"name", "charset"})
 VDB_MODES: tuple[str, ...] = get_args(Vdb)
 VALUE_HINT = "any single-line text; ${NAME} and $NAME refer to other variables, \\$ is a literal $"
@@ -89,7 +95,7 @@ def _repository(out: Collector, path: Path, value: object) -> Repository | None:
     if table is None:
         return None
     fields.unknown_keys(out, path, table, REPOSITORY_KEYS)
-    for key in sorted(REPOSITORY_KEYS - table.keys()):
+    for key in sorted(REQUIRED_REPOSITORY_KEYS - table.keys()):
         out.add((*path, key), "missing", "a repository needs name, type and uri")
     name = type_ = uri = None
     if "name" in table:
@@ -103,12 +109,28 @@ def _repository(out: Collector, path: Path, value: object) -> Repository | None:
     if "type" in table:
         type_ = _sync_type(out, (*path, "type"), table["type"])
     if "uri" in table:
-        uri = fields.checked_string(
-            out, (*path, "uri"), table["uri"], _uri_problem, "a URI without spaces or quotes"
-        )
-    if name is None or type_ is None or uri is None:
+        kind = type_ or ""
+
+        def problem(text: str) -> str | None:
+            return _uri_problem(text) or (sync_uri_problem(kind, text) if type_ else None)
+
+        uri = fields.checked_string(out, (*path, "uri"), table["uri"], problem, accepted(kind))
+    credentials = _credentials(out, (*path, "credentials"), table.get("credentials", []))
+    if name is None or type_ is None or uri is None or credentials is None:
         return None
-    return Repository(name=name, type=type_, uri=uri)
+    return Repository(name=name, type=type_, uri=uri, credentials=credentials)
+
+
+def _credentials(out: Collector, path: Path, value: object) -> tuple[str, ...] | None:
+    def read(item_path: Path, item: object) -> str | None:
+        text = fields.string(out, item_path, item)
+        if text is None or text in CREDENTIAL_KINDS:
+            return text
+        out.add(item_path, f"{show(text)} is not a kind of credentials", CREDENTIALS_HINT)
+        return None
+
+    kinds = fields.each(out, path, value, "credential kinds", read)
+    return None if kinds is None else tuple(sorted(kinds))
 
 
 def _sync_type(out: Collector, path: Path, value: object) -> str | None:

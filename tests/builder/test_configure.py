@@ -7,6 +7,7 @@ import pytest
 
 from staves.builder.configure import (
     BASELAYOUT,
+    configure_builder,
     configure_image_root,
     configure_image_shape,
     link_snapshot,
@@ -90,3 +91,22 @@ def test_the_snapshot_is_linked_where_portage_expects_it(tmp_path: Path) -> None
     (repo / "an-ebuild").write_text("")
     with pytest.raises(PlanError, match="not empty"):
         link_snapshot(str(snapshot), str(repo))
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_shared_credentials_are_kept_from_the_unprivileged_phases(
+    tmp_path: Path, shared: bool
+) -> None:
+    portage = builder_portage(tmp_path)
+    home, run = tmp_path / "root", tmp_path / "run-staves"
+    for directory in (home, run):
+        directory.mkdir(mode=0o755)
+        directory.chmod(0o755)
+    plan = {"jobs": 3, "files": {}, "credentials": shared}
+    configure_builder(plan, "/pkgdir/builder", str(portage), (str(home), str(run)))
+    features = (portage / "make.conf").read_text().split("FEATURES=", 1)[1]
+    # With credentials shared, src_unpack..src_test run as portage, who cannot reach them.
+    assert (" userpriv " in features) == shared and (" -userpriv " in features) != shared
+    assert " -userfetch -usersync " in features  # fetching and syncing use them, as root
+    modes = {(d.stat().st_mode & 0o777) for d in (home, run)}
+    assert modes == ({0o700} if shared else {0o755})

@@ -1,6 +1,8 @@
 """What the builder is given: credentials by --ssh/--netrc, caches, and fetch failure lines."""
 
+import os
 import socket
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,8 +13,14 @@ from staves.build.records import failure_from
 from staves.builder.failures import fetch_problem
 from staves.builder.protocol import FAILURE_MARK
 from staves.errors import StavesError
-from staves.podman.builder_access import AGENT_SOCKET, BindMount, builder_credentials
+from staves.podman.builder_access import (
+    AGENT_SOCKET,
+    BindMount,
+    Credentials,
+    shared_credentials,
+)
 from staves.podman.builder_container import RunResult, credential_mounts, podman_step
+from tests.conftest import require_tools
 
 
 @pytest.fixture
@@ -41,16 +49,26 @@ def with_ssh_dir(home: Path, known_hosts: bool = True) -> Path:
     return ssh
 
 
-def test_nothing_present_shares_nothing(home: Path) -> None:
-    creds = builder_credentials({"HOME": str(home)}, None, None)
+def credentials(environ: dict[str, str], ssh: str | None, netrc: bool) -> Credentials:
+    with shared_credentials(environ, ssh, netrc) as found:
+        return found
+
+
+def test_nothing_is_shared_unless_asked_whatever_is_present(home: Path, agent: str) -> None:
+    with_ssh_dir(home)
+    (home / ".netrc").write_text("machine h login u password p\n")
+    creds = credentials({"HOME": str(home), "SSH_AUTH_SOCK": agent}, None, False)
     assert creds.mounts == () and dict(creds.environment) == {} and creds.shared == ()
+    assert not creds
 
 
-def test_agent_is_preferred_and_only_known_hosts_of_ssh_dir_is_shared(
-    home: Path, agent: str
+@pytest.mark.parametrize("asked", ["default", "default={agent}", "{agent}"])
+def test_the_agent_and_known_hosts_are_shared_never_the_ssh_directory(
+    home: Path, agent: str, asked: str
 ) -> None:
     ssh = with_ssh_dir(home)
-    creds = builder_credentials({"HOME": str(home), "SSH_AUTH_SOCK": agent}, None, None)
+    environ = {"HOME": str(home), "SSH_AUTH_SOCK": agent}
+    creds = credentials(environ, asked.format(agent=agent), False)
     assert creds.mounts == (
         BindMount(agent, AGENT_SOCKET),
         BindMount(str(ssh / "known_hosts"), "/root/.ssh/known_hosts"),
@@ -58,41 +76,61 @@ def test_agent_is_preferred_and_only_known_hosts_of_ssh_dir_is_shared(
     assert dict(creds.environment) == {"SSH_AUTH_SOCK": AGENT_SOCKET}
 
 
-def test_without_agent_the_ssh_dir_is_mounted(home: Path) -> None:
-    ssh = with_ssh_dir(home)
+def test_without_an_agent_the_ssh_directory_is_not_a_fallback(home: Path) -> None:
+    with_ssh_dir(home)
     environ = {"HOME": str(home), "SSH_AUTH_SOCK": str(home / "gone.sock")}
-    creds = builder_credentials(environ, None, None)
-    assert creds.mounts == (BindMount(str(ssh), "/root/.ssh"),)
-    assert dict(creds.environment) == {}
+    with pytest.raises(StavesError) as caught:
+        credentials(environ, "default", False)
+    assert caught.value.key == "--ssh" and "--ssh=KEYFILE" in str(caught.value)
 
 
-def test_netrc_is_mounted_at_roots_home(home: Path) -> None:
+def test_a_named_key_is_held_by_a_private_agent_ended_with_the_build(
+    home: Path, tmp_path: Path
+) -> None:
+    require_tools("ssh-keygen", "ssh-agent", "ssh-add")
+    key = tmp_path / "deploy_key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    with shared_credentials(
+        {"HOME": str(home), "PATH": os.environ["PATH"]}, str(key), False
+    ) as creds:
+        socket_path = Path(creds.mounts[0].source)
+        assert creds.mounts[0].target == AGENT_SOCKET
+        assert all(str(key) != m.source for m in creds.mounts)
+        listed = subprocess.run(
+            ["ssh-add", "-L"],
+            env={**os.environ, "SSH_AUTH_SOCK": str(socket_path)},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert listed.stdout.split()[:2] == key.with_suffix(".pub").read_text().split()[:2]
+        assert len(listed.stdout.splitlines()) == 1
+    assert not socket_path.exists()
+
+
+def test_netrc_is_mounted_at_roots_home_when_asked(home: Path) -> None:
     (home / ".netrc").write_text("machine h login u password p\n")
-    creds = builder_credentials({"HOME": str(home)}, None, None)
+    creds = credentials({"HOME": str(home)}, None, True)
     assert creds.mounts == (BindMount(str(home / ".netrc"), "/root/.netrc"),)
     assert "(read-only)" in creds.shared[0]
 
 
-def test_no_flags_turn_sharing_off(home: Path, agent: str) -> None:
-    with_ssh_dir(home)
-    (home / ".netrc").write_text("machine h login u password p\n")
-    creds = builder_credentials({"HOME": str(home), "SSH_AUTH_SOCK": agent}, False, False)
-    assert creds.mounts == () and dict(creds.environment) == {}
-
-
-@pytest.mark.parametrize(("ssh", "netrc", "key"), [(True, None, "--ssh"), (None, True, "--netrc")])
+@pytest.mark.parametrize(
+    ("ssh", "netrc", "key"),
+    [("default", False, "--ssh"), ("/nowhere", False, "--ssh"), (None, True, "--netrc")],
+)
 def test_asking_for_what_is_absent_is_one_line(
-    home: Path, ssh: bool | None, netrc: bool | None, key: str
+    home: Path, ssh: str | None, netrc: bool, key: str
 ) -> None:
     with pytest.raises(StavesError) as caught:
-        builder_credentials({"HOME": str(home)}, ssh, netrc)
+        credentials({"HOME": str(home)}, ssh, netrc)
     assert caught.value.key == key
     assert "\n" not in str(caught.value)
 
 
 def test_credential_mounts_are_read_only_binds(home: Path) -> None:
     (home / ".netrc").write_text("x")
-    mounts = credential_mounts(builder_credentials({"HOME": str(home)}, None, True))
+    mounts = credential_mounts(credentials({"HOME": str(home)}, None, True))
     source = str(home / ".netrc")
     want = {"type": "bind", "source": source, "target": "/root/.netrc", "read_only": True}
     assert mounts == [want]

@@ -8,7 +8,7 @@ from typing import Any
 import podman
 import pytest
 
-from staves.podman.builder_access import AGENT_SOCKET, builder_credentials
+from staves.podman.builder_access import AGENT_SOCKET, shared_credentials
 from staves.podman.builder_container import (
     BINPKG_PATH,
     DISTFILES_PATH,
@@ -98,7 +98,9 @@ def test_builder_gets_the_snapshot_caches_and_credentials(
     home = tmp_path / "home"
     (home / ".ssh").mkdir(parents=True)
     (home / ".ssh" / "known_hosts").write_text("127.0.0.1 ssh-ed25519 AAAA\n")
-    creds = builder_credentials({"HOME": str(home), "SSH_AUTH_SOCK": agent}, None, None)
+    environ = {"HOME": str(home), "SSH_AUTH_SOCK": agent}
+    with shared_credentials(environ, "default", False) as creds:
+        pass
     bins, dists = "staves-test-bins", "staves-test-dists"
     settings = BuilderSettings(
         BUILDER, PORTAGE, bins, network="none", distfiles_volume=dists, credentials=creds

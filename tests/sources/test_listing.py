@@ -9,6 +9,7 @@ from typing import Any, BinaryIO
 import pytest
 
 from oci.errors import OciError
+from oci.layer_reader import DEFAULT_LIMITS
 from oci.layout import write_layout
 from oci.source import SourceImage
 from staves.sources.listing import bytes_by_package, image_files, read_image_contents
@@ -43,6 +44,8 @@ def layer(*entries: tuple[str, str, bytes | str]) -> bytes:
 class LayerTars:
     """An ImageSource over layer tars in memory, as a transport would stream them."""
 
+    limits = DEFAULT_LIMITS
+
     def __init__(self, *layers: bytes) -> None:
         self.blobs = {f"sha256:{i:064x}": data for i, data in enumerate(layers)}
 
@@ -51,7 +54,7 @@ class LayerTars:
         manifest = {"config": {"digest": "sha256:" + "c" * 64}, "layers": layers}
         return SourceImage(None, manifest, {})
 
-    def open_blob(self, digest: str) -> BinaryIO:
+    def open_blob(self, digest: str, size: int | None = None) -> BinaryIO:
         return io.BytesIO(self.blobs[digest])
 
     def referrers(self, subject: str, artifact_type: str | None = None) -> list[dict[str, Any]]:
