@@ -19,7 +19,7 @@ from staves.commands.fleet_options import (
     identity_option,
     with_binhosts,
 )
-from staves.commands.options import build_output_options, parse_platforms
+from staves.commands.options import build_output_options, parse_platforms, parse_tag_option
 from staves.commands.pack import source_date_epoch
 from staves.commands.registry_options import (
     build_registry_options,
@@ -39,7 +39,7 @@ from staves.podman.builder_container import BuilderSettings, PullPolicy
 from staves.podman.service import is_remote
 from staves.podman.service_map import parse_service_urls
 from staves.spec import Spec, build_plan, load_spec
-from staves.spec.names import IMAGE_TAG, TAG_HINT, reference_problem, split_reference
+from staves.spec.names import IMAGE_TAG, TAG_HINT
 from staves.spec.plan import built_image_config
 from staves.spec.secrets import keys_with_passwords
 
@@ -52,14 +52,16 @@ DEFAULT_DISTFILES = "staves-distfiles"
 @click.command("build")
 @click.option(
     "-c",
+    "-f",
     "--config",
+    "--file",
     "config_path",
     default="staves.toml",
     show_default=True,
     type=click.Path(dir_okay=False),
     help="The spec file.",
 )
-@click.option("--tag", metavar="NAME[:TAG]", help="Image name and tag, overriding the spec.")
+@click.option("-t", "--tag", metavar="NAME[:TAG]", help="Image name and tag, overriding the spec.")
 @click.option("--version", "version", metavar="V", help="Image tag, overriding the spec.")
 @click.option("--dry-run", is_flag=True, help="Validate and show what would be done.")
 @click.option(
@@ -296,9 +298,7 @@ def retag(spec: Spec, tag: str | None, version: str | None) -> Spec:
         raise _usage("--version", f"{version!r} is not an image tag", TAG_HINT)
     name = None
     if tag is not None:
-        if (wrong := reference_problem(tag)) is not None:
-            raise _usage("--tag", *wrong)
-        name, tag_version = split_reference(tag)
+        name, tag_version = parse_tag_option(tag)
         if tag_version is not None:
             if version is not None and version != tag_version:
                 raise _usage("--tag", "gives a tag and so does --version", "give the tag once")

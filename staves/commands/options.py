@@ -10,6 +10,7 @@ from oci.descriptor import Platform
 from oci.errors import InvalidReference
 from staves.errors import EXIT_USAGE, StavesError
 from staves.gentoo.cpu_levels import PlatformProblem, parse_build_platforms
+from staves.spec.names import reference_problem, split_reference
 
 
 def image_output_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -93,3 +94,12 @@ def parse_platform(text: str | None) -> Platform | None:
         return Platform.parse(text)
     except InvalidReference as exc:
         raise StavesError(str(exc), key="--platform", exit_code=EXIT_USAGE) from exc
+
+
+def parse_tag_option(text: str) -> tuple[str, str | None]:
+    """``-t/--tag NAME[:TAG]`` as podman takes it: (name, tag or None). A colon before the
+    last slash is a port's. The one reading of the option for every command."""
+    if (wrong := reference_problem(text)) is not None:
+        problem, accepted = wrong
+        raise StavesError(problem, key="--tag", hint=accepted, exit_code=EXIT_USAGE)
+    return split_reference(text)

@@ -148,7 +148,7 @@ def test_trouble_exits_2_with_one_line(tmp_path: Path) -> None:
         ((a, f"oci:{tmp_path}/nothing"), "reading oci:"),
         ((a, "nonsense:x"), "B: source 'nonsense:x' has no known transport"),
         ((a, a, "--platform", "linux"), "--platform"),
-        ((a,), "Missing argument 'B'"),
+        ((a,), "B: missing; it is required"),
     ]:
         result = diff(*args)
         assert result.exit_code == 2, (args, result.output)
