@@ -7,7 +7,7 @@ import click
 
 from oci.compress import Compression
 from oci.descriptor import Platform
-from oci.errors import InvalidReference
+from oci.platforms import PlatformError, check_platform
 from staves.errors import EXIT_USAGE, StavesError
 from staves.gentoo.cpu_levels import PlatformProblem, parse_build_platforms
 from staves.spec.names import reference_problem, split_reference
@@ -87,13 +87,16 @@ def parse_platforms(text: str | None) -> tuple[Platform, ...] | None:
 
 
 def parse_platform(text: str | None) -> Platform | None:
-    """``--platform OS/ARCH[/VARIANT]`` as given, or None when it was left out."""
+    """``--platform OS/ARCH[/VARIANT]`` as given (one of the OCI/Go values), or None when it
+    was left out."""
     if not text:
         return None
     try:
-        return Platform.parse(text)
-    except InvalidReference as exc:
-        raise StavesError(str(exc), key="--platform", exit_code=EXIT_USAGE) from exc
+        return check_platform(text)
+    except PlatformError as exc:
+        raise StavesError(
+            exc.problem, key="--platform", hint=exc.accepted, exit_code=EXIT_USAGE
+        ) from None
 
 
 def parse_tag_option(text: str) -> tuple[str, str | None]:
