@@ -26,7 +26,7 @@ from staves.commands.registry_options import (
     pusher_from_cli,
     registry_options,
 )
-from staves.commands.signing import sign_key_option, signing_from_cli
+from staves.commands.signing import check_key_file, sign_key_option, signing_from_cli
 from staves.dryrun import dry_run_json, dry_run_text
 from staves.errors import EXIT_USAGE, StavesError
 from staves.gentoo.layering import MAX_LAYERS
@@ -200,7 +200,11 @@ def build_command(
     cache_from: str | None,
     identity: str | None,
 ) -> None:
-    """Build the image described by the spec."""
+    """Build the image described by the spec.
+
+    --dry-run runs every check the build runs before it starts a container and prints
+    the plan with the settings it would use.
+    """
     spec = retag(load_spec(config_path), tag, version)
     for key in keys_with_passwords(spec):
         click.echo(
@@ -208,19 +212,17 @@ def build_command(
             "plan, the builder's command line and the log show; use --netrc instead",
             err=True,
         )
+    environ = dict(os.environ)
     jobs = jobs or os.cpu_count() or 1
     platforms = parse_platforms(platform_text) or spec.platforms or (Platform.host(),)
     services = parse_service_urls(urls, platforms)
     spec = dataclasses.replace(spec, platforms=platforms)
-    if dry_run:
-        render = dry_run_json if output_format == "json" else dry_run_text
-        click.echo(render(spec, jobs, outputs), nl=False)
-        return
     outputs = outputs or (f"containers-storage:{spec.image.reference}",)
     destinations = parse_destinations(outputs)
     if sign_key is not None:
         check_signable(destinations)
-    environ = dict(os.environ)
+        check_key_file(sign_key, environ)
+    epoch = source_date_epoch(environ)
     check_single_platform_destinations(destinations, platforms, Platform.host())
     if len(platforms) > 1 and (cache_to or cache_from):
         raise StavesError(
@@ -237,24 +239,55 @@ def build_command(
         if cache_to or cache_from
         else RegistryOptions()
     )
+    plan = with_binhosts(build_plan(spec, jobs), binhosts, getbinpkg)
+    settings = BuilderSettings(
+        builder,
+        portage,
+        build_cache,
+        network,
+        pull=pull,
+        distfiles_volume=distfiles_cache,
+        credentials=builder_credentials(environ, ssh, netrc),
+    )
+    cache_from_source = cache_source("--cache-from", cache_from, cache_registry)
+    cache_to_source = cache_source("--cache-to", cache_to, cache_registry)
+    layers_cache = layer_cache(environ, no_cache)
+    if dry_run:
+        used = {
+            "outputs": list(outputs),
+            "builder": builder,
+            "portage": portage,
+            "pull": pull,
+            "build_cache": build_cache,
+            "distfiles_cache": distfiles_cache,
+            "network": network or "podman's default",
+            "compression": compression,
+            "podman": [u or "CONTAINER_HOST, else the usual sockets" for u in service_urls],
+            "shared_with_builder": list(settings.credentials.shared),
+            "layer_cache": str(layers_cache.root) if layers_cache is not None else None,
+            "epoch": epoch,
+            "epoch_from": "SOURCE_DATE_EPOCH"
+            if epoch is not None
+            else "the snapshot's metadata/timestamp.chk",
+            "binhosts": [host["uri"] for host in plan["binhosts"]],
+            "getbinpkg": plan["getbinpkg"],
+            "cache_from": cache_from,
+            "cache_to": cache_to,
+            "sign_key": str(sign_key) if sign_key is not None else None,
+        }
+        render = dry_run_json if output_format == "json" else dry_run_text
+        click.echo(render(spec, jobs, used), nl=False)
+        return
     request = BuildRequest(
-        plan=with_binhosts(build_plan(spec, jobs), binhosts, getbinpkg),
+        plan=plan,
         config=built_image_config(spec),
         name=image_name(spec.image),
         annotations=image_annotations(spec.image),
-        builder=BuilderSettings(
-            builder,
-            portage,
-            build_cache,
-            network,
-            pull=pull,
-            distfiles_volume=distfiles_cache,
-            credentials=builder_credentials(environ, ssh, netrc),
-        ),
+        builder=settings,
         destinations=destinations,
         compression=Compression(compression),
         platforms=platforms,
-        epoch=source_date_epoch(environ),
+        epoch=epoch,
         services=services,
         layers=layers or spec.layers,
         vdb=spec.vdb,
@@ -263,11 +296,11 @@ def build_command(
         spec_file=config_path,
         audit=audit,
         identity=identity,
-        cache_from=cache_source("--cache-from", cache_from, cache_registry),
-        cache_to=cache_source("--cache-to", cache_to, cache_registry),
+        cache_from=cache_from_source,
+        cache_to=cache_to_source,
         signing=signing_from_cli(sign_key, creds, authfile, tls_verify, cert_dir),
         no_cache=no_cache,
-        layer_cache=layer_cache(environ, no_cache),
+        layer_cache=layers_cache,
         registry=functools.cache(
             lambda: build_registry_options(creds, authfile, tls_verify, cert_dir, environ)
         ),

@@ -16,7 +16,13 @@ from oci.registry import BlobLocations, Reference
 from oci.registry.attach import push_tagged
 from oci.registry.pull import open_registry_source
 from oci.sign.cosign import TaggedManifest
-from oci.sign.keys import PASSWORD_VARIABLE, SigningKey, generate_key_pair, load_signing_key
+from oci.sign.keys import (
+    PASSWORD_VARIABLE,
+    SigningKey,
+    check_private_key_file,
+    generate_key_pair,
+    load_signing_key,
+)
 from oci.transport import OciLayoutDestination, RegistryDestination
 from staves.commands.registry_options import options_from_cli, registry_options
 from staves.errors import EXIT_USAGE, StavesError
@@ -66,6 +72,22 @@ def open_key(path: Path, environ: Mapping[str, str]) -> SigningKey:
         ) from None
     try:
         return load_signing_key(text, passphrase(environ), str(path))
+    except OciError as exc:
+        raise StavesError(str(exc), key="--sign-key", exit_code=EXIT_USAGE) from None
+
+
+def check_key_file(path: Path, environ: Mapping[str, str]) -> None:
+    """What a dry run can know of ``--sign-key`` without asking for a passphrase: the file
+    is there and is a cosign private key; with ``COSIGN_PASSWORD`` set, that it opens."""
+    if PASSWORD_VARIABLE in environ:
+        open_key(path, environ)
+        return
+    try:
+        check_private_key_file(path.read_bytes(), str(path))
+    except OSError as exc:
+        raise StavesError(
+            f"{path}: {exc.strerror or exc}", key="--sign-key", exit_code=EXIT_USAGE
+        ) from None
     except OciError as exc:
         raise StavesError(str(exc), key="--sign-key", exit_code=EXIT_USAGE) from None
 
