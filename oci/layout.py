@@ -4,6 +4,7 @@ Several images and tags share one layout; blobs are stored once. ``index.json`` 
 replaced atomically under a lock, and blobs added by a failed write are removed again.
 """
 
+import contextlib
 import fcntl
 import json
 from collections.abc import Iterable, Iterator
@@ -111,6 +112,7 @@ def layout_transaction(layout: Path) -> Iterator[LayoutWriter]:
     error, write the index with every entry added, else remove the blobs it added. The
     block may do other work (other destinations) before it ends: the index changes last."""
     check_layout_target(layout)
+    created = not layout.exists()
     layout.mkdir(exist_ok=True)
     with _locked(layout):
         _check_layout_dir(layout, locked=True)
@@ -126,7 +128,23 @@ def layout_transaction(layout: Path) -> Iterator[LayoutWriter]:
         except BaseException:
             for path in writer.added:
                 path.unlink(missing_ok=True)
+            if created and not (layout / INDEX_FILE).exists():
+                _remove_unused(layout)
             raise
+
+
+def _remove_unused(layout: Path) -> None:
+    """Remove a layout this write created and that holds nothing (another writer's blobs
+    keep it): a failed write leaves no directory behind."""
+    for name in ("blobs/sha256", "blobs"):
+        with contextlib.suppress(OSError):
+            (layout / name).rmdir()
+    if (layout / "blobs").exists():
+        return
+    for name in (LAYOUT_FILE, _LOCK_FILE):
+        (layout / name).unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        layout.rmdir()
 
 
 def add_to_layout(

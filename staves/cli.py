@@ -1,6 +1,7 @@
 """Command line entry point: argv, environment and clock live here, nowhere else."""
 
 import logging
+import os
 import signal
 import sys
 from typing import Any
@@ -12,7 +13,7 @@ from staves import __version__
 from staves.commands.audit import audit
 from staves.commands.build import build_command
 from staves.commands.cache import cache
-from staves.commands.completion import completion
+from staves.commands.completion import COMPLETE_VARIABLE, completion
 from staves.commands.diff import diff
 from staves.commands.global_options import (
     DEBUG_KEY,
@@ -33,12 +34,15 @@ class _Group(click.Group):
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         argv = list(args[0] if args else kwargs.get("args") or sys.argv[1:])
-        if not argv:  # bare `staves`, as bare `podman`: the help, and success
+        # Bare `staves`, as bare `podman`: the help, and success (unless a shell is asking
+        # for completions, which come without arguments).
+        if not argv and COMPLETE_VARIABLE not in os.environ:
             with click.Context(self, info_name="staves") as ctx:
                 click.echo(ctx.get_help())
             sys.exit(0)
         # Click's own usage errors would be three lines (usage, a hint, the error).
         kwargs["standalone_mode"] = False
+        kwargs.setdefault("prog_name", "staves")  # also when run as python -m staves
         try:
             code = super().main(*args, **kwargs)
         except click.exceptions.Abort:  # Ctrl-C or end of input at a password prompt

@@ -4,6 +4,8 @@ import click
 from click.shell_completion import get_completion_class
 
 SHELLS = ("bash", "zsh", "fish")
+# What the scripts set when they ask staves for completions (click's convention).
+COMPLETE_VARIABLE = "_STAVES_COMPLETE"
 
 
 @click.command("completion")
@@ -21,4 +23,4 @@ def completion(ctx: click.Context, shell: str) -> None:
     root = ctx.find_root().command
     completer = get_completion_class(shell)
     assert completer is not None  # one of SHELLS
-    click.echo(completer(root, {}, "staves", "_STAVES_COMPLETE").source())
+    click.echo(completer(root, {}, "staves", COMPLETE_VARIABLE).source())
