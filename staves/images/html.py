@@ -467,7 +467,13 @@ def render_diff_html(diff: ImageDiff, b: ImageContents) -> str:
 
     body = [
         f"<h1>{_e(diff.a.source)} → {_e(diff.b.source)}</h1>",
-        "<p>same image</p>" if diff.same else "",
+        "<p>same image</p>"
+        if diff.same
+        else (
+            f"<p>same content, different image: {_e('; '.join(diff.differences))}</p>"
+            if diff.same_content
+            else ""
+        ),
         _facts(
             [
                 ("files", f"{human(diff.a.file_bytes)} → {human(diff.b.file_bytes)}"),
