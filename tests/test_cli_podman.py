@@ -129,6 +129,7 @@ def test_dry_run_prints_the_defaults_it_would_use() -> None:
             "--output: docker-archive:{tmp}/no/dir/x.tar: {tmp}/no/dir is not a directory",
         ),
         (["--cache-to", "oci:x"], "--cache-to: 'oci:x' is not a registry reference"),
+        (["--sbom", "{tmp}/no/sbom.json"], "--sbom: {tmp}/no is not a directory"),
         (["--binhost", "file:///x"], "--binhost: 'file:///x'"),
         (["--build-cache", "-x"], "--build-cache: '-x' is not a volume name"),
     ],

@@ -10,6 +10,8 @@ import click
 
 from oci.compress import Compression
 from oci.descriptor import Platform
+from oci.errors import OciError
+from oci.files import check_file_target
 from oci.registry import RegistryOptions
 from staves.build import BuildRequest, build
 from staves.commands.caching import layer_cache
@@ -222,6 +224,11 @@ def build_command(
     if sign_key is not None:
         check_signable(destinations)
         check_key_file(sign_key, environ)
+    if sbom_path is not None:
+        try:
+            check_file_target(sbom_path)
+        except OciError as exc:
+            raise StavesError(str(exc), key="--sbom", exit_code=EXIT_USAGE) from None
     epoch = source_date_epoch(environ)
     check_single_platform_destinations(destinations, platforms, Platform.host())
     if len(platforms) > 1 and (cache_to or cache_from):
