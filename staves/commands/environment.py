@@ -112,7 +112,8 @@ TEST_BED_ENVIRONMENT = (
     Variable(
         "STAVES_TEST_ARCHES",
         "scripts/setup, scripts/build-test-images",
-        "The architectures of the test builder to build (default: `amd64`, and `arm64` "
-        "where qemu-user runs it).",
+        "The architectures of the test builder to build: `scripts/setup` builds this "
+        "machine's; `scripts/setup-tests` and `scripts/build-test-images` amd64, and arm64 "
+        "where qemu-user runs it.",
     ),
 )
