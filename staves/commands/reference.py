@@ -123,8 +123,7 @@ def cli_markdown(root: click.Group) -> str:
     for doc in docs:
         if isinstance(doc.command, click.Group) and doc.path != ("staves",):
             continue
-        lines += [f'<a id="{doc.page}"></a>', ""]
-        lines += _md_command(doc, "##")
+        lines += _md_command(doc, "##")  # its slug is the page's name: staves-cache-export
     lines += [
         "## Exit status",
         "",
