@@ -46,6 +46,14 @@ def write_oci_archive(
 ) -> Descriptor:
     """Write ``image`` (an image or an index, and artifacts attached to it) as a tar of an
     OCI layout."""
+    with atomic_output(path) as out:
+        return oci_archive_to(out, image, tag, referrers)
+
+
+def oci_archive_to(
+    out: BinaryIO, image: Publishable, tag: str | None = None, referrers: Sequence[Artifact] = ()
+) -> Descriptor:
+    """Write the oci-archive of ``image`` (and artifacts attached to it) to ``out``."""
     entry = image.descriptor({ANNOTATION_REF_NAME: tag} if tag else None)
     empty = {"schemaVersion": 2, "mediaType": MediaType.OCI_INDEX, "manifests": []}
     index = with_manifest(empty, entry, tag)
@@ -57,7 +65,7 @@ def write_oci_archive(
     for artifact in referrers:
         for blob in (artifact.manifest, *artifact.blobs()):
             blobs.setdefault(blob.digest, blob)
-    with atomic_output(path) as out, _tar_writer(out) as tar:
+    with _tar_writer(out) as tar:
         _add_bytes(tar, LAYOUT_FILE, canonical_json(LAYOUT_VERSION))
         _add_bytes(tar, INDEX_FILE, canonical_json(index))
         for digest, blob in blobs.items():
@@ -78,7 +86,13 @@ def docker_manifest(image: Image, repo_tags: Sequence[str]) -> list[dict[str, ob
 
 def write_docker_archive(image: Image, path: Path, repo_tags: Sequence[str] = ()) -> None:
     """Write ``image`` in the ``docker save`` format under ``repo_tags`` (NAME:TAG)."""
-    with atomic_output(path) as out, _tar_writer(out) as tar:
+    with atomic_output(path) as out:
+        docker_archive_to(out, image, repo_tags)
+
+
+def docker_archive_to(out: BinaryIO, image: Image, repo_tags: Sequence[str] = ()) -> None:
+    """Write ``image`` in the ``docker save`` format to ``out``."""
+    with _tar_writer(out) as tar:
         _add_blob(tar, f"{hex_of(image.config.digest)}.json", image.config)
         written: set[str] = set()
         for layer in image.layers:

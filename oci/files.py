@@ -12,12 +12,21 @@ from oci.blob import Blob, FileBlob
 from oci.errors import OciError
 
 
+def check_file_target(target: Path) -> None:
+    """A file can be written at ``target``: its directory exists (none is made) and it is
+    not a directory itself."""
+    if target.is_dir():
+        raise OciError(f"{target} is a directory; give the path of a file to write")
+    if not target.parent.is_dir():
+        raise OciError(
+            f"{target.parent} is not a directory; create it first, or give a path in one"
+        )
+
+
 @contextmanager
 def atomic_output(target: Path) -> Iterator[BinaryIO]:
     """Open a temporary file that replaces ``target`` only if the block succeeds."""
-    if target.is_dir():
-        raise OciError(f"{target} is a directory; give the path of a file to write")
-    target.parent.mkdir(parents=True, exist_ok=True)
+    check_file_target(target)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as out:

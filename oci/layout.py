@@ -4,6 +4,7 @@ Several images and tags share one layout; blobs are stored once. ``index.json`` 
 replaced atomically under a lock, and blobs added by a failed write are removed again.
 """
 
+import contextlib
 import fcntl
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -70,35 +71,94 @@ def _check_layout_dir(layout: Path, locked: bool) -> None:
         raise OciError(f"{layout}: directory is not empty and is not an OCI layout")
 
 
+def check_layout_target(layout: Path) -> None:
+    """A layout can be written at ``layout``: a layout, an empty directory, or a new
+    directory in one that exists (none is made above it)."""
+    if layout.exists() and not layout.is_dir():
+        raise OciError(f"{layout}: exists and is not a directory")
+    if not layout.exists() and not layout.parent.is_dir():
+        raise OciError(
+            f"{layout.parent} is not a directory; create it first, or give a path in one"
+        )
+    _check_layout_dir(layout, locked=False)
+
+
+class LayoutWriter:
+    """Adds images and artifacts to one layout: blobs as they come, ``index.json`` once,
+    when the transaction ends (see ``layout_transaction``)."""
+
+    def __init__(self, layout: Path) -> None:
+        self.layout = layout
+        self.added: list[Path] = []
+        self.entries: list[tuple[Descriptor, str | None]] = []
+
+    def add(self, blobs: Iterable[Blob], entry: Descriptor, tag: str | None = None) -> None:
+        """Place ``blobs`` (the manifest among them); ``entry`` goes to the index under
+        ``tag`` when the transaction commits."""
+        for blob in blobs:
+            target = blob_path(self.layout, blob.digest)
+            if place_blob(blob, target):
+                self.added.append(target)
+        self.entries.append((entry, tag))
+
+
+@contextmanager
+def layout_transaction(layout: Path) -> Iterator[LayoutWriter]:
+    """Hold the layout's lock while blobs are placed; when the block ends without an
+    error, write the index with every entry added, else remove the blobs it added. The
+    block may do other work (other destinations) before it ends: the index changes last."""
+    check_layout_target(layout)
+    created = not layout.exists()
+    layout.mkdir(exist_ok=True)
+    with _locked(layout):
+        _check_layout_dir(layout, locked=True)
+        writer = LayoutWriter(layout)
+        try:
+            if not (layout / LAYOUT_FILE).exists():
+                atomic_write(layout / LAYOUT_FILE, canonical_json(LAYOUT_VERSION))
+            yield writer
+            index = read_index(layout)
+            for entry, tag in writer.entries:
+                index = with_manifest(index, entry, tag)
+            atomic_write(layout / INDEX_FILE, canonical_json(index))
+        except BaseException:
+            for path in writer.added:
+                path.unlink(missing_ok=True)
+            if created and not (layout / INDEX_FILE).exists():
+                _remove_unused(layout)
+            raise
+
+
+def _remove_unused(layout: Path) -> None:
+    """Remove a layout this write created and that holds nothing (another writer's blobs
+    keep it): a failed write leaves no directory behind."""
+    for name in ("blobs/sha256", "blobs"):
+        with contextlib.suppress(OSError):
+            (layout / name).rmdir()
+    if (layout / "blobs").exists():
+        return
+    for name in (LAYOUT_FILE, _LOCK_FILE):
+        (layout / name).unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        layout.rmdir()
+
+
 def add_to_layout(
     layout: Path, blobs: Iterable[Blob], entry: Descriptor, tag: str | None = None
 ) -> Descriptor:
     """Place ``blobs`` (the manifest among them) and add ``entry`` to the index under ``tag``."""
-    if layout.exists() and not layout.is_dir():
-        raise OciError(f"{layout}: exists and is not a directory")
-    _check_layout_dir(layout, locked=False)  # so as not to leave a lock file in another's
-    layout.mkdir(parents=True, exist_ok=True)
-    with _locked(layout):
-        _check_layout_dir(layout, locked=True)
-        added: list[Path] = []
-        try:
-            if not (layout / LAYOUT_FILE).exists():
-                atomic_write(layout / LAYOUT_FILE, canonical_json(LAYOUT_VERSION))
-            for blob in blobs:
-                target = blob_path(layout, blob.digest)
-                if place_blob(blob, target):
-                    added.append(target)
-            index = with_manifest(read_index(layout), entry, tag)
-            atomic_write(layout / INDEX_FILE, canonical_json(index))
-        except BaseException:
-            for path in added:
-                path.unlink(missing_ok=True)
-            raise
+    with layout_transaction(layout) as writer:
+        writer.add(blobs, entry, tag)
     return entry
+
+
+def image_entry(image: Publishable, tag: str | None = None) -> Descriptor:
+    """The index entry of ``image`` (an image or an index) under ``tag``."""
+    return image.descriptor({ANNOTATION_REF_NAME: tag} if tag else None)
 
 
 def write_layout(image: Publishable, layout: Path, tag: str | None = None) -> Descriptor:
     """Add ``image`` (an image or an index) to the layout at ``layout`` under ``tag``;
     return its index entry."""
-    entry = image.descriptor({ANNOTATION_REF_NAME: tag} if tag else None)
+    entry = image_entry(image, tag)
     return add_to_layout(layout, (*image.blobs(), image.manifest), entry, tag)

@@ -1,6 +1,7 @@
 """Command line entry point: argv, environment and clock live here, nowhere else."""
 
 import logging
+import os
 import signal
 import sys
 from typing import Any
@@ -12,7 +13,14 @@ from staves import __version__
 from staves.commands.audit import audit
 from staves.commands.build import build_command
 from staves.commands.cache import cache
+from staves.commands.completion import COMPLETE_VARIABLE, completion
 from staves.commands.diff import diff
+from staves.commands.global_options import (
+    DEBUG_KEY,
+    global_options,
+    leaf_commands,
+    usage_message,
+)
 from staves.commands.inspect import inspect
 from staves.commands.pack import pack
 from staves.commands.signing import generate_key_pair_command, sign
@@ -25,26 +33,31 @@ class _Group(click.Group):
     """Turns Staves' errors into one line on stderr and an exit code."""
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
+        argv = list(args[0] if args else kwargs.get("args") or sys.argv[1:])
+        # Bare `staves`, as bare `podman`: the help, and success (unless a shell is asking
+        # for completions, which come without arguments).
+        if not argv and COMPLETE_VARIABLE not in os.environ:
+            with click.Context(self, info_name="staves") as ctx:
+                click.echo(ctx.get_help())
+            sys.exit(0)
         # Click's own usage errors would be three lines (usage, a hint, the error).
         kwargs["standalone_mode"] = False
+        kwargs.setdefault("prog_name", "staves")  # also when run as python -m staves
         try:
             code = super().main(*args, **kwargs)
         except click.exceptions.Abort:  # Ctrl-C or end of input at a password prompt
             click.echo("staves: interrupted", err=True)
             sys.exit(EXIT_INTERRUPTED)
         except click.ClickException as exc:
-            ctx = getattr(exc, "ctx", None)
-            see = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
-            click.echo(f"staves: error: {exc.format_message()}{see}", err=True)
+            click.echo(f"staves: error: {usage_message(exc)}", err=True)
             sys.exit(exc.exit_code)
         sys.exit(code if isinstance(code, int) else 0)
 
     def invoke(self, ctx: click.Context) -> Any:
-        debug = bool(ctx.params.get("debug"))
         try:
             return super().invoke(ctx)
         except (StavesError, OciError) as exc:
-            if debug:
+            if ctx.meta.get(DEBUG_KEY):
                 raise
             # Spec errors start with the file they are about; others say who speaks.
             located = isinstance(exc, StavesError) and exc.file
@@ -55,7 +68,7 @@ class _Group(click.Group):
             sys.exit(code)
         except OSError as exc:
             # Where no step put it into words: a path that cannot be made, read or written.
-            if debug:
+            if ctx.meta.get(DEBUG_KEY):
                 raise
             where = f"{exc.filename}: " if exc.filename else ""
             click.echo(f"staves: error: {where}{exc.strerror or exc}", err=True)
@@ -71,23 +84,27 @@ def _raise_interrupt(signum: int, frame: object) -> None:
 
 @click.group(cls=_Group)
 @click.version_option(__version__, prog_name="staves")
-@click.option("--debug", is_flag=True, help="Show tracebacks and debug logs.")
-@click.option("-v", "--verbose", is_flag=True, help="Log what is written where.")
-def main(debug: bool, verbose: bool) -> None:
+def main() -> None:
     """Build tiny container images with Gentoo's Portage."""
     # A terminated build, or one whose terminal went away, unwinds like Ctrl-C, so its
     # containers are removed.
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _raise_interrupt)
-    level = logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING
-    logging.basicConfig(level=level, format="staves: %(message)s", stream=sys.stderr)
+    logging.basicConfig(level=logging.WARNING, format="staves: %(message)s", stream=sys.stderr)
 
 
-main.add_command(pack)
-main.add_command(build_command)
-main.add_command(inspect)
-main.add_command(diff)
-main.add_command(audit)
-main.add_command(cache)
-main.add_command(sign)
-main.add_command(generate_key_pair_command)
+for _command in (
+    pack,
+    build_command,
+    inspect,
+    diff,
+    audit,
+    cache,
+    sign,
+    generate_key_pair_command,
+    completion,
+):
+    main.add_command(_command)
+# --debug and --verbose go before or after the command, as podman's global options do.
+for _leaf in (main, *leaf_commands(main)):
+    global_options(_leaf)

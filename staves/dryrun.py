@@ -1,6 +1,7 @@
 """What ``staves build --dry-run`` shows: the plan, as text or JSON."""
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from oci.descriptor import Platform
@@ -10,8 +11,10 @@ from staves.spec import Spec, build_plan
 from staves.spec.plan import built_image_config
 
 
-def dry_run_document(spec: Spec, jobs: int, outputs: tuple[str, ...]) -> dict[str, Any]:
-    """Everything a build would do, as one JSON-ready document."""
+def dry_run_document(spec: Spec, jobs: int, settings: Mapping[str, Any]) -> dict[str, Any]:
+    """Everything a build would do, as one JSON-ready document; ``settings`` are what it
+    would use (``outputs``, ``builder``, ``portage``, ``pull``, volumes, …), defaults
+    included."""
     image = spec.image
     platforms = spec.platforms or (Platform.host(),)
     return {
@@ -27,7 +30,8 @@ def dry_run_document(spec: Spec, jobs: int, outputs: tuple[str, ...]) -> dict[st
         },
         "layers": spec.layers,
         "vdb": spec.vdb,
-        "outputs": list(outputs),
+        "outputs": list(settings["outputs"]),
+        "settings": dict(settings),
         "plan": build_plan(spec, jobs),
         "rebuild": rebuild_policy(build_plan(spec, jobs)),
     }
@@ -46,13 +50,24 @@ def rebuild_text(policy: dict[str, Any]) -> str:
     return f"always: repository {names} is synced from a branch, not pinned to a commit"
 
 
-def dry_run_json(spec: Spec, jobs: int, outputs: tuple[str, ...]) -> str:
-    return json.dumps(dry_run_document(spec, jobs, outputs), indent=2) + "\n"
+def dry_run_json(spec: Spec, jobs: int, settings: Mapping[str, Any]) -> str:
+    return json.dumps(dry_run_document(spec, jobs, settings), indent=2) + "\n"
 
 
-def dry_run_text(spec: Spec, jobs: int, outputs: tuple[str, ...]) -> str:
-    """A human-readable listing: summary, each Portage file, image config."""
-    document = dry_run_document(spec, jobs, outputs)
+def _setting(value: Any) -> str:
+    if value is None or value == []:
+        return "(none)"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return " ".join(map(str, value))
+    return str(value)
+
+
+def dry_run_text(spec: Spec, jobs: int, settings: Mapping[str, Any]) -> str:
+    """A human-readable listing: summary, the settings used, each Portage file, image
+    config."""
+    document = dry_run_document(spec, jobs, settings)
     plan = document["plan"]
     locale = plan["locale"]
     summary = [
@@ -67,8 +82,8 @@ def dry_run_text(spec: Spec, jobs: int, outputs: tuple[str, ...]) -> str:
         f"layers: {spec.layers}",
         f"vdb: {spec.vdb}",
         "platforms: " + " ".join(document["platforms"]),
-        "outputs: " + (" ".join(outputs) or "(none)"),
         "rebuild: " + rebuild_text(document["rebuild"]),
+        *(f"{name}: {_setting(value)}" for name, value in settings.items()),
     ]
     parts = ["\n".join(summary) + "\n"]
     for path, text in plan["append"].items():

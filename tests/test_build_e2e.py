@@ -131,7 +131,7 @@ def test_broken_package_fails_clearly_and_leaves_no_container(builder: Builder) 
     assert builder_containers(failed.pid) == set()
 
 
-def test_missing_builder_image_is_one_line(builder: Builder) -> None:
+def test_missing_builder_image_is_one_line(builder: Builder, tmp_path: Path) -> None:
     proc = subprocess.run(
         [
             "staves",
@@ -143,7 +143,7 @@ def test_missing_builder_image_is_one_line(builder: Builder) -> None:
             "--build-cache",
             builder.cache,
             "-o",
-            "oci:/nonexistent/never",
+            f"oci:{tmp_path}/never",
         ],
         capture_output=True,
         text=True,

@@ -200,10 +200,10 @@ def test_passwords_in_urls_are_warned_about_by_key(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "says"),
     [
-        (["build", "--layers", "500"], "Invalid value for '--layers': 500 is not in the range"),
-        (["build", "--no-such-option"], "No such option '--no-such-option'"),
-        (["inspect"], "Missing argument 'SOURCE'"),
-        (["bild"], "No such command 'bild'"),
+        (["build", "--layers", "500"], "--layers: 500 is not in the range"),
+        (["build", "--no-such-option"], "--no-such-option: no such option"),
+        (["inspect"], "SOURCE: missing; it is required"),
+        (["bild"], "bild: no such command"),
     ],
 )
 def test_usage_errors_are_one_line_exit_2(tmp_path: Path, args: list[str], says: str) -> None:

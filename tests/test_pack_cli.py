@@ -162,9 +162,15 @@ def test_bad_spec_for_pack_is_reported_with_its_key(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("dest", "says"),
     [
-        ("oci:{file}/layout", "{file}/layout: Not a directory"),
-        ("oci-archive:{dir}", "{dir} is a directory; give the path of a file to write"),
-        ("docker-archive:{dir}", "{dir} is a directory; give the path of a file to write"),
+        ("oci:{file}/layout", "oci:{file}/layout: {file} is not a directory; create it first"),
+        (
+            "oci-archive:{dir}",
+            "oci-archive:{dir}: {dir} is a directory; give the path of a file to write",
+        ),
+        (
+            "docker-archive:{dir}",
+            "docker-archive:{dir}: {dir} is a directory; give the path of a file to write",
+        ),
     ],
 )
 def test_unwritable_destinations_are_one_line(tmp_path: Path, dest: str, says: str) -> None:
@@ -176,7 +182,7 @@ def test_unwritable_destinations_are_one_line(tmp_path: Path, dest: str, says: s
     places["dir"].mkdir()
     before = sorted(p.name for p in tmp_path.rglob("*"))
     proc = staves("pack", "--rootfs", rootfs, "-o", dest.format(**places))
-    assert_one_line_error(proc, 1, "staves: error: " + says.format(**places))
+    assert_one_line_error(proc, 2, "staves: error: --output: " + says.format(**places))
     assert sorted(p.name for p in tmp_path.rglob("*")) == before  # nothing half-written
 
 

@@ -37,13 +37,14 @@ def build_cli(tmp_path: Path, *args: str, spec: str = SPEC) -> tuple[int, str]:
         (
             ["--platform", "linux/amd64/v9"],
             "",
-            "--platform: 'v9' is not an x86-64 level; amd64 variants are the x86-64 levels",
+            "--platform: 'v9' in 'linux/amd64/v9' is not a variant of amd64; "
+            "variants of amd64: v1, v2, v3, v4 (the x86-64 levels)",
         ),
         (["--platform", "linux/arm64,linux/arm64"], "", "--platform: linux/arm64 is named twice;"),
         (
             [],
             'platforms = ["linux/amd64", "linux/amd64/v5"]\n',
-            "staves.toml: platforms: 'v5' is not an x86-64 level;",
+            "staves.toml: platforms: 'v5' in 'linux/amd64/v5' is not a variant of amd64;",
         ),
         ([], "platforms = []\n", "staves.toml: platforms: no platform is named;"),
         ([], "platforms = [1]\n", "staves.toml: platforms: holds a non-string;"),
@@ -72,8 +73,6 @@ def test_bad_platforms_are_one_line_before_anything_runs(
     if "docker-archive" in " ".join(args) and Platform.host().architecture in ("arm64", "s390x"):
         pytest.skip("the host is one of the platforms")
     code, stderr = build_cli(tmp_path, "--dry-run", *args, spec=SPEC + spec_line)
-    if "docker-archive" in " ".join(args):  # checked with the destinations, past the dry run
-        code, stderr = build_cli(tmp_path, *args, spec=SPEC + spec_line)
     assert code == 2, stderr
     assert stderr.startswith(f"staves: error: {message}") or message in stderr, stderr
     assert len(stderr.strip().splitlines()) == 1

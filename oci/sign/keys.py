@@ -201,3 +201,8 @@ def load_public_key(text: bytes, where: str = "the public key") -> ec.EllipticCu
     if not isinstance(key, ec.EllipticCurvePublicKey):
         raise KeyFileError(f"{where}: not an ECDSA public key")
     return key
+
+
+def check_private_key_file(text: bytes, where: str = "the key") -> None:
+    """Refuse what is not a cosign private key file, without decrypting it."""
+    _pem_body(text, where)

@@ -10,6 +10,8 @@ import click
 
 from oci.compress import Compression
 from oci.descriptor import Platform
+from oci.errors import OciError
+from oci.files import check_file_target
 from oci.registry import RegistryOptions
 from staves.build.pipeline import build
 from staves.build.request import BuildRequest
@@ -20,14 +22,14 @@ from staves.commands.fleet_options import (
     identity_option,
     with_binhosts,
 )
-from staves.commands.options import build_output_options, parse_platforms
+from staves.commands.options import build_output_options, parse_platforms, parse_tag_option
 from staves.commands.pack import source_date_epoch
 from staves.commands.registry_options import (
     build_registry_options,
     pusher_from_cli,
     registry_options,
 )
-from staves.commands.signing import sign_key_option, signing_from_cli
+from staves.commands.signing import check_key_file, sign_key_option, signing_from_cli
 from staves.destinations.naming import image_annotations, image_name
 from staves.destinations.outputs import parse_destinations
 from staves.destinations.signing import check_signable
@@ -39,7 +41,7 @@ from staves.podman.builder_access import DEFAULT_AGENT, shared_credentials
 from staves.podman.builder_container import BuilderSettings, PullPolicy
 from staves.podman.service_map import parse_service_urls
 from staves.spec import Spec, build_plan, load_spec
-from staves.spec.names import IMAGE_TAG, TAG_HINT, reference_problem, split_reference
+from staves.spec.names import IMAGE_TAG, TAG_HINT
 from staves.spec.plan import built_image_config
 from staves.spec.secrets import keys_with_passwords
 from staves.spec.sync_uris import uses_ssh
@@ -53,14 +55,16 @@ DEFAULT_DISTFILES = "staves-distfiles"
 @click.command("build")
 @click.option(
     "-c",
+    "-f",
     "--config",
+    "--file",
     "config_path",
     default="staves.toml",
     show_default=True,
     type=click.Path(dir_okay=False),
     help="The spec file.",
 )
-@click.option("--tag", metavar="NAME[:TAG]", help="Image name and tag, overriding the spec.")
+@click.option("-t", "--tag", metavar="NAME[:TAG]", help="Image name and tag, overriding the spec.")
 @click.option("--version", "version", metavar="V", help="Image tag, overriding the spec.")
 @click.option("--dry-run", is_flag=True, help="Validate and show what would be done.")
 @click.option(
@@ -206,7 +210,11 @@ def build_command(
     cache_from: str | None,
     identity: str | None,
 ) -> None:
-    """Build the image described by the spec."""
+    """Build the image described by the spec.
+
+    --dry-run runs every check the build runs before it starts a container and prints
+    the plan with the settings it would use.
+    """
     spec = retag(load_spec(config_path), tag, version)
     for key in keys_with_passwords(spec):
         click.echo(
@@ -214,19 +222,22 @@ def build_command(
             "plan, the builder's command line and the log show; use --netrc instead",
             err=True,
         )
+    environ = dict(os.environ)
     jobs = jobs or os.cpu_count() or 1
     platforms = parse_platforms(platform_text) or spec.platforms or (Platform.host(),)
     services = parse_service_urls(urls, platforms)
     spec = dataclasses.replace(spec, platforms=platforms)
-    if dry_run:
-        render = dry_run_json if output_format == "json" else dry_run_text
-        click.echo(render(spec, jobs, outputs), nl=False)
-        return
     outputs = outputs or (f"containers-storage:{spec.image.reference}",)
     destinations = parse_destinations(outputs)
     if sign_key is not None:
         check_signable(destinations)
-    environ = dict(os.environ)
+        check_key_file(sign_key, environ)
+    if sbom_path is not None:
+        try:
+            check_file_target(sbom_path)
+        except OciError as exc:
+            raise StavesError(str(exc), key="--sbom", exit_code=EXIT_USAGE) from None
+    epoch = source_date_epoch(environ)
     check_single_platform_destinations(destinations, platforms, Platform.host())
     if len(platforms) > 1 and (cache_to or cache_from):
         raise StavesError(
@@ -251,24 +262,60 @@ def build_command(
         if cache_to or cache_from
         else RegistryOptions()
     )
+    plan = with_binhosts(build_plan(spec, jobs), binhosts, getbinpkg)
+    settings = BuilderSettings(
+        builder,
+        portage,
+        build_cache,
+        network,
+        pull=pull,
+        distfiles_volume=distfiles_cache,
+        credentials=credentials,
+    )
+    cache_from_source = cache_source("--cache-from", cache_from, cache_registry)
+    cache_to_source = cache_source("--cache-to", cache_to, cache_registry)
+    layers_cache = layer_cache(environ, no_cache)
+    if dry_run:
+        used = {
+            "outputs": list(outputs),
+            "builder": builder,
+            "portage": portage,
+            "pull": pull,
+            "build_cache": build_cache,
+            "distfiles_cache": distfiles_cache,
+            "network": network or "podman's default",
+            "compression": compression,
+            "podman": [
+                services.url_for(p)
+                or environ.get("CONTAINER_HOST")
+                or "CONTAINER_HOST, else the usual sockets"
+                for p in platforms
+            ],
+            "shared_with_builder": list(settings.credentials.shared),
+            "layer_cache": str(layers_cache.root) if layers_cache is not None else None,
+            "epoch": epoch,
+            "epoch_from": "SOURCE_DATE_EPOCH"
+            if epoch is not None
+            else "the snapshot's metadata/timestamp.chk",
+            "binhosts": [host["uri"] for host in plan["binhosts"]],
+            "getbinpkg": plan["getbinpkg"],
+            "cache_from": cache_from,
+            "cache_to": cache_to,
+            "sign_key": str(sign_key) if sign_key is not None else None,
+        }
+        render = dry_run_json if output_format == "json" else dry_run_text
+        click.echo(render(spec, jobs, used), nl=False)
+        return
     request = BuildRequest(
-        plan=with_binhosts(build_plan(spec, jobs), binhosts, getbinpkg),
+        plan=plan,
         config=built_image_config(spec),
         name=image_name(spec.image),
         annotations=image_annotations(spec.image),
-        builder=BuilderSettings(
-            builder,
-            portage,
-            build_cache,
-            network,
-            pull=pull,
-            distfiles_volume=distfiles_cache,
-            credentials=credentials,
-        ),
+        builder=settings,
         destinations=destinations,
         compression=Compression(compression),
         platforms=platforms,
-        epoch=source_date_epoch(environ),
+        epoch=epoch,
         services=services,
         layers=layers or spec.layers,
         vdb=spec.vdb,
@@ -277,11 +324,11 @@ def build_command(
         spec_file=config_path,
         audit=audit,
         identity=identity,
-        cache_from=cache_source("--cache-from", cache_from, cache_registry),
-        cache_to=cache_source("--cache-to", cache_to, cache_registry),
+        cache_from=cache_from_source,
+        cache_to=cache_to_source,
         signing=signing_from_cli(sign_key, creds, authfile, tls_verify, cert_dir),
         no_cache=no_cache,
-        layer_cache=layer_cache(environ, no_cache),
+        layer_cache=layers_cache,
         registry=functools.cache(
             lambda: build_registry_options(creds, authfile, tls_verify, cert_dir, environ)
         ),
@@ -323,9 +370,7 @@ def retag(spec: Spec, tag: str | None, version: str | None) -> Spec:
         raise _usage("--version", f"{version!r} is not an image tag", TAG_HINT)
     name = None
     if tag is not None:
-        if (wrong := reference_problem(tag)) is not None:
-            raise _usage("--tag", *wrong)
-        name, tag_version = split_reference(tag)
+        name, tag_version = parse_tag_option(tag)
         if tag_version is not None:
             if version is not None and version != tag_version:
                 raise _usage("--tag", "gives a tag and so does --version", "give the tag once")

@@ -23,7 +23,9 @@ def cache() -> None:
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @click.option(
     "-c",
+    "-f",
     "--config",
+    "--file",
     "config_path",
     default="staves.toml",
     show_default=True,

@@ -7,9 +7,10 @@ import click
 
 from oci.compress import Compression
 from oci.descriptor import Platform
-from oci.errors import InvalidReference
+from oci.platforms import PlatformError, check_platform
 from staves.errors import EXIT_USAGE, StavesError
 from staves.gentoo.cpu_levels import PlatformProblem, parse_build_platforms
+from staves.spec.names import reference_problem, split_reference
 
 
 def image_output_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -86,10 +87,22 @@ def parse_platforms(text: str | None) -> tuple[Platform, ...] | None:
 
 
 def parse_platform(text: str | None) -> Platform | None:
-    """``--platform OS/ARCH[/VARIANT]`` as given, or None when it was left out."""
+    """``--platform OS/ARCH[/VARIANT]`` as given (one of the OCI/Go values), or None when it
+    was left out."""
     if not text:
         return None
     try:
-        return Platform.parse(text)
-    except InvalidReference as exc:
-        raise StavesError(str(exc), key="--platform", exit_code=EXIT_USAGE) from exc
+        return check_platform(text)
+    except PlatformError as exc:
+        raise StavesError(
+            exc.problem, key="--platform", hint=exc.accepted, exit_code=EXIT_USAGE
+        ) from None
+
+
+def parse_tag_option(text: str) -> tuple[str, str | None]:
+    """``-t/--tag NAME[:TAG]`` as podman takes it: (name, tag or None). A colon before the
+    last slash is a port's. The one reading of the option for every command."""
+    if (wrong := reference_problem(text)) is not None:
+        problem, accepted = wrong
+        raise StavesError(problem, key="--tag", hint=accepted, exit_code=EXIT_USAGE)
+    return split_reference(text)

@@ -14,7 +14,7 @@ from oci.descriptor import Platform
 from oci.image import Image, ImageConfig, build_image, created_time
 from oci.layer import TarProducer, write_layer
 from oci.tarball import retar_stream, tar_directory
-from staves.commands.options import image_output_options, parse_platform
+from staves.commands.options import image_output_options, parse_platform, parse_tag_option
 from staves.commands.registry_options import pusher_from_cli, registry_options
 from staves.commands.signing import sign_key_option, signing_from_cli
 from staves.destinations.naming import TITLE, VERSION, ImageName, image_annotations, image_name
@@ -24,7 +24,6 @@ from staves.errors import EXIT_USAGE, StavesError
 from staves.podman.service import podman_client
 from staves.podman.storage import load_image
 from staves.spec import load_spec
-from staves.spec.names import reference_problem, split_reference
 from staves.spec.plan import oci_image_config
 
 
@@ -32,12 +31,7 @@ def parse_tag(text: str | None) -> ImageName:
     """``NAME[:TAG]`` as podman's ``--tag`` takes it; a port colon is not a tag."""
     if not text:
         return ImageName()
-    name, tag = split_reference(text)
-    if not name or tag == "":
-        raise StavesError(f"{text!r} is not NAME[:TAG]", key="--tag", exit_code=EXIT_USAGE)
-    if (wrong := reference_problem(text)) is not None:
-        problem, accepted = wrong
-        raise StavesError(problem, key="--tag", hint=accepted, exit_code=EXIT_USAGE)
+    name, tag = parse_tag_option(text)
     return ImageName(name) if tag is None else ImageName(name, tag)
 
 
@@ -86,12 +80,20 @@ def storage_loader(environ: dict[str, str], url: str | None) -> StorageLoader:
 @click.option("--rootfs", required=True, help="Directory, tar file (any compression) or -.")
 @click.option(
     "-c",
+    "-f",
     "--config",
+    "--file",
     "config_path",
     type=click.Path(dir_okay=False),
     help="A staves.toml whose image settings (name, command, labels …) the image gets.",
 )
-@click.option("--tag", "tag_text", help="NAME[:TAG] for destinations that do not name one.")
+@click.option(
+    "-t",
+    "--tag",
+    "tag_text",
+    metavar="NAME[:TAG]",
+    help="Name and tag for destinations that do not name one.",
+)
 @click.option(
     "-o",
     "--output",

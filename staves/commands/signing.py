@@ -19,6 +19,7 @@ from oci.sign.cosign import TaggedManifest
 from oci.sign.keys import (
     PASSWORD_VARIABLE,
     SigningKey,
+    check_private_key_file,
     generate_key_pair,
     load_signing_key,
     read_key_file,
@@ -74,6 +75,22 @@ def open_key(path: Path, environ: Mapping[str, str]) -> SigningKey:
         raise StavesError(str(exc), key="--sign-key", exit_code=EXIT_USAGE) from None
     try:
         return load_signing_key(text, passphrase(environ), str(path))
+    except OciError as exc:
+        raise StavesError(str(exc), key="--sign-key", exit_code=EXIT_USAGE) from None
+
+
+def check_key_file(path: Path, environ: Mapping[str, str]) -> None:
+    """What a dry run can know of ``--sign-key`` without asking for a passphrase: the file
+    is there and is a cosign private key; with ``COSIGN_PASSWORD`` set, that it opens."""
+    if PASSWORD_VARIABLE in environ:
+        open_key(path, environ)
+        return
+    try:
+        check_private_key_file(read_key_file(str(path)), str(path))
+    except OSError as exc:
+        raise StavesError(
+            f"{path}: {exc.strerror or exc}", key="--sign-key", exit_code=EXIT_USAGE
+        ) from None
     except OciError as exc:
         raise StavesError(str(exc), key="--sign-key", exit_code=EXIT_USAGE) from None
 

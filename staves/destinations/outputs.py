@@ -3,14 +3,16 @@
 import errno
 import logging
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 
-from oci.archive import write_docker_archive, write_oci_archive
-from oci.artifact import Artifact, write_artifact_layout
+from oci.archive import docker_archive_to, oci_archive_to
+from oci.artifact import Artifact
 from oci.descriptor import Platform
-from oci.errors import InvalidReference
+from oci.errors import InvalidReference, OciError
+from oci.files import atomic_output, check_file_target
 from oci.image import Image
 from oci.index import Publishable
-from oci.layout import write_layout
+from oci.layout import check_layout_target, image_entry, layout_transaction
 from oci.transport import (
     Destination,
     DockerArchiveDestination,
@@ -36,6 +38,7 @@ def parse_destinations(texts: Sequence[str]) -> list[Destination]:
         destinations = [parse_destination(text) for text in texts]
     except InvalidReference as exc:
         raise StavesError(str(exc), key="--output", exit_code=EXIT_USAGE) from exc
+    check_destinations(destinations)
     for dest in destinations:
         if isinstance(dest, RegistryDestination):
             parse_registry_reference(dest.reference, "latest")
@@ -48,49 +51,32 @@ def parse_destinations(texts: Sequence[str]) -> list[Destination]:
     return destinations
 
 
+def describe(dest: Destination) -> str:
+    """A destination as the user writes it (without the name or tag it carries)."""
+    if isinstance(dest, RegistryDestination):
+        return f"docker://{dest.reference}"
+    if isinstance(dest, StorageDestination):
+        return f"containers-storage:{dest.name}"
+    return f"{_TRANSPORTS[type(dest)]}:{dest.path}"
+
+
+def check_destinations(destinations: Sequence[Destination]) -> None:
+    """What can be known of every destination before the first is written: each file
+    destination's directory exists (none is made), an archive is not a directory, a layout
+    is a layout or a new or empty directory."""
+    for dest in destinations:
+        try:
+            if isinstance(dest, OciLayoutDestination):
+                check_layout_target(dest.path)
+            elif isinstance(dest, OciArchiveDestination | DockerArchiveDestination):
+                check_file_target(dest.path)
+        except OciError as exc:
+            problem = f"{describe(dest)}: {exc}"
+            raise StavesError(problem, key="--output", exit_code=EXIT_USAGE) from None
+
+
 # Loads an image into local container storage under a full NAME:TAG.
 StorageLoader = Callable[[Image, str], None]
-Writer = Callable[[Publishable, Destination, ImageName, Sequence[Artifact]], str]
-
-
-def _to_layout(
-    image: Publishable, dest: Destination, name: ImageName, referrers: Sequence[Artifact]
-) -> str:
-    assert isinstance(dest, OciLayoutDestination)
-    tag = dest.tag or name.tag
-    write_layout(image, dest.path, tag)
-    for artifact in referrers:
-        write_artifact_layout(artifact, dest.path)
-    return f"oci:{dest.path}:{tag}"
-
-
-def _to_oci_archive(
-    image: Publishable, dest: Destination, name: ImageName, referrers: Sequence[Artifact]
-) -> str:
-    assert isinstance(dest, OciArchiveDestination)
-    tag = dest.tag or name.tag
-    write_oci_archive(image, dest.path, tag, referrers)
-    return f"oci-archive:{dest.path}:{tag}"
-
-
-def _to_docker_archive(
-    image: Publishable, dest: Destination, name: ImageName, referrers: Sequence[Artifact]
-) -> str:
-    # The docker-archive format has no place for attached artifacts, nor for an index.
-    assert isinstance(dest, DockerArchiveDestination)
-    ref = dest.name or name.reference
-    write_docker_archive(
-        image_for_host(image, dest, Platform.host()), dest.path, [ref] if ref else []
-    )
-    return f"docker-archive:{dest.path}" + (f":{ref}" if ref else "")
-
-
-_WRITERS: dict[type, Writer] = {
-    OciLayoutDestination: _to_layout,
-    OciArchiveDestination: _to_oci_archive,
-    DockerArchiveDestination: _to_docker_archive,
-}
-
 
 _TRANSPORTS = {
     OciLayoutDestination: "oci",
@@ -101,19 +87,51 @@ _TRANSPORTS = {
 _DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EFBIG}
 
 
-def _write_file_destination(
-    image: Publishable, dest: Destination, name: ImageName, referrers: Sequence[Artifact]
+def _stage(
+    stack: ExitStack,
+    image: Publishable,
+    dest: Destination,
+    name: ImageName,
+    referrers: Sequence[Artifact],
 ) -> str:
-    """Write a layout or archive; a full or failing disk is one line naming the destination
-    (the writers leave nothing half-written)."""
+    """Write a layout's blobs or an archive's temporary file; the index or the rename
+    happens when ``stack`` closes without an error, and nothing is left when it closes
+    with one."""
+    if isinstance(dest, OciLayoutDestination):
+        tag = dest.tag or name.tag
+        writer = stack.enter_context(layout_transaction(dest.path))
+        writer.add((*image.blobs(), image.manifest), image_entry(image, tag), tag)
+        for artifact in referrers:
+            writer.add((*artifact.blobs(), artifact.manifest), artifact.descriptor())
+        return f"oci:{dest.path}:{tag}"
+    out = stack.enter_context(atomic_output(dest.path))
+    if isinstance(dest, OciArchiveDestination):
+        tag = dest.tag or name.tag
+        oci_archive_to(out, image, tag, referrers)
+        return f"oci-archive:{dest.path}:{tag}"
+    # The docker-archive format has no place for attached artifacts, nor for an index.
+    assert isinstance(dest, DockerArchiveDestination)
+    ref = dest.name or name.reference
+    docker_archive_to(out, image_for_host(image, dest, Platform.host()), [ref] if ref else [])
+    return f"docker-archive:{dest.path}" + (f":{ref}" if ref else "")
+
+
+def _stage_file_destination(
+    stack: ExitStack,
+    image: Publishable,
+    dest: Destination,
+    name: ImageName,
+    referrers: Sequence[Artifact],
+) -> str:
+    """Stage a layout or archive; a full or failing disk is one line naming the
+    destination (the writers leave nothing half-written)."""
     try:
-        return _WRITERS[type(dest)](image, dest, name, referrers)
+        return _stage(stack, image, dest, name, referrers)
     except OSError as exc:
         if exc.errno not in _DISK_ERRORS:
             raise
-        path = getattr(dest, "path", "")
         raise StavesError(
-            f"writing {_TRANSPORTS[type(dest)]}:{path}: {exc.strerror or exc}",
+            f"writing {describe(dest)}: {exc.strerror or exc}",
             hint="it is as it was before; free some space or choose another destination",
         ) from exc
 
@@ -126,21 +144,41 @@ def write_outputs(
     push: Pusher | None = None,
     referrers: Sequence[Artifact] = (),
 ) -> None:
-    """Write every destination; all ``docker://`` ones go in one push, so blobs
-    already sent to one repository are mounted into the next."""
-    for dest in destinations:
-        if isinstance(dest, RegistryDestination):
-            continue
-        if isinstance(dest, StorageDestination):
-            full = storage_name(dest.name, name.tag)
-            if load_into_storage is None:
-                raise StavesError("containers-storage needs a Podman service", key="--output")
-            load_into_storage(image_for_host(image, dest, Platform.host()), full)
-            where = f"containers-storage:{full}"
-        else:
-            where = _write_file_destination(image, dest, name, referrers)
+    """Write every destination, all or nothing as far as can be: everything is checked
+    first; layouts and archives are staged (blobs placed, archives written under temporary
+    names), then registries are pushed (all ``docker://`` ones in one push, so blobs sent
+    to one repository are mounted into the next) and Podman's storage is loaded, and only
+    then do the staged files take their names. A failure leaves every layout and archive as
+    it was, and says which destinations were written before it."""
+    check_destinations(destinations)
+    written: list[str] = []
+    with ExitStack() as stack:
+        staged = [
+            _stage_file_destination(stack, image, dest, name, referrers)
+            for dest in destinations
+            if not isinstance(dest, RegistryDestination | StorageDestination)
+        ]
+        try:
+            written += _push(image, destinations, name, push, referrers)
+            for dest in destinations:
+                if isinstance(dest, StorageDestination):
+                    full = storage_name(dest.name, name.tag)
+                    if load_into_storage is None:
+                        raise StavesError(
+                            "containers-storage needs a Podman service", key="--output"
+                        )
+                    load_into_storage(image_for_host(image, dest, Platform.host()), full)
+                    written.append(f"containers-storage:{full}")
+        except (StavesError, OciError) as exc:
+            if not written:
+                raise
+            raise StavesError(
+                f"{exc}; written before the failure: {', '.join(written)}",
+                hint="no layout or archive was written",
+                exit_code=getattr(exc, "exit_code", 1),
+            ) from exc
+    for where in [*staged, *written]:
         log.info("wrote %s (%s)", where, image.manifest.digest)
-    _push(image, destinations, name, push, referrers)
 
 
 def _push(
@@ -149,16 +187,15 @@ def _push(
     name: ImageName,
     push: Pusher | None,
     referrers: Sequence[Artifact],
-) -> None:
+) -> list[str]:
     references = [
         parse_registry_reference(dest.reference, name.tag)
         for dest in destinations
         if isinstance(dest, RegistryDestination)
     ]
     if not references:
-        return
+        return []
     if push is None:
         raise StavesError("docker:// destinations are not available here", key="--output")
-    result = push(image, references, referrers)
-    for ref in references:
-        log.info("wrote docker://%s (%s)", ref, result.digest)
+    push(image, references, referrers)
+    return [f"docker://{ref}" for ref in references]

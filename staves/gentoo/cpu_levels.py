@@ -11,7 +11,7 @@ adds no flags.
 from collections.abc import Sequence
 
 from oci.descriptor import Platform
-from oci.errors import InvalidReference
+from oci.platforms import PlatformError, check_platform
 
 # The x86-64 micro-architecture levels (the psABI's), as Gentoo's CPU_FLAGS_X86 names
 # their instruction sets (profiles/desc/cpu_flags_x86.desc); each level adds to the last.
@@ -64,6 +64,22 @@ class PlatformProblem(ValueError):
 
 
 PLATFORM_HINT = "OS/ARCH[/VARIANT] as podman's --platform takes it, e.g. linux/arm64"
+# Portage builds in a Linux builder: what Staves builds runs on Linux.
+BUILD_OS_HINT = "Staves builds linux images: linux/ARCH[/VARIANT], e.g. linux/arm64"
+
+
+def parse_build_platform(text: str) -> Platform:
+    """One platform Staves can build: an OCI/Go platform, on linux, of a variant Staves
+    can compile for."""
+    try:
+        platform = check_platform(text.strip())
+    except PlatformError as exc:
+        raise PlatformProblem(exc.problem, exc.accepted) from None
+    if platform.os != "linux":
+        raise PlatformProblem(f"{platform.os!r} in {text!r} is not linux", BUILD_OS_HINT)
+    if (problem := variant_problem(platform)) is not None:
+        raise PlatformProblem(problem, X86_LEVELS_HINT)
+    return platform
 
 
 def parse_build_platforms(texts: Sequence[str]) -> tuple[Platform, ...]:
@@ -72,12 +88,7 @@ def parse_build_platforms(texts: Sequence[str]) -> tuple[Platform, ...]:
     ``platforms``."""
     found: list[Platform] = []
     for text in texts:
-        try:
-            platform = Platform.parse(text.strip())
-        except InvalidReference as exc:
-            raise PlatformProblem(f"{text!r} is not a platform", PLATFORM_HINT) from exc
-        if (problem := variant_problem(platform)) is not None:
-            raise PlatformProblem(problem, X86_LEVELS_HINT)
+        platform = parse_build_platform(text)
         if platform in found:
             raise PlatformProblem(f"{platform} is named twice", "each platform once")
         found.append(platform)

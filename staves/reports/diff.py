@@ -54,10 +54,19 @@ class ImageDiff:
     shared_layers: tuple[LayerInfo, ...]  # as B has them
     layers_only_a: tuple[LayerInfo, ...]
     layers_only_b: tuple[LayerInfo, ...]
+    # The same layers (their uncompressed digests, in order): one tree of files.
+    same_content: bool = False
+    # Why two images of the same content are not the same image: the manifest
+    # annotations, config fields and layer media types that differ.
+    differences: tuple[str, ...] = ()
 
     @property
     def same(self) -> bool:
-        """The same image: one config (which names every layer), so one tree."""
+        """The same image: one manifest where both sides keep one, else one config (which
+        names every layer). Content alone is not enough: two manifests that differ are
+        two images to a registry, a signature or a pull by digest."""
+        if self.a.digest is not None and self.b.digest is not None:
+            return self.a.digest == self.b.digest
         return self.a.image_id == self.b.image_id
 
     def to_dict(self) -> dict[str, Any]:
@@ -120,11 +129,67 @@ def _side(source: str, image: ImageContents) -> Side:
     )
 
 
+def _diff_ids(image: ImageContents) -> list[str] | None:
+    ids = (image.config.get("rootfs") or {}).get("diff_ids")
+    return list(ids) if isinstance(ids, list) else None
+
+
+def _changed_keys(old: Any, new: Any, prefix: str) -> list[str]:
+    """The dotted keys whose values differ between two JSON objects (one level into
+    objects, as ``config.Labels``)."""
+    if not isinstance(old, dict) or not isinstance(new, dict):
+        return [] if old == new else [prefix]
+    return [
+        f"{prefix}.{key}" if prefix else key
+        for key in sorted(old.keys() | new.keys())
+        if old.get(key) != new.get(key)
+    ]
+
+
+def manifest_differences(a: ImageContents, b: ImageContents) -> tuple[str, ...]:
+    """Why two images of the same layers are two images: annotations, config fields,
+    layer media types. A docker-archive's or Podman storage's made-up manifest is not
+    compared (they keep none)."""
+    found = [f"config {key}" for key in _changed_keys(_config_fields(a), _config_fields(b), "")]
+    if a.report.digest is not None and b.report.digest is not None:
+        annotations = _changed_keys(
+            dict(a.manifest.get("annotations") or {}), dict(b.manifest.get("annotations") or {}), ""
+        )
+        found += [f"manifest annotation {key}" for key in annotations]
+        types = [
+            [layer.get("mediaType") for layer in m.get("layers", [])]
+            for m in (a.manifest, b.manifest)
+        ]
+        if types[0] != types[1]:
+            found.append(f"layer media types {_media(types[0])} -> {_media(types[1])}")
+        layer_notes = [
+            [layer.get("annotations") or {} for layer in m.get("layers", [])]
+            for m in (a.manifest, b.manifest)
+        ]
+        if layer_notes[0] != layer_notes[1]:
+            found.append("layer annotations")
+        if not found and a.report.digest != b.report.digest:
+            found.append("the manifests' JSON (the same fields, written differently)")
+    return tuple(found)
+
+
+def _config_fields(image: ImageContents) -> dict[str, Any]:
+    # The layers are compared as content; everything else in the config is a field.
+    fields = {k: v for k, v in image.config.items() if k != "rootfs"}
+    inner = fields.pop("config", None) or {}
+    return {**fields, **inner}  # Labels, Env, …: the names differ from the top level's
+
+
+def _media(types: list[Any]) -> str:
+    return ", ".join(sorted({str(t).rsplit(".", 1)[-1] for t in types})) or "(none)"
+
+
 def diff_images(a_name: str, a: ImageContents, b_name: str, b: ImageContents) -> ImageDiff:
     """What changed from image ``a`` to image ``b``."""
-    # One config names the same layers: packages that differ were only read differently
+    # The same layers are one tree: packages that differ were only read differently
     # (an SBOM on one side, the package database on the other).
-    same = a.report.image_id == b.report.image_id
+    same_content = _diff_ids(a) is not None and _diff_ids(a) == _diff_ids(b)
+    same = a.report.image_id == b.report.image_id or same_content
     added, removed, changed = (
         ([], [], []) if same else diff_packages(a.report.packages, b.report.packages)
     )
@@ -139,6 +204,8 @@ def diff_images(a_name: str, a: ImageContents, b_name: str, b: ImageContents) ->
         tuple(layer for layer in b.report.layers if _layer_id(layer) in in_a),
         tuple(layer for layer in a.report.layers if _layer_id(layer) not in in_b),
         tuple(layer for layer in b.report.layers if _layer_id(layer) not in in_a),
+        same_content,
+        manifest_differences(a, b) if same_content else (),
     )
 
 
@@ -171,7 +238,7 @@ def render_diff_text(diff: ImageDiff) -> str:
         f"{diff.a.file_bytes} -> {diff.b.file_bytes} bytes of files "
         f"({_signed(diff.b.file_bytes - diff.a.file_bytes)})"
     )
-    if diff.a.packages_from != diff.b.packages_from and not diff.same:
+    if diff.a.packages_from != diff.b.packages_from and not diff.same_content:
         # An SBOM writes licenses as SPDX and USE as IUSE; the database as Gentoo does.
         lines.append(
             f"note: packages of A from {diff.a.packages_from}, of B from "
@@ -179,4 +246,7 @@ def render_diff_text(diff: ImageDiff) -> str:
         )
     if diff.same:
         lines.append("same image")
+    elif diff.same_content:
+        why = "; ".join(diff.differences) or "the manifests differ"
+        lines.append(f"same content, different image: {why}")
     return "\n".join(lines) + "\n"

@@ -67,7 +67,13 @@ def render_diff_html(diff: ImageDiff, b: ImageContents) -> str:
 
     body = [
         f"<h1>{escape(diff.a.source)} → {escape(diff.b.source)}</h1>",
-        "<p>same image</p>" if diff.same else "",
+        "<p>same image</p>"
+        if diff.same
+        else (
+            f"<p>same content, different image: {escape('; '.join(diff.differences))}</p>"
+            if diff.same_content
+            else ""
+        ),
         facts(
             [
                 ("files", f"{human(diff.a.file_bytes)} → {human(diff.b.file_bytes)}"),

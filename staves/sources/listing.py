@@ -193,6 +193,10 @@ class ImageContents:
 
     report: ImageReport
     files: tuple[ImageFile, ...]
+    # As read back: the manifest (made up for a docker-archive, which keeps none) and the
+    # config, for what ``diff`` says when the content is the same and they are not.
+    manifest: Mapping[str, Any] = field(default_factory=dict)
+    config: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def file_bytes(self) -> int:
@@ -214,4 +218,5 @@ def read_image_contents(source: ImageSource) -> ImageContents:
                 package.key
             )
         report = vdb_report(image, installed, located)
-    return ImageContents(report, _files(tree, _owners(installed, document, tree)))
+    files = _files(tree, _owners(installed, document, tree))
+    return ImageContents(report, files, image.manifest, image.config)

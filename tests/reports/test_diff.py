@@ -148,7 +148,7 @@ def test_trouble_exits_2_with_one_line(tmp_path: Path) -> None:
         ((a, f"oci:{tmp_path}/nothing"), "reading oci:"),
         ((a, "nonsense:x"), "B: source 'nonsense:x' has no known transport"),
         ((a, a, "--platform", "linux"), "--platform"),
-        ((a,), "Missing argument 'B'"),
+        ((a,), "B: missing; it is required"),
     ]:
         result = diff(*args)
         assert result.exit_code == 2, (args, result.output)
@@ -201,3 +201,44 @@ def test_platform_picks_the_image_of_an_index_on_both_sides(tmp_path: Path) -> N
     assert "note: packages of A from vdb, of B from none" in diff(multi, other).output
     result = diff("--platform", "linux/mips64le", multi, other)
     assert result.exit_code == 2 and "has no linux/mips64le image" in result.output
+
+
+def test_same_content_in_different_manifests_is_not_the_same_image(tmp_path: Path) -> None:
+    """Two manifests of one tree (another annotation, another label, other compression) are
+    two images to a registry and a signature: diff says so, and why."""
+    _, _, packed, image = make_image(tmp_path, layers=4)
+    layout = tmp_path / "layout"
+    write_layout(image, layout, "a")
+    annotated = build_image(
+        packed.layers,
+        ImageConfig(),
+        created=CREATED,
+        platform=Platform("linux", "amd64"),
+        history=packed.history,
+        annotations={"org.opencontainers.image.source": "https://example.org/x"},
+    )
+    write_layout(annotated, layout, "b")
+    result = diff(f"oci:{layout}:a", f"oci:{layout}:b", "--format", "json")
+    assert result.exit_code == 1, result.output
+    report = json.loads(result.output)
+    assert (report["same"], report["same_content"]) == (False, True)
+    assert report["differences"] == ["manifest annotation org.opencontainers.image.source"]
+    assert report["changed"] == [] and report["layers_only_a"] == []
+    text = diff(f"oci:{layout}:a", f"oci:{layout}:b").output
+    assert text.splitlines()[-1] == (
+        "same content, different image: manifest annotation org.opencontainers.image.source"
+    )
+    labelled = build_image(
+        packed.layers,
+        ImageConfig(labels={"team": "infra"}),
+        created=CREATED,
+        platform=Platform("linux", "amd64"),
+        history=packed.history,
+    )
+    write_layout(labelled, layout, "c")
+    report = json.loads(diff(f"oci:{layout}:a", f"oci:{layout}:c", "--format", "json").output)
+    assert report["differences"] == ["config Labels"]
+    # Read where no manifest is kept, the same config is the same image.
+    write_docker_archive(labelled, tmp_path / "c.tar", ["localhost/c:1"])
+    same = diff(f"oci:{layout}:c", f"docker-archive:{tmp_path / 'c.tar'}")
+    assert same.exit_code == 0 and same.output.splitlines()[-1] == "same image"
