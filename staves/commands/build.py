@@ -219,7 +219,7 @@ def build_command(
     for key in keys_with_passwords(spec):
         click.echo(
             f"staves: warning: {config_path}: {key} holds a password, which the build "
-            "plan, the builder's command line and the log show; use --netrc instead",
+            "plan (a file in the builder) and the log show; use --netrc instead",
             err=True,
         )
     environ = dict(os.environ)
