@@ -38,7 +38,7 @@ from staves.gentoo.layering import VDB_DIR
 from staves.gentoo.provenance import ProvenanceSubject, build_provenance
 from staves.gentoo.reproducible import by_package, describe
 from staves.gentoo.rootfs_layers import PackedRootfs, pack_rootfs
-from staves.gentoo.sbom import SPDX_MEDIA_TYPE, ImageInput, SbomSubject, build_sbom, sbom_blob
+from staves.gentoo.sbom import ImageInput, SbomFormat, SbomSubject, describe_image, sbom_blob
 from staves.gentoo.vdb import InstalledPackage, read_vdb_tar
 from staves.images.accounts import read_accounts, user_problem
 from staves.images.audit import finding_line, refuse_affected
@@ -79,7 +79,6 @@ from staves.podman.storage import image_id, load_image
 from staves.spec.plan import platform_plan
 
 log = logging.getLogger(__name__)
-SBOM_FILE = "sbom.spdx.json"
 
 
 @dataclass(frozen=True)
@@ -99,6 +98,7 @@ class BuildRequest:
     layers: int = 1
     vdb: str = "trim"
     sbom_path: Path | None = None
+    sbom_formats: tuple[SbomFormat, ...] = (SbomFormat.SPDX,)  # written and attached
     check: bool = False  # build again from scratch and fail unless the layers are the same
     spec_file: str | None = None
     audit: bool = False  # fail if the snapshot's GLSAs affect a package the image would ship
@@ -397,11 +397,12 @@ def platform_builder_plan(
 
 @dataclass(frozen=True)
 class PlatformImage:
-    """One platform's image, its SBOM attached to it, the SBOM's bytes, its provenance."""
+    """One platform's image, its SBOMs attached to it (one per format), their bytes, its
+    provenance."""
 
     image: Image
-    sbom: Artifact
-    sbom_data: bytes
+    sboms: tuple[Artifact, ...]
+    sbom_data: Mapping[SbomFormat, bytes]
     provenance: Attestation
 
 
@@ -465,7 +466,10 @@ def reuse_held(
 ) -> BuildOutcome | BuildRequest:
     """An unchanged build: done when every destination holds it, or when those lacking it
     can be given a copy from one that holds it; else the request for those lacking it."""
-    sbom = SbomWanted(request.sbom_path, SPDX_MEDIA_TYPE) if request.sbom_path else None
+    sbom = None
+    if request.sbom_path is not None:
+        paths = sbom_paths(request.sbom_path, platform, False, request.sbom_formats)
+        sbom = SbomWanted(tuple((path, f.media_type) for f, path in paths.items()))
     skip = check_destinations(
         client, key, request.destinations, request.name, platform, request.registry, sbom
     )
@@ -621,18 +625,22 @@ def platform_image(request: BuildRequest, built: BuiltRoot, platform: Platform) 
         annotations=request.annotations,
         history=built.packed.history,
     )
-    sbom = sbom_blob(
-        build_sbom(
-            built.packages,
-            SbomSubject(request.name.reference or "image", image.manifest.digest, created),
-            built.packed.file_digests,
-            list(built.inputs),
-            built.root_links,
-            built.license_table,
-        )
+    description = describe_image(
+        built.packages,
+        SbomSubject(request.name.reference or "image", image.manifest.digest, created),
+        built.packed.file_digests,
+        built.inputs,
+        built.root_links,
+        built.license_table,
+        built.sources,
     )
-    attached = build_artifact(image.descriptor(), [(sbom, SBOM_FILE)], SPDX_MEDIA_TYPE)
-    return PlatformImage(image, attached, sbom.data, provenance_of(request, built, image))
+    blobs = {f: sbom_blob(description, f) for f in request.sbom_formats}
+    attached = tuple(
+        build_artifact(image.descriptor(), [(blob, f.file_name)], f.media_type)
+        for f, blob in blobs.items()
+    )
+    data = {f: blob.data for f, blob in blobs.items()}
+    return PlatformImage(image, attached, data, provenance_of(request, built, image))
 
 
 def sbom_path_for(path: Path, platform: Platform, several: bool) -> Path:
@@ -641,6 +649,29 @@ def sbom_path_for(path: Path, platform: Platform, several: bool) -> Path:
         return path
     stem, dot, rest = path.name.partition(".")
     return path.with_name(f"{stem}.{str(platform).replace('/', '-')}{dot}{rest}")
+
+
+def sbom_format_path(path: Path, sbom_format: SbomFormat, several: bool) -> Path:
+    """``--sbom FILE``, or with several formats one file each, named by its format:
+    sbom.json (or sbom.spdx.json) gives sbom.spdx.json and sbom.cdx.json."""
+    if not several:
+        return path
+    stem, _, rest = path.name.partition(".")
+    marker, _, tail = rest.partition(".")
+    if marker in {f.suffix for f in SbomFormat} | {f.value for f in SbomFormat}:
+        rest = tail
+    name = f"{stem}.{sbom_format.suffix}" + (f".{rest}" if rest else "")
+    return path.with_name(name)
+
+
+def sbom_paths(
+    path: Path, platform: Platform, several: bool, formats: Sequence[SbomFormat]
+) -> dict[SbomFormat, Path]:
+    """Where ``--sbom FILE`` puts each format's SBOM of ``platform``'s image."""
+    return {
+        f: sbom_path_for(sbom_format_path(path, f, len(formats) > 1), platform, several)
+        for f in formats
+    }
 
 
 def write_image(
@@ -652,7 +683,9 @@ def write_image(
     several = len(ordered) > 1
     if request.sbom_path is not None:
         for platform, one in zip(request.platforms, ordered, strict=True):
-            atomic_write(sbom_path_for(request.sbom_path, platform, several), one.sbom_data)
+            paths = sbom_paths(request.sbom_path, platform, several, request.sbom_formats)
+            for sbom_format, path in paths.items():
+                atomic_write(path, one.sbom_data[sbom_format])
     published: Publishable = ordered[0].image
     if several:
         created = json.loads(ordered[0].image.manifest.data)["annotations"][ANNOTATION_CREATED]
@@ -664,7 +697,7 @@ def write_image(
         request.name,
         (lambda img, name: load_image(client, img, name)) if client is not None else None,
         push,
-        referrers=[a for one in ordered for a in (one.sbom, one.provenance.referrer)],
+        referrers=[a for one in ordered for a in (*one.sboms, one.provenance.referrer)],
     )
     # Each image's provenance (and signature) beside it; an index is signed as the index.
     for one in ordered:

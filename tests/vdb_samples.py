@@ -136,8 +136,9 @@ HELLO = Pkg(
         "/usr/share/hello/a file with spaces.txt": b"spaces\n",
     },
     dirs=("/var/lib/hello",),
-    src_uri="https://example.org/hello-1.0.tar.gz\n\tssl? ( mirror://gnu/hello/tls.tar.xz -> hello-tls-1.0.tar.xz )"
-    " !ssl? ( https://example.org/plain.tar.gz )",
+    src_uri="https://example.org/hello-1.0.tar.gz\n\t"
+    "ssl? ( mirror://gnu/hello/tls.tar.xz -> hello-tls-1.0.tar.xz ) "
+    "!ssl? ( https://example.org/plain.tar.gz )",
     meta={
         "RDEPEND": "dev-libs/libgreet:0/1= virtual/libc !app-misc/goodbye",
         "LICENSE": "|| ( MIT GPL-2+ ) ssl? ( openssl ) !ssl? ( Unknown-License )",

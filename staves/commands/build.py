@@ -30,6 +30,7 @@ from staves.commands.signing import sign_key_option, signing_from_cli
 from staves.dryrun import dry_run_json, dry_run_text
 from staves.errors import EXIT_USAGE, StavesError
 from staves.gentoo.layering import MAX_LAYERS
+from staves.gentoo.sbom import SbomFormat, parse_formats
 from staves.images.meta import image_annotations, image_name
 from staves.images.outputs import parse_destinations
 from staves.images.signing import check_signable
@@ -137,7 +138,16 @@ DEFAULT_DISTFILES = "staves-distfiles"
     "--sbom",
     "sbom_path",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Also write the image's SPDX SBOM to this file.",
+    help="Also write the image's SBOM to this file (one file per --sbom-format when "
+    "several: FILE.spdx.json, FILE.cdx.json).",
+)
+@click.option(
+    "--sbom-format",
+    "sbom_formats",
+    type=click.Choice([f.value for f in SbomFormat]),
+    multiple=True,
+    help="SBOM format written with --sbom and attached to the image: spdx (SPDX 2.3 "
+    "JSON) or cyclonedx (CycloneDX 1.6 JSON); repeat for both [default: spdx].",
 )
 @click.option(
     "--check-reproducible",
@@ -181,6 +191,7 @@ def build_command(
     netrc: bool | None,
     layers: int | None,
     sbom_path: Path | None,
+    sbom_formats: tuple[str, ...],
     check: bool,
     audit: bool,
     no_cache: bool,
@@ -257,6 +268,7 @@ def build_command(
         layers=layers or spec.layers,
         vdb=spec.vdb,
         sbom_path=sbom_path,
+        sbom_formats=parse_formats(sbom_formats),
         check=check,
         spec_file=config_path,
         audit=audit,

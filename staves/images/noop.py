@@ -77,10 +77,10 @@ class Skip:
 
 @dataclass(frozen=True)
 class SbomWanted:
-    """``--sbom FILE``: where, and the media type the SBOM is attached with."""
+    """``--sbom FILE``: each file to write, with the media type its SBOM is attached with
+    (one per ``--sbom-format``)."""
 
-    path: Path
-    artifact_type: str
+    files: tuple[tuple[Path, str], ...]
 
 
 def check_destinations(
@@ -124,10 +124,14 @@ def _copy_sbom(
 ) -> bool:
     if digest is None:
         return False
-    data = attached_payload(destinations, name, platform, registry, digest, sbom.artifact_type)
-    if data is None:
-        return False
-    atomic_write(sbom.path, data)
+    found = {}
+    for path, artifact_type in sbom.files:
+        data = attached_payload(destinations, name, platform, registry, digest, artifact_type)
+        if data is None:
+            return False
+        found[path] = data
+    for path, data in found.items():
+        atomic_write(path, data)
     return True
 
 
@@ -152,11 +156,15 @@ def copy_to_missing(
         say("no destination that holds it keeps the whole image; building for the others")
         return None
     if sbom is not None:
-        attached = [a.payload[0] for a in copied.referrers if a.artifact_type == sbom.artifact_type]
-        if not attached:
-            return None
-        with attached[0].open() as data:
-            atomic_write(sbom.path, data.read())
+        found = {}
+        for path, artifact_type in sbom.files:
+            attached = [a.payload[0] for a in copied.referrers if a.artifact_type == artifact_type]
+            if not attached:
+                return None
+            with attached[0].open() as data:
+                found[path] = data.read()
+        for path, data in found.items():
+            atomic_write(path, data)
     write_outputs(
         copied.image,
         skip.missing,
