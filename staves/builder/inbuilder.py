@@ -23,6 +23,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -598,9 +599,12 @@ def native_libdir(profile: dict[str, str]) -> str:
     return (profile.get(f"LIBDIR_{abi}", "") if abi else "") or "lib"
 
 
-def copy_compiler_runtime(root: Path, stdlib: bool, profile: dict[str, str]) -> None:
+def copy_compiler_runtime(
+    root: Path, stdlib: bool, profile: dict[str, str]
+) -> list[tuple[Path, str]]:
     """Copy the compiler's runtime libraries the root needs beside its C library, into
-    /usr/LIBDIR of the native ABI (on amd64 multilib lib64, never the 32-bit lib)."""
+    /usr/LIBDIR of the native ABI (on amd64 multilib lib64, never the 32-bit lib); each
+    file copied and the builder's file it came from."""
     elibc = profile.get("ELIBC", "")
     clib = c_library(elibc, profile.get("ARCH", ""))
     target = root / "usr" / native_libdir(profile)
@@ -609,6 +613,7 @@ def copy_compiler_runtime(root: Path, stdlib: bool, profile: dict[str, str]) -> 
         say(f"note: the root has no {clib.loader}, the loader of {elibc}")
     names = runtime_libraries(needed_sonames(root / "var/db/pkg"), clib, stdlib)
     target.mkdir(parents=True, exist_ok=True)
+    copied = []
     for name in names:
         if (target / name).exists():
             continue  # a package of the root installed it
@@ -618,7 +623,118 @@ def copy_compiler_runtime(root: Path, stdlib: bool, profile: dict[str, str]) -> 
         if not found.startswith("/") or not os.path.exists(found):
             raise PlanError(f"the builder's compiler has no {name}, which the image needs")
         shutil.copy2(os.path.realpath(found), target / name)
+        copied.append((target / name, found))
         say(f"copied {name} into {target.relative_to(root)}")
+    return copied
+
+
+# What an entry made for copied runtime libraries keeps of the builder's own entry: what
+# the package is, how it was built, its license; not its CONTENTS, dependencies or
+# build environment, which are the whole compiler's.
+RUNTIME_ENTRY_FILES = (
+    "CATEGORY",
+    "PF",
+    "SLOT",
+    "EAPI",
+    "KEYWORDS",
+    "repository",
+    "LICENSE",
+    "DESCRIPTION",
+    "HOMEPAGE",
+    "IUSE",
+    "IUSE_EFFECTIVE",
+    "USE",
+    "CHOST",
+    "CBUILD",
+    "CFLAGS",
+    "CXXFLAGS",
+    "LDFLAGS",
+    "BUILD_TIME",
+)
+
+
+def contents_paths(contents: Path) -> Iterator[str]:
+    """The ``obj`` and ``sym`` paths of a CONTENTS file."""
+    for line in contents.read_text(encoding="utf-8", errors="replace").splitlines():
+        kind, _, rest = line.partition(" ")
+        if kind == "obj":
+            yield rest.rsplit(" ", 2)[0]
+        elif kind == "sym":
+            yield rest.rsplit(" ", 1)[0].partition(" -> ")[0]
+
+
+def builder_owner(found: str, vdb: Path) -> Path | None:
+    """The builder's package database entry that installed the file ``found`` (compared
+    where each resolves to: CONTENTS names it through /lib or a soname's link)."""
+    real = os.path.realpath(found)
+    names = {os.path.basename(found), os.path.basename(real)}
+    for contents in sorted(vdb.glob("*/*/CONTENTS")):
+        for path in contents_paths(contents):
+            if os.path.basename(path) in names and os.path.realpath(path) == real:
+                return contents.parent
+    return None
+
+
+def record_compiler_runtime(
+    root: Path, copied: list[tuple[Path, str]], builder_vdb: Path = Path("/var/db/pkg")
+) -> list[str]:
+    """Enter the copied libraries in the root's package database under the builder's
+    package that installed them (sys-devel/gcc, its version, license and flags), with
+    only their files in CONTENTS, so that Portage, scanners and the SBOM know them; the
+    CATEGORY/PF of each entry made."""
+    owners: dict[Path, list[Path]] = {}
+    for copy, found in copied:
+        owner = builder_owner(found, builder_vdb)
+        if owner is None:
+            say(f"note: no package of the builder installed {found}")
+            continue
+        owners.setdefault(owner, []).append(copy)
+    vdb = root / "var/db/pkg"
+    counters = [read_text(p) for p in vdb.glob("*/*/COUNTER")]
+    counter = max((int(c) for c in counters if c.isdigit()), default=0)
+    made = []
+    for owner, files in sorted(owners.items()):
+        key = f"{owner.parent.name}/{owner.name}"
+        entry = vdb / key
+        if entry.exists():
+            continue  # the root has that very package
+        entry.mkdir(parents=True)
+        for name in RUNTIME_ENTRY_FILES:
+            if (owner / name).is_file():
+                shutil.copyfile(owner / name, entry / name)
+        counter += 1
+        (entry / "COUNTER").write_text(f"{counter}\n")
+        (entry / "SIZE").write_text(f"{sum(f.stat().st_size for f in files)}\n")
+        (entry / "CONTENTS").write_text(runtime_contents(root, files), encoding="utf-8")
+        provides = runtime_provides(read_text(owner / "PROVIDES"), {f.name for f in files})
+        if provides:
+            (entry / "PROVIDES").write_text(provides + "\n")
+        made.append(key)
+        say(f"recorded {', '.join(f.name for f in files)} as {key} (the builder's)")
+    return made
+
+
+def runtime_contents(root: Path, files: list[Path]) -> str:
+    """CONTENTS for ``files`` of the root: their directories, then each ``obj`` with its
+    MD5 and mtime, as Portage writes them."""
+    relative = [f.relative_to(root) for f in files]
+    dirs = {f"/{parent}" for rel in relative for parent in rel.parents if str(parent) != "."}
+    lines = [f"dir {d}" for d in sorted(dirs)]
+    for path in sorted(files):
+        md5 = hashlib.md5(path.read_bytes()).hexdigest()
+        lines.append(f"obj /{path.relative_to(root)} {md5} {int(path.stat().st_mtime)}")
+    return "".join(line + "\n" for line in lines)
+
+
+def runtime_provides(provides: str, sonames: set[str]) -> str:
+    """The builder's ``PROVIDES`` (``ABI: SONAME …`` lines) kept to the sonames copied."""
+    out = []
+    for line in provides.splitlines():
+        abi, _, names = line.partition(":")
+        kept = [n for n in names.split() if n in sonames]
+        if kept:
+            out.append(f"{abi}: {' '.join(kept)}")
+    return "\n".join(out)
 
 
 def localedef_arguments(name: str, charset: str) -> list[str]:
@@ -761,10 +877,11 @@ def read_json_file(path: Path) -> dict:
     return value if isinstance(value, dict) else {}
 
 
-def record_sources(root: Path) -> None:
+def record_sources(root: Path, from_builder: list[str] | None = None) -> None:
     """What the image was made from, as Portage recorded it in the root's package
     database (``repository``, ``REPO_REVISIONS``, the environment's ``A``), with each
-    distfile's size and digests from its repository's Manifest."""
+    distfile's size and digests from its repository's Manifest; ``from_builder``: the
+    entries made for files copied from the builder."""
     # Asked of "/": portageq names only the main repository for any other root.
     names = portageq("get_repos", "/").split()
     paths = portageq("get_repo_path", "/", *names).splitlines() if names else []
@@ -787,7 +904,11 @@ def record_sources(root: Path) -> None:
         {"name": name, "location": str(path), "revision": repository_revision(path)}
         for name, path in sorted(locations.items())
     ]
-    record = {"repositories": repositories, "packages": packages}
+    record = {
+        "repositories": repositories,
+        "packages": packages,
+        "builder_packages": from_builder or [],
+    }
     Path(SOURCES_FILE).write_text(json.dumps(record, sort_keys=True), encoding="utf-8")
 
 
@@ -1143,13 +1264,14 @@ def main(argv: list[str]) -> int:
     remember_all_binary(all_binary_record, merge_inputs(plan, pkgdirs) if all_binary else None)
     try:
         profile = image_vars(PROFILE_VARS)
-        copy_compiler_runtime(root, plan["stdlib"], profile)
+        copied = copy_compiler_runtime(root, plan["stdlib"], profile)
+        from_builder = record_compiler_runtime(root, copied)
         if code := make_locale(root, plan["locale"], profile.get("ELIBC", "")):
             return code
         refresh_library_cache(root)
         drop_build_state(root)
         record_root_links(root)
-        record_sources(root)
+        record_sources(root, from_builder)
         archive_root(root)
     except PlanError as exc:
         print(f"{FAILURE_MARK}{exc}", flush=True)  # the host names it in its one line
