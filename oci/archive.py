@@ -16,7 +16,7 @@ from oci.digest import hex_of
 from oci.files import atomic_output
 from oci.image import ANNOTATION_REF_NAME, Image
 from oci.index import Publishable
-from oci.layout import INDEX_FILE, LAYOUT_FILE, LAYOUT_VERSION, with_manifest
+from oci.layout import ARTIFACTS_DIR, INDEX_FILE, LAYOUT_FILE, LAYOUT_VERSION, with_manifest
 from oci.media import MediaType
 
 _COPY_BUFSIZE = 1 << 20
@@ -44,25 +44,35 @@ def _tar_writer(out: BinaryIO) -> tarfile.TarFile:
 def write_oci_archive(
     image: Publishable, path: Path, tag: str | None = None, referrers: Sequence[Artifact] = ()
 ) -> Descriptor:
-    """Write ``image`` (an image or an index, and artifacts attached to it) as a tar of an
-    OCI layout."""
+    """Write ``image`` (an image or an index) as a tar of an OCI layout; the artifacts
+    attached to it go into the layout's ``artifacts`` layout, as ``oci:`` keeps them."""
     entry = image.descriptor({ANNOTATION_REF_NAME: tag} if tag else None)
     empty = {"schemaVersion": 2, "mediaType": MediaType.OCI_INDEX, "manifests": []}
     index = with_manifest(empty, entry, tag)
+    listed = empty
     for artifact in referrers:
-        index = with_manifest(index, artifact.descriptor(), None)
+        listed = with_manifest(listed, artifact.descriptor(), None)
     blobs: dict[str, Blob] = {}
     for blob in (image.manifest, *image.blobs()):
         blobs.setdefault(blob.digest, blob)
+    attached: dict[str, Blob] = {}
     for artifact in referrers:
         for blob in (artifact.manifest, *artifact.blobs()):
-            blobs.setdefault(blob.digest, blob)
+            attached.setdefault(blob.digest, blob)
     with atomic_output(path) as out, _tar_writer(out) as tar:
-        _add_bytes(tar, LAYOUT_FILE, canonical_json(LAYOUT_VERSION))
-        _add_bytes(tar, INDEX_FILE, canonical_json(index))
-        for digest, blob in blobs.items():
-            _add_blob(tar, f"blobs/sha256/{hex_of(digest)}", blob)
+        _add_layout(tar, "", index, blobs)
+        if referrers:
+            _add_layout(tar, f"{ARTIFACTS_DIR}/", listed, attached)
     return entry
+
+
+def _add_layout(
+    tar: tarfile.TarFile, prefix: str, index: dict[str, object], blobs: dict[str, Blob]
+) -> None:
+    _add_bytes(tar, prefix + LAYOUT_FILE, canonical_json(LAYOUT_VERSION))
+    _add_bytes(tar, prefix + INDEX_FILE, canonical_json(index))
+    for digest, blob in blobs.items():
+        _add_blob(tar, f"{prefix}blobs/sha256/{hex_of(digest)}", blob)
 
 
 def docker_manifest(image: Image, repo_tags: Sequence[str]) -> list[dict[str, object]]:

@@ -100,13 +100,16 @@ def test_artifact_manifest_shape(tmp_path: Path, oci_schema) -> None:
     assert manifest["subject"]["digest"] == image.manifest.digest
     assert manifest["layers"][0]["mediaType"] == SPDX_MEDIA_TYPE
     oci_schema("image-manifest-schema.json", manifest)
-    entries = layout_index(layout)["manifests"]
-    assert [e.get("artifactType") for e in entries] == [None, SPDX_MEDIA_TYPE]
-    oci_schema("image-index-schema.json", layout_index(layout))
+    # The layout lists the image alone; its artifacts layout the SBOM.
+    assert [e.get("artifactType") for e in layout_index(layout)["manifests"]] == [None]
+    artifacts = layout / "artifacts"
+    entries = layout_index(artifacts)["manifests"]
+    assert [e.get("artifactType") for e in entries] == [SPDX_MEDIA_TYPE]
+    oci_schema("image-index-schema.json", layout_index(artifacts))
     # Attaching again does not list it twice.
     write_artifact_layout(artifact, layout)
-    assert len(layout_index(layout)["manifests"]) == 2
-    assert layout_json(layout, EMPTY_CONFIG.digest) == {}
+    assert len(layout_index(artifacts)["manifests"]) == 1
+    assert layout_json(artifacts, EMPTY_CONFIG.digest) == {}
 
 
 def test_referrers_fallback_plan() -> None:
