@@ -35,6 +35,14 @@ def _add_blob(out: tarfile.TarFile, name: str, blob: Blob) -> None:
         out.addfile(info, data)
 
 
+def _add_dir(out: tarfile.TarFile, name: str) -> None:
+    # Readers that unpack the archive (syft's) create no parent directories themselves.
+    info = tarfile.TarInfo(name)
+    info.type = tarfile.DIRTYPE
+    info.mode = 0o755
+    out.addfile(info)
+
+
 def _tar_writer(out: BinaryIO) -> tarfile.TarFile:
     tar = tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT)  # noqa: SIM115
     tar.copybufsize = _COPY_BUFSIZE
@@ -69,8 +77,12 @@ def write_oci_archive(
 def _add_layout(
     tar: tarfile.TarFile, prefix: str, index: dict[str, object], blobs: dict[str, Blob]
 ) -> None:
+    if prefix:
+        _add_dir(tar, prefix)
     _add_bytes(tar, prefix + LAYOUT_FILE, canonical_json(LAYOUT_VERSION))
     _add_bytes(tar, prefix + INDEX_FILE, canonical_json(index))
+    _add_dir(tar, f"{prefix}blobs/")
+    _add_dir(tar, f"{prefix}blobs/sha256/")
     for digest, blob in blobs.items():
         _add_blob(tar, f"{prefix}blobs/sha256/{hex_of(digest)}", blob)
 

@@ -233,7 +233,7 @@ def _environment_texts(compressed: bytes) -> list[tuple[str, str]]:
     return out
 
 
-def _metadata_texts(name: str, data: bytes) -> list[tuple[str, str]]:
+def metadata_texts(name: str, data: bytes) -> list[tuple[str, str]]:
     """A vdb file as the (name, text) pairs it is kept under."""
     if name == ENVIRONMENT_FILE:
         return _environment_texts(data)
@@ -263,7 +263,7 @@ def read_vdb_dir(root: Path) -> tuple[InstalledPackage, ...]:
             pair
             for name in (*METADATA_FILES, ENVIRONMENT_FILE)
             if (pkg_dir / name).is_file()
-            for pair in _metadata_texts(name, (pkg_dir / name).read_bytes())
+            for pair in metadata_texts(name, (pkg_dir / name).read_bytes())
         )
         found[(pkg_dir.parent.name, pkg_dir.name)] = files
     return _packages(found)
@@ -275,7 +275,7 @@ def _vdb_members(tar: tarfile.TarFile) -> Iterator[tuple[tarfile.TarInfo, list[s
         yield info, parts
 
 
-_READ_FILES = METADATA_FILES | {ENVIRONMENT_FILE}
+READ_FILES = METADATA_FILES | {ENVIRONMENT_FILE}
 
 
 def read_vdb_tar(stream: BinaryIO, strip_components: int = 0) -> tuple[InstalledPackage, ...]:
@@ -288,14 +288,14 @@ def read_vdb_tar(stream: BinaryIO, strip_components: int = 0) -> tuple[Installed
                 rel = parts[strip_components:]
                 if len(rel) == 2 and info.isdir() and not rel[1].startswith((".", "-")):
                     found.setdefault((rel[0], rel[1]), {})
-                if len(rel) != 3 or not info.isreg() or rel[2] not in _READ_FILES:
+                if len(rel) != 3 or not info.isreg() or rel[2] not in READ_FILES:
                     continue
                 if rel[1].startswith((".", "-")):
                     continue
                 data = tar.extractfile(info)
                 if data is not None:
                     entry = found.setdefault((rel[0], rel[1]), {})
-                    entry.update(_metadata_texts(rel[2], data.read()))
+                    entry.update(metadata_texts(rel[2], data.read()))
     except tarfile.TarError as exc:
         raise VdbError(f"the package database archive is not a valid tar: {exc}") from exc
     return _packages(found)
