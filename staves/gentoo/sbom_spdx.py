@@ -1,8 +1,8 @@
 """An image's description as an SPDX 2.3 JSON document, through spdx-tools' model and writer.
 
 The document describes the image (a CONTAINER package); the image contains one package per
-installed Gentoo package (purl, declared license, build settings as annotations
-``KEY: value``), which contains its files (SHA-1 and SHA-256 of the bytes in the image),
+installed Gentoo package (purl, declared license, build settings as an annotation of
+``KEY: value`` lines), which contains its files (SHA-1 and SHA-256 of the bytes in the image),
 depends on the packages its RDEPEND names, and is generated from its distfiles (SOURCE
 packages with SRC_URI's download location and the Manifest's BLAKE2b-512/SHA-512). The
 builder and snapshot images are build inputs.
@@ -170,8 +170,10 @@ class _Writer:
             settings["repository-revision"] = described.revision
         if described.origin:
             settings["origin"] = described.origin
-        for key, value in settings.items():
-            self.annotate(identifier, f"{key}: {value}")
+        # One annotation of "KEY: value" lines: spdx-tools' writer looks through every
+        # annotation for each file, so their number weighs on every image's SBOM.
+        if settings:
+            self.annotate(identifier, "\n".join(f"{k}: {v}" for k, v in settings.items()))
         for path in paths:
             self.relate(identifier, RelationshipType.CONTAINS, self.add_file(path))
         for distfile in described.distfiles:
@@ -263,5 +265,5 @@ def _whole_seconds(when: datetime) -> datetime:
 def spdx_json(description: ImageDescription) -> bytes:
     """The document as spdx-tools writes it (validated by the tests, not at every build)."""
     out = io.StringIO()
-    write_document_to_stream(spdx_document(description), out, validate=False)
+    write_document_to_stream(spdx_document(description), out, validate=False, drop_duplicates=False)
     return out.getvalue().encode()

@@ -111,14 +111,16 @@ def test_spdx_packages_carry_gentoo_metadata(tmp_path: Path) -> None:
         "pkg:ebuild/app-misc/hello@1.0-r1?repository=gentoo"
     )
     assert hello["licenseDeclared"] == "(MIT OR GPL-2.0-or-later) AND OpenSSL"
-    notes = {a["comment"] for a in hello["annotations"]}
+    notes = {n for a in hello["annotations"] for n in a["comment"].splitlines()}
     assert {"USE: ssl", "USE-disabled: test", "CFLAGS: -O2 -march=x86-64-v2"} <= notes
     assert "repository-revision: beef01" in notes  # REPO_REVISIONS wins over the sync's
     assert "beef01" in hello["sourceInfo"]
-    glibc = {a["comment"] for a in by_name["glibc"]["annotations"]}
+    glibc = {n for a in by_name["glibc"]["annotations"] for n in a["comment"].splitlines()}
     assert {"CHOST: x86_64-pc-linux-gnu", "BUILD_ID: 3", "USE: multiarch ssp"} <= glibc
     assert "repository-revision: c0ffee" in glibc
-    assert "origin: builder" in {a["comment"] for a in by_name["libgreet"]["annotations"]}
+    assert "origin: builder" in {
+        n for a in by_name["libgreet"]["annotations"] for n in a["comment"].splitlines()
+    }
     assert by_name["libc"]["licenseDeclared"] == "NOASSERTION"
     assert by_name["libc"]["filesAnalyzed"] is False
     builder = by_name["localhost/staves-test-builder:latest"]
