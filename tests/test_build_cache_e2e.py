@@ -182,9 +182,10 @@ def test_destinations_lacking_the_image_get_a_copy_without_a_build(bed: Bed, col
     assert run.digest == cold.digest
     assert manifest_of_layout(bed.work / "second") == manifest_of_layout(bed.work / "layout")
     index = json.loads((bed.work / "second" / "index.json").read_text())
-    # The image with its referrers: the SBOM and the provenance.
-    assert [m.get("artifactType") for m in index["manifests"]] == [
-        None,
+    assert [m.get("artifactType") for m in index["manifests"]] == [None]
+    # The image's referrers, the SBOM and the provenance, in its artifacts layout.
+    artifacts = json.loads((bed.work / "second" / "artifacts" / "index.json").read_text())
+    assert [m.get("artifactType") for m in artifacts["manifests"]] == [
         "application/spdx+json",
         "application/vnd.dsse.envelope.v1+json",
     ]
