@@ -16,7 +16,7 @@ from oci.digest import hex_of
 from oci.files import atomic_output
 from oci.image import ANNOTATION_REF_NAME, Image
 from oci.index import Publishable
-from oci.layout import INDEX_FILE, LAYOUT_FILE, LAYOUT_VERSION, with_manifest
+from oci.layout import ARTIFACTS_DIR, INDEX_FILE, LAYOUT_FILE, LAYOUT_VERSION, with_manifest
 from oci.media import MediaType
 
 _COPY_BUFSIZE = 1 << 20
@@ -35,6 +35,14 @@ def _add_blob(out: tarfile.TarFile, name: str, blob: Blob) -> None:
         out.addfile(info, data)
 
 
+def _add_dir(out: tarfile.TarFile, name: str) -> None:
+    # Readers that unpack the archive (syft's) create no parent directories themselves.
+    info = tarfile.TarInfo(name)
+    info.type = tarfile.DIRTYPE
+    info.mode = 0o755
+    out.addfile(info)
+
+
 def _tar_writer(out: BinaryIO) -> tarfile.TarFile:
     tar = tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT)  # noqa: SIM115
     tar.copybufsize = _COPY_BUFSIZE
@@ -44,8 +52,8 @@ def _tar_writer(out: BinaryIO) -> tarfile.TarFile:
 def write_oci_archive(
     image: Publishable, path: Path, tag: str | None = None, referrers: Sequence[Artifact] = ()
 ) -> Descriptor:
-    """Write ``image`` (an image or an index, and artifacts attached to it) as a tar of an
-    OCI layout."""
+    """Write ``image`` (an image or an index) as a tar of an OCI layout; the artifacts
+    attached to it go into the layout's ``artifacts`` layout, as ``oci:`` keeps them."""
     with atomic_output(path) as out:
         return oci_archive_to(out, image, tag, referrers)
 
@@ -53,24 +61,39 @@ def write_oci_archive(
 def oci_archive_to(
     out: BinaryIO, image: Publishable, tag: str | None = None, referrers: Sequence[Artifact] = ()
 ) -> Descriptor:
-    """Write the oci-archive of ``image`` (and artifacts attached to it) to ``out``."""
+    """Write the oci-archive of ``image`` (its artifacts in the ``artifacts`` layout) to
+    ``out``."""
     entry = image.descriptor({ANNOTATION_REF_NAME: tag} if tag else None)
     empty = {"schemaVersion": 2, "mediaType": MediaType.OCI_INDEX, "manifests": []}
     index = with_manifest(empty, entry, tag)
+    listed = empty
     for artifact in referrers:
-        index = with_manifest(index, artifact.descriptor(), None)
+        listed = with_manifest(listed, artifact.descriptor(), None)
     blobs: dict[str, Blob] = {}
     for blob in (image.manifest, *image.blobs()):
         blobs.setdefault(blob.digest, blob)
+    attached: dict[str, Blob] = {}
     for artifact in referrers:
         for blob in (artifact.manifest, *artifact.blobs()):
-            blobs.setdefault(blob.digest, blob)
+            attached.setdefault(blob.digest, blob)
     with _tar_writer(out) as tar:
-        _add_bytes(tar, LAYOUT_FILE, canonical_json(LAYOUT_VERSION))
-        _add_bytes(tar, INDEX_FILE, canonical_json(index))
-        for digest, blob in blobs.items():
-            _add_blob(tar, f"blobs/sha256/{hex_of(digest)}", blob)
+        _add_layout(tar, "", index, blobs)
+        if referrers:
+            _add_layout(tar, f"{ARTIFACTS_DIR}/", listed, attached)
     return entry
+
+
+def _add_layout(
+    tar: tarfile.TarFile, prefix: str, index: dict[str, object], blobs: dict[str, Blob]
+) -> None:
+    if prefix:
+        _add_dir(tar, prefix)
+    _add_bytes(tar, prefix + LAYOUT_FILE, canonical_json(LAYOUT_VERSION))
+    _add_bytes(tar, prefix + INDEX_FILE, canonical_json(index))
+    _add_dir(tar, f"{prefix}blobs/")
+    _add_dir(tar, f"{prefix}blobs/sha256/")
+    for digest, blob in blobs.items():
+        _add_blob(tar, f"{prefix}blobs/sha256/{hex_of(digest)}", blob)
 
 
 def docker_manifest(image: Image, repo_tags: Sequence[str]) -> list[dict[str, object]]:

@@ -2,8 +2,9 @@
 
 An artifact manifest names its ``artifactType``, has the empty config
 (``application/vnd.oci.empty.v1+json``, ``{}``), carries its payload as layers and points to
-the image through ``subject``. In an OCI layout it is listed in ``index.json`` (untagged,
-with its ``artifactType``), where tools looking for referrers find it. A registry is told
+the image through ``subject``. In an OCI layout it is listed (untagged, with its
+``artifactType``) in the ``index.json`` of the layout's ``artifacts`` layout, so that the
+layout itself lists only images, as scanners want it. A registry is told
 of it by pushing the manifest; a registry without the referrers API needs the fallback:
 the index tagged ``sha256-<hex of the subject>`` lists the referrers.
 """
@@ -17,7 +18,7 @@ from typing import Any
 from oci.blob import Blob, BytesBlob, describe, json_blob
 from oci.descriptor import Descriptor
 from oci.digest import hex_of
-from oci.layout import add_to_layout
+from oci.layout import add_to_layout, artifacts_layout
 from oci.media import MediaType
 
 EMPTY_JSON = b"{}"
@@ -89,8 +90,11 @@ def build_artifact(
 
 
 def write_artifact_layout(artifact: Artifact, layout: Path) -> Descriptor:
-    """Add ``artifact`` to the OCI layout at ``layout`` (which should hold its subject)."""
-    return add_to_layout(layout, (*artifact.blobs(), artifact.manifest), artifact.descriptor())
+    """Add ``artifact`` to the artifacts of the OCI layout at ``layout`` (which should hold
+    its subject)."""
+    return add_to_layout(
+        artifacts_layout(layout), (*artifact.blobs(), artifact.manifest), artifact.descriptor()
+    )
 
 
 def referrers_tag(subject_digest: str) -> str:

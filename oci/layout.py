@@ -2,6 +2,11 @@
 
 Several images and tags share one layout; blobs are stored once. ``index.json`` is
 replaced atomically under a lock, and blobs added by a failed write are removed again.
+
+What refers to an image (OCI 1.1 referrers such as SBOMs and provenance, cosign's tagged
+signatures and attestations) goes into a layout of its own inside, ``DIR/artifacts``:
+``DIR/index.json`` then lists images only, as scanners (syft, grype, trivy) and
+``skopeo copy`` without a tag expect of a layout.
 """
 
 import contextlib
@@ -26,6 +31,13 @@ LAYOUT_FILE = "oci-layout"
 INDEX_FILE = "index.json"
 LAYOUT_VERSION = {"imageLayoutVersion": "1.0.0"}
 _LOCK_FILE = ".staves.lock"
+# The layout of what refers to the images, inside the images' layout.
+ARTIFACTS_DIR = "artifacts"
+
+
+def artifacts_layout(layout: Path) -> Path:
+    """The layout holding the artifacts that refer to the images of ``layout``."""
+    return layout / ARTIFACTS_DIR
 
 
 def blob_path(layout: Path, digest: str) -> Path:
@@ -67,7 +79,7 @@ def _check_layout_dir(layout: Path, locked: bool) -> None:
     if not layout.is_dir() or (layout / LAYOUT_FILE).exists():
         return
     names = {path.name for path in layout.iterdir()}
-    if names - {_LOCK_FILE} and (locked or _LOCK_FILE not in names):
+    if names - {_LOCK_FILE, ARTIFACTS_DIR} and (locked or _LOCK_FILE not in names):
         raise OciError(f"{layout}: directory is not empty and is not an OCI layout")
 
 

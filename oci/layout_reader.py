@@ -1,6 +1,8 @@
 """Reading images back from an OCI layout directory or an ``oci-archive`` tar.
 
-Both are read in place: an archive's members are read straight from the tar.
+Both are read in place: an archive's members are read straight from the tar. The
+artifacts referring to an image are looked for in the layout's ``artifacts`` layout and,
+as layouts written before it kept them, in its own index.
 """
 
 import os
@@ -14,10 +16,10 @@ from typing import Any, BinaryIO, Protocol
 from oci.descriptor import Descriptor, Platform
 from oci.digest import hex_of
 from oci.document import MAX_CONFIG, MAX_DOCUMENT, BadDocument, Shape, check, load_json
-from oci.errors import OciError, open_problem
+from oci.errors import InvalidContent, OciError, open_problem
 from oci.image import ANNOTATION_REF_NAME
 from oci.layer_reader import DEFAULT_LIMITS, LayerLimits
-from oci.layout import INDEX_FILE
+from oci.layout import ARTIFACTS_DIR, INDEX_FILE
 from oci.media import INDEX_TYPES, MANIFEST_TYPES, MediaType
 from oci.platforms import pick_platform, platform_names
 from oci.shapes import CONFIG, INDEX, MANIFEST
@@ -56,6 +58,7 @@ class BlobStore(Protocol):
 
     def index(self) -> dict[str, Any]: ...
     def open_blob(self, digest: str, size: int | None = None) -> BinaryIO: ...
+    def artifacts(self) -> "BlobStore | None": ...
 
 
 class DirLayout:
@@ -78,26 +81,40 @@ class DirLayout:
         actual = os.fstat(data.fileno()).st_size
         return _opened_blob(data, actual, digest, size, self.where)  # type: ignore[arg-type]
 
+    def artifacts(self) -> BlobStore | None:
+        inner = self._path / ARTIFACTS_DIR
+        return DirLayout(inner) if (inner / INDEX_FILE).is_file() else None
+
 
 class ArchiveLayout:
-    def __init__(self, tar: tarfile.TarFile, name: str) -> None:
+    def __init__(self, tar: tarfile.TarFile, name: str, prefix: str = "") -> None:
         self._tar = tar
         self._name = name
-        self.where = name
+        self._prefix = prefix  # of the members, for the artifacts layout inside
+        self.where = f"{name}:{prefix.rstrip('/')}" if prefix else name
 
     def _member(self, member: str) -> BinaryIO:
-        return tar_member(self._tar, member, self._name)
+        return tar_member(self._tar, self._prefix + member, self._name)
 
     def index(self) -> dict[str, Any]:
-        return check_index(self._member(INDEX_FILE), f"{self._name}: {INDEX_FILE}")
+        return check_index(self._member(INDEX_FILE), f"{self.where}: {INDEX_FILE}")
 
     def open_blob(self, digest: str, size: int | None = None) -> BinaryIO:
         name = blob_name(digest)
         try:
-            member = self._tar.getmember(name)
+            member = self._tar.getmember(self._prefix + name)
         except KeyError:
-            raise OciError(f"{self._name}: blob {digest} is missing") from None
+            raise OciError(f"{self.where}: blob {digest} is missing") from None
         return _opened_blob(self._member(name), member.size, digest, size, self.where)
+
+    def artifacts(self) -> BlobStore | None:
+        if self._prefix:
+            return None
+        try:
+            self._tar.getmember(f"{ARTIFACTS_DIR}/{INDEX_FILE}")
+        except KeyError:
+            return None
+        return ArchiveLayout(self._tar, self._name, f"{ARTIFACTS_DIR}/")
 
 
 def check_index(data: BinaryIO, source: str) -> dict[str, Any]:
@@ -196,18 +213,26 @@ def _from_index(store: BlobStore, entry: Descriptor, platform: Platform) -> Desc
     return Descriptor.from_dict(dict(picked))
 
 
+def _stores(store: BlobStore) -> list[BlobStore]:
+    """The layout's artifacts layout, then the layout itself (as written before)."""
+    inner = store.artifacts()
+    return [inner, store] if inner is not None else [store]
+
+
 def find_referrers(store: BlobStore, subject: str, artifact_type: str | None = None) -> list[Any]:
-    """Manifests in the index whose ``subject`` is the manifest ``subject`` (digest)."""
+    """Manifests listed in the artifacts layout (or the layout's own index) whose
+    ``subject`` is the manifest ``subject`` (digest)."""
     found = []
-    for raw in store.index()["manifests"]:
-        entry = Descriptor.from_dict(raw)
-        if entry.digest == subject or entry.media_type != MediaType.OCI_MANIFEST:
-            continue
-        manifest = read_document(store, entry, MANIFEST, "manifest")
-        if (manifest.get("subject") or {}).get("digest") != subject:
-            continue
-        if artifact_type is None or manifest.get("artifactType") == artifact_type:
-            found.append(manifest)
+    for where in _stores(store):
+        for raw in where.index()["manifests"]:
+            entry = Descriptor.from_dict(raw)
+            if entry.digest == subject or entry.media_type != MediaType.OCI_MANIFEST:
+                continue
+            manifest = read_document(where, entry, MANIFEST, "manifest")
+            if (manifest.get("subject") or {}).get("digest") != subject:
+                continue
+            if artifact_type is None or manifest.get("artifactType") == artifact_type:
+                found.append(manifest)
     return found
 
 
@@ -232,7 +257,17 @@ class LayoutSource:
         return SourceImage(found.descriptor.digest, found.manifest, found.config)
 
     def open_blob(self, digest: str, size: int | None = None) -> BinaryIO:
-        return self._store.open_blob(digest, size)
+        """A blob of the image, or of an artifact referring to it (a blob that is there
+        but wrong is refused, not looked for elsewhere)."""
+        *first, last = _stores(self._store)[::-1]
+        for store in first:
+            try:
+                return store.open_blob(digest, size)
+            except InvalidContent:
+                raise
+            except OciError:
+                continue
+        return last.open_blob(digest, size)
 
     def referrers(self, subject: str, artifact_type: str | None = None) -> list[Any]:
         return find_referrers(self._store, subject, artifact_type)

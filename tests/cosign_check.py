@@ -55,7 +55,8 @@ def fetch_tagged(host: str, repository: str, tag: str) -> Fetched:
 
 
 def read_tagged(layout: Path, tag: str) -> Fetched:
-    """The same from an OCI layout: the index entry tagged ``tag``."""
+    """The same from an OCI layout: the entry tagged ``tag`` in its artifacts layout."""
+    layout = layout / "artifacts"
     index = json.loads((layout / "index.json").read_text())
     (entry,) = [
         m

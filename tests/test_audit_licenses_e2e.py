@@ -100,8 +100,8 @@ def test_audit_reads_a_directory_of_advisories_too(old: Build, tmp_path: Path) -
 
 
 def test_the_sbom_maps_licenses_with_the_snapshots_mapping(old: Build) -> None:
-    index = json.loads((old.layout / "index.json").read_text())
-    blobs = old.layout / "blobs" / "sha256"
+    index = json.loads((old.layout / "artifacts" / "index.json").read_text())
+    blobs = old.layout / "artifacts" / "blobs" / "sha256"
     (artifact,) = [
         m for m in index["manifests"] if m.get("artifactType") == "application/spdx+json"
     ]

@@ -104,8 +104,8 @@ def test_sbom_lists_every_package_with_use_flags(builder: Builder, tmp_path: Pat
         "pkg:ebuild/sys-libs/glibc@2.36-r1",
     } <= set(purls)
     assert "shout" in json.dumps(purls["pkg:ebuild/app-misc/hello@1.0"])
-    # The same document is attached to the image in the layout.
-    index = json.loads((build.layout / "index.json").read_text())
+    # The same document is attached to the image in the layout's artifacts layout.
+    index = json.loads((build.layout / "artifacts" / "index.json").read_text())
     attached = [m for m in index["manifests"] if m.get("artifactType") == "application/spdx+json"]
     assert len(attached) == 1
 

@@ -84,10 +84,14 @@ def test_pack_signs_in_the_registry_and_the_layout_and_openssl_verifies(
     stored = read_tagged(layout, signature_tag(digest))
     assert stored.document()["critical"]["image"]["docker-manifest-digest"] == digest
     assert openssl_verifies(public, stored.signature, stored.payload, tmp_path / "v")
-    index = json.loads((layout / "index.json").read_text())
+    # The layout lists the image alone, as scanners want it; the signature is in its
+    # artifacts layout, marked as cosign save marks it.
+    (image,) = json.loads((layout / "index.json").read_text())["manifests"]
+    assert image["digest"] == digest
+    index = json.loads((layout / "artifacts" / "index.json").read_text())
     kinds = [m.get("annotations", {}).get("kind") for m in index["manifests"]]
-    assert kinds.count("dev.cosignproject.cosign/sigs") == 1  # as cosign save marks it
-    # Readers still find the one image in the layout without a tag.
+    assert kinds.count("dev.cosignproject.cosign/sigs") == 1
+    # Readers find the one image in the layout without a tag.
     inspected = staves("inspect", f"oci:{layout}", "--format", "json")
     assert inspected.returncode == 0, inspected.stderr
     assert json.loads(inspected.stdout)["digest"] == digest

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from staves.spec.atom import AtomError, parse_atom
+from staves.gentoo.atom import AtomError, parse_atom
 from staves.spec.read_packages import atom_problem
 from tests.portage_support import requires_portage
 from tests.spec_text import spec_of

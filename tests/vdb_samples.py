@@ -20,6 +20,7 @@ class Pkg:
     meta: dict[str, str] = field(default_factory=dict)  # other vdb files
     mtime: int = 1_650_000_000
     built_epoch: int | None = None  # SOURCE_DATE_EPOCH in its saved build environment
+    src_uri: str | None = None  # SRC_URI in its saved build environment
 
 
 def _all_dirs(paths: list[str]) -> set[str]:
@@ -65,14 +66,17 @@ def write_package(root: Path, pkg: Pkg) -> None:
     meta["CONTENTS"] = contents_text(pkg)
     for name, text in meta.items():
         (vdb / name).write_text(text if text.endswith("\n") else text + "\n")
-    (vdb / "environment.bz2").write_bytes(environment_bz2(pkg.built_epoch))
+    (vdb / "environment.bz2").write_bytes(environment_bz2(pkg.built_epoch, pkg.src_uri))
 
 
-def environment_bz2(epoch: int | None) -> bytes:
+def environment_bz2(epoch: int | None, src_uri: str | None = None) -> bytes:
     """A saved build environment as Portage writes it (bash's ``declare -p``)."""
     lines = ['declare -x CHOST="x86_64-pc-linux-gnu"']
     if epoch is not None:
         lines.append(f'declare -x SOURCE_DATE_EPOCH="{epoch}"')
+    if src_uri is not None:
+        escaped = "".join("\\" + c if c in '"\\$`' else c for c in src_uri)
+        lines.append(f'declare -- SRC_URI="{escaped}"')
     lines.append('declare -- T="/var/tmp/portage/x/temp"')
     return bz2.compress("\n".join(lines).encode() + b"\n")
 
@@ -132,7 +136,11 @@ HELLO = Pkg(
         "/usr/share/hello/a file with spaces.txt": b"spaces\n",
     },
     dirs=("/var/lib/hello",),
+    src_uri="https://example.org/hello-1.0.tar.gz\n\t"
+    "ssl? ( mirror://gnu/hello/tls.tar.xz -> hello-tls-1.0.tar.xz ) "
+    "!ssl? ( https://example.org/plain.tar.gz )",
     meta={
+        "RDEPEND": "dev-libs/libgreet:0/1= virtual/libc !app-misc/goodbye",
         "LICENSE": "|| ( MIT GPL-2+ ) ssl? ( openssl ) !ssl? ( Unknown-License )",
         "USE": "amd64 ssl",
         "IUSE": "+ssl test",
@@ -141,6 +149,8 @@ HELLO = Pkg(
         "COUNTER": "12",
     },
 )
-VIRTUAL = Pkg("virtual/libc-1", meta={"COUNTER": "9", "LICENSE": ""})
+VIRTUAL = Pkg(
+    "virtual/libc-1", meta={"COUNTER": "9", "LICENSE": "", "RDEPEND": "sys-libs/glibc:2.2"}
+)
 UNOWNED = {"/etc/ld.so.cache": b"cache", "/usr/lib64/libgcc_s.so.1": b"gcc runtime"}
 ALL = [GLIBC, LIBGREET, HELLO, VIRTUAL]

@@ -26,7 +26,7 @@ from oci.blob import Blob, BytesBlob, canonical_json, describe, json_blob
 from oci.descriptor import Descriptor
 from oci.digest import hex_of
 from oci.image import ANNOTATION_REF_NAME
-from oci.layout import add_to_layout
+from oci.layout import add_to_layout, artifacts_layout
 from oci.media import MediaType
 
 SIMPLE_SIGNING = "application/vnd.dev.cosign.simplesigning.v1+json"
@@ -89,11 +89,12 @@ class TaggedManifest:
 
 
 def write_tagged_layout(tagged: TaggedManifest, layout: Path) -> Descriptor:
-    """Add ``tagged`` to the OCI layout holding its subject, under its tag and marked with
-    the ``kind`` ``cosign save`` gives such manifests."""
+    """Add ``tagged`` to the artifacts of the OCI layout holding its subject, under its tag
+    and marked with the ``kind`` ``cosign save`` gives such manifests."""
     notes = {ANNOTATION_REF_NAME: tagged.tag, KIND_ANNOTATION: tagged.kind}
     entry = describe(tagged.manifest, notes)
-    return add_to_layout(layout, (*tagged.blobs(), tagged.manifest), entry, tagged.tag)
+    blobs = (*tagged.blobs(), tagged.manifest)
+    return add_to_layout(artifacts_layout(layout), blobs, entry, tagged.tag)
 
 
 def _config(layers: tuple[BytesBlob, ...]) -> BytesBlob:

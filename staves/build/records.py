@@ -5,7 +5,6 @@ and the images the builder ran from."""
 import json
 import sys
 import tarfile
-from collections.abc import Mapping
 from typing import Any
 
 from staves.builder.protocol import (
@@ -24,12 +23,6 @@ from staves.podman.builder_container import (
     archived_file_stream,
     image_digest,
 )
-
-
-def from_builder(sources: Mapping[str, Any]) -> frozenset[str]:
-    """The packages (CATEGORY/PF) the builder's installed copies gave the image."""
-    packages = sources.get("packages") or []
-    return frozenset(str(p.get("cpv")) for p in packages if p.get("origin") == "builder")
 
 
 def failure_from(result: RunResult) -> StavesError:

@@ -16,6 +16,7 @@ from oci.transport import Destination
 from staves.caches.binpkg_cache import CacheSource
 from staves.destinations.naming import ImageName
 from staves.destinations.signing import Signing
+from staves.gentoo.sbom import SbomFormat
 from staves.podman.builder_container import BuilderSettings
 from staves.podman.service_map import PlatformServices
 
@@ -37,6 +38,7 @@ class BuildRequest:
     layers: int = 1
     vdb: str = "trim"
     sbom_path: Path | None = None
+    sbom_formats: tuple[SbomFormat, ...] = (SbomFormat.SPDX,)  # written and attached
     check: bool = False  # build again from scratch and fail unless the layers are the same
     spec_file: str | None = None
     audit: bool = False  # fail if the snapshot's GLSAs affect a package the image would ship

@@ -16,7 +16,7 @@ from staves.destinations.signing import Attestation
 
 @dataclass(frozen=True)
 class PlatformImage:
-    """One platform's image, its SBOM and its provenance."""
+    """One platform's image, its SBOMs and its provenance."""
 
     platform: Platform
     image: Image
@@ -37,8 +37,8 @@ class Result:
 
     @property
     def referrers(self) -> list[Artifact]:
-        """What is attached to each image: its SBOM and its provenance."""
-        return [a for one in self.images for a in (one.sbom.artifact, one.provenance.referrer)]
+        """What is attached to each image: its SBOMs and its provenance."""
+        return [a for one in self.images for a in (*one.sbom.artifacts, one.provenance.referrer)]
 
 
 def assemble(

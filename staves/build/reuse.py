@@ -12,13 +12,13 @@ from oci.files import atomic_write
 from staves.build.plans import PlatformPlan
 from staves.build.publish import storage_loader
 from staves.build.request import BuildOutcome, BuildRequest
+from staves.build.sbom import sbom_paths
 from staves.build.services import Services
 from staves.caches.build_key import BUILD_KEY, with_build_key
 from staves.caches.noop import KeyRequest, SbomWanted, Skip, check_destinations, key_of, say
 from staves.destinations.copy import copy_from
 from staves.destinations.outputs import write_outputs
 from staves.destinations.registry import Pusher
-from staves.gentoo.sbom import SPDX_MEDIA_TYPE
 from staves.podman.builder_container import podman_step
 
 
@@ -79,7 +79,7 @@ def reuse_held(
 ) -> BuildOutcome | BuildRequest:
     """An unchanged build: done when every destination holds it, or when those lacking it
     can be given a copy from one that holds it; else the request for those lacking it."""
-    sbom = SbomWanted(request.sbom_path, SPDX_MEDIA_TYPE) if request.sbom_path else None
+    sbom = sbom_wanted(request, platform)
     skip = check_destinations(
         client, key, request.destinations, request.name, platform, request.registry, sbom
     )
@@ -88,6 +88,14 @@ def reuse_held(
     if skip.holders and (copied := copy_to_missing(client, request, skip, platform, push, work)):
         return BuildOutcome(copied, None)
     return replace(request, destinations=skip.missing)
+
+
+def sbom_wanted(request: BuildRequest, platform: Platform) -> SbomWanted | None:
+    """``--sbom FILE``: each format's file, and the media type its SBOM is attached with."""
+    if request.sbom_path is None:
+        return None
+    paths = sbom_paths(request.sbom_path, platform, False, request.sbom_formats)
+    return SbomWanted(tuple((path, f.media_type) for f, path in paths.items()))
 
 
 def copy_to_missing(
@@ -104,12 +112,16 @@ def copy_to_missing(
     if copied is None:
         say("no destination that holds it keeps the whole image; building for the others")
         return None
-    if request.sbom_path is not None:
-        attached = [a.payload[0] for a in copied.referrers if a.artifact_type == SPDX_MEDIA_TYPE]
-        if not attached:
-            return None
-        with attached[0].open() as data:
-            atomic_write(request.sbom_path, data.read())
+    if (sbom := sbom_wanted(request, platform)) is not None:
+        found = {}
+        for path, artifact_type in sbom.files:
+            attached = [a.payload[0] for a in copied.referrers if a.artifact_type == artifact_type]
+            if not attached:
+                return None
+            with attached[0].open() as data:
+                found[path] = data.read()
+        for path, data in found.items():
+            atomic_write(path, data)
     write_outputs(
         copied.image,
         skip.missing,

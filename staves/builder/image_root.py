@@ -96,10 +96,12 @@ def native_libdir(profile: dict[str, str]) -> str:
     return (profile.get(f"LIBDIR_{abi}", "") if abi else "") or "lib"
 
 
-def copy_compiler_runtime(root: Path, stdlib: bool, profile: dict[str, str]) -> list[str]:
+def copy_compiler_runtime(
+    root: Path, stdlib: bool, profile: dict[str, str]
+) -> list[tuple[Path, str]]:
     """Copy the compiler's runtime libraries the root needs beside its C library, into
-    /usr/LIBDIR of the native ABI (on amd64 multilib lib64, never the 32-bit lib); the
-    paths copied, relative to the root."""
+    /usr/LIBDIR of the native ABI (on amd64 multilib lib64, never the 32-bit lib); each
+    file copied and the builder's file it came from."""
     elibc = profile.get("ELIBC", "")
     clib = c_library(elibc, profile.get("ARCH", ""))
     target = root / "usr" / native_libdir(profile)
@@ -118,7 +120,7 @@ def copy_compiler_runtime(root: Path, stdlib: bool, profile: dict[str, str]) -> 
         if not found.startswith("/") or not os.path.exists(found):
             raise PlanError(f"the builder's compiler has no {name}, which the image needs")
         shutil.copy2(os.path.realpath(found), target / name)
-        copied.append(str((target / name).relative_to(root)))
+        copied.append((target / name, found))
         say(f"copied {name} into {target.relative_to(root)}")
     return copied
 

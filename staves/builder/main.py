@@ -56,6 +56,7 @@ from .resolve import (
     remember_all_binary,
 )
 from .roots import ImageRoot, close_root, open_root
+from .runtime_record import record_compiler_runtime
 from .session import PortageMissing, Session
 from .sync import install_sync_tools, sync_repositories
 
@@ -127,7 +128,11 @@ def build(plan: dict, session: Session, pkgdirs: tuple[str, str], root: ImageRoo
     remember_all_binary(all_binary_record, merge_inputs(plan, pkgdirs) if all_binary else None)
     with Phase("image root"):
         profile = session.variables(PROFILE_VARS, IMAGE_CONFIG_ROOT)
-        root.added = copy_compiler_runtime(root.path, plan["stdlib"], profile)
+        copied = copy_compiler_runtime(root.path, plan["stdlib"], profile)
+        runtime_entries = record_compiler_runtime(root.path, copied)
+        # Taken out again before the next update of a kept root: no package owns them.
+        root.added = [str(path.relative_to(root.path)) for path, _ in copied]
+        root.added += [f"var/db/pkg/{key}" for key in runtime_entries]
         if code := make_locale(root.path, plan["locale"], profile.get("ELIBC", "")):
             return code
         if plan["locale"]:
@@ -136,7 +141,8 @@ def build(plan: dict, session: Session, pkgdirs: tuple[str, str], root: ImageRoo
         drop_build_state(root.path)
     with Phase("record"):
         record_root_links(root.path)
-        record_sources(root.path, repositories, read_from_builder(image_pkgdir))
+        from_builder = read_from_builder(image_pkgdir)
+        record_sources(root.path, repositories, from_builder, runtime_entries)
         archive_root(Path(plan["root"]))
     say("root filesystem ready")
     return 0

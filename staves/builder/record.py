@@ -95,13 +95,17 @@ def read_json_file(path: Path) -> dict:
 
 
 def record_sources(
-    root: Path, repositories: dict[str, str], from_builder: dict[str, list[str]]
+    root: Path,
+    repositories: dict[str, str],
+    from_builder: dict[str, list[str]],
+    runtime_entries: list[str] | None = None,
 ) -> None:
     """What the image was made from, as Portage recorded it in the root's package
     database (``repository``, ``REPO_REVISIONS``, the environment's ``A``), with each
     distfile's size and digests from its repository's Manifest (``repositories``: the
-    image configuration's, name → location), and which packages the builder gave
-    (``from_builder``: binary packages packed from its installed ones)."""
+    image configuration's, name → location), which packages the builder gave
+    (``from_builder``: binary packages packed from its installed ones), and the entries
+    made for files copied from the builder (``runtime_entries``: the compiler runtime)."""
     locations = {name: Path(path) for name, path in repositories.items()}
     packages = []
     for entry in sorted(root.glob("var/db/pkg/*/*")):
@@ -122,7 +126,11 @@ def record_sources(
         {"name": name, "location": str(path), "revision": repository_revision(path)}
         for name, path in sorted(locations.items())
     ]
-    record = {"repositories": repositories, "packages": packages}
+    record = {
+        "repositories": repositories,
+        "packages": packages,
+        "builder_packages": runtime_entries or [],
+    }
     Path(SOURCES_FILE).write_text(json.dumps(record, sort_keys=True), encoding="utf-8")
 
 

@@ -4,8 +4,8 @@ merges what changed (Portage updating it as it updates a system) instead of ever
 Beside each kept root: a lock (one build at a time updates it; another build of the same
 spec at the same moment builds in a fresh root of its own) and a state file saying whether
 the last build into it finished, and which files Staves itself added after the merge
-(compiler runtime, locale archive), which are taken out again before the next update so
-that the root holds nothing a build from scratch would not.
+(compiler runtime and its package database entry, locale archive), which are taken out
+again before the next update so that the root holds nothing a build from scratch would not.
 """
 
 import fcntl
@@ -122,11 +122,15 @@ def open_root(where: str, image_pkgdir: str, name: str | None, shape: str = "") 
 
 
 def _take_out(root: Path, added: list[str]) -> None:
-    """Remove what Staves added after the last merge, unless a package owns it now."""
+    """Remove what Staves added after the last merge: files, and the package database
+    entries it made for them (the compiler runtime's), which Portage would otherwise
+    take for installed packages when it updates the root."""
     for relative in added:
         path = root / relative.lstrip("/")
         if path.is_symlink() or path.is_file():
             path.unlink()
+        elif path.is_dir():
+            shutil.rmtree(path)
 
 
 def close_root(root: ImageRoot, complete: bool) -> None:

@@ -77,10 +77,10 @@ class Skip:
 
 @dataclass(frozen=True)
 class SbomWanted:
-    """``--sbom FILE``: where, and the media type the SBOM is attached with."""
+    """``--sbom FILE``: each file to write, with the media type its SBOM is attached with
+    (one per ``--sbom-format``)."""
 
-    path: Path
-    artifact_type: str
+    files: tuple[tuple[Path, str], ...]
 
 
 def check_destinations(
@@ -124,10 +124,14 @@ def _copy_sbom(
 ) -> bool:
     if digest is None:
         return False
-    data = attached_payload(destinations, name.tag, platform, registry, digest, sbom.artifact_type)
-    if data is None:
-        return False
-    atomic_write(sbom.path, data)
+    found = {}
+    for path, artifact_type in sbom.files:
+        data = attached_payload(destinations, name.tag, platform, registry, digest, artifact_type)
+        if data is None:
+            return False
+        found[path] = data
+    for path, data in found.items():
+        atomic_write(path, data)
     return True
 
 

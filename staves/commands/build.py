@@ -37,6 +37,7 @@ from staves.destinations.single_platform import check_single_platform_destinatio
 from staves.dryrun import dry_run_json, dry_run_text
 from staves.errors import EXIT_USAGE, StavesError
 from staves.gentoo.layering import MAX_LAYERS
+from staves.gentoo.sbom import SbomFormat, parse_formats
 from staves.podman.builder_access import DEFAULT_AGENT, shared_credentials
 from staves.podman.builder_container import BuilderSettings, PullPolicy
 from staves.podman.service_map import parse_service_urls
@@ -148,7 +149,16 @@ DEFAULT_DISTFILES = "staves-distfiles"
     "--sbom",
     "sbom_path",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Also write the image's SPDX SBOM to this file.",
+    help="Also write the image's SBOM to this file (one file per --sbom-format when "
+    "several: FILE.spdx.json, FILE.cdx.json).",
+)
+@click.option(
+    "--sbom-format",
+    "sbom_formats",
+    type=click.Choice([f.value for f in SbomFormat]),
+    multiple=True,
+    help="SBOM format written with --sbom and attached to the image: spdx (SPDX 2.3 "
+    "JSON) or cyclonedx (CycloneDX 1.6 JSON); repeat for both [default: spdx].",
 )
 @click.option(
     "--check-reproducible",
@@ -193,6 +203,7 @@ def build_command(
     netrc: bool | None,
     layers: int | None,
     sbom_path: Path | None,
+    sbom_formats: tuple[str, ...],
     check: bool,
     audit: bool,
     no_cache: bool,
@@ -302,6 +313,7 @@ def build_command(
             "cache_from": cache_from,
             "cache_to": cache_to,
             "sign_key": str(sign_key) if sign_key is not None else None,
+            "sbom_formats": [str(f) for f in parse_formats(sbom_formats)],
         }
         render = dry_run_json if output_format == "json" else dry_run_text
         click.echo(render(spec, jobs, used), nl=False)
@@ -320,6 +332,7 @@ def build_command(
         layers=layers or spec.layers,
         vdb=spec.vdb,
         sbom_path=sbom_path,
+        sbom_formats=parse_formats(sbom_formats),
         check=check,
         spec_file=config_path,
         audit=audit,

@@ -12,7 +12,7 @@ from oci.errors import InvalidReference, OciError
 from oci.files import atomic_output, check_file_target
 from oci.image import Image
 from oci.index import Publishable
-from oci.layout import check_layout_target, image_entry, layout_transaction
+from oci.layout import artifacts_layout, check_layout_target, image_entry, layout_transaction
 from oci.transport import (
     Destination,
     DockerArchiveDestination,
@@ -101,8 +101,11 @@ def _stage(
         tag = dest.tag or name.tag
         writer = stack.enter_context(layout_transaction(dest.path))
         writer.add((*image.blobs(), image.manifest), image_entry(image, tag), tag)
-        for artifact in referrers:
-            writer.add((*artifact.blobs(), artifact.manifest), artifact.descriptor())
+        if referrers:
+            # In the layout's artifacts layout, so that its own index lists images only.
+            inner = stack.enter_context(layout_transaction(artifacts_layout(dest.path)))
+            for artifact in referrers:
+                inner.add((*artifact.blobs(), artifact.manifest), artifact.descriptor())
         return f"oci:{dest.path}:{tag}"
     out = stack.enter_context(atomic_output(dest.path))
     if isinstance(dest, OciArchiveDestination):

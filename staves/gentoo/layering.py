@@ -4,10 +4,10 @@ With a budget of N layers (``layers = N``):
 
 - N = 1: one layer holding everything (what Staves always did).
 - Otherwise the last layer holds what no package owns (files made after emerge: ld.so.cache,
-  locales, the compiler runtime) and the packages share the N - 1 others. Packages get a
-  layer each, largest first, while the budget lasts; when there are more packages than
-  that, the N - 2 largest get their own layer and all others share one. Packages that
-  installed no file (virtuals) never get a layer of their own.
+  locales; the compiler runtime is entered under the builder's gcc) and the packages share
+  the N - 1 others. Packages get a layer each, largest first, while the budget lasts; when
+  there are more packages than that, the N - 2 largest get their own layer and all others
+  share one. Packages that installed no file (virtuals) never get a layer of their own.
 
 A package's layer holds its files, the directories above them, and its entry in the package
 database (``var/db/pkg/CATEGORY/PF``, as the ``vdb`` mode keeps it). Every entry's mtime is

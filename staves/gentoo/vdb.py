@@ -34,14 +34,19 @@ METADATA_FILES = frozenset(
         "COUNTER",
         "DESCRIPTION",
         "HOMEPAGE",
+        "RDEPEND",
     }
 )
 
-# The package's saved build environment: read only for the SOURCE_DATE_EPOCH it was built with.
+# The package's saved build environment: read only for the SOURCE_DATE_EPOCH it was built
+# with and its SRC_URI (the database keeps no SRC_URI file).
 ENVIRONMENT_FILE = "environment.bz2"
 BUILT_EPOCH = "SOURCE_DATE_EPOCH"  # the name it is kept under among the metadata texts
-# As bash's declare -p writes it into the environment Portage saves.
+SRC_URI = "SRC_URI"
+# As bash's declare -p writes them into the environment Portage saves.
 _EPOCH_DECLARED = re.compile(rb'^declare -x SOURCE_DATE_EPOCH="?(\d+)"?$', re.MULTILINE)
+_SRC_URI_DECLARED = re.compile(rb'^declare -\S+ SRC_URI="((?:[^"\\]|\\.)*)"$', re.MULTILINE)
+_ESCAPED = re.compile(rb"\\(.)", re.DOTALL)
 
 # PMS 3.2: a version, with an optional revision.
 _VERSION = r"\d+(?:\.\d+)*[a-z]?(?:_(?:alpha|beta|pre|rc|p)\d*)*"
@@ -92,6 +97,8 @@ class InstalledPackage:
     description: str | None = None
     homepage: str | None = None
     contents: tuple[ContentsEntry, ...] = ()
+    rdepend: str = ""  # as the database keeps it: USE conditionals evaluated
+    src_uri: str = ""  # from the saved build environment, as the ebuild wrote it
 
     @property
     def key(self) -> str:
@@ -202,23 +209,35 @@ def package_from_files(category: str, pf: str, files: Mapping[str, str]) -> Inst
         description=_text(files, "DESCRIPTION"),
         homepage=_text(files, "HOMEPAGE"),
         contents=parse_contents(files.get("CONTENTS", "")),
+        rdepend=" ".join(files.get("RDEPEND", "").split()),
+        src_uri=" ".join(files.get(SRC_URI, "").split()),
     )
 
 
 def epoch_of_environment(compressed: bytes) -> str | None:
     """The SOURCE_DATE_EPOCH exported in a saved build environment (environment.bz2)."""
+    return dict(_environment_texts(compressed)).get(BUILT_EPOCH) or None
+
+
+def _environment_texts(compressed: bytes) -> list[tuple[str, str]]:
+    """What is read of a saved build environment: SOURCE_DATE_EPOCH and SRC_URI."""
     try:
-        match = _EPOCH_DECLARED.search(bz2.decompress(compressed))
+        environment = bz2.decompress(compressed)
     except (OSError, ValueError):
-        return None
-    return match[1].decode() if match else None
+        return []
+    out = []
+    if epoch := _EPOCH_DECLARED.search(environment):
+        out.append((BUILT_EPOCH, epoch[1].decode()))
+    if src_uri := _SRC_URI_DECLARED.search(environment):
+        out.append((SRC_URI, _decode(_ESCAPED.sub(rb"\1", src_uri[1]))))
+    return out
 
 
-def _metadata_text(name: str, data: bytes) -> tuple[str, str]:
-    """A vdb file as the (name, text) it is kept under."""
+def metadata_texts(name: str, data: bytes) -> list[tuple[str, str]]:
+    """A vdb file as the (name, text) pairs it is kept under."""
     if name == ENVIRONMENT_FILE:
-        return BUILT_EPOCH, epoch_of_environment(data) or ""
-    return name, _decode(data)
+        return _environment_texts(data)
+    return [(name, _decode(data))]
 
 
 def _decode(data: bytes) -> str:
@@ -241,9 +260,10 @@ def read_vdb_dir(root: Path) -> tuple[InstalledPackage, ...]:
         if not pkg_dir.is_dir() or pkg_dir.name.startswith((".", "-")):
             continue  # Portage's lock and merge directories start with '.' or '-MERGING-'
         files = dict(
-            _metadata_text(name, (pkg_dir / name).read_bytes())
+            pair
             for name in (*METADATA_FILES, ENVIRONMENT_FILE)
             if (pkg_dir / name).is_file()
+            for pair in metadata_texts(name, (pkg_dir / name).read_bytes())
         )
         found[(pkg_dir.parent.name, pkg_dir.name)] = files
     return _packages(found)
@@ -255,7 +275,7 @@ def _vdb_members(tar: tarfile.TarFile) -> Iterator[tuple[tarfile.TarInfo, list[s
         yield info, parts
 
 
-_READ_FILES = METADATA_FILES | {ENVIRONMENT_FILE}
+READ_FILES = METADATA_FILES | {ENVIRONMENT_FILE}
 
 
 def read_vdb_tar(stream: BinaryIO, strip_components: int = 0) -> tuple[InstalledPackage, ...]:
@@ -268,14 +288,14 @@ def read_vdb_tar(stream: BinaryIO, strip_components: int = 0) -> tuple[Installed
                 rel = parts[strip_components:]
                 if len(rel) == 2 and info.isdir() and not rel[1].startswith((".", "-")):
                     found.setdefault((rel[0], rel[1]), {})
-                if len(rel) != 3 or not info.isreg() or rel[2] not in _READ_FILES:
+                if len(rel) != 3 or not info.isreg() or rel[2] not in READ_FILES:
                     continue
                 if rel[1].startswith((".", "-")):
                     continue
                 data = tar.extractfile(info)
                 if data is not None:
-                    name, text = _metadata_text(rel[2], data.read())
-                    found.setdefault((rel[0], rel[1]), {})[name] = text
+                    entry = found.setdefault((rel[0], rel[1]), {})
+                    entry.update(metadata_texts(rel[2], data.read()))
     except tarfile.TarError as exc:
         raise VdbError(f"the package database archive is not a valid tar: {exc}") from exc
     return _packages(found)

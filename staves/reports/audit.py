@@ -33,7 +33,11 @@ def installed_from_sbom(document: Mapping[str, Any]) -> list[Installed]:
         )
         if named is None:
             continue
-        notes = [str(a.get("comment", "")) for a in package.get("annotations", [])]
+        notes = [
+            line
+            for a in package.get("annotations", [])
+            for line in str(a.get("comment", "")).splitlines()
+        ]
         slot = next((n.removeprefix("SLOT: ") for n in notes if n.startswith("SLOT: ")), "0")
         out.append(Installed(named[0], named[1], slot))
     return sorted(out, key=lambda p: (p.name, p.version))

@@ -8,16 +8,17 @@ listing. Owners come from the packages' ``CONTENTS`` in the layers, or, where th
 database was left out (``vdb = "none"``), from the SBOM's package → file relationships.
 """
 
+import hashlib
 import posixpath
 import tarfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from oci.layer_reader import open_layer_tar
 from oci.source import ImageSource
 from staves.gentoo.layering import VDB_DIR, path_resolver
-from staves.gentoo.vdb import InstalledPackage, package_from_files
+from staves.gentoo.vdb import READ_FILES, InstalledPackage, metadata_texts, package_from_files
 from staves.sources.packages import (
     VDB_FILES,
     ImageReport,
@@ -52,6 +53,10 @@ class _Tree:
     vdb_layer: dict[tuple[str, str], str]
     # Symlinks of the tree, "/path" → "/target": CONTENTS paths resolve through them.
     links: dict[str, str] = field(default_factory=dict)
+    # With ``hashing``: every regular file's sha1 and sha256 (path → name → hex), and every
+    # database file read (not only what the report shows).
+    hashing: bool = False
+    digests: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 def _clean(name: str) -> str:
@@ -86,13 +91,28 @@ def _apply_member(
         return
     tree.files[path] = (info.size, index)
     parts = path.split("/")
-    if parts[:3] == _VDB_PARTS and len(parts) == 6 and parts[5] in VDB_FILES:
-        member = tar.extractfile(info)  # small text files, read whole
+    wanted = READ_FILES if tree.hashing else VDB_FILES
+    if parts[:3] == _VDB_PARTS and len(parts) == 6 and parts[5] in wanted:
+        member = tar.extractfile(info)  # small files, read whole
         if member is not None:
             key = (parts[3], parts[4])
-            text = member.read().decode("utf-8", "surrogateescape")
-            tree.vdb.setdefault(key, {})[parts[5]] = text
+            data = member.read()
+            tree.vdb.setdefault(key, {}).update(metadata_texts(parts[5], data))
             tree.vdb_layer[key] = digest
+            if tree.hashing:
+                tree.digests[path] = _hashed([data])
+    elif tree.hashing:
+        member = tar.extractfile(info)
+        if member is not None:
+            tree.digests[path] = _hashed(iter(lambda: member.read(1 << 20), b""))
+
+
+def _hashed(chunks: Iterable[bytes]) -> dict[str, str]:
+    sha1, sha256 = hashlib.sha1(), hashlib.sha256()
+    for chunk in chunks:
+        sha1.update(chunk)
+        sha256.update(chunk)
+    return {"sha1": sha1.hexdigest(), "sha256": sha256.hexdigest()}
 
 
 def _scan_layer(source: ImageSource, layer: Mapping[str, Any], index: int, tree: _Tree) -> None:
@@ -146,11 +166,28 @@ def _installed(tree: _Tree) -> list[InstalledPackage]:
     ]
 
 
-def _scan(source: ImageSource, layers: Sequence[Mapping[str, Any]]) -> _Tree:
-    tree = _Tree({}, {}, {})
+def _scan(source: ImageSource, layers: Sequence[Mapping[str, Any]], hashing: bool = False) -> _Tree:
+    tree = _Tree({}, {}, {}, hashing=hashing)
     for index, layer in enumerate(layers):
         _scan_layer(source, layer, index, tree)
     return tree
+
+
+@dataclass(frozen=True)
+class ImageRoot:
+    """What the SBOM of an image is made from when it has none attached: its package
+    database, the digests of its files, its symlinks."""
+
+    packages: tuple[InstalledPackage, ...]
+    file_digests: Mapping[str, Mapping[str, str]]
+    links: Mapping[str, str]
+
+
+def read_image_root(source: ImageSource, layers: Sequence[Mapping[str, Any]]) -> ImageRoot:
+    """The image's packages and every file's digests, each layer read once."""
+    tree = _scan(source, layers, hashing=True)
+    digests = {path: tree.digests[path] for path in tree.files if path in tree.digests}
+    return ImageRoot(tuple(_installed(tree)), digests, dict(tree.links))
 
 
 def _files(tree: _Tree, owners: Mapping[str, str]) -> tuple[ImageFile, ...]:

@@ -104,8 +104,9 @@ def packages_from_sbom(document: Mapping[str, Any]) -> list[PackageInfo]:
         if named is None:
             continue
         notes = dict(
-            a["comment"].split(": ", 1) if ": " in a["comment"] else (a["comment"], "")
+            line.split(": ", 1) if ": " in line else (line, "")
             for a in package.get("annotations", [])
+            for line in str(a.get("comment", "")).splitlines()
         )
         size = notes.get("SIZE")
         out.append(

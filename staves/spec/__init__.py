@@ -1,6 +1,6 @@
 """The spec: ``staves.toml`` parsed, validated, and rendered for Portage."""
 
-from staves.spec.atom import Atom, AtomError, parse_atom
+from staves.gentoo.atom import Atom, AtomError, parse_atom
 from staves.spec.errors import SpecErrors
 from staves.spec.load import load_spec, loads_spec, parse_spec
 from staves.spec.model import (

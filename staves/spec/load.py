@@ -7,8 +7,8 @@ from pathlib import Path as FsPath
 from typing import Any
 
 from staves.errors import EXIT_USAGE, StavesError
+from staves.gentoo.atom import is_package_name
 from staves.spec import fields
-from staves.spec.atom import is_package_name
 from staves.spec.errors import Collector, printable
 from staves.spec.model import Spec
 from staves.spec.nesting import nesting_problem

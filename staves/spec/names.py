@@ -5,7 +5,7 @@ Each check returns ``None`` when the text is fine, or a short reason.
 
 import re
 
-from staves.spec.atom import is_repository_name
+from staves.gentoo.atom import is_repository_name
 
 USE_FLAG = re.compile(r"[A-Za-z0-9][A-Za-z0-9+_@-]*")
 VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")

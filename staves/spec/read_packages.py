@@ -4,8 +4,8 @@ import re
 from collections.abc import Collection
 from typing import Any
 
+from staves.gentoo.atom import AtomError, parse_atom
 from staves.spec import fields
-from staves.spec.atom import AtomError, parse_atom
 from staves.spec.errors import Collector, Path, show
 from staves.spec.model import PackageConfig
 from staves.spec.names import KEYWORD, LICENSE, USE_FLAG, file_name_problem

@@ -74,3 +74,20 @@ def test_a_root_merged_otherwise_starts_afresh(tmp_path: Path) -> None:
     other = open_root(where, partition, "x", shape="headers-kept")
     assert other.kept is not None and not other.reused
     close_root(other, complete=True)
+
+
+def test_the_runtime_entry_staves_made_goes_before_the_update(tmp_path: Path) -> None:
+    # The compiler runtime's package database entry is Staves' too: Portage must not find
+    # it installed when it updates the kept root (it would count sys-devel/gcc as leaving).
+    where, partition = str(tmp_path / "rootfs"), str(tmp_path / "key/image-env-1")
+    first = open_root(where, partition, "x")
+    entry = first.path / "var/db/pkg/sys-devel/gcc-13.2.0"
+    entry.mkdir(parents=True)
+    (entry / "CONTENTS").write_text("obj /usr/lib64/libgcc_s.so.1 00 1\n")
+    (first.path / "var/db/pkg/sys-libs/glibc-2.39").mkdir(parents=True)
+    first.added = ["usr/lib64/libgcc_s.so.1", "var/db/pkg/sys-devel/gcc-13.2.0"]
+    close_root(first, complete=True)
+    second = open_root(where, partition, "x")
+    assert second.reused and not entry.exists()
+    assert (second.path / "var/db/pkg/sys-libs/glibc-2.39").is_dir()
+    close_root(second, complete=True)

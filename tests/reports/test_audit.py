@@ -11,7 +11,7 @@ from staves.reports.audit import (
     render_audit_text,
 )
 from tests.gentoo.test_glsa import glsa_xml
-from tests.gentoo.test_sbom import document
+from tests.gentoo.test_sbom import spdx as document
 from tests.vdb_samples import ALL, UNOWNED, VDB, make_rootfs
 
 

@@ -26,7 +26,14 @@ from oci.media import MediaType
 from staves.cli import main
 from staves.gentoo.layering import STAMPED_FILES, package_time
 from staves.gentoo.rootfs_layers import pack_rootfs
-from staves.gentoo.sbom import SPDX_MEDIA_TYPE, ImageInput, SbomSubject, build_sbom, sbom_blob
+from staves.gentoo.sbom import (
+    SPDX_MEDIA_TYPE,
+    ImageInput,
+    SbomFormat,
+    SbomSubject,
+    describe_image,
+    sbom_blob,
+)
 from staves.gentoo.vdb import read_vdb_dir
 from tests.conftest import require_tools, run
 from tests.helpers import layout_index, layout_json
@@ -58,14 +65,14 @@ def make_image(tmp_path: Path, layers: int = 4, vdb: str = "trim", compression=C
 
 
 def attach_sbom(image, packages, packed, layout: Path):
-    doc = build_sbom(
+    doc = describe_image(
         packages,
         SbomSubject("example/hello", image.manifest.digest, CREATED),
         packed.file_digests,
         [ImageInput("builder", "localhost/builder:1", "sha256:" + "1" * 64)],
     )
     artifact = build_artifact(
-        image.descriptor(), [(sbom_blob(doc), "sbom.spdx.json")], SPDX_MEDIA_TYPE
+        image.descriptor(), [(sbom_blob(doc, SbomFormat.SPDX), "sbom.spdx.json")], SPDX_MEDIA_TYPE
     )
     write_artifact_layout(artifact, layout)
     return artifact
@@ -93,13 +100,16 @@ def test_artifact_manifest_shape(tmp_path: Path, oci_schema) -> None:
     assert manifest["subject"]["digest"] == image.manifest.digest
     assert manifest["layers"][0]["mediaType"] == SPDX_MEDIA_TYPE
     oci_schema("image-manifest-schema.json", manifest)
-    entries = layout_index(layout)["manifests"]
-    assert [e.get("artifactType") for e in entries] == [None, SPDX_MEDIA_TYPE]
-    oci_schema("image-index-schema.json", layout_index(layout))
+    # The layout lists the image alone; its artifacts layout the SBOM.
+    assert [e.get("artifactType") for e in layout_index(layout)["manifests"]] == [None]
+    artifacts = layout / "artifacts"
+    entries = layout_index(artifacts)["manifests"]
+    assert [e.get("artifactType") for e in entries] == [SPDX_MEDIA_TYPE]
+    oci_schema("image-index-schema.json", layout_index(artifacts))
     # Attaching again does not list it twice.
     write_artifact_layout(artifact, layout)
-    assert len(layout_index(layout)["manifests"]) == 2
-    assert layout_json(layout, EMPTY_CONFIG.digest) == {}
+    assert len(layout_index(artifacts)["manifests"]) == 1
+    assert layout_json(artifacts, EMPTY_CONFIG.digest) == {}
 
 
 def test_referrers_fallback_plan() -> None:

@@ -23,7 +23,14 @@ from oci.media import MediaType
 from oci.platforms import pick_platform
 from oci.registry import RegistryOptions, parse_creds, parse_reference, push_image
 from oci.registry.transport import RegistryClient, repo_scope
-from staves.gentoo.sbom import SPDX_MEDIA_TYPE, ImageInput, SbomSubject, build_sbom, sbom_blob
+from staves.gentoo.sbom import (
+    SPDX_MEDIA_TYPE,
+    ImageInput,
+    SbomFormat,
+    SbomSubject,
+    describe_image,
+    sbom_blob,
+)
 from tests.conftest import require_tools, run
 from tests.helpers import staves
 from tests.registry_fixtures import (
@@ -46,13 +53,15 @@ CREDS = f"{USER}:{PASSWORD}"
 
 
 def sbom_artifact(image: Image, packages: Any, packed: Any) -> Artifact:
-    doc = build_sbom(
+    doc = describe_image(
         packages,
         SbomSubject("example/hello", image.manifest.digest, CREATED),
         packed.file_digests,
         [ImageInput("builder", "localhost/builder:1", "sha256:" + "1" * 64)],
     )
-    return build_artifact(image.descriptor(), [(sbom_blob(doc), "sbom.spdx.json")], SPDX_MEDIA_TYPE)
+    return build_artifact(
+        image.descriptor(), [(sbom_blob(doc, SbomFormat.SPDX), "sbom.spdx.json")], SPDX_MEDIA_TYPE
+    )
 
 
 def inspect_json(*args: str | Path) -> dict[str, Any]:

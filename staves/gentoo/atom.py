@@ -8,8 +8,6 @@ place says so.
 import re
 from dataclasses import dataclass
 
-from staves.spec.errors import clip
-
 _CATEGORY = r"[A-Za-z0-9_][A-Za-z0-9+_.-]*"
 _PACKAGE = r"[A-Za-z0-9_][A-Za-z0-9+_-]*"
 _VERSION = r"[0-9]+(?:\.[0-9]+)*[a-z]?(?:_(?:alpha|beta|pre|rc|p)[0-9]*)*(?:-r[0-9]+)?"
@@ -154,6 +152,6 @@ def _slot(part: str) -> tuple[str | None, str | None, str | None]:
     return match["slot"], match["subslot"], match["op"]
 
 
-def _quoted(part: str) -> str:
-    """A part of the atom for the message; the whole atom is quoted beside it."""
-    return repr(clip(part, 40))
+def _quoted(part: str, limit: int = 40) -> str:
+    """A part of the atom for the message, cut short; the whole atom is quoted beside it."""
+    return repr(part if len(part) <= limit else part[: limit - 1] + "…")
