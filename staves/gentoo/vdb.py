@@ -219,11 +219,25 @@ def epoch_of_environment(compressed: bytes) -> str | None:
     return dict(_environment_texts(compressed)).get(BUILT_EPOCH) or None
 
 
-def _environment_texts(compressed: bytes) -> list[tuple[str, str]]:
-    """What is read of a saved build environment: SOURCE_DATE_EPOCH and SRC_URI."""
+# A saved build environment is a few hundred KiB; one that expands past this is none that
+# Portage wrote (a bz2 bomb in an image's layer) and is not read.
+MAX_ENVIRONMENT = 64 << 20
+
+
+def _decompressed(compressed: bytes) -> bytes | None:
+    decompressor = bz2.BZ2Decompressor()
     try:
-        environment = bz2.decompress(compressed)
-    except (OSError, ValueError):
+        data = decompressor.decompress(compressed, max_length=MAX_ENVIRONMENT + 1)
+    except (OSError, ValueError, EOFError):
+        return None
+    return None if len(data) > MAX_ENVIRONMENT else data
+
+
+def _environment_texts(compressed: bytes) -> list[tuple[str, str]]:
+    """What is read of a saved build environment: SOURCE_DATE_EPOCH and SRC_URI; nothing
+    from one that does not decompress or decompresses past MAX_ENVIRONMENT."""
+    environment = _decompressed(compressed)
+    if environment is None:
         return []
     out = []
     if epoch := _EPOCH_DECLARED.search(environment):

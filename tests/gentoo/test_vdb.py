@@ -1,5 +1,6 @@
 """Reading the installed-package database."""
 
+import bz2
 import io
 import tarfile
 from pathlib import Path
@@ -7,6 +8,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 
+from staves.gentoo import vdb
 from staves.gentoo.vdb import (
     ContentsEntry,
     VdbError,
@@ -103,3 +105,14 @@ def test_lock_and_merge_directories_are_skipped(tmp_path: Path) -> None:
     (root / VDB / "app-misc" / "-MERGING-hello-2").mkdir()
     (root / VDB / "app-misc" / ".hello-1.0-r1.portage_lockfile").mkdir()
     assert len(read_vdb_dir(root / VDB)) == 4
+
+
+def test_a_saved_environment_that_expands_past_the_cap_is_not_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    text = b'declare -x SOURCE_DATE_EPOCH="1700000000"\n' + b"#" * 4096
+    assert vdb.epoch_of_environment(bz2.compress(text)) == "1700000000"
+    # An image's layer is untrusted: a bz2 bomb must not be expanded whole into memory.
+    monkeypatch.setattr(vdb, "MAX_ENVIRONMENT", 1024)
+    assert vdb.epoch_of_environment(bz2.compress(text)) is None
+    assert vdb.metadata_texts("environment.bz2", b"not bz2") == []
