@@ -123,6 +123,8 @@ def test_dry_run_prints_the_defaults_it_would_use() -> None:
             "--sign-key: {tmp}/cosign.key: No such",
         ),
         (["-o", "oci:x", "--sign-key", "{spec}"], "--sign-key: {spec}: not a cosign private key"),
+        # Read within the key files' cap (issue 24): /dev/zero is refused at once.
+        (["-o", "oci:x", "--sign-key", "/dev/zero"], "--sign-key: /dev/zero: over 64 KiB"),
         (["-o", "oci-archive:x.tar", "--sign-key", "{spec}"], "--sign-key: no destination keeps"),
         (
             ["-o", "docker-archive:{tmp}/no/dir/x.tar"],

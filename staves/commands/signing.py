@@ -64,15 +64,20 @@ def passphrase(environ: Mapping[str, str], confirm: bool = False) -> bytes:
     return str(text).encode()
 
 
-def open_key(path: Path, environ: Mapping[str, str]) -> SigningKey:
+def _key_text(path: Path) -> bytes:
+    """The key file's bytes, read within the key files' cap; one line if it cannot be."""
     try:
-        text = read_key_file(str(path))
+        return read_key_file(str(path))
     except OSError as exc:
         raise StavesError(
             f"{path}: {exc.strerror or exc}", key="--sign-key", exit_code=EXIT_USAGE
         ) from None
     except OciError as exc:
         raise StavesError(str(exc), key="--sign-key", exit_code=EXIT_USAGE) from None
+
+
+def open_key(path: Path, environ: Mapping[str, str]) -> SigningKey:
+    text = _key_text(path)
     try:
         return load_signing_key(text, passphrase(environ), str(path))
     except OciError as exc:
@@ -85,12 +90,9 @@ def check_key_file(path: Path, environ: Mapping[str, str]) -> None:
     if PASSWORD_VARIABLE in environ:
         open_key(path, environ)
         return
+    text = _key_text(path)
     try:
-        check_private_key_file(read_key_file(str(path)), str(path))
-    except OSError as exc:
-        raise StavesError(
-            f"{path}: {exc.strerror or exc}", key="--sign-key", exit_code=EXIT_USAGE
-        ) from None
+        check_private_key_file(text, str(path))
     except OciError as exc:
         raise StavesError(str(exc), key="--sign-key", exit_code=EXIT_USAGE) from None
 
