@@ -130,6 +130,8 @@ def build(plan: dict, session: Session, pkgdirs: tuple[str, str], root: ImageRoo
         profile = session.variables(PROFILE_VARS, IMAGE_CONFIG_ROOT)
         copied = copy_compiler_runtime(root.path, plan["stdlib"], profile)
         runtime_entries = record_compiler_runtime(root.path, copied)
+        for key in runtime_entries:
+            session.write_metadata_file(str(root.path / "var/db/pkg" / key))
         # Taken out again before the next update of a kept root: no package owns them.
         root.added = [str(path.relative_to(root.path)) for path, _ in copied]
         root.added += [f"var/db/pkg/{key}" for key in runtime_entries]

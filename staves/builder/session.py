@@ -271,6 +271,16 @@ class Session:
         repos = self.config(config_root).repositories
         return {repo.name: repo.location for repo in repos if repo.location}
 
+    def write_metadata_file(self, dbdir: str) -> None:
+        """Portage's consolidated ``metadata`` file for a package database entry Portage did
+        not merge itself (the compiler runtime's), as it writes one for each package it
+        merges where this Portage keeps them; nothing where it keeps none."""
+        import portage.dbapi.vartree as vartree
+
+        consolidate = getattr(vartree, "_consolidate_to_metadata_file", None)
+        if consolidate is not None:
+            consolidate(dbdir)
+
     def update_environment(self, root: str) -> None:
         """env-update for ``root`` as the env-update command does it, ldconfig included:
         profile.env, ld.so.conf and ld.so.cache from the root's env.d and libraries."""
