@@ -219,6 +219,10 @@ def serve(argv: list[str]) -> int:
     """Build under the host's lease, then hold the root until the host has exported it."""
     run_on_portage_python(argv)
     end_on_stop()
+    # emerge runs in this process and its phases in subprocesses writing to the same
+    # output: each line goes out as it is written, so that they keep their order.
+    for stream in (sys.stdout, sys.stderr):
+        stream.reconfigure(line_buffering=True)  # type: ignore[attr-defined]
     if len(argv) != 2:
         print("usage: python3 PROGRAM.pyz PLAN-FILE", file=sys.stderr)
         return hold_for_host(None, 2)
