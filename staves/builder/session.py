@@ -11,8 +11,9 @@ command runs it; the session adds two things to it:
 - env-update (and ldconfig) for the image root once, after the last merge, rather than
   after every package;
 - the builder's installed packages stay as they are while an emerge into the image root
-  updates (``--update --deep``): only the image root is brought up to date, as without
-  ``--update`` the builder's build dependencies are used as installed.
+  updates (``--update --deep --changed-use --changed-deps``): only the image root is
+  brought up to date; the builder's build dependencies are used as installed, as an
+  emerge without those options does.
 """
 
 import io
@@ -124,6 +125,8 @@ def _install_hooks(portage: Any) -> None:
     env_update = env_updates.env_update
     _HOOKS.env_update = env_update
     want_update = _emerge.depgraph.depgraph._want_update_pkg
+    reinstall_for_flags = _emerge.depgraph.depgraph._reinstall_for_flags
+    changed_deps = _emerge.depgraph.depgraph._changed_deps
 
     def judged_calculation(settings: Any, trees: Any, opts: Any, *args: Any, **kwargs: Any):
         _HOOKS.calculations += 1
@@ -141,11 +144,19 @@ def _install_hooks(portage: Any) -> None:
         return env_update(*args, **kwargs)
 
     def builder_stays(depgraph: Any, parent: Any, pkg: Any) -> bool:
-        frozen = depgraph._frozen_config
-        running = frozen._running_root.root
-        if pkg.root == running and frozen.target_root != running:
+        if _in_builder(depgraph, pkg):
             return False
         return bool(want_update(depgraph, parent, pkg))
+
+    def builder_flags_stay(depgraph: Any, pkg: Any, *args: Any, **kwargs: Any) -> Any:
+        if pkg.installed and _in_builder(depgraph, pkg):
+            return None
+        return reinstall_for_flags(depgraph, pkg, *args, **kwargs)
+
+    def builder_deps_stay(depgraph: Any, pkg: Any) -> bool:
+        if pkg.installed and _in_builder(depgraph, pkg):
+            return False
+        return bool(changed_deps(depgraph, pkg))
 
     _emerge.actions.backtrack_depgraph = judged_calculation
     # The judge runs in this process: no calculation in a child process (Portage that
@@ -155,8 +166,17 @@ def _install_hooks(portage: Any) -> None:
     if fork is not None and hasattr(fork, "enabled"):
         fork.enabled = lambda opts: False
     _emerge.depgraph.depgraph._want_update_pkg = builder_stays
+    _emerge.depgraph.depgraph._reinstall_for_flags = builder_flags_stay
+    _emerge.depgraph.depgraph._changed_deps = builder_deps_stay
     env_updates.env_update = deferred_env_update  # merges import it when they run
     _emerge.actions._staves_hooked = True
+
+
+def _in_builder(depgraph: Any, pkg: Any) -> bool:
+    """Whether ``pkg`` is the builder's while an emerge works on another root."""
+    frozen = depgraph._frozen_config
+    running = frozen._running_root.root
+    return bool(pkg.root == running and frozen.target_root != running)
 
 
 def _explain_once(depgraph: Any) -> str:
