@@ -130,6 +130,9 @@ def judge_merges(merging: Merging, kept: bool, drift: bool = True) -> Callable[[
             gone += [t.cpv for t in calculation.tasks if t.operation == "uninstall"]
             if gone:
                 raise RenewRoot(f"the image no longer needs {' '.join(gone)}")
+            if calculation.refused:
+                refused = " ".join(sorted(calculation.refused))
+                raise RenewRoot(f"the image's configuration no longer accepts {refused}")
         compiled = [t for t in calculation.tasks_into(merging.target) if t.how == "ebuild"]
         if merging.builder_reuse:
             untried = [t for t in compiled if t.cpv not in merging.builder_tried]

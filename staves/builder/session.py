@@ -56,6 +56,9 @@ class Calculation:
     # The slots (CATEGORY/PN:SLOT) of the image root the calculation reached, installed
     # packages and packages to be merged alike.
     reached: frozenset[str] = field(default_factory=frozenset)
+    # Installed packages of the image root its configuration no longer accepts (a mask, a
+    # license, keywords): Portage keeps them when nothing else fits; a fresh root would not.
+    refused: frozenset[str] = field(default_factory=frozenset)
 
     def merges_into(self, root: str) -> list[tuple[str, str]]:
         """(how, cpv) of what is merged into ``root``."""
@@ -108,9 +111,28 @@ def _planned(pkg: Any) -> Planned:
     return Planned(how, cpv, root, str(operation), pkg.use.enabled, pkg.iuse.all)
 
 
+# Why an installed package would not be chosen again (Portage's names for its masks).
+_REFUSING_MASKS = ("package.mask", "LICENSE", "KEYWORDS", "invalid", "EAPI.unsupported")
+
+
+def _refused_in(depgraph: Any, root: str) -> frozenset[str]:
+    """The installed packages of ``root`` in the graph that the configuration masks."""
+    target = root.rstrip("/") + "/"
+    graph = depgraph._dynamic_config.digraph
+    return frozenset(
+        str(node.cpv)
+        for node in graph
+        if getattr(node, "root", None) == target
+        and getattr(node, "installed", False)
+        and any(mask in (node.masks or {}) for mask in _REFUSING_MASKS)
+    )
+
+
 def _calculation(depgraph: Any, root: str | None) -> Calculation:
     tasks = tuple(_planned(pkg) for pkg in depgraph.altlist() if hasattr(pkg, "operation"))
-    return Calculation(tasks, _reached_in(depgraph, root) if root else frozenset())
+    if not root:
+        return Calculation(tasks)
+    return Calculation(tasks, _reached_in(depgraph, root), _refused_in(depgraph, root))
 
 
 def _install_hooks(portage: Any) -> None:
