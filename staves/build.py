@@ -65,6 +65,7 @@ from staves.podman.builder_container import (
     archive_stream,
     archived_file_stream,
     builder_container,
+    builder_root,
     ensure_image,
     ensure_volume,
     image_digest,
@@ -157,13 +158,13 @@ def binpkg_dir(plan: Mapping[str, Any]) -> str:
     return f"{BINPKG_PATH}/env-{key}"
 
 
-def check_user(client: Any, container: Any, request: BuildRequest) -> None:
+def check_user(client: Any, container: Any, request: BuildRequest, root: str = ROOTFS) -> None:
     """The spec's ``user`` must be in the finished image's passwd (and group), since
     ``podman run`` looks names up there; fail before any output is written."""
     user = request.config.user
     if not user:
         return
-    with archive_stream(client, container, f"{ROOTFS}/etc") as stream:
+    with archive_stream(client, container, f"{root}/etc") as stream:
         problem = user_problem(user, read_accounts(stream))
     if problem is not None:
         raise StavesError(
@@ -287,11 +288,12 @@ def run_builder(
         if result.exit_code != 0:
             raise failure_from(result)
         with phase("read back (accounts, epoch, package database)", output):
-            check_user(client, container, request)
+            root = builder_root(client, container)
+            check_user(client, container, request, root)
             epoch = read_epoch(client, container)
             if epoch is None:
                 warn_without_epoch(request)
-            with archive_stream(client, container, f"{ROOTFS}/{VDB_DIR}") as stream:
+            with archive_stream(client, container, f"{root}/{VDB_DIR}") as stream:
                 packages = read_vdb_tar(stream, strip_components=1)
             if request.audit:
                 refuse_advisories(client, container, request, packages, platform)

@@ -55,7 +55,7 @@ from .resolve import (
     package_envs,
     remember_all_binary,
 )
-from .roots import ImageRoot, close_root, open_root
+from .roots import ImageRoot, close_root, open_root, record_root_path
 from .session import PortageMissing, Session
 from .sync import install_sync_tools, sync_repositories
 
@@ -194,6 +194,7 @@ def build_root(plan: dict, session: Session, pkgdirs: tuple[str, str]) -> int:
     """The build into a root kept from the last build of the image, or a fresh one."""
     keep = None if plan["discard_pkgdir"] else plan["keep_root"]
     root = open_root(plan["root"], pkgdirs[1], keep, root_shape(plan))
+    record_root_path(root)
     complete = False
     try:
         code = build(plan, session, pkgdirs, root)
