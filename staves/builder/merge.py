@@ -142,7 +142,8 @@ def judge_merges(merging: Merging, kept: bool, drift: bool = True) -> Callable[[
         merges = calculation.merges_into(merging.target)
         if compiled and drift:
             say("checking the builder's libraries against the image's before compiling")
-            if drifting := drifting_build_libraries(merges):
+            held = calculation.held or {cpv for _, cpv in merges}
+            if drifting := drifting_build_libraries(held):
                 raise UpdateBuilder(drifting)
         elif drift:
             say("nothing to compile: no drift check needed")

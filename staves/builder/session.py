@@ -59,6 +59,8 @@ class Calculation:
     # Installed packages of the image root its configuration no longer accepts (a mask, a
     # license, keywords): Portage keeps them when nothing else fits; a fresh root would not.
     refused: frozenset[str] = field(default_factory=frozenset)
+    # Every package the image root will hold (CATEGORY/PF), installed or to be merged.
+    held: frozenset[str] = field(default_factory=frozenset)
 
     def merges_into(self, root: str) -> list[tuple[str, str]]:
         """(how, cpv) of what is merged into ``root``."""
@@ -95,15 +97,17 @@ def _import_portage() -> Any:
     return portage
 
 
-def _reached_in(depgraph: Any, root: str) -> frozenset[str]:
-    """The slots of ``root`` in the calculation's graph (installed packages included)."""
+def _nodes_in(depgraph: Any, root: str) -> list[Any]:
+    """The packages of ``root`` in the calculation's graph (Portage's own), installed ones
+    included, not those it uninstalls."""
     target = root.rstrip("/") + "/"
-    graph = depgraph._dynamic_config.digraph
-    return frozenset(
-        str(node.slot_atom)
-        for node in graph
-        if getattr(node, "root", None) == target and getattr(node, "slot_atom", None)
-    )
+    return [
+        node
+        for node in depgraph._dynamic_config.digraph
+        if getattr(node, "root", None) == target
+        and getattr(node, "slot_atom", None)
+        and getattr(node, "operation", "") != "uninstall"
+    ]
 
 
 def _planned(pkg: Any) -> Planned:
@@ -115,16 +119,12 @@ def _planned(pkg: Any) -> Planned:
 _REFUSING_MASKS = ("package.mask", "LICENSE", "KEYWORDS", "invalid", "EAPI.unsupported")
 
 
-def _refused_in(depgraph: Any, root: str) -> frozenset[str]:
-    """The installed packages of ``root`` in the graph that the configuration masks."""
-    target = root.rstrip("/") + "/"
-    graph = depgraph._dynamic_config.digraph
+def _refused(nodes: list[Any]) -> frozenset[str]:
+    """The installed packages among ``nodes`` that the configuration masks."""
     return frozenset(
         str(node.cpv)
-        for node in graph
-        if getattr(node, "root", None) == target
-        and getattr(node, "installed", False)
-        and any(mask in (node.masks or {}) for mask in _REFUSING_MASKS)
+        for node in nodes
+        if node.installed and any(mask in (node.masks or {}) for mask in _REFUSING_MASKS)
     )
 
 
@@ -132,7 +132,10 @@ def _calculation(depgraph: Any, root: str | None) -> Calculation:
     tasks = tuple(_planned(pkg) for pkg in depgraph.altlist() if hasattr(pkg, "operation"))
     if not root:
         return Calculation(tasks)
-    return Calculation(tasks, _reached_in(depgraph, root), _refused_in(depgraph, root))
+    nodes = _nodes_in(depgraph, root)
+    slots = frozenset(str(node.slot_atom) for node in nodes)
+    held = frozenset(str(node.cpv) for node in nodes)
+    return Calculation(tasks, slots, _refused(nodes), held)
 
 
 def _install_hooks(portage: Any) -> None:
@@ -171,8 +174,8 @@ def _install_hooks(portage: Any) -> None:
         return bool(want_update(depgraph, parent, pkg))
 
     def builder_flags_stay(depgraph: Any, pkg: Any, *args: Any, **kwargs: Any) -> Any:
-        if pkg.installed and _in_builder(depgraph, pkg):
-            return None
+        if _in_builder(depgraph, pkg) and _builder_has(depgraph, pkg):
+            return None  # the builder's installed instance is used as it is
         return reinstall_for_flags(depgraph, pkg, *args, **kwargs)
 
     def builder_deps_stay(depgraph: Any, pkg: Any) -> bool:
@@ -199,6 +202,13 @@ def _in_builder(depgraph: Any, pkg: Any) -> bool:
     frozen = depgraph._frozen_config
     running = frozen._running_root.root
     return bool(pkg.root == running and frozen.target_root != running)
+
+
+def _builder_has(depgraph: Any, pkg: Any) -> bool:
+    """Whether the builder has a package of ``pkg``'s slot installed."""
+    running = depgraph._frozen_config._running_root.root
+    vardb = depgraph._frozen_config.trees[running]["vartree"].dbapi
+    return bool(vardb.match(pkg.slot_atom))
 
 
 def _explain_once(depgraph: Any) -> str:
@@ -228,10 +238,11 @@ def _own_environment() -> Iterator[None]:
 
 @contextmanager
 def _silenced(quiet: bool) -> Iterator[None]:
+    """Without emerge's own output (its merge list), warnings on stderr still shown."""
     if not quiet:
         yield
         return
-    with redirect_stdout(io.StringIO()), redirect_stderr(io.StringIO()):
+    with redirect_stdout(io.StringIO()):
         yield
 
 
@@ -259,8 +270,8 @@ class Session:
     def emerge(self, args: list[str], judge: Judge | None = None, quiet: bool = False) -> int:
         """Run emerge with ``args`` in this process; its exit code. ``judge`` sees each
         calculation's merge list first; its ``Stop`` ends the run and is raised here.
-        ``quiet`` keeps what emerge itself prints (not its subprocesses) out of the output:
-        for a --pretend run, whose explanation is in ``problems``."""
+        ``quiet`` keeps what emerge itself prints on stdout (its merge list) out of the
+        output: for a --pretend run, whose explanation is in ``problems``."""
         from _emerge.main import emerge_main
 
         _HOOKS.judge, _HOOKS.problems = judge, ""
