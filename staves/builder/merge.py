@@ -9,7 +9,6 @@ then built afresh, so that it holds what a build from scratch would).
 """
 
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .builder_packages import pack_from_builder, reusable
@@ -19,7 +18,7 @@ from .failures import report_failure
 from .places import IMAGE_CONFIG_ROOT
 from .resolve import drifting_build_libraries, left_behind, license_refusals
 from .roots import ImageRoot
-from .session import Calculation, Session, Stop
+from .session import Calculation, Judge, Session, Stop
 
 LIBC = "virtual/libc"
 # What brings a kept root to what a build from scratch would merge: newer versions, USE
@@ -95,7 +94,7 @@ class Merging:
         return [*self.options, *where, *atoms]
 
 
-def emerge(session: Session, args: list[str], judge=None) -> None:
+def emerge(session: Session, args: list[str], judge: Judge | None = None) -> None:
     """One emerge; a failure ends the build, naming the package that failed."""
     code = session.emerge(["--color=n", "--verbose", "--quiet-build=n", *args], judge)
     if code != 0:
@@ -119,7 +118,7 @@ def refuse(problems: str) -> Refused:
     return Refused()
 
 
-def judge_merges(merging: Merging, kept: bool, drift: bool = True) -> Callable[[Calculation], None]:
+def judge_merges(merging: Merging, kept: bool, drift: bool = True) -> Judge:
     """What is checked of each calculation before its merge list is merged: in a kept
     root, packages left behind (a fresh root then) or nothing to do; packages the builder
     can give; the builder's libraries, when something is compiled against them."""
