@@ -52,12 +52,15 @@ def user_problem(user: str, accounts: Accounts) -> str | None:
     return None
 
 
-def check_user(client: Any, container: Any, user: str | None, spec_file: str | None) -> None:
+def check_user(
+    client: Any, container: Any, user: str | None, spec_file: str | None, root: str = ROOTFS
+) -> None:
     """The spec's ``user`` must be in the finished image's passwd (and group), since
-    ``podman run`` looks names up there; fail before any output is written."""
+    ``podman run`` looks names up there; fail before any output is written. ``root``:
+    where the image root is in the builder."""
     if not user:
         return
-    with archive_stream(client, container, f"{ROOTFS}/etc") as stream:
+    with archive_stream(client, container, f"{root}/etc") as stream:
         problem = user_problem(user, read_accounts(stream))
     if problem is not None:
         raise StavesError(

@@ -30,11 +30,11 @@ from staves.gentoo.rootfs_layers import PackedRootfs, pack_rootfs
 from staves.gentoo.sbom import ImageInput
 from staves.gentoo.vdb import InstalledPackage, read_vdb_tar
 from staves.podman.builder_container import (
-    ROOTFS,
     ROOTFS_ARCHIVE,
     archive_stream,
     archived_file_stream,
     builder_container,
+    builder_root,
     podman_step,
     run_to_end,
 )
@@ -93,11 +93,12 @@ def run_builder(
         if result.exit_code != 0:
             raise failure_from(result)
         with phase("read back (accounts, epoch, package database)", output):
-            check_user(client, container, request.config.user, request.spec_file)
+            root = builder_root(client, container)
+            check_user(client, container, request.config.user, request.spec_file, root)
             epoch = read_epoch(client, container)
             if epoch is None:
                 warn_without_epoch(request.builder)
-            with archive_stream(client, container, f"{ROOTFS}/{VDB_DIR}") as stream:
+            with archive_stream(client, container, f"{root}/{VDB_DIR}") as stream:
                 packages = read_vdb_tar(stream, strip_components=1)
             if request.audit:
                 refuse_advisories(client, container, packages, platform)

@@ -55,7 +55,7 @@ from .resolve import (
     package_envs,
     remember_all_binary,
 )
-from .roots import ImageRoot, close_root, open_root
+from .roots import ImageRoot, close_root, open_root, record_root_path
 from .runtime_record import record_compiler_runtime
 from .session import PortageMissing, Session
 from .sync import install_sync_tools, sync_repositories
@@ -202,6 +202,7 @@ def build_root(plan: dict, session: Session, pkgdirs: tuple[str, str]) -> int:
     """The build into a root kept from the last build of the image, or a fresh one."""
     keep = None if plan["discard_pkgdir"] else plan["keep_root"]
     root = open_root(plan["root"], pkgdirs[1], keep, root_shape(plan))
+    record_root_path(root)
     complete = False
     try:
         code = build(plan, session, pkgdirs, root)
@@ -227,6 +228,10 @@ def serve(argv: list[str]) -> int:
     """Build under the host's lease, then hold the root until the host has exported it."""
     run_on_portage_python(argv)
     end_on_stop()
+    # emerge runs in this process and its phases in subprocesses writing to the same
+    # output: each line goes out as it is written, so that they keep their order.
+    for stream in (sys.stdout, sys.stderr):
+        stream.reconfigure(line_buffering=True)  # type: ignore[attr-defined]
     if len(argv) != 2:
         print("usage: python3 PROGRAM.pyz PLAN-FILE", file=sys.stderr)
         return hold_for_host(None, 2)

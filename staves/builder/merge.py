@@ -9,7 +9,6 @@ then built afresh, so that it holds what a build from scratch would).
 """
 
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .builder_packages import pack_from_builder, reusable
@@ -19,7 +18,7 @@ from .failures import report_failure
 from .places import IMAGE_CONFIG_ROOT
 from .resolve import drifting_build_libraries, left_behind, license_refusals
 from .roots import ImageRoot
-from .session import Calculation, Session, Stop
+from .session import Calculation, Judge, Session, Stop
 
 LIBC = "virtual/libc"
 # What brings a kept root to what a build from scratch would merge: newer versions, USE
@@ -95,7 +94,7 @@ class Merging:
         return [*self.options, *where, *atoms]
 
 
-def emerge(session: Session, args: list[str], judge=None) -> None:
+def emerge(session: Session, args: list[str], judge: Judge | None = None) -> None:
     """One emerge; a failure ends the build, naming the package that failed."""
     code = session.emerge(["--color=n", "--verbose", "--quiet-build=n", *args], judge)
     if code != 0:
@@ -119,7 +118,7 @@ def refuse(problems: str) -> Refused:
     return Refused()
 
 
-def judge_merges(merging: Merging, kept: bool, drift: bool = True) -> Callable[[Calculation], None]:
+def judge_merges(merging: Merging, kept: bool, drift: bool = True) -> Judge:
     """What is checked of each calculation before its merge list is merged: in a kept
     root, packages left behind (a fresh root then) or nothing to do; packages the builder
     can give; the builder's libraries, when something is compiled against them."""
@@ -130,6 +129,9 @@ def judge_merges(merging: Merging, kept: bool, drift: bool = True) -> Callable[[
             gone += [t.cpv for t in calculation.tasks if t.operation == "uninstall"]
             if gone:
                 raise RenewRoot(f"the image no longer needs {' '.join(gone)}")
+            if calculation.refused:
+                refused = " ".join(sorted(calculation.refused))
+                raise RenewRoot(f"the image's configuration no longer accepts {refused}")
         compiled = [t for t in calculation.tasks_into(merging.target) if t.how == "ebuild"]
         if merging.builder_reuse:
             untried = [t for t in compiled if t.cpv not in merging.builder_tried]
@@ -139,7 +141,8 @@ def judge_merges(merging: Merging, kept: bool, drift: bool = True) -> Callable[[
         merges = calculation.merges_into(merging.target)
         if compiled and drift:
             say("checking the builder's libraries against the image's before compiling")
-            if drifting := drifting_build_libraries(merges):
+            held = calculation.held or {cpv for _, cpv in merges}
+            if drifting := drifting_build_libraries(held):
                 raise UpdateBuilder(drifting)
         elif drift:
             say("nothing to compile: no drift check needed")

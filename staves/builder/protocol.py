@@ -24,3 +24,6 @@ CREDENTIALS_DIR = "/run/staves"
 # The finished root as one tar, beside the root: Podman's archive API gives every file it
 # copies out root's ownership, so the root travels inside this file, owners intact.
 ROOT_ARCHIVE_SUFFIX = ".tar"
+# Where the image root is, for the host to read its files (the plan's root is a link to a
+# root kept in the cache volume, which Podman cannot follow once the builder has stopped).
+ROOT_PATH_FILE = "/tmp/staves-root-path"

@@ -5,6 +5,7 @@ libraries that would drift from the image's, the packages a kept root no longer 
 import hashlib
 import json
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
 from .places import BUILDER_PORTAGE
@@ -49,18 +50,16 @@ BUILDER_KEEPS = frozenset({"sys-apps/baselayout", "virtual/libc"})
 
 
 def drifting_build_libraries(
-    merges: list[tuple[str, str]], vdb: Path = Path("/var/db/pkg")
+    image_packages: Iterable[str], vdb: Path = Path("/var/db/pkg")
 ) -> list[str]:
-    """Packages the image receives that the builder has at another version, when something
-    is compiled: the builder gets the image's version first, so that nothing is compiled
-    against a library (or subslot) the image will not have. The C library stays as it is:
-    what is built against an older glibc runs on a newer one, and Portage records that
-    (">=") in each binary package."""
-    if not any(how == "ebuild" for how, _ in merges):
-        return []
+    """Packages the image holds (CATEGORY/PF, installed in it or merged now) that the
+    builder has at another version, when something is compiled: the builder gets the
+    image's version first, so that nothing is compiled against a library (or subslot) the
+    image will not have. The C library stays as it is: what is built against an older
+    glibc runs on a newer one, and Portage records that (">=") in each binary package."""
     keeps = BUILDER_KEEPS | builder_libc(vdb)
     drifting = []
-    for _, cpv in merges:
+    for cpv in sorted(image_packages):
         installed = installed_in_builder(cpv_name(cpv), vdb)
         if installed and cpv not in installed and cpv_name(cpv) not in keeps:
             drifting.append(f"={cpv}")

@@ -11,8 +11,9 @@ command runs it; the session adds two things to it:
 - env-update (and ldconfig) for the image root once, after the last merge, rather than
   after every package;
 - the builder's installed packages stay as they are while an emerge into the image root
-  updates (``--update --deep``): only the image root is brought up to date, as without
-  ``--update`` the builder's build dependencies are used as installed.
+  updates (``--update --deep --changed-use --changed-deps``): only the image root is
+  brought up to date; the builder's build dependencies are used as installed, as an
+  emerge without those options does.
 """
 
 import io
@@ -55,6 +56,11 @@ class Calculation:
     # The slots (CATEGORY/PN:SLOT) of the image root the calculation reached, installed
     # packages and packages to be merged alike.
     reached: frozenset[str] = field(default_factory=frozenset)
+    # Installed packages of the image root its configuration no longer accepts (a mask, a
+    # license, keywords): Portage keeps them when nothing else fits; a fresh root would not.
+    refused: frozenset[str] = field(default_factory=frozenset)
+    # Every package the image root will hold (CATEGORY/PF), installed or to be merged.
+    held: frozenset[str] = field(default_factory=frozenset)
 
     def merges_into(self, root: str) -> list[tuple[str, str]]:
         """(how, cpv) of what is merged into ``root``."""
@@ -91,15 +97,17 @@ def _import_portage() -> Any:
     return portage
 
 
-def _reached_in(depgraph: Any, root: str) -> frozenset[str]:
-    """The slots of ``root`` in the calculation's graph (installed packages included)."""
+def _nodes_in(depgraph: Any, root: str) -> list[Any]:
+    """The packages of ``root`` in the calculation's graph (Portage's own), installed ones
+    included, not those it uninstalls."""
     target = root.rstrip("/") + "/"
-    graph = depgraph._dynamic_config.digraph
-    return frozenset(
-        str(node.slot_atom)
-        for node in graph
-        if getattr(node, "root", None) == target and getattr(node, "slot_atom", None)
-    )
+    return [
+        node
+        for node in depgraph._dynamic_config.digraph
+        if getattr(node, "root", None) == target
+        and getattr(node, "slot_atom", None)
+        and getattr(node, "operation", "") != "uninstall"
+    ]
 
 
 def _planned(pkg: Any) -> Planned:
@@ -107,9 +115,27 @@ def _planned(pkg: Any) -> Planned:
     return Planned(how, cpv, root, str(operation), pkg.use.enabled, pkg.iuse.all)
 
 
+# Why an installed package would not be chosen again (Portage's names for its masks).
+_REFUSING_MASKS = ("package.mask", "LICENSE", "KEYWORDS", "invalid", "EAPI.unsupported")
+
+
+def _refused(nodes: list[Any]) -> frozenset[str]:
+    """The installed packages among ``nodes`` that the configuration masks."""
+    return frozenset(
+        str(node.cpv)
+        for node in nodes
+        if node.installed and any(mask in (node.masks or {}) for mask in _REFUSING_MASKS)
+    )
+
+
 def _calculation(depgraph: Any, root: str | None) -> Calculation:
     tasks = tuple(_planned(pkg) for pkg in depgraph.altlist() if hasattr(pkg, "operation"))
-    return Calculation(tasks, _reached_in(depgraph, root) if root else frozenset())
+    if not root:
+        return Calculation(tasks)
+    nodes = _nodes_in(depgraph, root)
+    slots = frozenset(str(node.slot_atom) for node in nodes)
+    held = frozenset(str(node.cpv) for node in nodes)
+    return Calculation(tasks, slots, _refused(nodes), held)
 
 
 def _install_hooks(portage: Any) -> None:
@@ -124,6 +150,8 @@ def _install_hooks(portage: Any) -> None:
     env_update = env_updates.env_update
     _HOOKS.env_update = env_update
     want_update = _emerge.depgraph.depgraph._want_update_pkg
+    reinstall_for_flags = _emerge.depgraph.depgraph._reinstall_for_flags
+    changed_deps = _emerge.depgraph.depgraph._changed_deps
 
     def judged_calculation(settings: Any, trees: Any, opts: Any, *args: Any, **kwargs: Any):
         _HOOKS.calculations += 1
@@ -141,11 +169,19 @@ def _install_hooks(portage: Any) -> None:
         return env_update(*args, **kwargs)
 
     def builder_stays(depgraph: Any, parent: Any, pkg: Any) -> bool:
-        frozen = depgraph._frozen_config
-        running = frozen._running_root.root
-        if pkg.root == running and frozen.target_root != running:
+        if _in_builder(depgraph, pkg):
             return False
         return bool(want_update(depgraph, parent, pkg))
+
+    def builder_flags_stay(depgraph: Any, pkg: Any, *args: Any, **kwargs: Any) -> Any:
+        if _in_builder(depgraph, pkg) and _builder_has(depgraph, pkg):
+            return None  # the builder's installed instance is used as it is
+        return reinstall_for_flags(depgraph, pkg, *args, **kwargs)
+
+    def builder_deps_stay(depgraph: Any, pkg: Any) -> bool:
+        if pkg.installed and _in_builder(depgraph, pkg):
+            return False
+        return bool(changed_deps(depgraph, pkg))
 
     _emerge.actions.backtrack_depgraph = judged_calculation
     # The judge runs in this process: no calculation in a child process (Portage that
@@ -155,8 +191,24 @@ def _install_hooks(portage: Any) -> None:
     if fork is not None and hasattr(fork, "enabled"):
         fork.enabled = lambda opts: False
     _emerge.depgraph.depgraph._want_update_pkg = builder_stays
+    _emerge.depgraph.depgraph._reinstall_for_flags = builder_flags_stay
+    _emerge.depgraph.depgraph._changed_deps = builder_deps_stay
     env_updates.env_update = deferred_env_update  # merges import it when they run
     _emerge.actions._staves_hooked = True
+
+
+def _in_builder(depgraph: Any, pkg: Any) -> bool:
+    """Whether ``pkg`` is the builder's while an emerge works on another root."""
+    frozen = depgraph._frozen_config
+    running = frozen._running_root.root
+    return bool(pkg.root == running and frozen.target_root != running)
+
+
+def _builder_has(depgraph: Any, pkg: Any) -> bool:
+    """Whether the builder has a package of ``pkg``'s slot installed."""
+    running = depgraph._frozen_config._running_root.root
+    vardb = depgraph._frozen_config.trees[running]["vartree"].dbapi
+    return bool(vardb.match(pkg.slot_atom))
 
 
 def _explain_once(depgraph: Any) -> str:
@@ -186,10 +238,11 @@ def _own_environment() -> Iterator[None]:
 
 @contextmanager
 def _silenced(quiet: bool) -> Iterator[None]:
+    """Without emerge's own output (its merge list), warnings on stderr still shown."""
     if not quiet:
         yield
         return
-    with redirect_stdout(io.StringIO()), redirect_stderr(io.StringIO()):
+    with redirect_stdout(io.StringIO()):
         yield
 
 
@@ -217,8 +270,8 @@ class Session:
     def emerge(self, args: list[str], judge: Judge | None = None, quiet: bool = False) -> int:
         """Run emerge with ``args`` in this process; its exit code. ``judge`` sees each
         calculation's merge list first; its ``Stop`` ends the run and is raised here.
-        ``quiet`` keeps what emerge itself prints (not its subprocesses) out of the output:
-        for a --pretend run, whose explanation is in ``problems``."""
+        ``quiet`` keeps what emerge itself prints on stdout (its merge list) out of the
+        output: for a --pretend run, whose explanation is in ``problems``."""
         from _emerge.main import emerge_main
 
         _HOOKS.judge, _HOOKS.problems = judge, ""

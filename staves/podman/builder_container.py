@@ -30,7 +30,7 @@ from podman.api import stream_frames
 from podman.errors import APIError, NotFound, PodmanError
 
 from oci.descriptor import Platform
-from staves.builder.protocol import FINISHED_MARK, ROOT_ARCHIVE_SUFFIX
+from staves.builder.protocol import FINISHED_MARK, ROOT_ARCHIVE_SUFFIX, ROOT_PATH_FILE
 from staves.errors import StavesError
 from staves.podman.builder_access import Credentials
 from staves.podman.builder_program import PLAN_PATH, builder_command, program_files
@@ -347,6 +347,17 @@ def image_digest(client: podman.PodmanClient, reference: str) -> str | None:
     attrs = client.images.get(reference).attrs
     digest = attrs.get("Digest")
     return str(digest) if digest else None
+
+
+def builder_root(client: podman.PodmanClient, container: Any) -> str:
+    """Where the finished image root is in the builder: the directory the program names
+    (a root kept in the cache volume), else ``ROOTFS``."""
+    try:
+        with archived_file_stream(client, container, ROOT_PATH_FILE) as stream:
+            path = stream.read(4096).decode(errors="replace").strip()
+    except StavesError:
+        return ROOTFS
+    return path if path.startswith("/") else ROOTFS
 
 
 @contextmanager

@@ -131,3 +131,16 @@ def test_a_changed_environment_is_compiled_anew_even_in_a_kept_root(tmp_path: Pa
     (args,) = session.runs
     assert "--usepkg-exclude=app-misc/envprobe" in args
     assert "--reinstall-atoms=app-misc/envprobe" in args
+
+
+def test_an_installed_package_the_configuration_now_refuses_means_a_fresh_root(
+    tmp_path: Path,
+) -> None:
+    # Portage keeps an installed package whose license is no longer accepted when nothing
+    # else fits; a build from scratch refuses it, before anything is merged.
+    installed(tmp_path / "rootfs", "app-misc/motd:0")
+    kept = Calculation((), frozenset({"app-misc/motd:0"}), frozenset({"app-misc/motd-1.1"}))
+    session = FakeSession([kept], failing={"--pretend": LICENSE_PROBLEM})
+    with pytest.raises(Refused):
+        merge_image(merging(tmp_path, session, reused=True), ["app-misc/motd"], [], False)
+    assert "--pretend" in session.runs[-1]  # the fresh root's license check refused it
