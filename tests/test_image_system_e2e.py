@@ -63,8 +63,15 @@ def test_user_the_image_lacks_is_one_error_before_any_output(builder: Builder) -
     assert not failed.layout.exists()
 
 
-def test_service_image_serves_as_its_own_user(builder: Builder, tmp_path: Path) -> None:
-    build = builder.build(WEBD)
+@pytest.fixture(scope="module")
+def webd(builder: Builder, tmp_path_factory: pytest.TempPathFactory) -> tuple[Build, Path]:
+    """WEBD built once, with its SBOM written beside it (the image and the SBOM's path)."""
+    sbom = tmp_path_factory.mktemp("webd") / "sbom.json"
+    return builder.build(WEBD, "--sbom", str(sbom)), sbom
+
+
+def test_service_image_serves_as_its_own_user(webd: tuple[Build, Path], tmp_path: Path) -> None:
+    build, _ = webd
     members = build.members()
     # The package's own log directory, kept with its owner and mode (not deleted).
     log_dir = members["var/log/webd"]
@@ -129,9 +136,8 @@ def test_install_mask_keeps_contents_true_and_can_keep_headers(builder: Builder)
     assert "/usr/include/greet.h" in contents(kept, "dev-libs/libgreet")
 
 
-def test_sbom_file_list_matches_the_image(builder: Builder, tmp_path: Path) -> None:
-    sbom_path = tmp_path / "sbom.json"
-    build = builder.build(WEBD, "--sbom", str(sbom_path))
+def test_sbom_file_list_matches_the_image(webd: tuple[Build, Path]) -> None:
+    build, sbom_path = webd
     sbom = json.loads(sbom_path.read_text())
     listed = {f["fileName"].removeprefix("./") for f in sbom.get("files", [])}
     assert listed, "the SBOM lists no files"
