@@ -5,11 +5,13 @@ volume (``seeded_cache``); ``builder`` gives each test module a copy of it. See
 tests/README.md for which fixture to reuse in a new end-to-end test.
 """
 
+import fcntl
 import json
 import os
 import shutil
 import subprocess
 import tarfile
+import tempfile
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -28,6 +30,8 @@ from tests.run_shared import made_once, run_id, run_labels
 TEST_IMAGES = os.environ.get("STAVES_TEST_IMAGES", "localhost/staves-test")
 BUILDER = f"{TEST_IMAGES}/builder:latest"
 PORTAGE = f"{TEST_IMAGES}/portage:latest"
+# Locks on the built images tests store in Podman while they run them (Build.stored).
+IMAGE_LOCKS = Path(tempfile.gettempdir()) / "staves-test-image-locks"
 
 
 def podman(*args: str) -> subprocess.CompletedProcess[str]:
@@ -125,21 +129,38 @@ class Build:
         """The image as ``podman run`` names it."""
         return f"oci:{self.layout}:t"
 
-    def remove_image(self) -> None:
-        # podman run of a layout stores the image; its ID is the config digest.
-        podman("rmi", "-f", self.config_digest().removeprefix("sha256:"))
+    @contextmanager
+    def stored(self) -> Iterator[None]:
+        """While ``podman run`` of ``image`` may use the copy it stores (its ID is the config
+        digest); that copy is removed after, unless another test still uses it.
+
+        Builds are reproducible: tests running side by side (other xdist workers, other
+        checkouts on the machine) store the same image under the same ID. Each holds a
+        shared lock on the ID while it uses it; the last to finish removes it.
+        """
+        image_id = self.config_digest().removeprefix("sha256:")
+        IMAGE_LOCKS.mkdir(exist_ok=True)
+        with (IMAGE_LOCKS / f"{image_id}.lock").open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_SH)
+            try:
+                yield
+            finally:
+                try:
+                    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    pass  # in use elsewhere: the last user removes it
+                else:
+                    podman("rmi", "-f", image_id)
 
     def run(self, *command: str, options: tuple[str, ...] = ()) -> str:
         """Run the built image with podman (``options`` before the image); its stdout."""
-        try:
+        with self.stored():
             proc = subprocess.run(
                 ["podman", "run", "--rm", *options, self.image, *command],
                 capture_output=True,
                 text=True,
                 check=False,
             )
-        finally:
-            self.remove_image()
         assert proc.returncode == 0, proc.stderr
         return proc.stdout
 

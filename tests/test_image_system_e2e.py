@@ -86,17 +86,19 @@ def test_service_image_serves_as_its_own_user(webd: tuple[Build, Path], tmp_path
     assert out == "from sh: uid=480(webd) gid=480(webd)\n"
 
     port, name = free_port(), f"staves-webd-{uuid.uuid4().hex[:8]}"
-    started = podman("run", "-d", "--name", name, "-p", f"127.0.0.1:{port}:8080", build.image)
-    assert started.returncode == 0, started.stderr
-    try:
-        page = _get_when_up(f"http://127.0.0.1:{port}/")
-        assert page == "<h1>webd works</h1>\n"
-        # It could write its log: the directory is its user's.
-        logged = podman("exec", name, "/bin/sh", "-c", "read l </var/log/webd/access.log; echo $l")
-        assert logged.stdout.startswith("GET / HTTP/1.1"), logged.stderr
-    finally:
-        podman("rm", "-f", "-t", "0", name)
-        build.remove_image()
+    with build.stored():
+        started = podman("run", "-d", "--name", name, "-p", f"127.0.0.1:{port}:8080", build.image)
+        assert started.returncode == 0, started.stderr
+        try:
+            page = _get_when_up(f"http://127.0.0.1:{port}/")
+            assert page == "<h1>webd works</h1>\n"
+            # It could write its log: the directory is its user's.
+            logged = podman(
+                "exec", name, "/bin/sh", "-c", "read l </var/log/webd/access.log; echo $l"
+            )
+            assert logged.stdout.startswith("GET / HTTP/1.1"), logged.stderr
+        finally:
+            podman("rm", "-f", "-t", "0", name)
 
 
 def _get_when_up(url: str) -> str:
