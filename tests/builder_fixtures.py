@@ -1,10 +1,17 @@
-"""Fixtures for end-to-end builds: the test builder images, a cache volume, a build runner."""
+"""Fixtures for end-to-end builds: the test builder images, cache volumes, a build runner.
 
+The binary packages most builds need are compiled once per test run, into the seed cache
+volume (``seeded_cache``); ``builder`` gives each test module a copy of it. See
+tests/README.md for which fixture to reuse in a new end-to-end test.
+"""
+
+import fcntl
 import json
 import os
 import shutil
 import subprocess
 import tarfile
+import tempfile
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -17,11 +24,14 @@ import pytest
 from staves.podman.owners import OWNER_LABEL, Owner
 from tests.conftest import PROJECT, require_tools
 from tests.loopback import free_port, wait_for_port
+from tests.run_shared import made_once, run_id, run_labels
 
 # The images scripts/build-test-images tagged (STAVES_TEST_IMAGES keeps checkouts apart).
 TEST_IMAGES = os.environ.get("STAVES_TEST_IMAGES", "localhost/staves-test")
 BUILDER = f"{TEST_IMAGES}/builder:latest"
 PORTAGE = f"{TEST_IMAGES}/portage:latest"
+# Locks on the built images tests store in Podman while they run them (Build.stored).
+IMAGE_LOCKS = Path(tempfile.gettempdir()) / "staves-test-image-locks"
 
 
 def podman(*args: str) -> subprocess.CompletedProcess[str]:
@@ -119,21 +129,38 @@ class Build:
         """The image as ``podman run`` names it."""
         return f"oci:{self.layout}:t"
 
-    def remove_image(self) -> None:
-        # podman run of a layout stores the image; its ID is the config digest.
-        podman("rmi", "-f", self.config_digest().removeprefix("sha256:"))
+    @contextmanager
+    def stored(self) -> Iterator[None]:
+        """While ``podman run`` of ``image`` may use the copy it stores (its ID is the config
+        digest); that copy is removed after, unless another test still uses it.
+
+        Builds are reproducible: tests running side by side (other xdist workers, other
+        checkouts on the machine) store the same image under the same ID. Each holds a
+        shared lock on the ID while it uses it; the last to finish removes it.
+        """
+        image_id = self.config_digest().removeprefix("sha256:")
+        IMAGE_LOCKS.mkdir(exist_ok=True)
+        with (IMAGE_LOCKS / f"{image_id}.lock").open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_SH)
+            try:
+                yield
+            finally:
+                try:
+                    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    pass  # in use elsewhere: the last user removes it
+                else:
+                    podman("rmi", "-f", image_id)
 
     def run(self, *command: str, options: tuple[str, ...] = ()) -> str:
         """Run the built image with podman (``options`` before the image); its stdout."""
-        try:
+        with self.stored():
             proc = subprocess.run(
                 ["podman", "run", "--rm", *options, self.image, *command],
                 capture_output=True,
                 text=True,
                 check=False,
             )
-        finally:
-            self.remove_image()
         assert proc.returncode == 0, proc.stderr
         return proc.stdout
 
@@ -194,11 +221,82 @@ def test_images() -> None:
             pytest.skip(f"{image} is missing; scripts/build-test-images builds it")
 
 
+# What the seed cache holds: the packages of most test builds (hello, its library, the C
+# library and the skeleton; gentool in the builder's own partition), with their default USE
+# flags. A test that checks that one of these compiles uses another USE flag or a cache
+# volume of its own (``fresh_cache``).
+SEED_SPEC = """
+name = "localhost/staves-test/seed"
+packages = ["app-misc/hello"]
+command = ["/usr/bin/hello"]
+"""
+
+
+def create_cache_volume(name: str) -> None:
+    """A binary-package cache volume as staves creates one, labelled as this run's too."""
+    labels = ("--label", "io.staves.purpose=binpkg-cache", *run_labels())
+    made = podman("volume", "create", *labels, name)
+    assert made.returncode == 0, made.stderr
+
+
+def clone_volume(source: str, name: str) -> None:
+    """A new cache volume ``name`` holding what ``source`` holds (``podman volume
+    export|import``)."""
+    create_cache_volume(name)
+    with subprocess.Popen(["podman", "volume", "export", source], stdout=subprocess.PIPE) as out:
+        imported = subprocess.run(
+            ["podman", "volume", "import", name, "-"],
+            stdin=out.stdout,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    assert out.returncode == 0 and imported.returncode == 0, imported.stderr
+
+
+@pytest.fixture(scope="session")
+def seeded_cache(test_images: None, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The run's seed cache volume, after one cold build of SEED_SPEC: made once for the
+    whole run (under pytest-xdist too) and never written to again; copy it with
+    ``clone_volume`` (``builder`` does), never build on it."""
+
+    def make() -> str:
+        volume = f"staves-test-seed-{run_id()}"
+        create_cache_volume(volume)
+        Builder(volume, tmp_path_factory.mktemp("seed")).build(SEED_SPEC)
+        return volume
+
+    return made_once(tmp_path_factory, "seeded-cache", make)
+
+
 @pytest.fixture(scope="module")
-def builder(test_images: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Builder]:
+def builder(seeded_cache: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Builder]:
+    """A build runner for the module, on a copy of the seed cache of its own."""
     cache = f"staves-test-cache-{uuid.uuid4().hex[:8]}"
     try:
+        clone_volume(seeded_cache, cache)
         yield Builder(cache, tmp_path_factory.mktemp("builds"))
+    finally:
+        podman("volume", "rm", "-f", cache)
+
+
+@pytest.fixture
+def cloned_builder(seeded_cache: str, tmp_path: Path) -> Iterator[Builder]:
+    """A build runner for this test alone, on a copy of the seed cache of its own."""
+    cache = f"staves-test-clone-{uuid.uuid4().hex[:8]}"
+    try:
+        clone_volume(seeded_cache, cache)
+        yield Builder(cache, tmp_path)
+    finally:
+        podman("volume", "rm", "-f", cache)
+
+
+@pytest.fixture
+def fresh_cache(test_images: None) -> Iterator[str]:
+    """The name of a cache volume that does not exist yet (removed after the test)."""
+    cache = f"staves-test-fresh-{uuid.uuid4().hex[:8]}"
+    try:
+        yield cache
     finally:
         podman("volume", "rm", "-f", cache)
 

@@ -1,4 +1,5 @@
-"""Shared fixtures: the project's Podman config, tool availability, schema validation."""
+"""Shared fixtures: the project's Podman config, tool availability, schema validation; the
+run's shared builds (tests/builder_fixtures.py) and their removal when the run ends."""
 
 import atexit
 import os
@@ -33,6 +34,38 @@ def _staves_from_this_checkout() -> None:
 
 
 _staves_from_this_checkout()
+
+# Fixtures every end-to-end module may ask for by name (the run's seed cache and copies).
+pytest_plugins = ["tests.builder_fixtures"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    from tests.run_shared import run_id
+
+    run_id()  # fixed before pytest-xdist starts its workers, which inherit it
+
+
+# The slowest test files, slowest first (from tests/README.md's measurements): run first, so
+# that under pytest-xdist (one file per worker at a time, in collection order) none of them
+# starts when the others are nearly done. Other files follow in their usual order.
+SLOWEST_FIRST = (
+    "test_reproducible_e2e.py",
+    "test_platforms_e2e.py",
+    "test_build_races_e2e.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: place for place, name in enumerate(SLOWEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: keeps the rest
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    # The process that started the run (not an xdist worker) removes what the run shared.
+    if not hasattr(session.config, "workerinput"):
+        from tests.run_shared import remove_run_objects
+
+        remove_run_objects()
 
 
 def require_tools(*names: str) -> None:

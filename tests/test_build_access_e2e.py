@@ -29,6 +29,7 @@ from tests.builder_fixtures import (
     Build,
     Builder,
     builder,
+    clone_volume,
     overlay_git,
     podman,
     test_images,
@@ -69,7 +70,7 @@ def last_line(build: Build) -> str:
 
 
 def test_distfile_is_fetched_verified_then_reused_without_network(
-    builder: Builder, volumes: list[str]
+    builder: Builder, seeded_cache: str, volumes: list[str]
 ) -> None:
     distfiles = fresh(volumes, "distfiles")
     with file_server(PROJECT / "tests" / "testbed") as port:
@@ -77,16 +78,13 @@ def test_distfile_is_fetched_verified_then_reused_without_network(
         first = builder.build(spec, "--network", "host", "--distfiles-cache", distfiles)
     assert first.run() == FETCHED_OUTPUT
     assert f"/distfiles/{DISTFILE}" in first.log
-    # The mirror is gone and there is no network; a fresh binary-package cache makes the
-    # build compile again, from the distfile in the cache volume.
+    # The mirror is gone and there is no network; a binary-package cache without the
+    # package (a copy of the run's seed) makes the build compile it again, from the
+    # distfile in the cache volume.
+    binpkgs = fresh(volumes, "binpkgs")
+    clone_volume(seeded_cache, binpkgs)
     hermetic = builder.build(
-        spec,
-        "--network",
-        "none",
-        "--distfiles-cache",
-        distfiles,
-        "--build-cache",
-        fresh(volumes, "binpkgs"),
+        spec, "--network", "none", "--distfiles-cache", distfiles, "--build-cache", binpkgs
     )
     assert "app-misc/fetched-1.0::gentoo" in re.findall(r">>> Emerging \(.*", hermetic.log)[-1]
     assert "Downloading" not in hermetic.log

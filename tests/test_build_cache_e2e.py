@@ -38,6 +38,7 @@ class Run:
     proc: subprocess.CompletedProcess[str]
     pid: int
     started: datetime
+    ended: float  # time.monotonic() when staves exited
 
     @property
     def digest(self) -> str:
@@ -53,6 +54,8 @@ class Run:
 
     def builders_created(self) -> list[str]:
         """Builder containers this run's staves created, from Podman's event log."""
+        # The log is read up to a second ago (--until 1s): wait until that covers the run.
+        time.sleep(max(0.0, self.ended + 1.5 - time.monotonic()))
         events = podman(
             "events",
             "--since",
@@ -96,10 +99,9 @@ class Bed:
             [*argv, *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
         )
         out, err = popen.communicate()
-        time.sleep(1.5)  # for the event log, read up to a second ago
         proc = subprocess.CompletedProcess(argv, popen.returncode, out, err)
         assert proc.returncode == 0, err[-3000:]
-        return Run(proc, popen.pid, started)
+        return Run(proc, popen.pid, started, time.monotonic())
 
     @property
     def all_outputs(self) -> tuple[str, ...]:

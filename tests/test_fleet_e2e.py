@@ -1,6 +1,7 @@
 """A fleet of runners sharing one cache: a binhost made by ``staves cache export`` and served
-over HTTP, and the cache pushed to and pulled from a registry. One cold build (the "team's
-runner") feeds every other runner here, each with an empty cache volume of its own."""
+over HTTP, and the cache pushed to and pulled from a registry. One build (the "team's
+runner", on a copy of the run's seed cache) feeds every other runner here, each with an empty
+cache volume of its own."""
 
 import gzip
 import subprocess
@@ -12,7 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.builder_fixtures import BUILDER, PORTAGE, Build, Builder, podman, test_images
+from tests.builder_fixtures import (
+    BUILDER,
+    PORTAGE,
+    Build,
+    Builder,
+    clone_volume,
+    podman,
+    test_images,
+)
 from tests.loopback import free_port, wait_for_port
 from tests.registry_fixtures import PASSWORD, USER, Registry, start_registry
 from tests.test_build_e2e import HELLO, compiled_from_source
@@ -57,12 +66,14 @@ def volume_files(volume: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def fleet(test_images: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
+def fleet(seeded_cache: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
     registry = start_registry(tmp_path_factory.mktemp("fleet-registry"), htpasswd=True)
     workdir = tmp_path_factory.mktemp("fleet")
+    # The team's runner has built before: a copy of the run's seed cache, which holds HELLO.
     team = Builder(f"staves-test-fleet-{uuid.uuid4().hex[:8]}", workdir)
     cache_ref = f"{registry.host}/team/binpkgs:hello"
     try:
+        clone_volume(seeded_cache, team.cache)
         # As a CI job runs it every time: from the cache, which is not there yet the first
         # time, and back to it.
         cache = f"docker://{cache_ref}"

@@ -63,8 +63,15 @@ def test_user_the_image_lacks_is_one_error_before_any_output(builder: Builder) -
     assert not failed.layout.exists()
 
 
-def test_service_image_serves_as_its_own_user(builder: Builder, tmp_path: Path) -> None:
-    build = builder.build(WEBD)
+@pytest.fixture(scope="module")
+def webd(builder: Builder, tmp_path_factory: pytest.TempPathFactory) -> tuple[Build, Path]:
+    """WEBD built once, with its SBOM written beside it (the image and the SBOM's path)."""
+    sbom = tmp_path_factory.mktemp("webd") / "sbom.json"
+    return builder.build(WEBD, "--sbom", str(sbom)), sbom
+
+
+def test_service_image_serves_as_its_own_user(webd: tuple[Build, Path], tmp_path: Path) -> None:
+    build, _ = webd
     members = build.members()
     # The package's own log directory, kept with its owner and mode (not deleted).
     log_dir = members["var/log/webd"]
@@ -79,17 +86,19 @@ def test_service_image_serves_as_its_own_user(builder: Builder, tmp_path: Path) 
     assert out == "from sh: uid=480(webd) gid=480(webd)\n"
 
     port, name = free_port(), f"staves-webd-{uuid.uuid4().hex[:8]}"
-    started = podman("run", "-d", "--name", name, "-p", f"127.0.0.1:{port}:8080", build.image)
-    assert started.returncode == 0, started.stderr
-    try:
-        page = _get_when_up(f"http://127.0.0.1:{port}/")
-        assert page == "<h1>webd works</h1>\n"
-        # It could write its log: the directory is its user's.
-        logged = podman("exec", name, "/bin/sh", "-c", "read l </var/log/webd/access.log; echo $l")
-        assert logged.stdout.startswith("GET / HTTP/1.1"), logged.stderr
-    finally:
-        podman("rm", "-f", "-t", "0", name)
-        build.remove_image()
+    with build.stored():
+        started = podman("run", "-d", "--name", name, "-p", f"127.0.0.1:{port}:8080", build.image)
+        assert started.returncode == 0, started.stderr
+        try:
+            page = _get_when_up(f"http://127.0.0.1:{port}/")
+            assert page == "<h1>webd works</h1>\n"
+            # It could write its log: the directory is its user's.
+            logged = podman(
+                "exec", name, "/bin/sh", "-c", "read l </var/log/webd/access.log; echo $l"
+            )
+            assert logged.stdout.startswith("GET / HTTP/1.1"), logged.stderr
+        finally:
+            podman("rm", "-f", "-t", "0", name)
 
 
 def _get_when_up(url: str) -> str:
@@ -129,9 +138,8 @@ def test_install_mask_keeps_contents_true_and_can_keep_headers(builder: Builder)
     assert "/usr/include/greet.h" in contents(kept, "dev-libs/libgreet")
 
 
-def test_sbom_file_list_matches_the_image(builder: Builder, tmp_path: Path) -> None:
-    sbom_path = tmp_path / "sbom.json"
-    build = builder.build(WEBD, "--sbom", str(sbom_path))
+def test_sbom_file_list_matches_the_image(webd: tuple[Build, Path]) -> None:
+    build, sbom_path = webd
     sbom = json.loads(sbom_path.read_text())
     listed = {f["fileName"].removeprefix("./") for f in sbom.get("files", [])}
     assert listed, "the SBOM lists no files"

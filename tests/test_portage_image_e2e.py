@@ -41,8 +41,14 @@ def layers_by_package(build: Build) -> dict[str, str]:
     }
 
 
-def test_one_layer_per_package_and_podman_runs_it(builder: Builder) -> None:
-    build = builder.build(HELLO)
+@pytest.fixture(scope="module")
+def layered(builder: Builder) -> Build:
+    """HELLO, built once for the tests that only read it."""
+    return builder.build(HELLO)
+
+
+def test_one_layer_per_package_and_podman_runs_it(layered: Build) -> None:
+    build = layered
     by_package = layers_by_package(build)
     assert {"app-misc/hello-1.0", "dev-libs/libgreet-1.0", "sys-libs/glibc-2.36-r1"} <= set(
         by_package
@@ -57,9 +63,9 @@ def test_one_layer_per_package_and_podman_runs_it(builder: Builder) -> None:
 
 
 def test_images_from_the_same_binpkgs_share_the_library_layer(
-    builder: Builder, registry_factory
+    builder: Builder, layered: Build, registry_factory
 ) -> None:
-    first = builder.build(HELLO)
+    first = layered
     second = builder.build(LIBRARY_ONLY)
     shared = layers_by_package(first)["dev-libs/libgreet-1.0"]
     assert layers_by_package(second)["dev-libs/libgreet-1.0"] == shared
@@ -110,8 +116,8 @@ def test_sbom_lists_every_package_with_use_flags(builder: Builder, tmp_path: Pat
     assert len(attached) == 1
 
 
-def test_inspect_shows_packages_and_layers(builder: Builder) -> None:
-    build = builder.build(HELLO)
+def test_inspect_shows_packages_and_layers(layered: Build) -> None:
+    build = layered
     proc = subprocess.run(
         ["staves", "inspect", "--format", "json", f"oci:{build.layout}:t"],
         capture_output=True,
@@ -127,8 +133,8 @@ def test_inspect_shows_packages_and_layers(builder: Builder) -> None:
     assert "dev-libs/libgreet" in text and "LAYER" in text
 
 
-def test_vdb_none_drops_the_package_database(builder: Builder) -> None:
-    trimmed = builder.build(HELLO)
+def test_vdb_none_drops_the_package_database(builder: Builder, layered: Build) -> None:
+    trimmed = layered
     assert "var/db/pkg/app-misc/hello-1.0/CONTENTS" in trimmed.files()
     assert "var/db/pkg/app-misc/hello-1.0/environment.bz2" not in trimmed.files()
     dropped = builder.build(HELLO + 'vdb = "none"\n')
