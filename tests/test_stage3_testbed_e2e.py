@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from tests.builder_fixtures import BUILDER, Builder, builder, test_images
+from tests.builder_fixtures import BUILDER, PORTAGE, Builder, builder, test_images
 from tests.conftest import PROJECT
 
 pytestmark = [pytest.mark.builder, pytest.mark.podman]
@@ -38,6 +38,20 @@ def in_builder(script: str) -> str:
         text=True,
         check=False,
     )
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def in_builder_with_snapshot(script: str) -> str:
+    """Run a shell script in the test builder with the snapshot image where staves mounts
+    it (read-only, linked in at /var/db/repos/gentoo)."""
+    link = "rmdir /var/db/repos/gentoo && ln -s /snapshot/var/db/repos/gentoo /var/db/repos/gentoo"
+    proc = subprocess.run(
+        ["podman", "run", "--rm", "--network", "none",
+         "--mount", f"type=image,source={PORTAGE},destination=/snapshot",
+         BUILDER, "bash", "-c", f"{link} && {script}"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
 
@@ -111,3 +125,27 @@ def test_a_license_outside_free_needs_accepting(builder: Builder) -> None:
         spec + "['app-misc/redistributable']\nlicense = ['@BINARY-REDISTRIBUTABLE']\n"
     )
     assert accepted.run() == "accepted by license\n"
+
+
+# Every ebuild's metadata through Portage's API; what Portage had to generate by sourcing
+# an ebuild lands in its depcachedir, under the repository's path.
+READ_EVERY_EBUILD = """/opt/portage/bin/python3 -c '
+import portage
+db = portage.db[portage.root]["porttree"].dbapi
+print(len([db.aux_get(cpv, ["DEPEND"]) for cpv in db.cpv_all()]))
+'
+find /var/cache/edb/dep/snapshot -type f | wc -l
+find /snapshot/var/db/repos/gentoo/metadata/md5-cache -type f | wc -l
+"""
+
+
+def test_the_snapshot_ships_its_md5_cache_and_no_ebuild_is_sourced(test_images: None) -> None:
+    """As Gentoo's snapshot: metadata/md5-cache, made by egencache as the image is built
+    (not committed), an entry for each ebuild, each valid: a fresh builder reading every
+    ebuild's metadata sources none."""
+    assert "cache-formats = md5-dict" in (REPO / "metadata" / "layout.conf").read_text()
+    assert not (REPO / "metadata" / "md5-cache").exists()
+    ebuilds, sourced, entries = map(int, in_builder_with_snapshot(READ_EVERY_EBUILD).split())
+    assert ebuilds == len(list(REPO.glob("*/*/*.ebuild")))
+    assert entries == ebuilds
+    assert sourced == 0
