@@ -19,12 +19,13 @@ from staves.commands.global_options import (
     DEBUG_KEY,
     global_options,
     leaf_commands,
+    reset_global_options,
     usage_message,
 )
 from staves.commands.inspect import inspect
 from staves.commands.pack import pack
 from staves.commands.signing import generate_key_pair_command, sign
-from staves.errors import EXIT_FAILURE, EXIT_USAGE, StavesError
+from staves.errors import EXIT_FAILURE, EXIT_USAGE, StavesError, error_line
 
 EXIT_INTERRUPTED = 130
 
@@ -43,6 +44,7 @@ class _Group(click.Group):
         # Click's own usage errors would be three lines (usage, a hint, the error).
         kwargs["standalone_mode"] = False
         kwargs.setdefault("prog_name", "staves")  # also when run as python -m staves
+        reset_global_options()  # the options of this command line alone
         try:
             code = super().main(*args, **kwargs)
         except click.exceptions.Abort:  # Ctrl-C or end of input at a password prompt
@@ -59,9 +61,7 @@ class _Group(click.Group):
         except (StavesError, OciError) as exc:
             if ctx.meta.get(DEBUG_KEY):
                 raise
-            # Spec errors start with the file they are about; others say who speaks.
-            located = isinstance(exc, StavesError) and exc.file
-            click.echo(str(exc) if located else f"staves: error: {exc}", err=True)
+            click.echo(error_line(exc), err=True)
             code = exc.exit_code if isinstance(exc, StavesError) else EXIT_FAILURE
             if isinstance(exc, InvalidReference | InvalidContent):  # bad input, as usage
                 code = EXIT_USAGE

@@ -26,3 +26,10 @@ class StavesError(Exception):
         parts = [p for p in (self.file, self.key) if p]
         text = ": ".join([*parts, self.problem])
         return f"{text}; {self.hint}" if self.hint else text
+
+
+def error_line(exc: Exception) -> str:
+    """The one line a failure is said with: spec errors start with the file they are about,
+    others say who speaks."""
+    located = isinstance(exc, StavesError) and exc.file
+    return str(exc) if located else f"staves: error: {exc}"

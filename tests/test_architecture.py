@@ -37,13 +37,14 @@ MAY_IMPORT: dict[str, set[str]] = {
     "gentoo": set(),
     "spec": {"gentoo"},
     "podman": {"builder"},  # the marks and file names the in-builder program shares
+    "progress": {"gentoo"},  # what a command says as it runs; the steps above tell it
     "sources": {"gentoo", "podman"},
-    "destinations": {"gentoo", "spec", "podman", "sources"},
+    "destinations": {"gentoo", "spec", "podman", "sources", "progress"},
     "reports": {"gentoo", "sources"},
-    "caches": {"gentoo", "podman", "sources", "destinations"},
-    "build": BELOW_THE_BUILD | {"caches"},
+    "caches": {"gentoo", "podman", "sources", "destinations", "progress"},
+    "build": BELOW_THE_BUILD | {"caches", "progress"},
     "dryrun": {"gentoo", "spec", "caches"},
-    "commands": BELOW_THE_BUILD | {"caches", "build", "dryrun"},
+    "commands": BELOW_THE_BUILD | {"caches", "build", "dryrun", "progress"},
     "cli": {"commands"},
     "__main__": {"cli"},
     "__init__": set(),

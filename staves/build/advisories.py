@@ -1,13 +1,13 @@
 """``--audit``, a check of the built root: fail before any output is written when the
 build's own snapshot has a GLSA affecting a package the image would ship."""
 
-import sys
 from collections.abc import Sequence
 from typing import Any
 
 from oci.descriptor import Platform
 from staves.errors import StavesError
 from staves.gentoo.vdb import InstalledPackage
+from staves.progress.reporter import current
 from staves.reports.audit import finding_line, refuse_affected
 from staves.sources.snapshot_data import advisories_in
 
@@ -19,17 +19,12 @@ def refuse_advisories(
     of ``packages``; else say how many advisories were checked."""
     advisories, problems = advisories_in(client, container)
     for problem in problems:
-        print(f"staves: warning: skipping advisory {problem}", file=sys.stderr)
+        current().warn(f"skipping advisory {problem}")
     found = refuse_affected(packages, advisories, platform.architecture)
     if not found:
-        print(
-            f"staves: audit: none of {len(advisories)} advisories applies to the image",
-            file=sys.stderr,
-            flush=True,
-        )
+        current().event(f"audit: none of {len(advisories)} advisories applies to the image")
         return
-    for finding in found:
-        print(f"staves: advisory: {finding_line(finding)}", file=sys.stderr)
+    current().failure([f"staves: advisory: {finding_line(finding)}" for finding in found])
     named = sorted({f"{f.package.name}-{f.package.version}" for f in found})
     ids = sorted({f.advisory.id for f in found})
     raise StavesError(

@@ -3,14 +3,13 @@ builder and snapshot images it builds from (apko's locked config)."""
 
 import hashlib
 import json
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from oci.descriptor import Platform
 from staves.build.request import BuildRequest
-from staves.build.services import Services, on_each_service, output_for
+from staves.build.services import Services, on_each_service
 from staves.gentoo.cpu_levels import builder_platform
 from staves.podman.builder_container import (
     BINPKG_PATH,
@@ -21,6 +20,7 @@ from staves.podman.builder_container import (
 )
 from staves.podman.platform_images import builder_image_id
 from staves.podman.storage import image_id
+from staves.progress.reporter import current
 from staves.spec.plan import platform_plan
 
 # make.conf changes what every package build produces without Portage noticing: USE
@@ -102,19 +102,27 @@ def plan_on_service(
     each platform's builder image and the snapshot image in local storage."""
     several = len(request.platforms) > 1
     settings = request.builder
-    with podman_step("preparing the builder"):
-        remove_dead_builders(client, sys.stderr)
-        images = {
-            platform: builder_image_id(
+    progress = current()
+    with podman_step("preparing the builder"), progress.phase("images", "finding the images"):
+        remove_dead_builders(client, progress.stream())
+        images = {}
+        for platform in platforms:
+            on = progress.on(platform, several)
+            images[platform] = builder_image_id(
                 client,
                 settings.builder_image,
                 builder_platform(platform),
                 settings.pull,
-                output_for(platform, several),
+                on.stream(),
+                lambda said, on=on: on.status(f"pulling {settings.builder_image}: {said}"),
             )
-            for platform in platforms
-        }
-        ensure_image(client, settings.portage_image, settings.pull, sys.stderr)
+        ensure_image(
+            client,
+            settings.portage_image,
+            settings.pull,
+            progress.stream(),
+            lambda said: progress.status(f"pulling {settings.portage_image}: {said}"),
+        )
         snapshot_id = image_id(client, settings.portage_image)
     return {
         platform: PlatformPlan(

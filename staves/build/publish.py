@@ -9,19 +9,21 @@ from staves.build.result import Result
 from staves.destinations.outputs import StorageLoader, write_outputs
 from staves.destinations.registry import Pusher
 from staves.podman.storage import load_image
+from staves.progress.reporter import current
 
 
 def publish(result: Result, request: BuildRequest, storage: Any | None, push: Pusher | None) -> str:
     """Write the result to every destination; its manifest digest. ``storage`` is the
     client of the service whose local storage ``containers-storage:`` means."""
-    write_outputs(
-        result.published,
-        request.destinations,
-        request.name,
-        storage_loader(storage),
-        push,
-        referrers=result.referrers,
-    )
+    with current().phase("publish", "writing the destinations"):
+        write_outputs(
+            result.published,
+            request.destinations,
+            request.name,
+            storage_loader(storage),
+            push,
+            referrers=result.referrers,
+        )
     return result.published.manifest.digest
 
 

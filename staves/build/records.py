@@ -3,13 +3,11 @@ fails, the epoch it built with, the root's directory links, what the image was m
 and the images the builder ran from."""
 
 import json
-import sys
 import tarfile
 from typing import Any
 
 from staves.builder.protocol import (
     EPOCH_FILE,
-    FAILURE_MARK,
     ROOT_LINKS_FILE,
     SOURCES_FILE,
     TIMESTAMP_FILE,
@@ -18,21 +16,21 @@ from staves.errors import StavesError
 from staves.gentoo.sbom import ImageInput
 from staves.podman.builder_container import (
     BuilderSettings,
-    RunResult,
     archive_stream,
     archived_file_stream,
     image_digest,
 )
+from staves.podman.builder_stream import RunResult
+from staves.progress.reporter import current
 
 
-def failure_from(result: RunResult) -> StavesError:
-    """One line naming what failed, from the in-builder script's last words."""
-    marked = [line for line in result.tail if line.startswith(FAILURE_MARK)]
-    what = marked[-1].removeprefix(FAILURE_MARK).split(";")[0] if marked else None
+def failure_from(result: RunResult, log: str | None = None) -> StavesError:
+    """One line naming what failed, from the in-builder program's last failure record, and
+    where the whole of its output is (the build's log)."""
+    what = result.failure.split(";")[0] if result.failure else None
     problem = what or "the build in the builder failed"
-    return StavesError(
-        f"{problem} (exit code {result.exit_code})", hint="details are above", exit_code=1
-    )
+    hint = f"the whole log: {log}" if log else "the builder's output is in the log"
+    return StavesError(f"{problem} (exit code {result.exit_code})", hint=hint, exit_code=1)
 
 
 def read_epoch(client: Any, container: Any) -> int | None:
@@ -50,11 +48,9 @@ def read_epoch(client: Any, container: Any) -> int | None:
 
 
 def warn_without_epoch(settings: BuilderSettings) -> None:
-    print(
-        f"staves: warning: {settings.portage_image} has no {TIMESTAMP_FILE} and "
-        "SOURCE_DATE_EPOCH is not set: two builds from scratch give different images",
-        file=sys.stderr,
-        flush=True,
+    current().warn(
+        f"{settings.portage_image} has no {TIMESTAMP_FILE} and "
+        "SOURCE_DATE_EPOCH is not set: two builds from scratch give different images"
     )
 
 

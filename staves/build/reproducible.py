@@ -1,7 +1,6 @@
 """``--check-reproducible``, a check of the built root: a second build from scratch must
 give the same layers, or each differing file is named with its package."""
 
-import sys
 import uuid
 from typing import Any
 
@@ -10,6 +9,7 @@ from staves.build.root import BuiltRoot
 from staves.errors import StavesError
 from staves.gentoo.reproducible import by_package, describe
 from staves.podman.builder_container import BINPKG_PATH
+from staves.progress.reporter import current
 
 
 def check_plan(plan: dict[str, Any]) -> dict[str, Any]:
@@ -26,14 +26,14 @@ def check_reproducible(first: BuiltRoot, second: BuiltRoot) -> None:
     if [layer.digest for layer in first.packed.layers] == [
         layer.digest for layer in second.packed.layers
     ]:
-        print("staves: reproducible: a build from scratch gave the same layers", file=sys.stderr)
+        current().event("reproducible: a build from scratch gave the same layers")
         return
     differences = compare_entries(
         layer_entries(first.packed.layers), layer_entries(second.packed.layers)
     )
     groups = by_package(differences, first.packages, first.root_links)
-    for line in describe(groups) or ["every entry is the same; the layers are split otherwise"]:
-        print(f"staves: differs: {line}", file=sys.stderr)
+    lines = describe(groups) or ["every entry is the same; the layers are split otherwise"]
+    current().failure([f"staves: differs: {line}" for line in lines])
     where = ", ".join(group.package for group in groups) or "the layers"
     raise StavesError(
         f"not reproducible: a build from scratch differs in {len(differences)} paths ({where})",

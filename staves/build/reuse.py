@@ -20,6 +20,7 @@ from staves.destinations.copy import copy_from
 from staves.destinations.outputs import write_outputs
 from staves.destinations.registry import Pusher
 from staves.podman.builder_container import podman_step
+from staves.progress.reporter import current
 
 
 def reuse(
@@ -131,4 +132,5 @@ def copy_to_missing(
         referrers=copied.referrers,
     )
     say(f"copied this build to the {len(skip.missing)} that lacked it; no container started")
+    current().skipped(f"copied this build to the {len(skip.missing)} that lacked it")
     return copied.image.manifest.digest

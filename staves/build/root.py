@@ -2,14 +2,12 @@
 layers as it streams out (never held whole), with what the image's SBOM and provenance
 need from the builder."""
 
-import sys
-import time
-from collections.abc import Iterator, Mapping
-from contextlib import ExitStack, contextmanager
+from collections.abc import Mapping
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from oci.descriptor import Platform
 from oci.image import created_time
@@ -36,8 +34,9 @@ from staves.podman.builder_container import (
     builder_container,
     builder_root,
     podman_step,
-    run_to_end,
 )
+from staves.podman.builder_stream import run_to_end
+from staves.progress.reporter import Progress, current
 from staves.sources.snapshot_data import license_table_in
 
 
@@ -60,39 +59,32 @@ class BuiltRoot:
         return created_time(self.packed.layers, self.epoch)
 
 
-@contextmanager
-def phase(name: str, output: TextIO) -> Iterator[None]:
-    """Say how long a fixed cost of the build took (``scripts/bench-*`` print them)."""
-    start = time.monotonic()
-    yield
-    print(f"staves: phase {name}: {time.monotonic() - start:.2f} s", file=output, flush=True)
-
-
 def run_builder(
     client: Any,
     request: BuildRequest,
     plan: dict[str, Any],
     blob_dir: Path,
     platform: Platform,
-    output: TextIO = sys.stderr,
+    progress: Progress | None = None,
     cached: Path | None = None,
 ) -> BuiltRoot:
     """Run the plan in a new builder for ``platform`` and pack its root into layers in
     ``blob_dir``; with ``cached``, its packages go into the volume first; ``--cache-to``
-    pushes them after."""
+    pushes them after. ``progress`` hears the builder's records and output."""
+    progress = progress or current()
     with podman_step("running the builder"), ExitStack() as stack:
         # Timed from the moment the builder is left until it is gone.
         removal = stack.enter_context(ExitStack())
-        with phase("builder create (program and plan copied in)", output):
+        with progress.phase("builder create", "creating the builder"):
             container = stack.enter_context(builder_container(client, request.builder, plan))
-        stack.callback(lambda: removal.enter_context(phase("builder removal", output)))
+        stack.callback(lambda: removal.enter_context(progress.phase("builder removal")))
         if cached is not None:
             fill_cache(client, container, cached)
-        with phase("builder run (container start included)", output):
-            result = run_to_end(container, output)
+        with progress.phase("builder run", "starting the builder"):
+            result = run_to_end(container, progress)
         if result.exit_code != 0:
-            raise failure_from(result)
-        with phase("read back (accounts, epoch, package database)", output):
+            raise failure_from(result, str(progress.log_path) if progress.log_path else None)
+        with progress.phase("read back", "reading the image root's package database"):
             root = builder_root(client, container)
             check_user(client, container, request.config.user, request.spec_file, root)
             epoch = read_epoch(client, container)
@@ -104,8 +96,9 @@ def run_builder(
                 refuse_advisories(client, container, packages, platform)
             license_table = license_table_in(client, container)
             root_links = read_root_links(client, container)
+        progress.root_ready(packages)
         with (
-            phase("stream out and pack", output),
+            progress.phase("pack", "packing the layers"),
             archived_file_stream(client, container, ROOTFS_ARCHIVE) as stream,
         ):
             packed = pack_rootfs(
@@ -119,11 +112,7 @@ def run_builder(
                 root_links=root_links,
                 layer_cache=request.layer_cache,
             )
-        print(
-            f"staves: layers repacked: {packed.repacked} of {len(packed.layers)}",
-            file=output,
-            flush=True,
-        )
+        progress.packed(packed.repacked, len(packed.layers), sum(x.size for x in packed.layers))
         if request.cache_to is not None and not plan.get("discard_pkgdir"):
             push_cache(client, container, request.cache_to)
         inputs = builder_inputs(client, request.builder)

@@ -1,7 +1,6 @@
 """Step 2 for every platform: each service builds its platforms' roots one after another,
 the services side by side."""
 
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -12,9 +11,10 @@ from staves.build.plans import PlatformPlan
 from staves.build.reproducible import check_plan, check_reproducible
 from staves.build.request import BuildRequest
 from staves.build.root import BuiltRoot, run_builder
-from staves.build.services import Services, on_each_service, output_for
+from staves.build.services import Services, on_each_service
 from staves.caches.binpkg_cache import fetch_cache
 from staves.podman.builder_container import BuilderSettings, ensure_volume, podman_step
+from staves.progress.reporter import current
 
 
 def build_roots(
@@ -51,12 +51,10 @@ def build_on_service(
 
 
 def announce_shared(settings: BuilderSettings) -> None:
-    """Say on stderr which of the user's credentials the builder can use (paths only)."""
+    """Say which of the user's credentials the builder can use (paths only)."""
     shared = settings.credentials.shared
-    print(
-        "staves: shared with the builder: " + (", ".join(shared) if shared else "no credentials"),
-        file=sys.stderr,
-        flush=True,
+    current().event(
+        "shared with the builder: " + (", ".join(shared) if shared else "no credentials")
     )
 
 
@@ -65,17 +63,22 @@ def build_root(client: Any, request: BuildRequest, plan: PlatformPlan, work: Pat
     the platform: ``--cache-from``'s packages first, and with ``--check-reproducible`` a
     second build from scratch to compare."""
     platform, builder_plan = plan.platform, plan.plan
-    output = output_for(platform, several=len(request.platforms) > 1)
+    progress = current().on(platform, several=len(request.platforms) > 1)
     request = replace(request, builder=replace(request.builder, image_id=plan.builder_id))
     work.mkdir(parents=True, exist_ok=True)
     cached = fetch_cached_packages(request, work / "cache.tar")
     if cached is not None:
         builder_plan = {**builder_plan, "reindex": True}  # Portage indexes what arrived first
-    built = run_builder(client, request, builder_plan, work / "blobs", platform, output, cached)
+    built = run_builder(client, request, builder_plan, work / "blobs", platform, progress, cached)
     if request.check:
-        print("staves: building again from scratch, to compare", file=output, flush=True)
+        progress.event("building again from scratch, to compare")
         again = run_builder(
-            client, request, check_plan(builder_plan), work / "check", platform, output
+            client,
+            request,
+            check_plan(builder_plan),
+            work / "check",
+            platform,
+            current().on(platform, len(request.platforms) > 1, "check"),
         )
         check_reproducible(built, again)
     return built

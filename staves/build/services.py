@@ -1,12 +1,11 @@
 """The Podman services a build talks to: one client each for the length of the build, and
 the work done on each of them side by side."""
 
-import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from typing import Any, TextIO, TypeVar
+from typing import Any, TypeVar
 
 from oci.descriptor import Platform
 from oci.transport import StorageDestination
@@ -80,25 +79,3 @@ def on_each_service(services: Services, work: ServiceWork[T]) -> dict[Platform, 
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-
-
-class _Prefixed:
-    """The builder's output with each line marked by its platform, when several
-    platforms' builders write to one terminal at once."""
-
-    def __init__(self, prefix: str, out: TextIO) -> None:
-        self.prefix, self.out, self.partial = prefix, out, ""
-
-    def write(self, text: str) -> int:
-        *lines, self.partial = (self.partial + text).split("\n")
-        for line in lines:
-            self.out.write(f"{self.prefix}{line}\n")
-        return len(text)
-
-    def flush(self) -> None:
-        self.out.flush()
-
-
-def output_for(platform: Platform, several: bool) -> TextIO:
-    """Where a platform's builder writes: stderr, its lines marked when several build."""
-    return _Prefixed(f"[{platform}] ", sys.stderr) if several else sys.stderr  # type: ignore[return-value]

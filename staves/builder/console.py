@@ -1,19 +1,23 @@
-"""The program's output and its subprocesses: every command it runs is said first, and a
-failure is one marked line the host turns into its error."""
+"""The program's output and its subprocesses: every command it runs is said first (in the
+build's log), and a failure is one record the host turns into its error."""
 
 import shlex
 import subprocess
+import sys
 
+from .events import record
 from .protocol import FAILURE_MARK
 
 
 def say(message: str) -> None:
-    print(f">>> staves: {message}", flush=True)
+    print(f">>> staves: {message}", file=sys.stderr, flush=True)
 
 
 def fail(message: str) -> None:
-    """The line the host names the failure from (up to its first semicolon)."""
-    print(f"{FAILURE_MARK}{message}", flush=True)
+    """The record the host names the failure from (up to its first semicolon), and the
+    same words in the log."""
+    print(f"{FAILURE_MARK}{message}", file=sys.stderr, flush=True)
+    record("failed", message=message)
 
 
 def run(argv: list[str], env: dict[str, str] | None = None) -> int:

@@ -1,5 +1,6 @@
 """What went wrong in a failed emerge, named from Portage's own words: the package whose
-build log is newest, and for a fetch, the file that could not be downloaded or verified."""
+build log is newest, for a fetch the file that could not be downloaded or verified, and the
+lines of a build log that say why (the compiler's error, not Portage's banner after it)."""
 
 import glob
 import os
@@ -16,6 +17,37 @@ _REASON = re.compile(r"!!! Reason: (.+)")
 _DIGEST_FAILED = "!!! Digest verification failed:"
 # Portage asks each mirror for its layout.conf first; a mirror without one is no failure.
 _MIRROR_LAYOUT = ".layout.conf."
+
+
+# Portage's banner after a phase died: " * ERROR: cat/pkg-1.0::repo failed (compile phase):".
+_DIED = re.compile(r"^ \* ERROR: \S+ failed \((\w+) phase\):")
+# What a compiler, linker, make or a shell says when it gives up.
+_ERROR_WORDS = re.compile(
+    r"\berror\b|\bError \d+|undefined reference|No such file|not found|fatal|\*\*\*",
+    re.IGNORECASE,
+)
+EXCERPT_LINES = 12
+
+
+def failure_excerpt(log_text: str, most: int = EXCERPT_LINES) -> list[str]:
+    """The lines of a build log that say why it failed: from the first line of the last
+    stretch that names an error up to Portage's banner, then the phase and die message;
+    the last lines before the banner where none names one."""
+    lines = [_COLOUR.sub("", line).rstrip() for line in log_text.splitlines()]
+    died = max((n for n, line in enumerate(lines) if _DIED.match(line)), default=None)
+    before = [line for line in lines[:died] if line.strip()][-40:]
+    # Portage's own " * " lines before the banner (QA notices, einfo) say nothing of why.
+    output = [line for line in before if not line.startswith((" * ", ">>> "))] or before
+    first = next((n for n, line in enumerate(output) if _ERROR_WORDS.search(line)), None)
+    shown = output[max(first - 1, 0) :] if first is not None else output[-8:]
+    if len(shown) > most:
+        shown = shown[: most - 1] + shown[-1:]
+    if died is not None:
+        match = _DIED.match(lines[died])
+        reason = lines[died + 1].strip(" *") if died + 1 < len(lines) else ""
+        phase = match[1] if match else "a"
+        shown.append(f"(the {phase} phase died{': ' + reason if reason else ''})")
+    return shown
 
 
 def newest_build_log(tmpdir: str = PORTAGE_TMPDIR) -> Path | None:
@@ -51,16 +83,13 @@ def _reason(lines: list[str]) -> str:
 
 
 def report_failure(code: int, tmpdir: str = PORTAGE_TMPDIR) -> int:
-    """Name the failing package (and file, for a fetch) and show the end of its build log."""
+    """Name the failing package (and file, for a fetch); the lines of its build log that
+    say why went to the host as the package failed (``merge_events``)."""
     log = newest_build_log(tmpdir)
     if log is None:
-        fail("emerge failed; see its output above")
+        fail("emerge failed; see its output in the build's log")
         return code
     package = f"{log.parents[2].name}/{log.parents[1].name}"
-    text = log.read_text(errors="replace")
-    problem = fetch_problem(text)
-    what = f"{package}: {problem}" if problem else f"emerge failed for {package}"
-    fail(f"{what}; the end of its build log:")
-    for line in text.splitlines()[-30:]:
-        print(f"    {line}", flush=True)
+    problem = fetch_problem(log.read_text(errors="replace"))
+    fail(f"{package}: {problem}" if problem else f"emerge failed for {package}")
     return code

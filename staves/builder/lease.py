@@ -6,7 +6,8 @@ import signal
 import time
 from pathlib import Path
 
-from .protocol import FAILURE_MARK, FINISHED_MARK
+from .console import fail
+from .events import record
 
 # Without a new heartbeat from the host in this many seconds, the host is gone: end the
 # build, so that the container (created with --rm) goes too.
@@ -41,14 +42,14 @@ class Lease:
         other process of the container with it."""
         while not self.expired():
             time.sleep(1)
-        print(f"{FAILURE_MARK}the host stopped answering; ending the build", flush=True)
+        fail("the host stopped answering; ending the build")
         os._exit(137)
 
 
 def hold_for_host(lease: Lease | None, code: int) -> int:
-    """Say we are done and wait while the host exports the root; it removes the container
-    then, or the lease runs out."""
-    print(f"{FINISHED_MARK}{code}", flush=True)
+    """Say we are done (the last record) and wait while the host exports the root; it
+    removes the container then, or the lease runs out."""
+    record("finished", code=code)
     if lease is not None:
         while not lease.expired():
             time.sleep(1)

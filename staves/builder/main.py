@@ -8,7 +8,6 @@ import hashlib
 import json
 import sys
 import threading
-import time
 from pathlib import Path
 
 from .builder_packages import read_from_builder, remember_from_builder, spec_changes_make_conf
@@ -25,6 +24,8 @@ from .configure import (
     link_snapshot,
 )
 from .console import fail, say
+from . import events
+from .events import open_channel, phase
 from .image_root import (
     LOCALE_ARCHIVE,
     PROFILE_VARS,
@@ -34,6 +35,7 @@ from .image_root import (
 )
 from .lease import Lease, end_on_stop, hold_for_host
 from .merge import Merging, Refused, binpkg_options, merge_image
+from .merge_events import MergeEvents, expect_merges, remember_merges
 from .partition import (
     binpkg_dirs,
     builder_key,
@@ -61,20 +63,6 @@ from .session import PortageMissing, Session
 from .sync import install_sync_tools, sync_repositories
 
 
-class Phase:
-    """Says how long each phase of the build took (for ``scripts/bench-*``)."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def __enter__(self) -> "Phase":
-        self.start = time.monotonic()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        say(f"phase {self.name}: {time.monotonic() - self.start:.2f} s")
-
-
 def has_ebuilds(repositories: dict[str, str], cp: str) -> bool:
     """Whether a repository holds CATEGORY/PN (masked or not: emerge explains a mask)."""
     return any(glob.glob(f"{path}/{cp}/*.ebuild") for path in repositories.values())
@@ -98,22 +86,25 @@ def configure(plan: dict, session: Session) -> tuple[str, str]:
 def build(plan: dict, session: Session, pkgdirs: tuple[str, str], root: ImageRoot) -> int:
     """Sync, merge, shape and record the image root; the exit code."""
     options = binpkg_options(plan)
-    with Phase("sync"):
+    with phase("sync"):
         if code := install_sync_tools(plan, options) or sync_repositories(plan):
             return code
     image_pkgdir = pkgdirs[1]
     all_binary_record = Path(image_pkgdir) / ALL_BINARY_RECORD
     # A build like the last here, which got past the license check and compiled nothing.
     known = compiled_nothing_before(all_binary_record, merge_inputs(plan, pkgdirs))
+    if known:
+        expect_merges(image_pkgdir, merge_inputs(plan, pkgdirs))
     record = Path(image_pkgdir) / PACKAGE_ENV_RECORD
     env_atoms, env_record = changed_envs(record, package_envs(plan))
     if env_atoms:
         say(f"environment changed for {' '.join(env_atoms)}: compiling them anew")
     repositories = session.repositories(IMAGE_CONFIG_ROOT)
     merging = Merging(session, root, options, has_ebuilds(repositories, BASELAYOUT))
+    session.watch(MergeEvents(str(root.where)))
     if not spec_changes_make_conf(plan):
         merging.builder_reuse = image_pkgdir
-    with Phase("merge"), session.deferring_env_update(str(root.where)):
+    with phase("merge"), session.deferring_env_update(str(root.where)):
         try:
             merged = merge_image(merging, plan["packages"], env_atoms, known)
         except Refused:
@@ -125,11 +116,14 @@ def build(plan: dict, session: Session, pkgdirs: tuple[str, str], root: ImageRoo
     record.parent.mkdir(parents=True, exist_ok=True)
     record.write_text(json.dumps(env_record, sort_keys=True) + "\n")
     all_binary = all(how == "binary" for how, _ in merged)
+    if all_binary and not root.reused:
+        remember_merges(image_pkgdir, merge_inputs(plan, pkgdirs), len(merged))
     remember_all_binary(all_binary_record, merge_inputs(plan, pkgdirs) if all_binary else None)
-    with Phase("image root"):
+    with phase("image root"):
         profile = session.variables(PROFILE_VARS, IMAGE_CONFIG_ROOT)
         copied = copy_compiler_runtime(root.path, plan["stdlib"], profile)
         runtime_entries = record_compiler_runtime(root.path, copied)
+        events.record("runtime", packages=runtime_entries)  # the builder's, not merged
         for key in runtime_entries:
             session.write_metadata_file(str(root.path / "var/db/pkg" / key))
         # Taken out again before the next update of a kept root: no package owns them.
@@ -141,7 +135,7 @@ def build(plan: dict, session: Session, pkgdirs: tuple[str, str], root: ImageRoo
             root.added.append(LOCALE_ARCHIVE)
         session.update_environment(str(root.where))
         drop_build_state(root.path)
-    with Phase("record"):
+    with phase("record"):
         record_root_links(root.path)
         from_builder = read_from_builder(image_pkgdir)
         record_sources(root.path, repositories, from_builder, runtime_entries)
@@ -162,7 +156,7 @@ def main(text: str) -> int:
         fail(f"{exc}; the builder needs Portage (sys-apps/portage) for its python3")
         return 1
     try:
-        with Phase("configure"):
+        with phase("configure"):
             builder_pkgdir, image_pkgdir = configure(plan, session)
     except (OSError, PlanError, configparser.Error) as exc:
         print(f"staves: bad build plan: {exc}", file=sys.stderr)
@@ -232,6 +226,7 @@ def serve(argv: list[str]) -> int:
     # output: each line goes out as it is written, so that they keep their order.
     for stream in (sys.stdout, sys.stderr):
         stream.reconfigure(line_buffering=True)  # type: ignore[attr-defined]
+    open_channel()  # stdout: the records for the host alone; the rest to stderr
     if len(argv) != 2:
         print("usage: python3 PROGRAM.pyz PLAN-FILE", file=sys.stderr)
         return hold_for_host(None, 2)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from .builder_packages import pack_from_builder, reusable
 from .configure import BASELAYOUT
 from .console import fail, say
+from .events import record
 from .failures import report_failure
 from .places import IMAGE_CONFIG_ROOT
 from .resolve import drifting_build_libraries, left_behind, license_refusals
@@ -247,6 +248,7 @@ def merge_image(
             return merging.merged
         except RenewRoot as why:
             say(f"{why}: building the root afresh")
+            record("note", text=f"{why}: building the image root afresh")
             merging.root.renew()
             merging.merged.clear()
     try:

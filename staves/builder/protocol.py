@@ -1,10 +1,9 @@
 """What the host and the in-builder program agree on: the files the program leaves for the
-host to read out of the builder, and the marks of its output the host looks for."""
+host to read out of the builder. What it says as it runs, the host reads from its records
+on stdout (``events``; ``staves.podman.builder_stream`` follows them)."""
 
-# The host names what failed from the text after this mark, up to a semicolon.
+# The line a failure is said with in the build's log; the host reads the record beside it.
 FAILURE_MARK = "staves: build failed: "
-# The last line of a run, with its exit code; the host then exports the root and removes us.
-FINISHED_MARK = "staves: builder finished: "
 # The cache partition's two directories (the builder's, the image's), for the host (JSON).
 PARTITION_FILE = "/tmp/staves-partition.json"
 REPO_PATH = "/var/db/repos/gentoo"

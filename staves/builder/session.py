@@ -13,7 +13,9 @@ command runs it; the session adds two things to it:
 - the builder's installed packages stay as they are while an emerge into the image root
   updates (``--update --deep --changed-use --changed-deps``): only the image root is
   brought up to date; the builder's build dependencies are used as installed, as an
-  emerge without those options does.
+  emerge without those options does;
+- a watcher (``merge_events``) told of each calculation and of each package as it starts,
+  is merged or fails, from Portage's scheduler rather than from its words.
 """
 
 import io
@@ -84,6 +86,16 @@ class _Hooks:
     calculations: int = 0
     problems: str = ""  # what emerge explained about a failed calculation
     env_update: Any = None  # Portage's own, unwrapped
+    watcher: Any = None  # a merge_events.MergeEvents
+
+
+def _tell(method: str, *args: Any) -> None:
+    """Tell the watcher; what goes wrong in telling never stops a merge."""
+    if _HOOKS.watcher is not None:
+        try:
+            getattr(_HOOKS.watcher, method)(*args)
+        except Exception as exc:
+            say(f"could not report {method}: {exc}")
 
 
 _HOOKS = _Hooks()
@@ -143,6 +155,8 @@ def _install_hooks(portage: Any) -> None:
     import _emerge.actions
     import _emerge.depgraph
     import portage.util.env_update as env_updates
+    from _emerge.MergeListItem import MergeListItem
+    from _emerge.Scheduler import Scheduler
 
     if getattr(_emerge.actions, "_staves_hooked", False):
         return
@@ -158,8 +172,13 @@ def _install_hooks(portage: Any) -> None:
         success, depgraph, favorites = calculate(settings, trees, opts, *args, **kwargs)
         if not success:
             _HOOKS.problems = _explain_once(depgraph)
-        elif _HOOKS.judge is not None and "--pretend" not in opts:
-            _HOOKS.judge(_calculation(depgraph, settings.get("ROOT")))
+            return success, depgraph, favorites
+        pretend = "--pretend" in opts
+        if _HOOKS.watcher is not None or (_HOOKS.judge is not None and not pretend):
+            calculation = _calculation(depgraph, settings.get("ROOT"))
+            _tell("calculated", calculation, pretend)
+            if _HOOKS.judge is not None and not pretend:
+                _HOOKS.judge(calculation)
         return success, depgraph, favorites
 
     def deferred_env_update(*args: Any, **kwargs: Any) -> Any:
@@ -183,6 +202,28 @@ def _install_hooks(portage: Any) -> None:
             return False
         return bool(changed_deps(depgraph, pkg))
 
+    item_start = MergeListItem._start
+    task_complete = Scheduler._task_complete
+    failed_message = Scheduler._failed_pkg_msg
+
+    def watched_start(item: Any) -> Any:
+        if not item.pkg.installed and not item.build_opts.pretend:
+            _tell("started", _planned(item.pkg))
+        return item_start(item)
+
+    def watched_complete(scheduler: Any, pkg: Any) -> Any:
+        if not pkg.installed:
+            _tell("merged", _planned(pkg))
+        return task_complete(scheduler, pkg)
+
+    def watched_failure(scheduler: Any, failed: Any, *args: Any) -> Any:
+        if not getattr(failed, "postinst_failure", False):  # that one is only a warning
+            _tell("failed", _planned(failed.pkg), failed.build_log)
+        return failed_message(scheduler, failed, *args)
+
+    MergeListItem._start = watched_start
+    Scheduler._task_complete = watched_complete
+    Scheduler._failed_pkg_msg = watched_failure
     _emerge.actions.backtrack_depgraph = judged_calculation
     # The judge runs in this process: no calculation in a child process (Portage that
     # has them); an environment variable to say so would end up in every package's
@@ -261,6 +302,10 @@ class Session:
     def calculations(self) -> int:
         """How many dependency calculations the session's emerges have run."""
         return _HOOKS.calculations
+
+    def watch(self, watcher: Any) -> None:
+        """Tell ``watcher`` of every calculation and package merge from now on."""
+        _HOOKS.watcher = watcher
 
     @property
     def problems(self) -> str:

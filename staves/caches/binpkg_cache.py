@@ -3,7 +3,6 @@
 ``--cache-from``), one blob per binary package so that unchanged ones are never sent again.
 """
 
-import sys
 import tarfile
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
@@ -32,6 +31,7 @@ from staves.podman.cache_volume import (
     stream_directory,
 )
 from staves.podman.service import podman_client
+from staves.progress.reporter import current
 
 ANNOTATION_TITLE = "org.opencontainers.image.title"
 
@@ -66,7 +66,7 @@ def export_partition(
 ) -> Partition:
     """Write the plan's partition to ``directory`` as a binhost: ``KEY/builder`` and
     ``KEY/image-env-HASH``, each with Portage's ``Packages`` index."""
-    with indexed_partition(client, settings, plan, sys.stderr) as (partition, container):
+    with indexed_partition(client, settings, plan, current()) as (partition, container):
         for path in partition.directories:
             relative = Path(relative_to_volume(path))
             with stream_directory(client, container, path) as stream:
@@ -87,7 +87,7 @@ def export_to_directory(
     with podman_client(url, environ, identity) as client:
         with podman_step("preparing the builder"):
             for image in (settings.builder_image, settings.portage_image):
-                ensure_image(client, image, settings.pull, sys.stderr)
+                ensure_image(client, image, settings.pull, current().stream())
             ensure_volume(client, settings.cache_volume)
             ensure_volume(client, settings.distfiles_volume, "distfiles-cache")
         partition = export_partition(client, settings, plan, directory)
@@ -131,12 +131,10 @@ def push_cache(client: Any, container: Any, target: CacheSource) -> PushResult:
             result = push_image(bundle, [target.reference], target.options)
         except OciError as exc:
             raise StavesError(f"--cache-to docker://{target.reference}: {exc}") from exc
-    print(
-        f"staves: cache pushed to docker://{target.reference}: {len(files)} files, "
+    current().event(
+        f"cache pushed to docker://{target.reference}: {len(files)} files, "
         f"{result.uploaded_blobs} blobs uploaded ({result.uploaded_bytes} bytes), "
-        f"{result.present_blobs} already there",
-        file=sys.stderr,
-        flush=True,
+        f"{result.present_blobs} already there"
     )
     return result
 
@@ -168,7 +166,7 @@ def fetch_cache(origin: CacheSource, archive: Path) -> int:
             except RegistryError as exc:
                 if exc.status != 404:
                     raise
-                print(f"staves: {where}: no cache there yet", file=sys.stderr, flush=True)
+                current().event(f"{where}: no cache there yet")
                 return 0
             try:
                 layers = bundle_layers(manifest, ARTIFACT_TYPE)
@@ -182,7 +180,7 @@ def fetch_cache(origin: CacheSource, archive: Path) -> int:
             count = _cache_tar(source, layers, archive)
     except OciError as exc:
         raise StavesError(f"{where}: {exc}") from exc
-    print(f"staves: {where}: {count} files", file=sys.stderr, flush=True)
+    current().event(f"{where}: {count} files")
     return count
 
 

@@ -5,7 +5,6 @@ IDs, which Podman answers from local storage: no container is created to decide.
 """
 
 import logging
-import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ from staves.caches.build_key import KeyInputs, build_key, unpinned_repositories
 from staves.caches.held import lacking
 from staves.destinations.naming import ImageName
 from staves.podman.storage import image_id
+from staves.progress.reporter import current
 from staves.sources.destination import attached_payload
 
 log = logging.getLogger(__name__)
@@ -111,6 +111,7 @@ def check_destinations(
         f"unchanged: every destination holds this build ({key[:19]}); "
         "no container started (--no-cache builds anyway)"
     )
+    current().skipped("every destination holds this build")
     return Skip((), False, digest)
 
 
@@ -136,4 +137,4 @@ def _copy_sbom(
 
 
 def say(message: str) -> None:
-    print(f"staves: {message}", file=sys.stderr, flush=True)
+    current().event(message)

@@ -10,8 +10,6 @@ import click
 
 from oci.compress import Compression
 from oci.descriptor import Platform
-from oci.errors import OciError
-from oci.files import check_file_target
 from oci.registry import RegistryOptions
 from staves.build.pipeline import build
 from staves.build.request import BuildRequest
@@ -29,6 +27,13 @@ from staves.commands.registry_options import (
     pusher_from_cli,
     registry_options,
 )
+from staves.commands.result_options import (
+    check_targets,
+    log_file_option,
+    open_progress,
+    result_file_options,
+    write_results,
+)
 from staves.commands.signing import check_key_file, sign_key_option, signing_from_cli
 from staves.destinations.naming import image_annotations, image_name
 from staves.destinations.outputs import parse_destinations
@@ -41,6 +46,7 @@ from staves.gentoo.sbom import SbomFormat, parse_formats
 from staves.podman.builder_access import DEFAULT_AGENT, shared_credentials
 from staves.podman.builder_container import BuilderSettings, PullPolicy
 from staves.podman.service_map import parse_service_urls
+from staves.progress.reporter import reporting
 from staves.spec import Spec, build_plan, load_spec
 from staves.spec.names import IMAGE_TAG, TAG_HINT
 from staves.spec.plan import built_image_config
@@ -179,6 +185,8 @@ DEFAULT_DISTFILES = "staves-distfiles"
     help="Fail, before any output is written, if a GLSA of the Portage snapshot affects "
     "a package the image would ship.",
 )
+@log_file_option
+@result_file_options
 @build_output_options
 @sign_key_option
 @registry_options
@@ -220,6 +228,9 @@ def build_command(
     cache_to: str | None,
     cache_from: str | None,
     identity: str | None,
+    log_file: Path | None,
+    metadata_file: Path | None,
+    iidfile: Path | None,
 ) -> None:
     """Build the image described by the spec.
 
@@ -243,11 +254,7 @@ def build_command(
     if sign_key is not None:
         check_signable(destinations)
         check_key_file(sign_key, environ)
-    if sbom_path is not None:
-        try:
-            check_file_target(sbom_path)
-        except OciError as exc:
-            raise StavesError(str(exc), key="--sbom", exit_code=EXIT_USAGE) from None
+    check_targets(sbom=sbom_path, metadata_file=metadata_file, iidfile=iidfile, log_file=log_file)
     epoch = source_date_epoch(environ)
     check_single_platform_destinations(destinations, platforms, Platform.host())
     if len(platforms) > 1 and (cache_to or cache_from):
@@ -347,7 +354,13 @@ def build_command(
         ),
     )
     push = pusher_from_cli(creds, authfile, tls_verify, cert_dir)
-    outcome = build(request, environ, push)
+    progress = open_progress(environ, log_file, spec.image.reference, logged=True)
+    with reporting(progress):
+        outcome = build(request, environ, push)
+        write_results(
+            progress, outcome.digest, outcome.image, request.name.reference, metadata_file, iidfile
+        )
+        progress.finish()
     if outcome.digest is not None:
         click.echo(outcome.digest)
 

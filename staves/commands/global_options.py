@@ -1,11 +1,14 @@
-"""The options every command takes (``--debug``, ``-v/--verbose``), before or after the
-command's name as podman's global options, and the one wording of command-line mistakes."""
+"""The options every command takes (``--debug``, ``-v/--verbose``, ``-q/--quiet``,
+``--progress``), before or after the command's name as podman's global options, and the one
+wording of command-line mistakes."""
 
 import logging
 from collections.abc import Iterator
 from typing import TypeVar
 
 import click
+
+from staves.progress.choice import CHOICE, MODES, reset
 
 DEBUG_KEY = "staves.debug"
 _C = TypeVar("_C", bound=click.Command)
@@ -18,8 +21,20 @@ def _debug(ctx: click.Context, param: click.Parameter, value: bool) -> None:
 
 
 def _verbose(ctx: click.Context, param: click.Parameter, value: bool) -> None:
-    if value and not ctx.find_root().meta.get(DEBUG_KEY):
-        logging.getLogger().setLevel(logging.INFO)
+    if value:
+        CHOICE.verbose = True
+        if not ctx.find_root().meta.get(DEBUG_KEY):
+            logging.getLogger().setLevel(logging.INFO)
+
+
+def _quiet(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        CHOICE.quiet = True
+
+
+def _progress(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        CHOICE.progress = value
 
 
 def _options() -> list[click.Option]:
@@ -37,9 +52,29 @@ def _options() -> list[click.Option]:
             is_flag=True,
             expose_value=False,
             callback=_verbose,
-            help="Log what is written where.",
+            help="Log what is written where; stream the builder's own output (emerge's).",
+        ),
+        click.Option(
+            ["-q", "--quiet"],
+            is_flag=True,
+            expose_value=False,
+            callback=_quiet,
+            help="Print the result (the digest) and errors only; --progress quiet.",
+        ),
+        click.Option(
+            ["--progress"],
+            type=click.Choice(MODES),
+            expose_value=False,
+            callback=_progress,
+            help="How to show progress on stderr: auto (tty on a terminal, else plain), "
+            "tty (a live view), plain (a line per event, no escape codes), quiet.  [default: auto]",
         ),
     ]
+
+
+def reset_global_options() -> None:
+    """Forget what an earlier command line in this process asked for."""
+    reset()
 
 
 def global_options(command: _C) -> _C:

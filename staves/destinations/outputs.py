@@ -27,6 +27,7 @@ from staves.destinations.registry import Pusher, parse_registry_reference
 from staves.destinations.single_platform import image_for_host
 from staves.errors import EXIT_USAGE, StavesError
 from staves.podman.storage import storage_name
+from staves.progress.reporter import current
 from staves.spec.names import reference_problem
 
 log = logging.getLogger(__name__)
@@ -182,6 +183,7 @@ def write_outputs(
             ) from exc
     for where in [*staged, *written]:
         log.info("wrote %s (%s)", where, image.manifest.digest)
+        current().wrote(where)
 
 
 def _push(

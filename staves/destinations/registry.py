@@ -1,11 +1,9 @@
-"""``docker://`` destinations: pushing with a progress line on a terminal."""
+"""``docker://`` destinations: pushing, with the bytes sent as the command's progress."""
 
-import sys
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, TextIO
+from typing import Protocol
 
 from oci.artifact import Artifact
 from oci.errors import InvalidReference
@@ -20,6 +18,9 @@ from oci.registry import (
     push_image,
 )
 from staves.errors import EXIT_USAGE, StavesError
+from staves.progress.reporter import Progress as Reporter
+from staves.progress.reporter import current
+from staves.progress.words import size
 
 
 class Pusher(Protocol):
@@ -31,9 +32,6 @@ class Pusher(Protocol):
         references: Sequence[Reference],
         referrers: Sequence[Artifact] = (),
     ) -> PushResult: ...
-
-
-_REDRAW_EVERY = 0.2
 
 
 def parse_registry_reference(text: str, default_tag: str) -> Reference:
@@ -50,64 +48,49 @@ def blob_cache_path(environ: Mapping[str, str]) -> Path | None:
     return Path(base) / "staves" / "blob-locations.json" if base else None
 
 
-def _size(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n:.1f} {unit}" if unit != "B" else f"{int(n)} B"
-        n /= 1024
-    raise AssertionError("unreachable")
-
-
 @dataclass
-class TerminalProgress:
-    """One line, redrawn: bytes sent of bytes to send, and the rate. Thread-safe enough:
-    each blob's counter is one dict entry written by one upload thread."""
+class PushProgress:
+    """A push's bytes sent of bytes to send, as one transfer of the command's progress (a
+    bar on a terminal), and what it sent when it is over. Thread-safe enough: each blob's
+    counter is one dict entry written by one upload thread."""
 
-    out: TextIO
-    clock: Callable[[], float] = time.monotonic
+    progress: Reporter
+    label: str = "pushing"
     sizes: dict[str, int] = field(default_factory=dict)
     done: dict[str, int] = field(default_factory=dict)
-    started: float | None = None
-    last_draw: float = 0.0
 
     def __call__(self, event: Progress) -> None:
-        now = self.clock()
-        if self.started is None:
-            self.started = now
         self.sizes[event.digest] = event.size
         if event.state in ("uploading", "uploaded"):
             self.done[event.digest] = event.done
         elif event.state in ("present", "mounted"):
             self.sizes.pop(event.digest, None)
-        if now - self.last_draw >= _REDRAW_EVERY:
-            self.last_draw = now
-            self.draw(now)
+        self.progress.transfer(
+            f"push {id(self)}", self.label, sum(self.done.values()), sum(self.sizes.values())
+        )
 
-    def draw(self, now: float) -> None:
-        sent = sum(self.done.values())
-        total = sum(self.sizes.values())
-        started = now if self.started is None else self.started
-        rate = sent / max(now - started, 1e-3)
-        self.out.write(f"\rpushing {_size(sent)} / {_size(total)} at {_size(rate)}/s\x1b[K")
-        self.out.flush()
-
-    def finish(self) -> None:
-        if self.started is not None:
-            self.draw(self.clock())
-            self.out.write("\n")
-            self.out.flush()
+    def finish(self, result: PushResult | None) -> None:
+        self.progress.transfer(f"push {id(self)}", self.label, 1, 1)  # the bar goes
+        if result is not None:
+            where = ", ".join(f"docker://{ref}" for ref in result.references)
+            self.progress.event(
+                f"pushed {where}: {result.uploaded_blobs} blobs uploaded "
+                f"({size(result.uploaded_bytes)}), {result.present_blobs} already there, "
+                f"{result.mounted_blobs} mounted"
+            )
 
 
 def make_pusher(options: RegistryOptions, environ: Mapping[str, str]) -> Pusher:
-    """Pushes with a progress line when stderr is a terminal, quietly otherwise."""
+    """Pushes, with the bytes sent as the command's progress (``staves.progress``)."""
 
     def push(
         image: Publishable, references: Sequence[Reference], referrers: Sequence[Artifact] = ()
     ) -> PushResult:
-        progress = TerminalProgress(sys.stderr) if sys.stderr.isatty() else None
+        progress = PushProgress(current(), f"pushing to {references[0].repository}")
         locations = BlobLocations(blob_cache_path(environ))
+        result = None
         try:
-            return push_image(
+            result = push_image(
                 image,
                 references,
                 options,
@@ -115,8 +98,8 @@ def make_pusher(options: RegistryOptions, environ: Mapping[str, str]) -> Pusher:
                 locations=locations,
                 referrers=referrers,
             )
+            return result
         finally:
-            if progress is not None:
-                progress.finish()
+            progress.finish(result)
 
     return push

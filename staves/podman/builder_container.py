@@ -3,7 +3,7 @@
 It is created with the Portage snapshot mounted, the binary-package and distfiles cache
 volumes, and the credentials ``staves.podman.builder_access`` chose (read-only bind mounts),
 given the in-builder program and its plan as files (``builder_program``), run with its
-output streamed live, and its
+output followed live (``builder_stream``), and its
 ``/tmp/rootfs`` streamed back out. It is removed on success, failure and interruption.
 
 A builder never outlives its staves for long, however staves ends (SIGKILL included): it is
@@ -18,19 +18,17 @@ import logging
 import tarfile
 import threading
 import uuid
-from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Literal, TextIO
 
 import podman
 import requests
-from podman.api import stream_frames
 from podman.errors import APIError, NotFound, PodmanError
 
 from oci.descriptor import Platform
-from staves.builder.protocol import FINISHED_MARK, ROOT_ARCHIVE_SUFFIX, ROOT_PATH_FILE
+from staves.builder.protocol import ROOT_ARCHIVE_SUFFIX, ROOT_PATH_FILE
 from staves.errors import StavesError
 from staves.podman.builder_access import Credentials
 from staves.podman.builder_program import PLAN_PATH, builder_command, program_files
@@ -48,8 +46,8 @@ DISTFILES_PATH = "/var/cache/distfiles"
 ROLE_LABEL = "io.staves.role"
 LEASE_FILE = "/tmp/staves-lease"
 LEASE_INTERVAL = 2.0  # seconds between heartbeats; the script gives up after 10
-_TAIL_LINES = 60
 PullPolicy = Literal["always", "missing", "never"]
+PullProgress = Callable[[str], None]  # what a pull is doing, in Podman's words
 # What Podman sets networks up with; their failures get the hint below.
 _NETWORK_TOOLS = ("slirp4netns", "pasta", "netavark", "CNI network", "/dev/net/tun")
 _NETWORK_HINT = (
@@ -89,10 +87,15 @@ def podman_step(step: str) -> Iterator[None]:
 
 
 def ensure_image(
-    client: podman.PodmanClient, reference: str, policy: PullPolicy, output: TextIO
+    client: podman.PodmanClient,
+    reference: str,
+    policy: PullPolicy,
+    output: TextIO,
+    on_progress: PullProgress | None = None,
 ) -> None:
     """Have ``reference`` in local storage as ``policy`` says, as ``podman run --pull`` does:
-    ``missing`` pulls when absent, ``always`` pulls every time, ``never`` only looks."""
+    ``missing`` pulls when absent, ``always`` pulls every time, ``never`` only looks.
+    ``on_progress`` hears what the pull is doing (Podman's words: copying a blob…)."""
     if policy != "always" and client.images.exists(reference):
         return
     if policy == "never":
@@ -102,21 +105,27 @@ def ensure_image(
             hint="pull it with podman, or use --pull missing",
         )
     print(f"staves: pulling {reference}", file=output, flush=True)
-    problem = _pull(client, reference)
+    problem = _pull(client, reference, on_progress=on_progress)
     if problem is not None:
         raise StavesError(
             f"image {reference} could not be pulled: {problem}",
             key="--builder/--portage",
             hint="check the name, the registry and Podman's registries.conf",
         )
+    print(f"staves: pulled {reference}", file=output, flush=True)
 
 
 def _pull(
-    client: podman.PodmanClient, reference: str, platform: Platform | None = None
+    client: podman.PodmanClient,
+    reference: str,
+    platform: Platform | None = None,
+    on_progress: PullProgress | None = None,
 ) -> str | None:
     """Pull through the libpod endpoint, which reports failure in its stream; None if done.
-    With ``platform``, the image for it out of the reference's index (podman --platform)."""
-    params: dict[str, Any] = {"reference": reference, "policy": "always", "quiet": True}
+    With ``platform``, the image for it out of the reference's index (podman --platform);
+    ``on_progress`` hears each step of the pull as Podman words it."""
+    quiet = on_progress is None
+    params: dict[str, Any] = {"reference": reference, "policy": "always", "quiet": quiet}
     if platform is not None:
         params |= {"OS": platform.os, "Arch": platform.architecture}
         params |= {"Variant": platform.variant} if platform.variant else {}
@@ -132,6 +141,8 @@ def _pull(
             if not line.strip():
                 continue
             report = json.loads(line)
+            if on_progress is not None and (said := str(report.get("stream") or "").strip()):
+                on_progress(said)
             if report.get("error"):
                 errors.append(" ".join(str(report["error"]).split()))
             pulled = pulled or bool(report.get("id") or report.get("images"))
@@ -291,55 +302,6 @@ def _remove(client: podman.PodmanClient, name: str) -> None:
         pass
     except (APIError, PodmanError) as exc:
         log.warning("could not remove builder container %s: %s", name, exc)
-
-
-@dataclass(frozen=True)
-class RunResult:
-    exit_code: int
-    tail: tuple[str, ...]  # the last lines of output, to explain a failure
-
-
-def run_to_end(container: Any, output: TextIO) -> RunResult:
-    """Start ``container``, stream its output live until the script says it has finished
-    (it then waits for the root to be exported); return its exit code and last lines."""
-    container.start()
-    tail: deque[str] = deque(maxlen=_TAIL_LINES)
-    partial = ""
-    for chunk in _follow_logs(container):
-        text = chunk.decode(errors="replace") if isinstance(chunk, bytes) else str(chunk)
-        *complete, partial = (partial + text).split("\n")
-        for line in complete:
-            if line.startswith(FINISHED_MARK):
-                return RunResult(_exit_code(line), tuple(tail))
-            output.write(line + "\n")
-            tail.append(line)
-        output.flush()
-    if partial:
-        output.write(partial)
-        tail.append(partial)
-    # The script ended without finishing: killed, or out of memory.
-    return RunResult(137, tuple(tail))
-
-
-def _follow_logs(container: Any) -> Iterator[bytes]:
-    """The builder's output as it comes. No read timeout: a package may compile for longer
-    than any timeout without a word, and the lease ends the builder if staves goes."""
-    response = container.client.get(
-        f"/containers/{container.id}/logs",
-        params={"follow": True, "stdout": True, "stderr": True},
-        stream=True,
-        timeout=(30, None),
-    )
-    response.raise_for_status()
-    try:
-        yield from stream_frames(response)
-    finally:
-        response.close()
-
-
-def _exit_code(line: str) -> int:
-    code = line.removeprefix(FINISHED_MARK).strip()
-    return int(code) if code.lstrip("-").isdigit() else 1
 
 
 def image_digest(client: podman.PodmanClient, reference: str) -> str | None:

@@ -23,8 +23,8 @@ from staves.podman.builder_container import (
     archived_file_stream,
     builder_container,
     podman_step,
-    run_to_end,
 )
+from staves.podman.builder_stream import BuilderListener, run_to_end
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,10 @@ def relative_to_volume(path: str) -> str:
 
 @contextmanager
 def indexed_partition(
-    client: podman.PodmanClient, settings: BuilderSettings, plan: dict[str, Any], output: IO[str]
+    client: podman.PodmanClient,
+    settings: BuilderSettings,
+    plan: dict[str, Any],
+    listener: BuilderListener,
 ) -> Iterator[tuple[Partition, Any]]:
     """Index this plan's partition with Portage (``emaint binhost --fix``) in a builder, and
     hold that builder while the caller streams the directories out (``archive_stream``)."""
@@ -58,11 +61,12 @@ def indexed_partition(
         podman_step("indexing the binary-package cache"),
         builder_container(client, settings, {**plan, "task": "index"}) as container,
     ):
-        result = run_to_end(container, output)
+        result = run_to_end(container, listener)
         if result.exit_code != 0:
+            why = f": {result.failure.split(';')[0]}" if result.failure else ""
             raise StavesError(
-                f"indexing the binary-package cache failed (exit code {result.exit_code})",
-                hint="details are above",
+                f"indexing the binary-package cache failed{why} (exit code {result.exit_code})",
+                hint="the builder's output is in the log",
                 exit_code=1,
             )
         yield read_partition(client, container), container

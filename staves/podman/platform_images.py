@@ -16,7 +16,7 @@ import podman
 from oci.descriptor import Platform
 from oci.platforms import pick_platform, platform_names
 from staves.errors import StavesError
-from staves.podman.builder_container import PullPolicy, _pull
+from staves.podman.builder_container import PullPolicy, PullProgress, _pull
 
 
 def builder_image_id(
@@ -25,6 +25,7 @@ def builder_image_id(
     platform: Platform,
     policy: PullPolicy,
     output: TextIO,
+    on_progress: PullProgress | None = None,
 ) -> str:
     """The ID of the local image of ``reference`` for ``platform``, pulled as ``policy``
     says (``missing``: when local storage has none for the platform)."""
@@ -40,7 +41,9 @@ def builder_image_id(
         raise _lacking(client, reference, platform, "and --pull is never")
     named = "" if platform == Platform.host() else f" for {platform}"
     print(f"staves: pulling {reference}{named}", file=output, flush=True)
-    problem = _pull(client, reference, platform)
+    problem = _pull(client, reference, platform, on_progress)
+    if problem is None:
+        print(f"staves: pulled {reference}{named}", file=output, flush=True)
     # --pull always fails with the pull, as podman's does, whatever local storage holds.
     found = local_image_id(client, reference, platform)
     if found is not None and (problem is None or policy != "always"):

@@ -1,0 +1,90 @@
+"""What ``build`` and ``pack`` write for machines besides the digest on stdout:
+``--metadata-file`` (buildx's), ``--iidfile`` (podman build's), and for a build its log
+(``--log-file``); each target checked before anything runs."""
+
+import sys
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from oci.errors import OciError
+from oci.files import check_file_target
+from oci.index import Publishable
+from staves.errors import EXIT_USAGE, StavesError
+from staves.progress.metadata import build_metadata, image_id, write_iidfile, write_metadata
+from staves.progress.reporter import Progress
+from staves.progress.setup import command_progress, default_log_path
+
+
+def result_file_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--metadata-file FILE`` and ``--iidfile FILE``."""
+    for option in reversed(
+        [
+            click.option(
+                "--metadata-file",
+                type=click.Path(dir_okay=False, path_type=Path),
+                help="Write what was made as JSON: buildx's containerimage.digest and "
+                "image.name, and each platform's packages (how each was obtained), layers "
+                "and durations.",
+            ),
+            click.option(
+                "--iidfile",
+                type=click.Path(dir_okay=False, path_type=Path),
+                help="Write the image ID (its config digest; an index's own digest), as "
+                "podman build does.",
+            ),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
+log_file_option = click.option(
+    "--log-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Keep the build's whole log, emerge's output included, in this file "
+    "[a new one under $XDG_STATE_HOME/staves/logs].",
+)
+
+
+def check_targets(**targets: Path | None) -> None:
+    """Each file option's target can be written (checked before the build starts)."""
+    for option, path in targets.items():
+        if path is None:
+            continue
+        try:
+            check_file_target(path)
+        except OciError as exc:
+            key = "--" + option.replace("_", "-")
+            raise StavesError(str(exc), key=key, exit_code=EXIT_USAGE) from None
+
+
+def open_progress(
+    environ: Mapping[str, str], log_file: Path | None, image: str | None, logged: bool
+) -> Progress:
+    """The command's progress; with ``logged``, kept in ``log_file`` or a new log."""
+    log = (
+        (log_file or default_log_path(environ, image or "image", datetime.now()))
+        if logged
+        else None
+    )
+    return command_progress(sys.stderr, environ, log)
+
+
+def write_results(
+    progress: Progress,
+    digest: str | None,
+    published: Publishable | None,
+    name: str | None,
+    metadata_file: Path | None,
+    iidfile: Path | None,
+) -> None:
+    """``--metadata-file`` and ``--iidfile``, each written whole or not at all."""
+    if metadata_file is not None:
+        data = build_metadata(digest, published, name, progress.ledger, progress.log_path)
+        write_metadata(metadata_file, data)
+    if iidfile is not None and published is not None:
+        write_iidfile(iidfile, image_id(published))
