@@ -10,6 +10,7 @@ import sys
 import threading
 from pathlib import Path
 
+from . import events
 from .builder_packages import read_from_builder, remember_from_builder, spec_changes_make_conf
 from .configure import (
     BASE_MAKE_CONF,
@@ -24,7 +25,6 @@ from .configure import (
     link_snapshot,
 )
 from .console import fail, say
-from . import events
 from .events import open_channel, phase
 from .image_root import (
     LOCALE_ARCHIVE,
