@@ -247,6 +247,8 @@ PLANTED: dict[str, list[tuple[str, str]]] = {
         ("staves/podman/planted.py", "from staves.spec import load_spec\n"),
         ("staves/gentoo/planted.py", "from staves.spec.model import Spec\n"),
         ("staves/spec/planted.py", "from staves.podman import storage\n"),
+        ("staves/progress/planted.py", "from staves.build.request import BuildRequest\n"),
+        ("staves/podman/planted.py", "from staves.progress.reporter import current\n"),
         ("staves/planted.py", "import staves.errors\n"),
     ],
     "portage_knowledge_and_spec_never_reach_a_registry": [
@@ -279,6 +281,7 @@ def test_staves_has_its_groups() -> None:
         "gentoo",
         "spec",
         "podman",
+        "progress",
         "sources",
         "destinations",
         "reports",

@@ -7,8 +7,7 @@ from staves.build.plans import binpkg_dir
 from staves.build.records import failure_from
 from staves.build.reproducible import check_plan
 from staves.builder.plan import load_plan
-from staves.builder.protocol import FAILURE_MARK
-from staves.podman.builder_container import RunResult
+from staves.podman.builder_stream import RunResult
 from staves.spec import build_plan, loads_spec
 
 SPEC = 'name = "x"\npackages = ["app-misc/hello"]\n'
@@ -30,10 +29,11 @@ def test_environment_changes_move_binary_packages_apart() -> None:
 
 
 def test_failure_names_what_the_builder_reported() -> None:
-    tail = ("noise", f"{FAILURE_MARK}emerge failed for app-misc/broken-1.0; the end:", "  log")
-    error = failure_from(RunResult(1, tail))
-    assert str(error).startswith("emerge failed for app-misc/broken-1.0 (exit code 1)")
-    assert str(failure_from(RunResult(137, ("killed",)))).startswith(
+    error = failure_from(RunResult(1, "emerge failed for app-misc/broken-1.0"), "/l/b.log")
+    assert str(error) == (
+        "emerge failed for app-misc/broken-1.0 (exit code 1); the whole log: /l/b.log"
+    )
+    assert str(failure_from(RunResult(137))).startswith(
         "the build in the builder failed (exit code 137)"
     )
 

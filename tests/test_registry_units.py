@@ -22,7 +22,9 @@ from oci.registry.locations import BlobLocations
 from oci.registry.options import cert_dir_for
 from oci.registry.tls import is_loopback
 from oci.registry.transport import RegistryClient
-from staves.destinations.registry import TerminalProgress
+from staves.destinations.registry import PushProgress
+from staves.progress.ledger import BuildLedger
+from staves.progress.reporter import Progress as Reporter
 
 DIGEST = "sha256:" + "a" * 64
 
@@ -252,17 +254,33 @@ def test_blob_locations_persist_and_exclude_the_target(tmp_path: Path) -> None:
     assert BlobLocations(cache).sources("r.io", DIGEST, exclude="z") == []
 
 
-def test_progress_line_shows_bytes_and_rate() -> None:
-    import io
+class Recorded:
+    """A screen that keeps what it is given."""
 
-    from oci.registry import Progress
+    def __init__(self) -> None:
+        self.transfers: list[tuple[str, int, int | None]] = []
+        self.events: list[str] = []
 
-    out = io.StringIO()
-    ticks = iter([0.0, 1.0, 2.0, 2.0])
-    progress = TerminalProgress(out, clock=lambda: next(ticks))
+    def transfer(self, key: str, label: str, done: int, total: int | None) -> None:
+        self.transfers.append((label, done, total))
+
+    def event(self, elapsed: float, scope: str | None, text: str) -> None:
+        self.events.append(text)
+
+
+def test_a_push_reports_bytes_sent_of_bytes_to_send_then_what_it_sent() -> None:
+    from oci.registry import Progress, PushResult, parse_reference
+
+    screen = Recorded()
+    progress = PushProgress(Reporter(screen, BuildLedger()), "pushing to app")  # type: ignore[arg-type]
     progress(Progress(DIGEST, 4 << 20, 0, "checking"))
+    progress(Progress("sha256:" + "b" * 64, 1 << 20, 0, "present"))  # not sent: not counted
     progress(Progress(DIGEST, 4 << 20, 2 << 20, "uploading"))
     progress(Progress(DIGEST, 4 << 20, 4 << 20, "uploaded"))
-    progress.finish()
-    last = out.getvalue().rstrip("\n").split("\r")[-1]
-    assert last.startswith("pushing 4.0 MiB / 4.0 MiB at 2.0 MiB/s")
+    assert screen.transfers[-1] == ("pushing to app", 4 << 20, 4 << 20)
+    assert screen.transfers[2] == ("pushing to app", 2 << 20, 4 << 20)
+    result = PushResult("sha256:" + "c" * 64, (parse_reference("r.io/app:1"),), 4 << 20, 1, 1)
+    progress.finish(result)
+    assert screen.events == [
+        "pushed docker://r.io/app:1: 1 blobs uploaded (4.2 MB), 1 already there, 0 mounted"
+    ]

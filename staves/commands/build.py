@@ -20,7 +20,7 @@ from staves.commands.fleet_options import (
     identity_option,
     with_binhosts,
 )
-from staves.commands.options import build_output_options, parse_platforms, parse_tag_option
+from staves.commands.options import build_output_options, parse_platforms, retag
 from staves.commands.pack import source_date_epoch
 from staves.commands.registry_options import (
     build_registry_options,
@@ -28,11 +28,10 @@ from staves.commands.registry_options import (
     registry_options,
 )
 from staves.commands.result_options import (
+    ResultFiles,
     check_targets,
     log_file_option,
-    open_progress,
     result_file_options,
-    write_results,
 )
 from staves.commands.signing import check_key_file, sign_key_option, signing_from_cli
 from staves.destinations.naming import image_annotations, image_name
@@ -46,9 +45,7 @@ from staves.gentoo.sbom import SbomFormat, parse_formats
 from staves.podman.builder_access import DEFAULT_AGENT, shared_credentials
 from staves.podman.builder_container import BuilderSettings, PullPolicy
 from staves.podman.service_map import parse_service_urls
-from staves.progress.reporter import reporting
 from staves.spec import Spec, build_plan, load_spec
-from staves.spec.names import IMAGE_TAG, TAG_HINT
 from staves.spec.plan import built_image_config
 from staves.spec.secrets import keys_with_passwords
 from staves.spec.sync_uris import uses_ssh
@@ -354,13 +351,8 @@ def build_command(
         ),
     )
     push = pusher_from_cli(creds, authfile, tls_verify, cert_dir)
-    progress = open_progress(environ, log_file, spec.image.reference, logged=True)
-    with reporting(progress):
-        outcome = build(request, environ, push)
-        write_results(
-            progress, outcome.digest, outcome.image, request.name.reference, metadata_file, iidfile
-        )
-        progress.finish()
+    results = ResultFiles(metadata_file, iidfile, log_file)
+    outcome = results.run(environ, request.name.reference, lambda: build(request, environ, push))
     if outcome.digest is not None:
         click.echo(outcome.digest)
 
@@ -388,20 +380,6 @@ def volume_name(option: str, value: str) -> str:
             "letters, digits, '_', '.' and '-', starting with a letter or digit",
         )
     return value
-
-
-def retag(spec: Spec, tag: str | None, version: str | None) -> Spec:
-    """Apply ``--tag NAME[:TAG]`` and ``--version V`` to the spec's image reference."""
-    if version is not None and not IMAGE_TAG.fullmatch(version):
-        raise _usage("--version", f"{version!r} is not an image tag", TAG_HINT)
-    name = None
-    if tag is not None:
-        name, tag_version = parse_tag_option(tag)
-        if tag_version is not None:
-            if version is not None and version != tag_version:
-                raise _usage("--tag", "gives a tag and so does --version", "give the tag once")
-            version = tag_version
-    return spec.retagged(name=name, version=version)
 
 
 def _usage(key: str, problem: str, hint: str) -> StavesError:

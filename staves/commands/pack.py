@@ -4,6 +4,7 @@ import os
 import sys
 import tempfile
 from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -16,6 +17,7 @@ from oci.layer import TarProducer, write_layer
 from oci.tarball import retar_stream, tar_directory
 from staves.commands.options import image_output_options, parse_platform, parse_tag_option
 from staves.commands.registry_options import pusher_from_cli, registry_options
+from staves.commands.result_options import ResultFiles, check_targets, result_file_options
 from staves.commands.signing import sign_key_option, signing_from_cli
 from staves.destinations.naming import TITLE, VERSION, ImageName, image_annotations, image_name
 from staves.destinations.outputs import StorageLoader, parse_destinations, write_outputs
@@ -23,6 +25,7 @@ from staves.destinations.signing import check_signable, sign_outputs
 from staves.errors import EXIT_USAGE, StavesError
 from staves.podman.service import podman_client
 from staves.podman.storage import load_image
+from staves.progress.reporter import current
 from staves.spec import load_spec
 from staves.spec.plan import oci_image_config
 
@@ -106,6 +109,7 @@ def storage_loader(environ: dict[str, str], url: str | None) -> StorageLoader:
 @image_output_options
 @sign_key_option
 @registry_options
+@result_file_options
 def pack(
     rootfs: str,
     config_path: str | None,
@@ -119,9 +123,12 @@ def pack(
     creds: str | None,
     tls_verify: bool,
     cert_dir: Path | None,
+    metadata_file: Path | None,
+    iidfile: Path | None,
 ) -> None:
     """Pack a root filesystem into an image."""
     destinations = parse_destinations(outputs)
+    check_targets(metadata_file=metadata_file, iidfile=iidfile)
     if sign_key is not None:
         check_signable(destinations)
     signing = signing_from_cli(sign_key, creds, authfile, tls_verify, cert_dir)
@@ -135,20 +142,35 @@ def pack(
         if tag_text is None:
             name = image_name(settings)
     platform = parse_platform(platform_text) or Platform.host()
-    epoch = source_date_epoch(dict(os.environ))
-    with ExitStack() as stack:
-        producer = rootfs_producer(rootfs, stack, epoch)
-        work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="staves-pack-")))
-        layer = write_layer(producer, work / "blobs", Compression(compression))
-        image = build_image(
-            [layer],
-            config,
-            created=created_time([layer], epoch),
-            platform=platform,
-            annotations=annotations,
-        )
-        push = pusher_from_cli(creds, authfile, tls_verify, cert_dir)
-        write_outputs(image, destinations, name, storage_loader(dict(os.environ), url), push)
-        if signing.key is not None:
-            sign_outputs(image.descriptor(), destinations, name, signing)
-        click.echo(image.manifest.digest)
+    environ = dict(os.environ)
+    epoch = source_date_epoch(environ)
+
+    def packed() -> Packed:
+        with ExitStack() as stack:
+            producer = rootfs_producer(rootfs, stack, epoch)
+            work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="staves-pack-")))
+            with current().phase("pack", "packing the layer"):
+                layer = write_layer(producer, work / "blobs", Compression(compression))
+            image = build_image(
+                [layer],
+                config,
+                created=created_time([layer], epoch),
+                platform=platform,
+                annotations=annotations,
+            )
+            push = pusher_from_cli(creds, authfile, tls_verify, cert_dir)
+            write_outputs(image, destinations, name, storage_loader(environ, url), push)
+            if signing.key is not None:
+                sign_outputs(image.descriptor(), destinations, name, signing)
+        return Packed(image.manifest.digest, image)
+
+    files = ResultFiles(metadata_file, iidfile, logged=False)
+    click.echo(files.run(environ, name.reference, packed).digest)
+
+
+@dataclass(frozen=True)
+class Packed:
+    """What ``pack`` made."""
+
+    digest: str
+    image: Image

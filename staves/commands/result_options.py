@@ -4,9 +4,10 @@
 
 import sys
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import click
 
@@ -15,7 +16,7 @@ from oci.files import check_file_target
 from oci.index import Publishable
 from staves.errors import EXIT_USAGE, StavesError
 from staves.progress.metadata import build_metadata, image_id, write_iidfile, write_metadata
-from staves.progress.reporter import Progress
+from staves.progress.reporter import Progress, reporting
 from staves.progress.setup import command_progress, default_log_path
 
 
@@ -72,6 +73,42 @@ def open_progress(
         else None
     )
     return command_progress(sys.stderr, environ, log)
+
+
+class Outcome(Protocol):
+    """What a command made: the digest it prints, the image (None: nothing was built)."""
+
+    @property
+    def digest(self) -> str | None: ...
+
+    @property
+    def image(self) -> Publishable | None: ...
+
+
+Made = TypeVar("Made", bound=Outcome)
+
+
+@dataclass(frozen=True)
+class ResultFiles:
+    """The files a command writes besides its digest; ``log``: the build's log, else a new
+    one under the XDG state directory (None for commands that keep no log)."""
+
+    metadata: Path | None
+    iidfile: Path | None
+    log: Path | None = None
+    logged: bool = True
+
+    def run(self, environ: Mapping[str, str], name: str | None, work: Callable[[], Made]) -> Made:
+        """Run ``work`` with the command's progress, then write the result files and say
+        what it did in total."""
+        progress = open_progress(environ, self.log, name, self.logged)
+        with reporting(progress):
+            outcome = work()
+            write_results(
+                progress, outcome.digest, outcome.image, name, self.metadata, self.iidfile
+            )
+            progress.finish()
+        return outcome
 
 
 def write_results(

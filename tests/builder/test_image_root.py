@@ -1,6 +1,7 @@
 """Pure decisions of the in-builder steps that shape the image root: the locale's
 localedef arguments, the C library by ELIBC, which compiler runtime libraries to copy."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -46,9 +47,12 @@ def test_locale_on_musl_is_one_clear_failure(
 ) -> None:
     code = make_locale(tmp_path, {"name": "en_US.UTF-8", "charset": "UTF-8"}, "musl")
     assert code == 1
-    lines = capsys.readouterr().out.strip().splitlines()
+    said = capsys.readouterr()
+    lines = said.err.strip().splitlines()  # the log's line; the host reads the record
     assert len(lines) == 1 and lines[0].startswith(FAILURE_MARK)
     assert "musl" in lines[0] and "locale" in lines[0]
+    (record,) = [json.loads(line) for line in said.out.splitlines()]
+    assert record["event"] == "failed" and record["message"] == lines[0][len(FAILURE_MARK) :]
     assert not (tmp_path / "usr").exists()
 
 

@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 
 from staves.builder.lease import Lease
-from staves.builder.protocol import FINISHED_MARK
 from staves.podman.builder_program import (
     PLAN_PATH,
     PROGRAM_PATH,
@@ -68,7 +67,9 @@ def test_the_zipapp_runs_on_a_bare_python_and_refuses_a_bad_plan(tmp_path: Path)
     done = run_program(tmp_path, str(tmp_path / "plan.json"))
     assert done.returncode == 2
     assert "staves: bad build plan:" in done.stderr
-    assert done.stdout.strip().splitlines()[-1] == f"{FINISHED_MARK}2"
+    # stdout carries the records alone; the last says how the program ended.
+    records = [json.loads(line) for line in done.stdout.splitlines()]
+    assert records[-1] == {"event": "finished", "code": 2}
     missing = run_program(tmp_path, str(tmp_path / "none.json"))
     assert missing.returncode == 2 and "cannot read the plan" in missing.stderr
     assert run_program(tmp_path).returncode == 2  # no plan named: usage

@@ -11,7 +11,6 @@ from podman.errors import APIError
 
 from staves.build.records import failure_from
 from staves.builder.failures import fetch_problem
-from staves.builder.protocol import FAILURE_MARK
 from staves.errors import StavesError
 from staves.podman.builder_access import (
     AGENT_SOCKET,
@@ -19,7 +18,8 @@ from staves.podman.builder_access import (
     Credentials,
     shared_credentials,
 )
-from staves.podman.builder_container import RunResult, credential_mounts, podman_step
+from staves.podman.builder_container import credential_mounts, podman_step
+from staves.podman.builder_stream import RunResult
 from tests.conftest import require_tools
 
 
@@ -180,8 +180,8 @@ def test_a_mirror_without_layout_conf_or_a_compile_error_is_no_fetch_problem() -
 
 
 def test_the_host_turns_a_fetch_failure_into_one_line() -> None:
-    mark = f"{FAILURE_MARK}app-misc/fetched-1.0: {fetch_problem(VERIFY_FAILED_LOG)}; the end:"
-    error = str(failure_from(RunResult(1, ("noise", mark, "    log"))))
+    said = f"app-misc/fetched-1.0: {fetch_problem(VERIFY_FAILED_LOG)}"
+    error = str(failure_from(RunResult(1, said)))
     assert error.startswith("app-misc/fetched-1.0: fetched-1.0.tar.gz does not match")
     assert "\n" not in error
 
