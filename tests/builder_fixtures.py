@@ -50,15 +50,46 @@ def builder_containers(owner_pid: int) -> set[str]:
     return found
 
 
+def compiled_by(metadata: dict[str, Any]) -> list[str]:
+    """CATEGORY/PF of each package a build's --metadata-file says it compiled, into an
+    image or into the builder."""
+    platforms = metadata["staves.platforms"].values()
+    found = {p["cpv"] for one in platforms for p in one["packages"] if p["how"] == "compiled"}
+    found |= {
+        m["cpv"] for one in platforms for m in one["builder_merges"] if m["how"] == "compiled"
+    }
+    return sorted(found)
+
+
 @dataclass
 class Build:
     proc: subprocess.CompletedProcess[str]
     layout: Path
     pid: int  # of the staves process, which owns its builder
+    work: Path | None = None  # where its --log-file and --metadata-file are
 
     @property
     def log(self) -> str:
-        return self.proc.stderr
+        """The build's whole log (--log-file): its events, emerge's output, its last error;
+        what it printed where it kept none."""
+        path = self.work / "build.log" if self.work is not None else None
+        return path.read_text() if path is not None and path.exists() else self.proc.stderr
+
+    def metadata(self) -> dict[str, Any]:
+        """What --metadata-file says the build made."""
+        assert self.work is not None
+        return dict(json.loads((self.work / "metadata.json").read_text()))
+
+    def packages(self) -> dict[str, str]:
+        """CATEGORY/PF → how it was obtained (compiled, binary, unchanged, builder), of
+        every platform's image."""
+        platforms = self.metadata()["staves.platforms"].values()
+        return {p["cpv"]: p["how"] for one in platforms for p in one.get("packages", [])}
+
+    def compiled(self) -> list[str]:
+        """CATEGORY/PF of what this build compiled, into the image or the builder (the
+        metadata's): never read from what it printed, which a quieter output would empty."""
+        return compiled_by(self.metadata())
 
     def manifest(self) -> dict[str, Any]:
         index = json.loads((self.layout / "index.json").read_text())
@@ -173,6 +204,34 @@ class Builder:
         self.workdir = workdir
         self.distfiles = distfiles  # None: staves' default volume
 
+    def command(self, spec: str, *extra: str) -> tuple[list[str], Path]:
+        """The command line that builds ``spec`` (written into a new directory) into that
+        directory's ``layout``, with its log and metadata files there; the directory."""
+        work = self.workdir / uuid.uuid4().hex[:8]
+        work.mkdir()
+        (work / "staves.toml").write_text(spec)
+        argv = [
+            "staves",
+            "build",
+            "-c",
+            str(work / "staves.toml"),
+            "--builder",
+            BUILDER,
+            "--portage",
+            PORTAGE,
+            "--build-cache",
+            self.cache,
+            *(("--distfiles-cache", self.distfiles) if self.distfiles else ()),
+            "-o",
+            f"oci:{work / 'layout'}:t",
+            "--log-file",
+            str(work / "build.log"),
+            "--metadata-file",
+            str(work / "metadata.json"),
+            *extra,
+        ]
+        return argv, work
+
     def build(
         self,
         spec: str,
@@ -180,27 +239,10 @@ class Builder:
         expect_ok: bool = True,
         env: Mapping[str, str] | None = None,
     ) -> Build:
-        work = self.workdir / uuid.uuid4().hex[:8]
-        work.mkdir()
-        (work / "staves.toml").write_text(spec)
+        argv, work = self.command(spec, *extra)
         layout = work / "layout"
         popen = subprocess.Popen(
-            [
-                "staves",
-                "build",
-                "-c",
-                str(work / "staves.toml"),
-                "--builder",
-                BUILDER,
-                "--portage",
-                PORTAGE,
-                "--build-cache",
-                self.cache,
-                *(("--distfiles-cache", self.distfiles) if self.distfiles else ()),
-                "-o",
-                f"oci:{layout}:t",
-                *extra,
-            ],
+            argv,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -210,7 +252,7 @@ class Builder:
         proc = subprocess.CompletedProcess(popen.args, popen.returncode, out, err)
         if expect_ok:
             assert proc.returncode == 0, proc.stderr[-3000:]
-        return Build(proc, layout, popen.pid)
+        return Build(proc, layout, popen.pid, work)
 
 
 @pytest.fixture(scope="session")

@@ -3,10 +3,10 @@ reused from the layer cache. One cold build feeds every test of the module."""
 
 import json
 import os
-import re
 import subprocess
 import tarfile
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -15,8 +15,15 @@ from pathlib import Path
 import pytest
 import requests
 
-from staves.podman.owners import OWNER_LABEL, Owner
-from tests.builder_fixtures import BUILDER, PORTAGE, Builder, builder, podman, test_images
+from tests.builder_fixtures import (
+    BUILDER,
+    PORTAGE,
+    Builder,
+    builder,
+    compiled_by,
+    podman,
+    test_images,
+)
 from tests.registry_fixtures import Registry, start_registry
 
 pytestmark = [pytest.mark.builder, pytest.mark.podman, pytest.mark.registry]
@@ -39,44 +46,27 @@ class Run:
     pid: int
     started: datetime
     ended: float  # time.monotonic() when staves exited
+    files: Path  # its --log-file (.log) and --metadata-file (.json), by this stem
 
     @property
     def digest(self) -> str:
         return self.proc.stdout.strip()
 
+    @property
+    def log(self) -> str:
+        """The build's whole log: its events and the builder's output."""
+        return self.files.with_suffix(".log").read_text()
+
+    def metadata(self) -> dict:
+        return json.loads(self.files.with_suffix(".json").read_text())
+
     def repacked(self) -> tuple[int, int]:
-        found = re.search(r"^staves: layers repacked: (\d+) of (\d+)$", self.proc.stderr, re.M)
-        assert found, self.proc.stderr[-2000:]
-        return int(found[1]), int(found[2])
+        (platform,) = self.metadata()["staves.platforms"].values()
+        return platform["counts"]["layers_repacked"], platform["counts"]["layers"]
 
     def compiled(self) -> list[str]:
-        return re.findall(r">>> Emerging \(\d+ of \d+\) (\S+?)::", self.proc.stderr)
-
-    def builders_created(self) -> list[str]:
-        """Builder containers this run's staves created, from Podman's event log."""
-        # The log is read up to a second ago (--until 1s): wait until that covers the run.
-        time.sleep(max(0.0, self.ended + 1.5 - time.monotonic()))
-        events = podman(
-            "events",
-            "--since",
-            self.started.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "--until",  # a time in the past makes podman 4.3 list nothing; 1s ago works
-            "1s",
-            "--filter",
-            "event=create",
-            "--filter",
-            "label=io.staves.role=builder",
-            "--format",
-            "json",
-        )
-        assert events.returncode == 0, events.stderr
-        names = []
-        for line in events.stdout.splitlines():
-            event = json.loads(line)
-            owner = Owner.parse((event.get("Attributes") or {}).get(OWNER_LABEL, ""))
-            if owner is not None and owner.pid == self.pid:
-                names.append(event["Name"])
-        return names
+        """What the build compiled, into the image or the builder (the metadata's)."""
+        return compiled_by(self.metadata())
 
 
 @dataclass
@@ -93,6 +83,8 @@ class Bed:
         argv += ["--build-cache", self.builder.cache]
         for dest in outputs:
             argv += ["-o", dest]
+        files = self.work / f"run-{uuid.uuid4().hex[:8]}"
+        argv += ["--log-file", f"{files}.log", "--metadata-file", f"{files}.json"]
         env = {**os.environ, "STAVES_LAYER_CACHE": str(self.layer_cache)}
         started = datetime.now(UTC)
         popen = subprocess.Popen(
@@ -101,7 +93,7 @@ class Bed:
         out, err = popen.communicate()
         proc = subprocess.CompletedProcess(argv, popen.returncode, out, err)
         assert proc.returncode == 0, err[-3000:]
-        return Run(proc, popen.pid, started, time.monotonic())
+        return Run(proc, popen.pid, started, time.monotonic(), files)
 
     @property
     def all_outputs(self) -> tuple[str, ...]:
@@ -164,7 +156,7 @@ def test_unchanged_spec_starts_no_container_and_writes_nothing(bed: Bed, cold: R
     layout_index = (bed.work / "layout" / "index.json").stat().st_mtime_ns
     sbom = bed.work / "noop.spdx.json"
     again = bed.build(SPEC, *bed.all_outputs, extra=("--sbom", str(sbom)))
-    assert "staves: unchanged: every destination holds this build" in again.proc.stderr
+    assert "staves: unchanged: every destination holds this build" in again.log
     assert again.builders_created() == []
     assert again.digest == cold.digest
     assert (bed.work / "layout" / "index.json").stat().st_mtime_ns == layout_index
@@ -179,7 +171,7 @@ def test_destinations_lacking_the_image_get_a_copy_without_a_build(bed: Bed, col
     run = bed.build(
         SPEC, f"oci:{bed.work}/layout:t", f"oci:{bed.work}/second:t", f"docker://{pushed}"
     )
-    assert "copied this build to the 2 that lacked it; no container started" in run.proc.stderr
+    assert "copied this build to the 2 that lacked it; no container started" in run.log
     assert run.builders_created() == []
     assert run.digest == cold.digest
     assert manifest_of_layout(bed.work / "second") == manifest_of_layout(bed.work / "layout")
@@ -202,7 +194,7 @@ def test_destinations_lacking_the_image_get_a_copy_without_a_build(bed: Bed, col
 def test_a_holder_that_keeps_no_compressed_layers_means_a_warm_build(bed: Bed, cold: Run) -> None:
     held = f"docker-archive:{bed.work}/image.docker.tar:{STORED}"
     run = bed.build(SPEC, held, f"oci:{bed.work}/third:t")
-    assert "building for the others" in run.proc.stderr
+    assert "building for the others" in run.log
     assert len(run.builders_created()) == 1
     assert run.compiled() == []
     assert run.repacked() == (0, 8)  # every layer came from the layer cache
@@ -221,9 +213,9 @@ def test_no_cache_builds_anyway_and_a_build_like_the_last_skips_the_drift_check(
     assert len(run.builders_created()) == 1
     assert run.repacked() == (8, 8)
     assert run.digest == cold.digest
-    assert "no drift check needed" in run.proc.stderr
-    assert PRETEND not in run.proc.stderr
-    assert "checking the licenses" not in run.proc.stderr  # accepted by that build already
+    assert "no drift check needed" in run.log
+    assert PRETEND not in run.log
+    assert "checking the licenses" not in run.log  # accepted by that build already
 
 
 def test_one_changed_package_repacks_one_layer_as_a_fresh_pack_would(bed: Bed, cold: Run) -> None:
@@ -231,7 +223,7 @@ def test_one_changed_package_repacks_one_layer_as_a_fresh_pack_would(bed: Bed, c
     assert changed.compiled() == ["app-misc/hello-1.0"]
     assert changed.repacked() == (1, 8)
     # A compile: the drift check runs, on the build's one dependency calculation.
-    assert "checking the builder's libraries against the image's" in changed.proc.stderr
+    assert "checking the builder's libraries against the image's" in changed.log
     # --no-cache: a build although the destination holds it, every layer packed afresh.
     fresh = bed.build(SPEC + USE_CHANGE, f"oci:{bed.work}/changed:t", extra=("--no-cache",))
     assert len(fresh.builders_created()) == 1
@@ -241,7 +233,7 @@ def test_one_changed_package_repacks_one_layer_as_a_fresh_pack_would(bed: Bed, c
 
 def calculations(run: Run) -> int:
     """Dependency calculations in the run, as Portage counts them out loud."""
-    return run.proc.stderr.count("Calculating dependencies")
+    return run.log.count("Calculating dependencies")
 
 
 def layout_files(layout: Path) -> set[str]:
@@ -259,9 +251,9 @@ def test_a_warm_build_runs_one_dependency_calculation_and_merges_nothing(
     bed.build(SPEC, f"oci:{bed.work}/one-calc:t", extra=("--no-cache",))
     warm = bed.build(SPEC, f"oci:{bed.work}/one-calc:t", extra=("--no-cache",))
     assert calculations(warm) == 1
-    assert ">>> Emerging" not in warm.proc.stderr  # the root kept from the last build
+    assert ">>> Emerging" not in warm.log  # the root kept from the last build
     assert warm.digest == cold.digest
-    assert "running emerge" not in warm.proc.stderr and "portageq" not in warm.proc.stderr
+    assert "running emerge" not in warm.log and "portageq" not in warm.log
 
 
 def test_an_updated_root_is_the_root_a_build_from_scratch_gives(bed: Bed, cold: Run) -> None:
@@ -271,8 +263,8 @@ def test_an_updated_root_is_the_root_a_build_from_scratch_gives(bed: Bed, cold: 
     checked = bed.build(
         SPEC + USE_CHANGE, f"oci:{bed.work}/updated:t", extra=("--check-reproducible",)
     )
-    assert "updating the root kept from this image's last build" in checked.proc.stderr
-    assert "reproducible: a build from scratch gave the same layers" in checked.proc.stderr
+    assert "updating the root kept from this image's last build" in checked.log
+    assert "reproducible: a build from scratch gave the same layers" in checked.log
 
 
 def test_a_package_leaving_the_image_leaves_the_root_too(bed: Bed, cold: Run) -> None:
@@ -288,7 +280,7 @@ def test_a_package_leaving_the_image_leaves_the_root_too(bed: Bed, cold: Run) ->
 def test_a_default_build_does_not_ask_the_stage3s_binhost(cold: Run) -> None:
     # The test builder's binrepos.conf names a stand-in for Gentoo's official binhost on a
     # closed loopback port; only --getbinpkg asks it (tests/test_fleet_e2e.py).
-    assert "127.0.0.1:9" not in cold.proc.stderr
+    assert "127.0.0.1:9" not in cold.log
 
 
 def test_a_package_the_builder_has_is_taken_from_it(bed: Bed) -> None:

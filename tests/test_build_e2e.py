@@ -1,7 +1,6 @@
 """``staves build`` end to end: real emerge in the test builder, real Podman, real images."""
 
 import os
-import re
 import signal
 import subprocess
 import time
@@ -47,11 +46,6 @@ command = ["/usr/bin/hello"]
 """
 
 
-def compiled_from_source(log: str) -> list[str]:
-    """Packages emerge built from source (not from a binary package) in a build log."""
-    return re.findall(r">>> Emerging \(\d+ of \d+\) (\S+)", log)
-
-
 def test_bundled_example_builds_an_image_podman_runs(builder: Builder) -> None:
     spec = (PROJECT / "examples" / "hello" / "staves.toml").read_text()
     build = builder.build(spec)
@@ -68,7 +62,7 @@ def test_bundled_example_builds_an_image_podman_runs(builder: Builder) -> None:
 def test_second_build_reuses_every_binary_package(builder: Builder) -> None:
     builder.build(HELLO)
     again = builder.build(HELLO)
-    assert compiled_from_source(again.log) == []
+    assert again.compiled() == []
     # The root the first build left in the cache volume is brought up to date: nothing
     # changed, so not even a binary package is merged again.
     assert "staves: the kept root is up to date" in again.log
@@ -151,7 +145,9 @@ def test_missing_builder_image_is_one_line(builder: Builder, tmp_path: Path) -> 
     )
     assert proc.returncode == 1
     said = proc.stderr.strip().splitlines()
-    assert said[:-1] == ["staves: pulling localhost/staves-test/no-such-builder:latest"], said
+    # Before the error, only the pull it tried (its progress line).
+    (pulling,) = said[:-1]
+    assert pulling.endswith("pulling localhost/staves-test/no-such-builder:latest"), said
     assert said[-1].startswith("staves: error: --builder/--portage: image ")
     assert "no-such-builder" in said[-1] and "could not be pulled" in said[-1]
 

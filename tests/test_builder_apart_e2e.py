@@ -23,11 +23,6 @@ packages = ["app-misc/shaper", "app-misc/hello"]
 IGNORED = "binary packages have been ignored due to changed dependencies"
 
 
-def compiled(log: str) -> list[str]:
-    """Packages emerge compiled (not taken from a binary package), without the repository."""
-    return [name.split("::")[0] for name in re.findall(r">>> Emerging \(\d+ of \d+\) (\S+)", log)]
-
-
 def podman(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["podman", *args], capture_output=True, text=True, check=False)
 
@@ -36,17 +31,17 @@ def test_binary_packages_are_reused_and_a_use_change_rebuilds_one_package(
     builder: Builder,
 ) -> None:
     cold = builder.build(SHAPES)
-    assert "app-misc/shaper-1.0" in compiled(cold.log)
+    assert "app-misc/shaper-1.0" in cold.compiled()
     warm = builder.build(SHAPES)
-    assert compiled(warm.log) == []
+    assert warm.compiled() == []
     assert IGNORED not in warm.log
     assert warm.run("/usr/bin/shaper") == "round shape 2\n"
     square = builder.build(SHAPES + "['app-misc/shaper']\nuse = ['square', '-round']\n")
-    assert compiled(square.log) == ["app-misc/shaper-1.0"]
+    assert square.compiled() == ["app-misc/shaper-1.0"]
     assert square.run("/usr/bin/shaper") == "square shape 2\n"
     # An unrelated package's USE flag rebuilds that package alone.
     loud = builder.build(SHAPES + "['app-misc/hello']\nuse = ['shout']\n")
-    assert compiled(loud.log) == ["app-misc/hello-1.0"]
+    assert loud.compiled() == ["app-misc/hello-1.0"]
     assert IGNORED not in loud.log
     assert loud.run("/usr/bin/hello") == "HELLO WORLD!\n"
 
@@ -60,7 +55,7 @@ def test_a_changed_package_environment_rebuilds_that_package_alone(builder: Buil
     )
     assert builder.build(spec).run() == "first\n"
     second = builder.build(spec.replace('"first"', '"second"'))
-    assert compiled(second.log) == ["app-misc/envprobe-1.0"]
+    assert second.compiled() == ["app-misc/envprobe-1.0"]
     assert second.run() == "second\n"
 
 
@@ -102,7 +97,7 @@ def test_a_git_repository_gets_git_into_a_builder_without_it(
     assert first.run() == "hello from the overlay\n"
     again = builder.build(spec, "--network", "host")
     assert re.search(r">>> Emerging binary \(1 of 1\) dev-vcs/git-", again.log)
-    assert compiled(again.log) == []
+    assert again.compiled() == []
 
 
 def test_a_sync_tool_that_cannot_be_emerged_stops_the_build_first(builder: Builder) -> None:
@@ -142,10 +137,10 @@ def test_builders_with_other_profiles_never_share_binary_packages(
     spec = 'name = "p"\npackages = ["app-misc/hello"]\ncommand = ["/usr/bin/hello"]\n'
     multilib = builder.build(spec)
     other = builder.build(spec, "--builder", no_multilib_builder)
-    assert "sys-libs/glibc-2.36-r1" in compiled(other.log)
-    assert "app-misc/hello-1.0" in compiled(other.log)
+    assert "sys-libs/glibc-2.36-r1" in other.compiled()
+    assert "app-misc/hello-1.0" in other.compiled()
     assert "usr/lib/libc.so.6" in multilib.files()  # the x86 libc: lib is a link to usr/lib
     assert "usr/lib/libc.so.6" not in other.files()  # amd64 only
     assert other.run() == "Hello World!\n"
     # The first builder's packages are still there for it.
-    assert compiled(builder.build(spec).log) == []
+    assert builder.build(spec).compiled() == []

@@ -11,7 +11,7 @@ import pytest
 
 from tests.builder_fixtures import Builder, test_images
 from tests.rootless_fixtures import RootlessPodman, rootless_podman
-from tests.test_build_e2e import HELLO, compiled_from_source
+from tests.test_build_e2e import HELLO
 
 __all__ = ["rootless_podman", "test_images"]  # fixtures, imported for pytest
 
@@ -43,7 +43,7 @@ def test_build_through_a_rootless_service(
     # Root's ~/.ssh is not the rootless user's to mount: share no credentials.
     extra = ("--url", rootless_podman.url, "--network", "none", "--no-ssh", "--no-netrc")
     first = rootless_builder.build(HELLO, *extra)
-    assert "app-misc/hello-1.0::gentoo" in compiled_from_source(first.log)
+    assert "app-misc/hello-1.0" in first.compiled()
     assert first.run() == "Hello World!\n"
     # Owners as the image sees them: root inside the user namespace is uid 0 in the layer,
     # not the user's uid or a subordinate id.
@@ -61,7 +61,7 @@ def test_build_through_a_rootless_service(
         again = rootless_builder.build(
             HELLO, "--network", "none", "--no-ssh", "--no-netrc", *stored, env=environ
         )
-        assert compiled_from_source(again.log) == []
+        assert again.compiled() == []
         ran = rootless_podman.run("run", "--rm", "--network", "none", name)
         assert ran.stdout == "Hello World!\n", ran.stderr
     finally:
