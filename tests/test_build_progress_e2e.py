@@ -70,7 +70,7 @@ def test_a_failing_compile_shows_the_compilers_error_and_where_the_whole_log_is(
     said = failed.proc.stderr
     assert not ESCAPE.search(said)
     # The compiler's complaint, not Portage's banner after it.
-    assert "error: unknown type name 'this_is_not_c'" in said
+    assert re.search(r"^    broken\.c:\d+:\d+: error: .*this_is_not_c", said, re.M), said
     assert "* ERROR: app-misc/broken-1.0::gentoo failed" not in said
     assert "(the compile phase died: broken.c does not compile)" in said
     assert failed.work is not None

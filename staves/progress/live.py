@@ -60,11 +60,13 @@ class LiveScreen:
         return Group(rows, bars)
 
     def _print(self, text: str, style: str | None = None) -> None:
-        self.console.print(Text(text, style=style or ""), soft_wrap=False, overflow="fold")
+        # The terminal wraps a long line itself: it stays one line, copied whole.
+        self.console.print(Text(text, style=style or ""), soft_wrap=True)
 
     def event(self, elapsed: float, scope: str | None, text: str) -> None:
         marked = f"[{scope}] {plain(text)}" if scope else plain(text)
-        self.console.print(Text.assemble((f"{clock(elapsed):>7}  ", "dim"), marked))
+        line = Text.assemble((f"{clock(elapsed):>7}  ", "dim"), marked)
+        self.console.print(line, soft_wrap=True)
 
     def status(self, scope: str | None, text: str | None) -> None:
         with self.lock:
