@@ -1,9 +1,10 @@
 """What the build benchmarks share: run `staves build` and `podman build` with a clock,
-read what they compiled from their output, and remove what a run made from Podman.
+read what staves compiled from its metadata file, and remove what a run made from Podman.
 
 Imported by scripts/bench-build and scripts/bench-scale (which put scripts/ on sys.path).
 """
 
+import json
 import os
 import re
 import shutil
@@ -22,11 +23,11 @@ VENV_PYTHON = PROJECT / ".venv" / "bin" / "python"
 PYTHON = os.environ.get("STAVES_PYTHON") or str(
     VENV_PYTHON if VENV_PYTHON.exists() else sys.executable
 )
-# ">>> Emerging (3 of 7) app-misc/hello-1.0::gentoo for /tmp/rootfs/": compiled from its
-# ebuild; a binary package says ">>> Emerging binary (…)".
+# The multi-stage Containerfile's emerge says what it did only in words: ">>> Emerging (3 of
+# 7) app-misc/hello-1.0::gentoo for /tmp/rootfs/" was compiled from its ebuild; a binary
+# package says ">>> Emerging binary (…)". (Staves says it in its metadata file.)
 _COMPILED = re.compile(r">>> Emerging \(\d+ of \d+\) (\S+)")
 _MERGED = re.compile(r">>> Emerging (?:binary )?\(\d+ of \d+\) (\S+?)(?:::\S+)? for (\S+)")
-_REPACKED = re.compile(r"^staves: layers repacked: (\d+ of \d+)$", re.M)
 # Buildah keeps a RUN's --mount=type=cache directories here, one directory per id (root's
 # storage: TMPDIR, else /var/tmp).
 BUILDAH_CACHE = Path(os.environ.get("TMPDIR", "/var/tmp")) / "buildah-cache"
@@ -43,13 +44,35 @@ class Result:
     merged: int = 0  # packages merged into the image root, compiled or binary
 
 
-def compiled_in(log: str) -> list[str]:
-    """CATEGORY/PF of the packages emerge compiled (not merged from a binary package)."""
+def compiled_in(metadata: dict) -> list[str]:
+    """CATEGORY/PF of the packages a build compiled (into the image or the builder), as its
+    --metadata-file says."""
+    platforms = metadata["staves.platforms"].values()
+    merged = [p for one in platforms for p in (*one["packages"], *one["builder_merges"])]
+    return sorted({p["cpv"] for p in merged if p["how"] == "compiled"})
+
+
+def merged_into_image(metadata: dict) -> int:
+    """How many packages a build merged into the image root, compiled or binary."""
+    platforms = metadata["staves.platforms"].values()
+    return sum(p["how"] in ("compiled", "binary") for one in platforms for p in one["packages"])
+
+
+def repacked_in(metadata: dict) -> str:
+    """ "N of M" layers packed anew, or "-" when nothing was packed (an unchanged build)."""
+    counts = [one["counts"] for one in metadata["staves.platforms"].values()]
+    if not counts:
+        return "-"
+    return f"{sum(c['layers_repacked'] for c in counts)} of {sum(c['layers'] for c in counts)}"
+
+
+def emerge_compiled(log: str) -> list[str]:
+    """CATEGORY/PF of the packages an emerge's output says it compiled."""
     return [name.split("::")[0] for name in _COMPILED.findall(log)]
 
 
-def merged_into(log: str, root: str = "/tmp/rootfs/") -> int:
-    """How many packages emerge merged into ``root``, compiled or binary."""
+def emerge_merged(log: str, root: str = "/tmp/rootfs/") -> int:
+    """How many packages an emerge's output says it merged into ``root``."""
     return sum(1 for _, target in _MERGED.findall(log) if target.rstrip("/") == root.rstrip("/"))
 
 
@@ -73,6 +96,7 @@ def staves_build(
     (work / "staves.toml").write_text(spec)
     argv = [PYTHON, "-m", "staves", "build", "-c", str(work / "staves.toml")]
     argv += ["--builder", BUILDER, "--portage", portage, "--build-cache", cache]
+    argv += ["--log-file", str(work / "build.log"), "--metadata-file", str(work / "meta.json")]
     start = time.perf_counter()
     proc = subprocess.run(
         [*argv, "-o", destination, *extra],
@@ -83,16 +107,11 @@ def staves_build(
         env=env,
     )
     elapsed = time.perf_counter() - start
-    (work / "build.log").write_text(proc.stderr)
     if proc.returncode != 0:
         fail(f"{label}: staves build failed:\n{proc.stderr[-2000:]}")
-    repacked = _REPACKED.search(proc.stderr)
+    metadata = json.loads((work / "meta.json").read_text())
     return Result(
-        label,
-        elapsed,
-        compiled_in(proc.stderr),
-        repacked[1] if repacked else "-",
-        merged_into(proc.stderr),
+        label, elapsed, compiled_in(metadata), repacked_in(metadata), merged_into_image(metadata)
     )
 
 
@@ -138,7 +157,7 @@ def podman_build(label: str, context: Path, tag: str, run_id: str, *extra: str) 
     (context / (re.sub(r"\W+", "-", label).strip("-") + ".log")).write_text(log)
     if proc.returncode != 0:
         fail(f"{label}: podman build failed:\n{log[-2000:]}")
-    return Result(label, elapsed, compiled_in(log), merged=merged_into(log))
+    return Result(label, elapsed, emerge_compiled(log), merged=emerge_merged(log))
 
 
 def remove_labelled(run_id: str) -> None:
