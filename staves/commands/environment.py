@@ -68,6 +68,18 @@ ENVIRONMENT = (
         "(default `~/.config`).",
     ),
     Variable(
+        "XDG_STATE_HOME",
+        "build",
+        "Where each build's log is kept (`staves/logs/build-TIME-NAME.log`, the last 50) "
+        "when `--log-file` is not given (default `~/.local/state`).",
+    ),
+    Variable(
+        "TERM",
+        "every command",
+        "`--progress auto` draws the live view when stderr is a terminal and `TERM` is set "
+        "and not `dumb`; plain lines otherwise.",
+    ),
+    Variable(
         "STAVES_LAYER_CACHE",
         "build",
         "The directory of the local layer cache; else `$XDG_CACHE_HOME/staves/layers`, "
