@@ -101,8 +101,9 @@ def run_builder(
             progress.phase("pack", "packing the layers"),
             archived_file_stream(client, container, ROOTFS_ARCHIVE) as stream,
         ):
+            size = getattr(getattr(stream, "raw", None), "size", None)  # the tar member's
             packed = pack_rootfs(
-                stream,
+                progress.reading(stream, "packing the layers", size),  # type: ignore[arg-type]
                 packages,
                 layers=request.layers,
                 vdb=request.vdb,

@@ -2,7 +2,6 @@
 
 import json
 import os
-import sys
 from pathlib import Path
 
 import click
@@ -18,6 +17,7 @@ from staves.errors import StavesError
 from staves.gentoo.glsa import GLSA_DIR, Advisory
 from staves.podman.builder_container import PullPolicy, ensure_image, podman_step
 from staves.podman.service import podman_client
+from staves.progress.reporter import current
 from staves.reports.audit import (
     EXIT_AFFECTED,
     EXIT_CLEAN,
@@ -40,11 +40,11 @@ def load_advisories(
         where = str(glsa_dir)
     else:
         with podman_client(url, dict(os.environ)) as client, podman_step("reading " + portage):
-            ensure_image(client, portage, pull, sys.stderr)
+            ensure_image(client, portage, pull, current().stream())
             advisories, problems = advisories_in_image(client, portage)
         where = f"{portage}'s {GLSA_DIR}"
     for problem in problems:
-        click.echo(f"staves: warning: skipping advisory {problem}", err=True)
+        current().warn(f"skipping advisory {problem}")
     if not advisories:
         raise StavesError(
             f"{where} holds no GLSA advisories",

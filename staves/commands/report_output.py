@@ -5,6 +5,7 @@ from pathlib import Path
 import click
 
 from oci.files import atomic_write
+from staves.progress.reporter import current
 
 
 def output_option(command: click.decorators.FC) -> click.decorators.FC:
@@ -24,4 +25,4 @@ def emit(text: str, output: Path | None) -> None:
         click.echo(text, nl=False)
         return
     atomic_write(output, text.encode("utf-8"))
-    click.echo(f"staves: wrote {output}", err=True)
+    current().wrote(str(output))

@@ -6,10 +6,10 @@ reach it with ``current()``, each platform's builder through ``on(platform)``.""
 import io
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from staves.errors import error_line
 from staves.gentoo.vdb import InstalledPackage
@@ -74,6 +74,10 @@ class Progress:
         """A text stream whose lines are events (``staves: `` dropped): for the steps that
         print to a stream they are given (``staves.podman``)."""
         return LineEvents(self)
+
+    def reading(self, stream: BinaryIO, label: str, total: int | None) -> "Counted":
+        """``stream``, its bytes read shown as a transfer (a bar on a terminal)."""
+        return Counted(stream, lambda done: self.transfer(f"read {id(stream)}", label, done, total))
 
     def failure(self, lines: list[str]) -> None:
         """Why the build failed, beyond its one-line error (which says where the log is)."""
@@ -149,6 +153,19 @@ class Progress:
     def finish(self) -> None:
         """The total and the counts, after the last step."""
         self.event(summary(self.ledger))
+
+
+class Counted:
+    """A binary stream that reports how many bytes were read from it."""
+
+    def __init__(self, stream: BinaryIO, report: Callable[[int], None]) -> None:
+        self.stream, self.report, self.done = stream, report, 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.stream.read(size)
+        self.done += len(data)
+        self.report(self.done)
+        return data
 
 
 class LineEvents(io.TextIOBase):
