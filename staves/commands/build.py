@@ -25,6 +25,7 @@ from staves.commands.pack import source_date_epoch
 from staves.commands.registry_options import (
     build_registry_options,
     pusher_from_cli,
+    pushes_to_registry,
     registry_options,
 )
 from staves.commands.result_options import (
@@ -350,7 +351,9 @@ def build_command(
             lambda: build_registry_options(creds, authfile, tls_verify, cert_dir, environ)
         ),
     )
-    push = pusher_from_cli(creds, authfile, tls_verify, cert_dir)
+    push = pusher_from_cli(
+        creds, authfile, tls_verify, cert_dir, ask_now=pushes_to_registry(destinations)
+    )
     results = ResultFiles(metadata_file, iidfile, log_file)
     outcome = results.run(environ, request.name.reference, lambda: build(request, environ, push))
     if outcome.digest is not None:

@@ -16,7 +16,11 @@ from oci.image import Image, ImageConfig, build_image, created_time
 from oci.layer import TarProducer, write_layer
 from oci.tarball import retar_stream, tar_directory
 from staves.commands.options import image_output_options, parse_platform, parse_tag_option
-from staves.commands.registry_options import pusher_from_cli, registry_options
+from staves.commands.registry_options import (
+    pusher_from_cli,
+    pushes_to_registry,
+    registry_options,
+)
 from staves.commands.result_options import ResultFiles, check_targets, result_file_options
 from staves.commands.signing import sign_key_option, signing_from_cli
 from staves.destinations.naming import TITLE, VERSION, ImageName, image_annotations, image_name
@@ -158,12 +162,14 @@ def pack(
                 platform=platform,
                 annotations=annotations,
             )
-            push = pusher_from_cli(creds, authfile, tls_verify, cert_dir)
-            write_outputs(image, destinations, name, storage_loader(environ, url), push)
+            write_outputs(image, destinations, name, storage_loader(environ, url), pusher)
             if signing.key is not None:
                 sign_outputs(image.descriptor(), destinations, name, signing)
         return Packed(image.manifest.digest, image)
 
+    pusher = pusher_from_cli(
+        creds, authfile, tls_verify, cert_dir, ask_now=pushes_to_registry(destinations)
+    )
     files = ResultFiles(metadata_file, iidfile, logged=False)
     click.echo(files.run(environ, name.reference, packed).digest)
 

@@ -23,6 +23,7 @@ from oci.errors import OciError
 from oci.image import Image
 from oci.layer_reader import DEFAULT_LIMITS, LayerLimits
 from oci.registry import PushResult, Reference, RegistryOptions, parse_creds, registry_env
+from oci.transport import Destination, RegistryDestination
 from staves.commands.options import parse_platform
 from staves.destinations.registry import Pusher, make_pusher
 from staves.errors import EXIT_USAGE, StavesError
@@ -168,10 +169,22 @@ def options_from_cli(
     return build_registry_options(creds, authfile, tls_verify, cert_dir, dict(os.environ))
 
 
+def pushes_to_registry(destinations: Sequence[Destination]) -> bool:
+    return any(isinstance(dest, RegistryDestination) for dest in destinations)
+
+
 def pusher_from_cli(
-    creds: str | None, authfile: Path | None, tls_verify: bool, cert_dir: Path | None
+    creds: str | None,
+    authfile: Path | None,
+    tls_verify: bool,
+    cert_dir: Path | None,
+    ask_now: bool = False,
 ) -> Pusher:
-    """A pusher that reads options and environment (and prompts) only when it is used."""
+    """A pusher that reads options and environment (and prompts) only when it is used;
+    ``ask_now``: the password is asked for at once, before a live progress view would draw
+    over the prompt."""
+    if ask_now and creds is not None and ":" not in creds:
+        options_from_cli(creds, authfile, tls_verify, cert_dir)
 
     def push(
         image: Image, references: Sequence[Reference], referrers: Sequence[Artifact] = ()
