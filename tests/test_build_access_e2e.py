@@ -236,7 +236,8 @@ def test_private_repository_syncs_with_netrc_that_the_build_phases_cannot_read(
     auth_header = base64.b64encode(f"{GIT_USER}:{GIT_PASSWORD}".encode())
     secrets = [GIT_PASSWORD.encode(), auth_header, SSH_KEY_LINE.encode()]
     blobs = [
-        ("build log", (build.proc.stdout + build.proc.stderr).encode()),
+        ("build output", (build.proc.stdout + build.proc.stderr).encode()),
+        ("build log", build.log.encode()),  # emerge's whole output
         *files_under(build.layout),
         ("binpkg volume", volume_tar(builder.cache, BUILDER)),
         ("distfiles volume", volume_tar(distfiles, BUILDER)),
@@ -295,7 +296,8 @@ def key_lines(key: Path) -> list[bytes]:
 
 def assert_no_key_in(build: Build, builder: Builder, server: SshGit) -> None:
     blobs = [
-        ("build log", (build.proc.stdout + build.proc.stderr).encode()),
+        ("build output", (build.proc.stdout + build.proc.stderr).encode()),
+        ("build log", build.log.encode()),  # emerge's whole output
         *files_under(build.layout),
         ("binpkg volume", volume_tar(builder.cache, BUILDER)),
     ]
