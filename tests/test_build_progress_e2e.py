@@ -125,6 +125,15 @@ def test_the_metadata_file_and_iidfile_describe_the_image_written(
         in_image
     )
     assert meta["staves.durations"]["total"] > 0 and platform["durations"]["builder run"] > 0
+    # Built again into the same layout, which holds this build already: nothing is built,
+    # and both files still say what the image is.
+    iidfile.unlink()
+    again = subprocess.run(build.proc.args, capture_output=True, text=True, check=False)
+    assert again.returncode == 0, again.stderr
+    skipped = build.metadata()
+    assert skipped["staves.skipped"] == "every destination holds this build"
+    assert skipped["containerimage.digest"] == entry["digest"] == again.stdout.strip()
+    assert iidfile.read_text() == manifest["config"]["digest"]
 
 
 def test_the_live_view_in_a_terminal_redraws_in_place_with_long_output(

@@ -54,7 +54,9 @@ class BuildRequest:
 @dataclass(frozen=True)
 class BuildOutcome:
     """The manifest digest (None when only destinations that keep none hold the image), and
-    the image (or index) when it was built."""
+    the image (or index) when it was built; else the image ID a destination holding it
+    reports."""
 
     digest: str | None
     image: Publishable | None
+    image_id: str | None = None

@@ -9,6 +9,7 @@ from typing import Any
 
 from oci.descriptor import Platform
 from oci.files import atomic_write
+from oci.index import Publishable
 from staves.build.plans import PlatformPlan
 from staves.build.publish import storage_loader
 from staves.build.request import BuildOutcome, BuildRequest
@@ -20,6 +21,7 @@ from staves.destinations.copy import copy_from
 from staves.destinations.outputs import write_outputs
 from staves.destinations.registry import Pusher
 from staves.podman.builder_container import podman_step
+from staves.progress.metadata import image_id
 from staves.progress.reporter import current
 
 
@@ -85,9 +87,9 @@ def reuse_held(
         client, key, request.destinations, request.name, platform, request.registry, sbom
     )
     if not skip.build:
-        return BuildOutcome(skip.digest, None)
+        return BuildOutcome(skip.digest, None, skip.config)
     if skip.holders and (copied := copy_to_missing(client, request, skip, platform, push, work)):
-        return BuildOutcome(copied, None)
+        return BuildOutcome(copied.manifest.digest, None, image_id(copied))
     return replace(request, destinations=skip.missing)
 
 
@@ -106,9 +108,9 @@ def copy_to_missing(
     platform: Platform,
     push: Pusher | None,
     work: Path,
-) -> str | None:
-    """Copy the image from a destination that holds it to those that lack it; its manifest
-    digest, or None when no holder keeps all of it (then the build runs)."""
+) -> Publishable | None:
+    """Copy the image from a destination that holds it to those that lack it; the image,
+    or None when no holder keeps all of it (then the build runs)."""
     copied = copy_from(skip.holders, request.name, platform, request.registry, work)
     if copied is None:
         say("no destination that holds it keeps the whole image; building for the others")
@@ -133,4 +135,4 @@ def copy_to_missing(
     )
     say(f"copied this build to the {len(skip.missing)} that lacked it; no container started")
     current().skipped(f"copied this build to the {len(skip.missing)} that lacked it")
-    return copied.image.manifest.digest
+    return copied.image

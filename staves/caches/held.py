@@ -22,7 +22,7 @@ from oci.transport import Destination, DockerArchiveDestination, StorageDestinat
 from staves.caches.build_key import BUILD_KEY
 from staves.destinations.naming import ImageName
 from staves.errors import StavesError
-from staves.podman.storage import image_labels, storage_name
+from staves.podman.storage import image_id, image_labels, storage_name
 from staves.sources.destination import describe, manifest_source
 
 log = logging.getLogger(__name__)
@@ -30,20 +30,22 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Held:
-    """What a destination holds under its name: the build key and the manifest digest
-    (None where the format keeps no manifest)."""
+    """What a destination holds under its name: the build key, the manifest digest (None
+    where the format keeps no manifest) and the image ID (its config digest)."""
 
     key: str | None
     digest: str | None
+    config: str | None = None
 
 
 def _from_manifest(image: SourceImage) -> Held:
-    return Held(image.manifest.get("annotations", {}).get(BUILD_KEY), image.digest)
+    key = image.manifest.get("annotations", {}).get(BUILD_KEY)
+    return Held(key, image.digest, image.config_digest)
 
 
 def _from_config(image: SourceImage) -> Held:
     labels = (image.config.get("config") or {}).get("Labels") or {}
-    return Held(labels.get(BUILD_KEY), image.digest)
+    return Held(labels.get(BUILD_KEY), image.digest, image.config_digest)
 
 
 def held_by(
@@ -80,8 +82,12 @@ def _held_by(
         with open_docker_archive(dest.path, dest.name or name.reference) as source:
             return _from_config(source.image())
     if isinstance(dest, StorageDestination):
-        labels = image_labels(client, storage_name(dest.name, name.tag))
-        return None if labels is None else Held(labels.get(BUILD_KEY), None)
+        stored = storage_name(dest.name, name.tag)
+        labels = image_labels(client, stored)
+        if labels is None:
+            return None
+        found = image_id(client, stored)
+        return Held(labels.get(BUILD_KEY), None, found if ":" in found else f"sha256:{found}")
     with manifest_source(dest, name.tag, platform, registry) as found:
         return None if found is None else _from_manifest(found.image())
 
@@ -93,14 +99,14 @@ def lacking(
     platform: Platform,
     client: Any,
     registry: Callable[[], RegistryOptions],
-) -> tuple[list[Destination], str | None]:
+) -> tuple[list[Destination], str | None, str | None]:
     """The destinations that do not hold an image with ``key``, and the manifest digest
-    one that holds it reports."""
-    missing, digest = [], None
+    and image ID those that hold it report."""
+    missing, digest, config = [], None, None
     for dest in destinations:
         held = held_by(dest, name, platform, client, registry)
         if held is None or held.key != key:
             missing.append(dest)
-        elif held.digest is not None:
-            digest = digest or held.digest
-    return missing, digest
+        else:
+            digest, config = digest or held.digest, config or held.config
+    return missing, digest, config

@@ -73,6 +73,7 @@ class Skip:
     build: bool
     digest: str | None
     holders: tuple[Destination, ...] = ()
+    config: str | None = None  # the image ID a destination that holds it reports
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,7 @@ def check_destinations(
     """Which destinations lack the image with ``key``; says on stderr when none does.
     With ``sbom``, an unchanged build still writes the SBOM file, from the SBOM attached
     in a destination, or builds when none holds it."""
-    missing, digest = lacking(key, destinations, name, platform, client, registry)
+    missing, digest, config = lacking(key, destinations, name, platform, client, registry)
     if missing:
         if len(missing) < len(destinations):
             say(
@@ -112,7 +113,7 @@ def check_destinations(
         "no container started (--no-cache builds anyway)"
     )
     current().skipped("every destination holds this build")
-    return Skip((), False, digest)
+    return Skip((), False, digest, config=config)
 
 
 def _copy_sbom(

@@ -180,3 +180,4 @@ class Packed:
 
     digest: str
     image: Image
+    image_id: str | None = None

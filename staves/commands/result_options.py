@@ -84,6 +84,9 @@ class Outcome(Protocol):
     @property
     def image(self) -> Publishable | None: ...
 
+    @property
+    def image_id(self) -> str | None: ...
+
 
 Made = TypeVar("Made", bound=Outcome)
 
@@ -104,24 +107,24 @@ class ResultFiles:
         progress = open_progress(environ, self.log, name, self.logged)
         with reporting(progress):
             outcome = work()
-            write_results(
-                progress, outcome.digest, outcome.image, name, self.metadata, self.iidfile
-            )
+            write_results(progress, outcome, name, self.metadata, self.iidfile)
             progress.finish()
         return outcome
 
 
 def write_results(
     progress: Progress,
-    digest: str | None,
-    published: Publishable | None,
+    outcome: Outcome,
     name: str | None,
     metadata_file: Path | None,
     iidfile: Path | None,
 ) -> None:
-    """``--metadata-file`` and ``--iidfile``, each written whole or not at all."""
+    """``--metadata-file`` and ``--iidfile``, each written whole or not at all; an image
+    not built (held already) has the ID a destination holding it reports."""
+    published = outcome.image
     if metadata_file is not None:
-        data = build_metadata(digest, published, name, progress.ledger, progress.log_path)
+        data = build_metadata(outcome.digest, published, name, progress.ledger, progress.log_path)
         write_metadata(metadata_file, data)
-    if iidfile is not None and published is not None:
-        write_iidfile(iidfile, image_id(published))
+    identifier = image_id(published) if published is not None else outcome.image_id
+    if iidfile is not None and identifier is not None:
+        write_iidfile(iidfile, identifier)
