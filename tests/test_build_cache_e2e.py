@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from staves.podman.owners import OWNER_LABEL, Owner
 from tests.builder_fixtures import (
     BUILDER,
     PORTAGE,
@@ -67,6 +68,32 @@ class Run:
     def compiled(self) -> list[str]:
         """What the build compiled, into the image or the builder (the metadata's)."""
         return compiled_by(self.metadata())
+
+    def builders_created(self) -> list[str]:
+        """Builder containers this run's staves created, from Podman's event log."""
+        # The log is read up to a second ago (--until 1s): wait until that covers the run.
+        time.sleep(max(0.0, self.ended + 1.5 - time.monotonic()))
+        events = podman(
+            "events",
+            "--since",
+            self.started.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "--until",  # a time in the past makes podman 4.3 list nothing; 1s ago works
+            "1s",
+            "--filter",
+            "event=create",
+            "--filter",
+            "label=io.staves.role=builder",
+            "--format",
+            "json",
+        )
+        assert events.returncode == 0, events.stderr
+        names = []
+        for line in events.stdout.splitlines():
+            event = json.loads(line)
+            owner = Owner.parse((event.get("Attributes") or {}).get(OWNER_LABEL, ""))
+            if owner is not None and owner.pid == self.pid:
+                names.append(event["Name"])
+        return names
 
 
 @dataclass
