@@ -59,6 +59,7 @@ from .roots import ImageRoot, close_root, open_root, record_root_path
 from .runtime_record import record_compiler_runtime
 from .session import PortageMissing, Session
 from .sync import install_sync_tools, sync_repositories
+from .user_patches import patched_directories, record_applied_patches, write_patches
 
 
 class Phase:
@@ -87,6 +88,7 @@ def configure(plan: dict, session: Session) -> tuple[str, str]:
     builder_pkgdir, image_pkgdir = binpkg_dirs(plan["pkgdir"], key)
     configure_builder(plan, builder_pkgdir)
     configure_image_root(plan, image_pkgdir)
+    write_patches(plan)
     configure_image_shape(plan)
     configure_binhosts(plan, builder_pkgdir, image_pkgdir)
     export_epoch(plan["epoch"])
@@ -111,6 +113,7 @@ def build(plan: dict, session: Session, pkgdirs: tuple[str, str], root: ImageRoo
         say(f"environment changed for {' '.join(env_atoms)}: compiling them anew")
     repositories = session.repositories(IMAGE_CONFIG_ROOT)
     merging = Merging(session, root, options, has_ebuilds(repositories, BASELAYOUT))
+    merging.patched = patched_directories(plan)
     if not spec_changes_make_conf(plan):
         merging.builder_reuse = image_pkgdir
     with Phase("merge"), session.deferring_env_update(str(root.where)):
@@ -145,6 +148,7 @@ def build(plan: dict, session: Session, pkgdirs: tuple[str, str], root: ImageRoo
         record_root_links(root.path)
         from_builder = read_from_builder(image_pkgdir)
         record_sources(root.path, repositories, from_builder, runtime_entries)
+        record_applied_patches(root.path, plan["patches"])
         archive_root(Path(plan["root"]))
     say("root filesystem ready")
     return 0

@@ -26,6 +26,10 @@ PLAN_KEYS = {
     # The image whose root is kept in the cache volume for its next build (None: none).
     "keep_root": (str, type(None)),
     "credentials": bool,  # the user's shared: keep them from the unprivileged phases
+    # User patches for eapply_user: directory, name, source, sha256, data (base64).
+    "patches": list,
+    # The debug image: {"sources": bool, "packages": [atom, ...]}; None: none.
+    "debug": (dict, type(None)),
 }
 # Keys the host may leave out, with what they mean then.
 DEFAULTS = {
@@ -42,6 +46,8 @@ DEFAULTS = {
     "inputs": None,
     "keep_root": None,
     "credentials": False,
+    "patches": [],
+    "debug": None,
 }
 # What a run does: "build" the image root, or "index" the cache partition (Portage's
 # Packages index) for the host to copy out as a binhost.
