@@ -25,6 +25,7 @@ from .configure import (
     link_snapshot,
 )
 from .console import fail, say
+from .debug_root import merge_debug_packages
 from .image_root import (
     LOCALE_ARCHIVE,
     PROFILE_VARS,
@@ -150,6 +151,12 @@ def build(plan: dict, session: Session, pkgdirs: tuple[str, str], root: ImageRoo
         record_sources(root.path, repositories, from_builder, runtime_entries)
         record_applied_patches(root.path, plan["patches"])
         archive_root(Path(plan["root"]))
+    if plan["debug"] and plan["debug"]["packages"]:
+        with Phase("debug image packages"):
+            try:
+                merge_debug_packages(plan, session, root.path, options, merging.patched)
+            except Refused:
+                return 1
     say("root filesystem ready")
     return 0
 
