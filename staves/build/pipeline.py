@@ -48,10 +48,9 @@ def build(request: BuildRequest, environ: Mapping[str, str], push: Pusher | None
         result = assemble(request, images, sboms, provenance)
         debug = debug_images(request, roots, images)  # None: no debug image asked for
         write_sbom_files(request, sboms)
-        if debug is not None:
-            publish(debug.result, debug.request, services.storage, push)
         digest = publish(result, request, services.storage, push)
         sign(result, request)
         if debug is not None:
+            publish(debug.result, debug.request, services.storage, push)
             sign(debug.result, debug.request)
     return BuildOutcome(digest, result.published)
