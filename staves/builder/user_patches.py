@@ -21,9 +21,12 @@ _PART = re.compile(r"[A-Za-z0-9_][A-Za-z0-9+_.:-]*")
 DIGESTS_FILE = "user_patch.digests"
 
 
-def write_patches(plan: dict, config_root: str = IMAGE_CONFIG_ROOT) -> None:
+def write_patches(
+    plan: dict, config_root: str = IMAGE_CONFIG_ROOT, record: str = SOURCES_RECORD
+) -> None:
     """Each plan patch into ``CATEGORY/DIRECTORY/NAME`` under the configuration root's
-    /etc/portage/patches, checked against its sha256."""
+    /etc/portage/patches, checked against its sha256; ``record`` says which spec path
+    each copy is."""
     top = Path(config_root) / PATCHES_DIR
     sources = {}
     for entry in plan["patches"]:
@@ -41,7 +44,7 @@ def write_patches(plan: dict, config_root: str = IMAGE_CONFIG_ROOT) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
         sources[name] = str(entry.get("source") or name)
-    Path(SOURCES_RECORD).write_text(json.dumps(sources, sort_keys=True), encoding="utf-8")
+    Path(record).write_text(json.dumps(sources, sort_keys=True), encoding="utf-8")
 
 
 def _portage_record(entry: Path) -> dict[str, str] | None:
