@@ -61,10 +61,19 @@ def binpkg_dir(plan: Mapping[str, Any]) -> str:
     return f"{BINPKG_PATH}/env-{key}"
 
 
+def unpatched_pkgdir(plan: Mapping[str, Any]) -> dict[str, str]:
+    """With user patches, ``pkgdir_base``: the partition of the same build without them,
+    whose packages no patch touches the patched partition takes (built identically)."""
+    if not plan.get("patches"):
+        return {}
+    return {"pkgdir_base": binpkg_dir({**plan, "patches": []})}
+
+
 def builder_plan(plan: Mapping[str, Any], epoch: int | None) -> dict[str, Any]:
     """The spec's plan with what the builder adds: the snapshot, the partition, the epoch
     (the host's platform; ``staves cache export``)."""
-    return {**plan, "snapshot": SNAPSHOT_MOUNT, "pkgdir": binpkg_dir(plan), "epoch": epoch}
+    partition = {"pkgdir": binpkg_dir(plan), **unpatched_pkgdir(plan)}
+    return {**plan, "snapshot": SNAPSHOT_MOUNT, **partition, "epoch": epoch}
 
 
 def platform_builder_plan(
@@ -78,6 +87,7 @@ def platform_builder_plan(
         **plan,
         "snapshot": SNAPSHOT_MOUNT,
         "pkgdir": binpkg_dir(plan),
+        **unpatched_pkgdir(plan),
         "epoch": request.epoch,
         "inputs": {"builder": builder_id, "snapshot": snapshot_id},
         "keep_root": kept_root_name(request),

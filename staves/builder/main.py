@@ -43,6 +43,7 @@ from .partition import (
     index_partition,
     record_partition,
 )
+from .patched_partition import start_from_unpatched
 from .places import IMAGE_CONFIG_ROOT
 from .plan import PlanError, load_plan, read_plan_text
 from .portage_python import run_on_portage_python
@@ -92,6 +93,9 @@ def configure(plan: dict, session: Session) -> tuple[str, str]:
     write_patches(plan)
     configure_image_shape(plan)
     configure_binhosts(plan, builder_pkgdir, image_pkgdir)
+    if plan["pkgdir_base"]:  # user patches: what they do not touch comes built
+        unpatched = binpkg_dirs(plan["pkgdir_base"], key)[1]
+        start_from_unpatched(unpatched, image_pkgdir, patched_directories(plan))
     export_epoch(plan["epoch"])
     record_partition(builder_pkgdir, image_pkgdir)
     session.reload()  # the configuration just written is the one to read from now on

@@ -28,6 +28,8 @@ PLAN_KEYS = {
     "credentials": bool,  # the user's shared: keep them from the unprivileged phases
     # User patches for eapply_user: directory, name, source, sha256, data (base64).
     "patches": list,
+    # With patches: the partition of the same build without them (its other packages).
+    "pkgdir_base": (str, type(None)),
     # The debug image: {"sources": bool, "packages": [atom, ...]}; None: none.
     "debug": (dict, type(None)),
 }
@@ -47,6 +49,7 @@ DEFAULTS = {
     "keep_root": None,
     "credentials": False,
     "patches": [],
+    "pkgdir_base": None,
     "debug": None,
 }
 # What a run does: "build" the image root, or "index" the cache partition (Portage's
@@ -77,6 +80,7 @@ def load_plan(text: str) -> dict:
         if not isinstance(plan[key], kind) or (kind is int and isinstance(plan[key], bool)):
             raise PlanError(f"plan '{key}' has the wrong type")
     paths = [*plan["files"], *plan["append"], plan["root"], plan["pkgdir"], plan["lease"]]
+    paths.append(plan["pkgdir_base"])
     for path in (p for p in paths if p is not None):
         if not path.startswith("/") or "/../" in f"{path}/":
             raise PlanError(f"plan path {path!r} must be absolute and stay put")
