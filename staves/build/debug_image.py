@@ -47,13 +47,14 @@ def debug_request(request: BuildRequest) -> BuildRequest:
 
 def debug_view(root: BuiltRoot) -> BuiltRoot:
     """The built root as the debug image holds it: every package (the debug packages'
-    too), every file's digest (the debug layers' too)."""
+    too), every file's digest (the debug layers' too), what they were made from."""
     assert root.debug is not None
     digests = dict(root.packed.file_digests)
     for layer in root.debug.layers:
         digests.update(layer.file_digests)
     packed = dataclasses.replace(root.packed, file_digests=digests)
-    return dataclasses.replace(root, packages=root.debug.packages, packed=packed)
+    sources = root.sources if root.debug.sources is None else root.debug.sources
+    return dataclasses.replace(root, packages=root.debug.packages, packed=packed, sources=sources)
 
 
 def debug_image_of(request: BuildRequest, root: BuiltRoot, image: Image) -> Image:

@@ -3,12 +3,14 @@ information split out of the root (packed with the root, ``PackedRootfs.debug``)
 ``[debug] packages``, their layer and the package database of the root they were merged
 into, read out of the builder."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from staves.build.records import read_sources
 from staves.build.request import BuildRequest
-from staves.builder.protocol import DEBUG_PACKAGES_ARCHIVE, DEBUG_ROOT
+from staves.builder.protocol import DEBUG_PACKAGES_ARCHIVE, DEBUG_ROOT, DEBUG_SOURCES_FILE
 from staves.gentoo.debug_split import DebugLayer, pack_debug_packages
 from staves.gentoo.layering import VDB_DIR
 from staves.gentoo.rootfs_layers import PackedRootfs
@@ -24,6 +26,7 @@ class DebugParts:
     layers: tuple[DebugLayer, ...]
     history: tuple[str, ...]
     packages: tuple[InstalledPackage, ...]
+    sources: Mapping[str, Any] | None = None  # of the debug packages' root; None: the image's
 
 
 def wants_debug(request: BuildRequest) -> bool:
@@ -68,4 +71,5 @@ def read_debug_parts(
     if layer is not None:
         layers.append(layer)
         history.append("staves: debug image packages " + " ".join(p.key for p in added))
-    return DebugParts(tuple(layers), tuple(history), everything)
+    sources = read_sources(client, container, DEBUG_SOURCES_FILE)
+    return DebugParts(tuple(layers), tuple(history), everything, sources)

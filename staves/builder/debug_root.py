@@ -11,24 +11,29 @@ import stat
 import tarfile
 from pathlib import Path
 
+from .builder_packages import read_from_builder
 from .console import run, say
 from .image_root import PROFILE_VARS, copy_compiler_runtime, drop_build_state
 from .merge import CalculationFailed, Merging, merge_judged, refuse
 from .places import IMAGE_CONFIG_ROOT
 from .plan import PlanError
-from .protocol import DEBUG_PACKAGES_ARCHIVE, DEBUG_ROOT
+from .protocol import DEBUG_PACKAGES_ARCHIVE, DEBUG_ROOT, DEBUG_SOURCES_FILE
+from .record import record_sources
 from .roots import ImageRoot
 from .runtime_record import record_compiler_runtime
 from .session import Session
+from .user_patches import record_applied_patches
 
 WHITEOUT = ".wh."
+VDB = "var/db/pkg/"
 
 
-def merge_debug_packages(
-    plan: dict, session: Session, image_root: Path, options: list[str], patched: frozenset[str]
-) -> None:
-    """Merge the plan's debug packages into a copy of ``image_root`` and write what they
-    changed to DEBUG_PACKAGES_ARCHIVE; nothing without debug packages."""
+def merge_debug_packages(plan: dict, session: Session, image: Merging, image_pkgdir: str) -> None:
+    """Merge the plan's debug packages into a copy of the root of the ``image`` merges
+    (with their options and patches) and write what they changed to
+    DEBUG_PACKAGES_ARCHIVE, and what the copy was made from to DEBUG_SOURCES_FILE
+    (``image_pkgdir`` recorded which packages the builder gave); nothing without debug
+    packages."""
     packages = list((plan["debug"] or {}).get("packages") or [])
     if not packages:
         return
@@ -36,10 +41,11 @@ def merge_debug_packages(
     if target.exists():
         shutil.rmtree(target)
     say(f"the debug image's packages into a copy of the image root, {target}")
-    if run(["cp", "-a", "--", str(Path(os.path.realpath(image_root))), str(target)]) != 0:
+    image_root = Path(os.path.realpath(image.root.path))
+    if run(["cp", "-a", "--", str(image_root), str(target)]) != 0:
         raise PlanError(f"cp could not copy {image_root} to {target}")
-    merging = Merging(session, ImageRoot(target, target), options, has_skeleton=False)
-    merging.patched = patched
+    merging = Merging(session, ImageRoot(target, target), image.options, has_skeleton=False)
+    merging.patched = image.patched
     with session.deferring_env_update(str(target)):
         try:
             merge_judged(merging, ["--oneshot", *packages], kept=False)
@@ -47,11 +53,18 @@ def merge_debug_packages(
             raise refuse(failed.problems) from failed
     profile = session.variables(PROFILE_VARS, IMAGE_CONFIG_ROOT)
     copied = copy_compiler_runtime(target, plan["stdlib"], profile)
+    # The compiler runtime's entries: the image root's, and any the debug packages need.
+    entries = [a.removeprefix(VDB) for a in image.root.added if a.startswith(VDB)]
     for key in record_compiler_runtime(target, copied):
-        session.write_metadata_file(str(target / "var/db/pkg" / key))
+        session.write_metadata_file(str(target / VDB / key))
+        entries.append(key)
     session.update_environment(str(target))
     drop_build_state(target)
-    added, gone = root_changes(Path(os.path.realpath(image_root)), target)
+    repositories = session.repositories(IMAGE_CONFIG_ROOT)
+    from_builder = read_from_builder(image_pkgdir)
+    record_sources(target, repositories, from_builder, entries, DEBUG_SOURCES_FILE)
+    record_applied_patches(target, plan["patches"], DEBUG_SOURCES_FILE)
+    added, gone = root_changes(image_root, target)
     say(f"the debug image's packages add or change {len(added)} entries, remove {len(gone)}")
     archive_changes(target, added, gone, Path(DEBUG_PACKAGES_ARCHIVE))
 

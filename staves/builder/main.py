@@ -158,7 +158,7 @@ def build(plan: dict, session: Session, pkgdirs: tuple[str, str], root: ImageRoo
     if plan["debug"] and plan["debug"]["packages"]:
         with Phase("debug image packages"):
             try:
-                merge_debug_packages(plan, session, root.path, options, merging.patched)
+                merge_debug_packages(plan, session, merging, image_pkgdir)
             except Refused:
                 return 1
     say("root filesystem ready")

@@ -31,3 +31,5 @@ ROOT_PATH_FILE = "/tmp/staves-root-path"
 # (the host reads its package database), and what they added or changed, as a tar.
 DEBUG_ROOT = "/tmp/staves-debug-root"
 DEBUG_PACKAGES_ARCHIVE = "/tmp/staves-debug-packages.tar"
+# What that root was made from, as SOURCES_FILE says it of the image root.
+DEBUG_SOURCES_FILE = "/tmp/staves-debug-sources.json"
