@@ -324,9 +324,15 @@ def test_a_programs_build_id_resolves_to_its_debug_file_in_the_debug_image_alone
     assert f"sym /{link} -> " in debug.read(contents).decode()
     spdx = json.loads(debug.attached("application/spdx+json"))
     assert "dash" in {p["name"] for p in spdx["packages"]}
-    assert "dash" not in {
-        p["name"] for p in json.loads(image.attached("application/spdx+json"))["packages"]
-    }
+    in_image = json.loads(image.attached("application/spdx+json"))["packages"]
+    assert "dash" not in {p["name"] for p in in_image}
+    envelope = json.loads(debug.attached("application/vnd.dsse.envelope.v1+json"))
+    statement = json.loads(base64.b64decode(envelope["payload"]))
+    assert statement["subject"][0]["digest"]["sha256"] == digest_of(
+        debugged.work / "debugged", "t-debug"
+    ).removeprefix("sha256:")
+    merged = statement["predicate"]["buildDefinition"]["internalParameters"]["merged"]
+    assert "app-shells/dash-0.5.12" in {m["package"] for m in merged}
 
 
 def test_a_warm_debug_rebuild_compiles_nothing_and_gives_the_same_layers(
