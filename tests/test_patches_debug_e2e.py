@@ -30,9 +30,11 @@ from tests.builder_fixtures import (
     podman,
     test_images,
 )
+from tests.cosign_check import generate_keys, openssl_verifies, read_tagged, signature_tag
 from tests.helpers import layout_blob, layout_index, layout_json, manifest_for_tag
 
 pytestmark = [pytest.mark.builder, pytest.mark.podman]
+PASSWORD = "correct horse"
 __all__ = ["builder", "test_images"]  # fixtures used by name
 
 HELLO = """
@@ -82,6 +84,7 @@ class Bed:
         extra: tuple[str, ...] = (),
         files: Mapping[str, bytes] | None = None,
         expect_ok: bool = True,
+        env: Mapping[str, str] | None = None,
     ) -> subprocess.CompletedProcess[str]:
         """``staves build`` of ``spec``, written with ``files`` beside it, to ``outputs``."""
         directory = self.work / f"spec-{len(list(self.work.iterdir()))}"
@@ -93,7 +96,13 @@ class Bed:
         argv = ["staves", "build", "-c", str(directory / "staves.toml"), "--builder", BUILDER]
         argv += ["--portage", PORTAGE, "--build-cache", self.builder.cache]
         argv += [arg for dest in outputs for arg in ("-o", dest)]
-        done = subprocess.run([*argv, *extra], capture_output=True, text=True, check=False)
+        done = subprocess.run(
+            [*argv, *extra],
+            capture_output=True,
+            text=True,
+            check=False,
+            env={**os.environ, **(env or {})},
+        )
         if expect_ok:
             assert done.returncode == 0, done.stderr[-3000:]
         return done
@@ -335,13 +344,26 @@ def test_a_programs_build_id_resolves_to_its_debug_file_in_the_debug_image_alone
     assert "app-shells/dash-0.5.12" in {m["package"] for m in merged}
 
 
-def test_a_warm_debug_rebuild_compiles_nothing_and_gives_the_same_layers(
+def test_a_warm_debug_rebuild_compiles_nothing_and_is_signed_like_the_image(
     bed: Bed, debugged: Debugged
 ) -> None:
     assert "app-misc/hello-1.0" in compiled(debugged.first.stderr)
-    warm = bed.build(DEBUG, f"oci:{bed.work}/warm:t")
+    keys = bed.work / "keys"
+    keys.mkdir()
+    private, public = generate_keys(keys, PASSWORD)
+    warm = bed.build(
+        DEBUG,
+        f"oci:{bed.work}/warm:t",
+        extra=("--sign-key", str(private)),
+        env={"COSIGN_PASSWORD": PASSWORD},
+    )
     assert compiled(warm.stderr) == []
     again = Image(bed.work / "warm", "t-debug")
     assert again.config["rootfs"] == debugged.debug.config["rootfs"]
+    for tag in ("t", "t-debug"):
+        digest = digest_of(bed.work / "warm", tag)
+        signed = read_tagged(bed.work / "warm", signature_tag(digest))
+        assert signed.document()["critical"]["image"]["docker-manifest-digest"] == digest
+        assert openssl_verifies(public, signed.signature, signed.payload, keys)
     noop = bed.build(DEBUG, f"oci:{bed.work}/warm:t")
     assert "holds this build and its debug image" in noop.stderr
