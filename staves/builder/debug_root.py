@@ -29,8 +29,8 @@ VDB = "var/db/pkg/"
 
 
 def merge_debug_packages(plan: dict, session: Session, image: Merging, image_pkgdir: str) -> None:
-    """Merge the plan's debug packages into a copy of the root of the ``image`` merges
-    (with their options and patches) and write what they changed to
+    """Merge the plan's debug packages (those the image lacks) into a copy of the root of
+    the ``image`` merges (with their options and patches) and write what they changed to
     DEBUG_PACKAGES_ARCHIVE, and what the copy was made from to DEBUG_SOURCES_FILE
     (``image_pkgdir`` recorded which packages the builder gave); nothing without debug
     packages."""
@@ -48,7 +48,7 @@ def merge_debug_packages(plan: dict, session: Session, image: Merging, image_pkg
     merging.patched = image.patched
     with session.deferring_env_update(str(target)):
         try:
-            merge_judged(merging, ["--oneshot", *packages], kept=False)
+            merge_judged(merging, ["--oneshot", "--noreplace", *packages], kept=False)
         except CalculationFailed as failed:
             raise refuse(failed.problems) from failed
     profile = session.variables(PROFILE_VARS, IMAGE_CONFIG_ROOT)
