@@ -36,7 +36,7 @@ def write_patches(
             raise PlanError(f"plan patch {entry.get('directory')}/{name} is not a plain path")
         try:
             data = base64.b64decode(entry["data"], validate=True)
-        except (KeyError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError) as exc:
             raise PlanError(f"plan patch {name} has no readable content") from exc
         if hashlib.sha256(data).hexdigest() != entry.get("sha256"):
             raise PlanError(f"plan patch {name} does not match its sha256")
