@@ -16,6 +16,7 @@ from oci.registry import RegistryOptions
 from staves.build.pipeline import build
 from staves.build.request import BuildRequest
 from staves.caches.layer_cache import layer_cache
+from staves.commands.debug_options import debug_image_option, debug_settings, with_debug_image
 from staves.commands.fleet_options import (
     cache_source,
     fleet_options,
@@ -179,6 +180,7 @@ DEFAULT_DISTFILES = "staves-distfiles"
     help="Fail, before any output is written, if a GLSA of the Portage snapshot affects "
     "a package the image would ship.",
 )
+@debug_image_option
 @build_output_options
 @sign_key_option
 @registry_options
@@ -207,6 +209,7 @@ def build_command(
     check: bool,
     audit: bool,
     no_cache: bool,
+    debug_image: bool,
     compression: str,
     platform_text: str | None,
     urls: tuple[str, ...],
@@ -226,7 +229,7 @@ def build_command(
     --dry-run runs every check the build runs before it starts a container and prints
     the plan with the settings it would use.
     """
-    spec = retag(load_spec(config_path), tag, version)
+    spec = with_debug_image(retag(load_spec(config_path), tag, version), debug_image)
     for key in keys_with_passwords(spec):
         click.echo(
             f"staves: warning: {config_path}: {key} holds a password, which the build "
@@ -240,6 +243,7 @@ def build_command(
     spec = dataclasses.replace(spec, platforms=platforms)
     outputs = outputs or (f"containers-storage:{spec.image.reference}",)
     destinations = parse_destinations(outputs)
+    debug_used = debug_settings(spec, destinations)
     if sign_key is not None:
         check_signable(destinations)
         check_key_file(sign_key, environ)
@@ -289,6 +293,7 @@ def build_command(
     if dry_run:
         used = {
             "outputs": list(outputs),
+            **debug_used,
             "builder": builder,
             "portage": portage,
             "pull": pull,
