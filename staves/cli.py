@@ -13,6 +13,7 @@ from staves.commands.audit import audit
 from staves.commands.build import build_command
 from staves.commands.cache import cache
 from staves.commands.diff import diff
+from staves.commands.index import index
 from staves.commands.inspect import inspect
 from staves.commands.pack import pack
 from staves.commands.signing import generate_key_pair_command, sign
@@ -89,5 +90,6 @@ main.add_command(inspect)
 main.add_command(diff)
 main.add_command(audit)
 main.add_command(cache)
+main.add_command(index)
 main.add_command(sign)
 main.add_command(generate_key_pair_command)

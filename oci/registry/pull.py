@@ -175,6 +175,11 @@ class RegistrySource:
     def named(self) -> Descriptor:
         """The manifest or index the reference names, no platform picked: what a
         signature of this reference signs."""
+        return self.named_document()[1]
+
+    def named_document(self) -> tuple[dict[str, Any], Descriptor]:
+        """The manifest or index the reference names (no platform picked), parsed, and its
+        descriptor (the digest of the bytes the registry gave)."""
         ref = self._ref.digest or self._ref.manifest_ref
         step = f"pulling manifest {ref}"
         response = self._get(
@@ -190,10 +195,12 @@ class RegistrySource:
             raise RegistryError(
                 step, self._where, "the answer is not JSON", towards=_FROM
             ) from None
-        return Descriptor(_media_type(response, document), digest, len(data))
+        if not isinstance(document, dict):
+            raise RegistryError(step, self._where, "the answer is not a manifest", towards=_FROM)
+        return document, Descriptor(_media_type(response, document), digest, len(data))
 
-    def image(self) -> SourceImage:
-        manifest, digest = self._manifest()
+    def config_of(self, manifest: Mapping[str, Any]) -> dict[str, Any]:
+        """The image config a manifest names, parsed (checked against its digest)."""
         config_digest = str((manifest.get("config") or {}).get("digest", ""))
         if not config_digest.startswith("sha256:"):
             raise OciError(f"docker://{self._ref}: the manifest names no config")
@@ -203,7 +210,13 @@ class RegistrySource:
             config = json.loads(raw)
         except ValueError:
             raise OciError(f"docker://{self._ref}: config {config_digest} is not JSON") from None
-        return SourceImage(digest, manifest, config)
+        if not isinstance(config, dict):
+            raise OciError(f"docker://{self._ref}: config {config_digest} is not an image config")
+        return config
+
+    def image(self) -> SourceImage:
+        manifest, digest = self._manifest()
+        return SourceImage(digest, manifest, self.config_of(manifest))
 
     def open_blob(self, digest: str) -> BinaryIO:
         """The blob streamed (redirects to other hosts followed, without our credentials)."""
