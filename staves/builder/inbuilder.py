@@ -53,6 +53,7 @@ PLAN_KEYS = {
     "reindex": bool,
     "task": str,
     "inputs": (dict, type(None)),  # the builder's and snapshot's image IDs
+    "distcc": (dict, type(None)),  # helpers: DISTCC_HOSTS, MAKEOPTS, the helpers to check
 }
 # What a run does: "build" the image root, or "index" the cache partition (Portage's
 # Packages index) for the host to copy out as a binhost.
@@ -139,6 +140,7 @@ def load_plan(text: str) -> dict:
     plan.setdefault("reindex", False)
     plan.setdefault("task", "build")
     plan.setdefault("inputs", None)
+    plan.setdefault("distcc", None)
     unknown = set(plan) - set(PLAN_KEYS)
     if unknown:
         raise PlanError(f"plan has unknown keys: {', '.join(sorted(unknown))}")
@@ -818,19 +820,115 @@ def install_sync_tools(plan: dict) -> int:
     needed = sorted(
         {SYNC_TOOLS[kind] for repo in plan["sync"] if (kind := types.get(repo)) in SYNC_TOOLS}
     )
-    missing = [(tool, package) for tool, package in needed if shutil.which(tool) is None]
-    for tool, package in missing:
-        say(f"the builder has no {tool}; emerging {package} into the builder to sync with it")
-        code = run(
-            ["emerge", "--color=n", "--quiet-build=y", *BINPKG_OPTIONS, "--oneshot", package]
+    for tool, package in needed:
+        if code := install_builder_tool(tool, package, "syncing"):
+            return code
+    return 0
+
+
+def install_builder_tool(tool: str, package: str, purpose: str) -> int:
+    """Emerge ``package`` into the builder when it lacks ``tool`` (its binary package kept
+    in the builder's partition, so the next build only unpacks it); 0 when it is there."""
+    if shutil.which(tool) is not None:
+        return 0
+    say(f"the builder has no {tool}; emerging {package} into the builder for {purpose}")
+    code = run(["emerge", "--color=n", "--quiet-build=y", *BINPKG_OPTIONS, "--oneshot", package])
+    if code != 0 or shutil.which(tool) is None:
+        print(
+            f"{FAILURE_MARK}{purpose} needs {tool}, which the builder lacks, and {package} "
+            f"could not be emerged; use a builder with {package} installed",
+            flush=True,
         )
-        if code != 0 or shutil.which(tool) is None:
+        return code or 1
+    return 0
+
+
+# The package that installs distcc, when helpers are named (a stage3 has none).
+DISTCC_PACKAGE = "sys-devel/distcc"
+# A translation unit for asking each helper to compile: the object it sends back carries
+# its compiler's identification (.comment), and must equal the builder's own, byte for byte.
+DISTCC_PROBE = "int staves_distcc_probe(int x) { return x * 3 + 1; }\n"
+_COMPILER_ID = re.compile(rb"GCC: \([^\x00]*|clang version [^\x00]*")
+
+
+def set_up_distcc(plan: dict) -> int:
+    """With helpers: distcc into the builder, its settings into both roots' make.conf as
+    Gentoo's handbook has them, and each helper checked; 0 when the build may go on."""
+    distcc = plan["distcc"]
+    if not distcc:
+        return 0
+    if code := install_builder_tool("distcc", DISTCC_PACKAGE, "compiling on distcc helpers"):
+        return code
+    settings = (
+        "\n# --- added by staves: distcc helpers ---\n"
+        'FEATURES="${FEATURES} distcc"\n'
+        # The host validated both: names, digits and ,lzo; nothing to quote.
+        f'DISTCC_HOSTS="{distcc["hosts"]}"\n'
+        f'MAKEOPTS="{distcc["makeopts"]}"\n'
+    )
+    for portage_dir in (Path(BUILDER_PORTAGE), image_portage_dir()):
+        append_text(make_conf_path(portage_dir), settings)
+    say(f"distcc: DISTCC_HOSTS={distcc['hosts']!r} MAKEOPTS={distcc['makeopts']!r}")
+    return check_distcc_helpers(distcc["helpers"])
+
+
+def probe_compiler() -> str:
+    """The C compiler ebuilds call: CC as Portage has it, else CHOST-gcc, else gcc."""
+    found = portage_vars(["CHOST", "CC"])
+    if found.get("CC"):
+        return found["CC"]
+    chost = found.get("CHOST", "")
+    return f"{chost}-gcc" if chost and shutil.which(f"{chost}-gcc") else "gcc"
+
+
+def compiler_id(obj: bytes) -> str:
+    found = _COMPILER_ID.search(obj)
+    return found.group().decode(errors="replace") if found else "an unknown compiler"
+
+
+def check_distcc_helpers(helpers: list[str]) -> int:
+    """Compile the probe here and on each helper alone (no fallback to this machine):
+    fail when a helper's object differs (another compiler version would make other
+    binaries); warn when one cannot compile it (distcc then compiles its share here)."""
+    compiler = probe_compiler()
+    work = Path(PORTAGE_TMPDIR) / ".staves-distcc-probe"
+    (work / "state").mkdir(parents=True, exist_ok=True)  # distcc's DISTCC_DIR
+    (work / "probe.c").write_text(DISTCC_PROBE, encoding="utf-8")
+    argv = [compiler, "-O2", "-c", "probe.c"]
+    local = subprocess.run([*argv, "-o", "local.o"], cwd=work, capture_output=True, check=False)
+    if local.returncode != 0:
+        say(f"distcc: {compiler} cannot compile the probe here; the helpers go unchecked")
+        return 0
+    mine = (work / "local.o").read_bytes()
+    for helper in helpers:
+        env = {**os.environ, "DISTCC_HOSTS": helper, "DISTCC_FALLBACK": "0"}
+        env["DISTCC_DIR"] = str(work / "state")
+        remote = subprocess.run(
+            ["distcc", *argv, "-o", "remote.o"],
+            cwd=work,
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+        )
+        if remote.returncode != 0:
+            said = " ".join(remote.stderr.split())[-300:] or f"exit code {remote.returncode}"
+            say(
+                f"warning: distcc helper {helper} did not compile the probe ({said}); "
+                "what it would compile is compiled here"
+            )
+            continue
+        theirs = (work / "remote.o").read_bytes()
+        if theirs != mine:
             print(
-                f"{FAILURE_MARK}syncing needs {tool}, which the builder lacks, and {package} "
-                f"could not be emerged; use a builder with {package} installed",
+                f"{FAILURE_MARK}distcc helper {helper} compiles with {compiler_id(theirs)}, "
+                f"the builder with {compiler_id(mine)}; give every helper the builder's "
+                "compiler version, or leave it out (--distcc, [distcc] hosts)",
                 flush=True,
             )
-            return code or 1
+            return 1
+        say(f"distcc: helper {helper} compiles as the builder does ({compiler_id(mine)})")
+    shutil.rmtree(work, ignore_errors=True)
     return 0
 
 
@@ -1029,7 +1127,7 @@ def merge_inputs(plan: dict, pkgdirs: tuple[str, ...]) -> str | None:
     """A digest of what decides emerge's merge list; None without the images' IDs."""
     if not plan["inputs"]:
         return None
-    shaping = {key: value for key, value in plan.items() if key not in ("jobs", "lease")}
+    shaping = {k: v for k, v in plan.items() if k not in ("jobs", "lease", "distcc")}
     digest = hashlib.sha256(json.dumps(shaping, sort_keys=True).encode())
     for pkgdir in pkgdirs:
         try:
@@ -1123,7 +1221,7 @@ def main(argv: list[str]) -> int:
             return 0
     root = Path(plan["root"])
     root.mkdir(parents=True, exist_ok=True)
-    if code := install_sync_tools(plan) or sync_repositories(plan):
+    if code := install_sync_tools(plan) or sync_repositories(plan) or set_up_distcc(plan):
         return code
     pkgdirs = (builder_pkgdir, image_pkgdir)
     all_binary_record = Path(image_pkgdir) / ALL_BINARY_RECORD

@@ -18,6 +18,7 @@ from staves.commands.fleet_options import (
     fleet_options,
     identity_option,
     with_binhosts,
+    with_distcc,
 )
 from staves.commands.options import build_output_options, parse_platforms
 from staves.commands.pack import source_date_epoch
@@ -196,10 +197,12 @@ def build_command(
     getbinpkg: bool | None,
     cache_to: str | None,
     cache_from: str | None,
+    distcc_hosts: tuple[str, ...],
+    no_distcc: bool,
     identity: str | None,
 ) -> None:
     """Build the image described by the spec."""
-    spec = retag(load_spec(config_path), tag, version)
+    spec = with_distcc(retag(load_spec(config_path), tag, version), distcc_hosts, no_distcc)
     for key in keys_with_passwords(spec):
         click.echo(
             f"staves: warning: {config_path}: {key} holds a password, which the build "
