@@ -920,10 +920,15 @@ def check_distcc_helpers(helpers: list[str]) -> int:
             continue
         theirs = (work / "remote.o").read_bytes()
         if theirs != mine:
+            helper_id, builder_id = compiler_id(theirs), compiler_id(mine)
+            how = (
+                f"compiles with {helper_id}, the builder with {builder_id}"
+                if helper_id != builder_id
+                else f"compiles otherwise than the builder, both with {builder_id}"
+            )
             print(
-                f"{FAILURE_MARK}distcc helper {helper} compiles with {compiler_id(theirs)}, "
-                f"the builder with {compiler_id(mine)}; give every helper the builder's "
-                "compiler version, or leave it out (--distcc, [distcc] hosts)",
+                f"{FAILURE_MARK}distcc helper {helper} {how}; give every helper the builder's "
+                "compiler, or leave it out (--distcc, [distcc] hosts)",
                 flush=True,
             )
             return 1

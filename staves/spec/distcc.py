@@ -130,13 +130,13 @@ def read_hosts(out: Collector, path: Path, value: object) -> tuple[DistccHost, .
     for number, text in enumerate(texts):
         where = (*path, number)
         if not isinstance(text, str):
-            out.add(where, f"{show(text)} is not a string", HOST_HINT)
+            fields.wrong_type(out, where, text, "a string")
             continue
         host, problem = _parse(text)
         if host is None:
-            out.add(where, f"{text!r} {problem}", HOST_HINT)
+            out.add(where, f"{show(text)} {problem}", HOST_HINT)
         elif any(h.address == host.address for h in found):
-            out.add(where, f"{text!r} is listed twice", "list each helper once")
+            out.add(where, f"{show(text)} is listed twice", "list each helper once")
         else:
             found.append(host)
     if len(found) != len(texts):
