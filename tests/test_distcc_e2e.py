@@ -13,7 +13,9 @@ of its own), so the smallest spec that shows the point: that one package.
 
 import os
 import re
+import shutil
 import subprocess
+import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -53,21 +55,22 @@ def start_distccd(
     directory: Path, path_first: Path | None = None
 ) -> tuple[Helper, subprocess.Popen[bytes]]:
     """Debian's distccd on 127.0.0.1 (as a helper machine runs it: distccd --daemon, the
-    clients it allows, a log); ``path_first`` goes before its PATH, where it finds compilers."""
+    clients it allows); ``path_first`` goes before its PATH, where it finds compilers. Its
+    log goes to a file opened here: distccd drops root for its own user, which could not
+    open one under the tests' private directories."""
     directory.mkdir(parents=True, exist_ok=True)
     log = directory / "distccd.log"
-    log.touch(mode=0o666)  # distccd drops root for its own user before it logs
-    log.chmod(0o666)
     port = free_port()
     env = dict(os.environ)
     if path_first is not None:
         env["PATH"] = f"{path_first}:{env['PATH']}"
-    proc = subprocess.Popen(
-        ["distccd", "--daemon", "--no-detach", "--listen", "127.0.0.1", "--port", str(port),
-         "--allow", "127.0.0.1", "--jobs", "4", "--log-file", str(log), "--log-level", "info"],
-        env=env,
-        stderr=subprocess.PIPE,
-    )  # fmt: skip
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            ["distccd", "--daemon", "--no-detach", "--listen", "127.0.0.1", "--port", str(port),
+             "--allow", "127.0.0.1", "--jobs", "4", "--log-stderr", "--log-level", "info"],
+            env=env,
+            stderr=out,
+        )  # fmt: skip
     wait_for_port(port, proc)
     return Helper(port, log), proc
 
@@ -115,7 +118,8 @@ def test_the_builder_got_distcc_and_checked_the_helper_first(builds: Builds) -> 
     helper = f"127.0.0.1:{builds.helper.port}/32"
     assert f"distcc: helper {helper} compiles as the builder does (GCC: " in log
     assert f"DISTCC_HOSTS='{helper} localhost/1' MAKEOPTS='-j67'" in log
-    assert log.index("compiles as the builder does") < log.index(">>> Emerging (1 of")
+    compiling = re.search(r">>> Emerging \(\d+ of \d+\) app-misc/manyunits", log)
+    assert compiling is not None and log.index("compiles as the builder does") < compiling.start()
     assert "distcc" not in builds.local.log
 
 
@@ -124,8 +128,9 @@ def test_a_helper_compiling_otherwise_fails_before_anything_is_compiled(
 ) -> None:
     """A helper whose compiler makes other code (here: -O0 forced by a wrapper in its PATH,
     as another compiler version would), listed after one that does not answer."""
-    wrappers = tmp_path / "compilers"
-    wrappers.mkdir()
+    # Where distccd, as its own user, can run them (not under the tests' private tmp).
+    wrappers = Path(tempfile.mkdtemp(prefix="stv-cc-"))
+    wrappers.chmod(0o755)
     for name in ("cc", "gcc", "x86_64-linux-gnu-gcc", "x86_64-linux-gnu-gcc-12"):
         wrapper = wrappers / name
         wrapper.write_text(f'#!/bin/sh\nexec /usr/bin/{name} "$@" -O0\n')
@@ -141,6 +146,7 @@ def test_a_helper_compiling_otherwise_fails_before_anything_is_compiled(
     finally:
         daemon.terminate()
         daemon.wait()
+        shutil.rmtree(wrappers, ignore_errors=True)
     assert failed.proc.returncode == 1
     assert f"warning: distcc helper 127.0.0.1:{silent} did not compile the probe" in failed.log
     last = failed.log.strip().splitlines()[-1]
