@@ -18,13 +18,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.builder_fixtures import BUILDER, PORTAGE, podman, test_images
+from tests.builder_fixtures import BUILDER, PORTAGE, Builder, builder, podman, test_images
 from tests.conftest import PROJECT, require_tools, run
 from tests.loopback import wait_for_socket
 from tests.registry_fixtures import Registry, start_registry
 
 pytestmark = [pytest.mark.podman, pytest.mark.builder, pytest.mark.registry]
-__all__ = ["test_images"]  # fixtures used by name
+__all__ = ["builder", "test_images"]  # fixtures used by name
 
 SOCKET_IN_IMAGE = "/run/podman/podman.sock"
 
@@ -83,11 +83,11 @@ def in_image(
 
 
 def test_the_image_builds_the_example_into_the_hosts_storage_and_the_registry(
-    host: Host,
+    host: Host, builder: Builder
 ) -> None:
     name = f"localhost/staves-test/from-image-{uuid.uuid4().hex[:8]}:1.0"
     pushed = f"{host.registry.host}/staves-test/hello:from-image"
-    cache = f"staves-test-cache-{uuid.uuid4().hex[:8]}"
+    cache = builder.cache  # the host's volume the run's other builds fill, by its name
     try:
         built = in_image(
             host, "staves", "build", "--builder", BUILDER, "--portage", PORTAGE,
@@ -104,7 +104,6 @@ def test_the_image_builds_the_example_into_the_hosts_storage_and_the_registry(
         assert json.loads(seen.stdout)["Digest"] == digest
     finally:
         podman("rmi", "-f", name)
-        podman("volume", "rm", "-f", cache)
 
 
 def test_podman_remote_in_the_image_drives_the_mounted_service(host: Host) -> None:
