@@ -26,6 +26,7 @@ PLAN_KEYS = {
     # The image whose root is kept in the cache volume for its next build (None: none).
     "keep_root": (str, type(None)),
     "credentials": bool,  # the user's shared: keep them from the unprivileged phases
+    "distcc": (dict, type(None)),  # helpers: DISTCC_HOSTS, MAKEOPTS, the helpers to check
 }
 # Keys the host may leave out, with what they mean then.
 DEFAULTS = {
@@ -42,6 +43,7 @@ DEFAULTS = {
     "inputs": None,
     "keep_root": None,
     "credentials": False,
+    "distcc": None,
 }
 # What a run does: "build" the image root, or "index" the cache partition (Portage's
 # Packages index) for the host to copy out as a binhost.

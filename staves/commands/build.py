@@ -21,6 +21,7 @@ from staves.commands.fleet_options import (
     fleet_options,
     identity_option,
     with_binhosts,
+    with_distcc,
 )
 from staves.commands.options import build_output_options, parse_platforms, parse_tag_option
 from staves.commands.pack import source_date_epoch
@@ -219,6 +220,8 @@ def build_command(
     getbinpkg: bool | None,
     cache_to: str | None,
     cache_from: str | None,
+    distcc_hosts: tuple[str, ...],
+    no_distcc: bool,
     identity: str | None,
 ) -> None:
     """Build the image described by the spec.
@@ -226,7 +229,7 @@ def build_command(
     --dry-run runs every check the build runs before it starts a container and prints
     the plan with the settings it would use.
     """
-    spec = retag(load_spec(config_path), tag, version)
+    spec = with_distcc(retag(load_spec(config_path), tag, version), distcc_hosts, no_distcc)
     for key in keys_with_passwords(spec):
         click.echo(
             f"staves: warning: {config_path}: {key} holds a password, which the build "

@@ -9,6 +9,7 @@ from typing import Any
 from staves.errors import EXIT_USAGE, StavesError
 from staves.gentoo.atom import is_package_name
 from staves.spec import fields
+from staves.spec.distcc import read_distcc
 from staves.spec.errors import Collector, printable
 from staves.spec.model import Spec
 from staves.spec.nesting import nesting_problem
@@ -45,6 +46,7 @@ BUILD_KEYS = frozenset(
         "vdb",
         "accept_license",
         "platforms",
+        "distcc",
     }
 )
 TOP_LEVEL_KEYS = IMAGE_KEYS | BUILD_KEYS
@@ -186,6 +188,8 @@ def parse_spec(doc: dict[str, Any], file: str = "staves.toml") -> Spec:
             out.add(("env", "ACCEPT_LICENSE"), "is set by accept_license too", "keep one of them")
     if "platforms" in doc:
         settings["platforms"] = read_platforms(out, doc["platforms"])
+    if "distcc" in doc:
+        settings["distcc"] = read_distcc(out, doc["distcc"])
     out.check()
     assert image is not None and packages is not None and env is not None
     return Spec(

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from oci.descriptor import Platform
+from staves.spec.distcc import DistccHost
 
 Pairs = tuple[tuple[str, str], ...]
 Vdb = Literal["trim", "none", "full"]
@@ -101,6 +102,7 @@ class Spec:
     accept_license: tuple[str, ...] = ()
     binhosts: tuple[Binhost, ...] = ()
     platforms: tuple[Platform, ...] = ()  # platforms = ["linux/amd64", ...]; () is the host's
+    distcc: tuple[DistccHost, ...] = ()  # [distcc] hosts: helpers compiling for the builder
 
     @property
     def name(self) -> str:

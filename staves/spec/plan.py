@@ -6,6 +6,7 @@ from typing import Any
 from oci.descriptor import Platform
 from oci.image import ImageConfig
 from staves.gentoo.cpu_levels import level_make_conf
+from staves.spec.distcc import distcc_plan
 from staves.spec.model import Binhost, ImageSettings, Spec
 from staves.spec.render import MAKE_CONF, render_portage
 
@@ -18,7 +19,7 @@ def build_plan(spec: Spec, jobs: int) -> dict[str, Any]:
     locale = None
     if spec.locale is not None:
         locale = {"name": spec.locale.name, "charset": spec.locale.charset}
-    return {
+    plan: dict[str, Any] = {
         "files": dict(portage.files),
         "append": dict(portage.append),
         "sync": [repo.name for repo in spec.repositories],
@@ -30,6 +31,9 @@ def build_plan(spec: Spec, jobs: int) -> dict[str, Any]:
         "install_mask": list(spec.install_mask),
         "binhosts": [binhost_entry(host) for host in spec.binhosts],
     }
+    if spec.distcc:  # absent without helpers: plans (and build keys) stay as they were
+        plan["distcc"] = distcc_plan(spec.distcc, jobs)
+    return plan
 
 
 def binhost_entry(host: Binhost) -> dict[str, Any]:
