@@ -11,12 +11,13 @@ import json
 import os
 import subprocess
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.builder_fixtures import TEST_IMAGES, Build, Builder, builder, podman, test_images
+from tests.builder_fixtures import Build, Builder, builder, podman, test_images
 from tests.conftest import PROJECT, require_tools, run
 from tests.cosign_check import (
     MANIFEST_ACCEPT,
@@ -27,7 +28,7 @@ from tests.cosign_check import (
     signature_tag,
 )
 from tests.registry_fixtures import Registry, busybox_rootfs, registry_factory, start_registry
-from tests.test_platforms_e2e import QEMU_AARCH64
+from tests.test_build_e2e import compiled_from_source
 
 __all__ = ["builder", "registry_factory", "test_images"]  # fixtures used by name
 
@@ -154,7 +155,30 @@ def test_bad_joins_fail_in_one_line_and_push_nothing(
     assert "2" not in tags
 
 
-# -- two native runners' builds, joined and signed --------------------------------------
+# -- two runners' builds, joined and signed ---------------------------------------------
+
+# One image per runner: the baseline and a CPU level are two platforms of an index, built
+# natively on this machine (as runners of two architectures build theirs), each from the
+# run's seed cache: the baseline's packages are all there, the level compiles its own
+# (its flags give it a cache partition of its own), as a runner with its own cache would.
+SPEC = """
+name = "hello"
+version = "1.0"
+packages = ["app-misc/hello"]
+command = ["/usr/bin/hello"]
+"""
+PLATFORMS = ("linux/amd64", "linux/amd64/v2")
+VARIANTS = {"linux/amd64": None, "linux/amd64/v2": "v2"}
+
+
+def tag_of(platform: str) -> str:
+    return "build-" + platform.removeprefix("linux/").replace("/", "-")
+
+
+def skopeo_platform(platform: str) -> tuple[str, ...]:
+    """skopeo's options choosing ``platform`` in an index."""
+    _, arch, *variant = platform.split("/")
+    return ("--override-arch", arch, *(("--override-variant", variant[0]) if variant else ()))
 
 
 @dataclass
@@ -164,35 +188,32 @@ class Joined:
     digest: str
     public_key: Path
 
+    def image_digest(self, platform: str) -> str:
+        return self.builds[platform].proc.stdout.strip()
+
 
 @pytest.fixture(scope="module")
 def joined(builder: Builder, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Joined]:
-    """The bundled example built once per platform, as two runners of a CI matrix would,
-    each pushed signed into one repository; then joined into one signed index."""
-    if not QEMU_AARCH64.exists():
-        pytest.skip("no qemu-aarch64 binfmt handler (scripts/setup-binfmt registers one)")
-    # Each runner names its own builder, as a native one would pull the stage3 for itself.
-    builders = {arch: f"{TEST_IMAGES}/builder:{arch}" for arch in ("amd64", "arm64")}
-    for image in builders.values():
-        if podman("image", "exists", image).returncode != 0:
-            pytest.skip(f"{image} is missing (scripts/build-test-images makes it)")
+    """The spec built once per platform, side by side as two runners of a CI matrix
+    would, each pushed signed into one repository; then joined into one signed index."""
     require_tools("skopeo", "curl", "openssl")
     keys = tmp_path_factory.mktemp("keys")
     private, public = generate_keys(keys, PASSWORD)
     registry = start_registry(tmp_path_factory.mktemp("registry"))
     env = {**os.environ, "COSIGN_PASSWORD": PASSWORD}
+
+    def runner(platform: str) -> Build:
+        return builder.build(
+            SPEC, "--platform", platform, "--sign-key", str(private),
+            "-o", f"docker://{registry.host}/hello:{tag_of(platform)}", "--tls-verify=false",
+            env=env,
+        )  # fmt: skip
+
     try:
-        builds = {}
-        for arch in ("amd64", "arm64"):
-            builds[arch] = builder.build(
-                EXAMPLE, "--platform", f"linux/{arch}", "--builder", builders[arch],
-                "--sign-key", str(private),
-                "-o", f"docker://{registry.host}/hello:build-{arch}", "--tls-verify=false",
-                env=env,
-            )  # fmt: skip
+        with ThreadPoolExecutor(len(PLATFORMS)) as pool:
+            builds = dict(zip(PLATFORMS, pool.map(runner, PLATFORMS), strict=True))
         sources = [
-            f"docker://{registry.host}/hello@{builds[arch].proc.stdout.strip()}"
-            for arch in ("amd64", "arm64")
+            f"docker://{registry.host}/hello@{builds[p].proc.stdout.strip()}" for p in PLATFORMS
         ]
         made = staves(
             "index", "create", f"docker://{registry.host}/hello:1.0", *sources,
@@ -207,20 +228,42 @@ def joined(builder: Builder, tmp_path_factory: pytest.TempPathFactory) -> Iterat
 @pytest.mark.registry
 @pytest.mark.builder
 @pytest.mark.podman
+def test_the_runners_built_from_the_shared_cache(joined: Joined) -> None:
+    """The baseline compiled nothing; the CPU level compiled the image's packages for its
+    level, and none of the builder's (they are shared with the baseline)."""
+    assert compiled_from_source(joined.builds["linux/amd64"].log) == []
+    level = {name.split("::")[0] for name in compiled_from_source(joined.builds[PLATFORMS[1]].log)}
+    assert "app-misc/hello-1.0" in level
+    assert "dev-util/gentool-1.0" not in level
+
+
+@pytest.mark.registry
+@pytest.mark.builder
+@pytest.mark.podman
 def test_skopeo_reads_the_joined_index(joined: Joined) -> None:
     raw = skopeo_raw(f"{joined.registry.host}/hello:1.0")
     assert raw["mediaType"] == INDEX
-    assert [(m["digest"], m["platform"]["architecture"]) for m in raw["manifests"]] == [
-        (joined.builds["amd64"].proc.stdout.strip(), "amd64"),
-        (joined.builds["arm64"].proc.stdout.strip(), "arm64"),
+    assert [(m["digest"], m["platform"]) for m in raw["manifests"]] == [
+        (joined.image_digest("linux/amd64"), {"architecture": "amd64", "os": "linux"}),
+        (
+            joined.image_digest("linux/amd64/v2"),
+            {"architecture": "amd64", "os": "linux", "variant": "v2"},
+        ),
     ]
-    # skopeo picks each platform's image through the index: that build's layers.
+    # skopeo picks each platform's image through the index: that build's config (the
+    # level's names its variant; the tiny binaries may be the same at both levels).
     reference = f"docker://{joined.registry.host}/hello:1.0"
-    for arch, build in joined.builds.items():
-        shown = run("skopeo", "inspect", "--tls-verify=false", "--override-arch", arch, reference)
+    for platform, build in joined.builds.items():
+        shown = run(
+            "skopeo", "inspect", "--config", "--tls-verify=false", *skopeo_platform(platform),
+            reference,
+        )  # fmt: skip
         picked = json.loads(shown.stdout)
-        assert picked["Architecture"] == arch
-        assert picked["Layers"] == [layer["digest"] for layer in build.manifest()["layers"]]
+        digest = build.manifest()["config"]["digest"]
+        config = json.loads((build.layout / "blobs" / "sha256" / digest[7:]).read_text())
+        assert picked["architecture"] == "amd64"
+        assert picked.get("variant") == VARIANTS[platform]
+        assert picked["rootfs"] == config["rootfs"] and picked["created"] == config["created"]
 
 
 @pytest.mark.registry
@@ -228,18 +271,17 @@ def test_skopeo_reads_the_joined_index(joined: Joined) -> None:
 @pytest.mark.podman
 def test_podman_runs_each_platform_through_the_index(joined: Joined) -> None:
     reference = f"{joined.registry.host}/hello:1.0"
-    for arch in ("amd64", "arm64"):
-        pulled = podman(
-            "pull", "-q", "--tls-verify=false", "--platform", f"linux/{arch}", reference
-        )
+    for platform in PLATFORMS:
+        pulled = podman("pull", "-q", "--tls-verify=false", "--platform", platform, reference)
         assert pulled.returncode == 0, pulled.stderr
         image_id = pulled.stdout.strip().splitlines()[-1]
         try:
-            ran = podman("run", "--rm", "--platform", f"linux/{arch}", image_id)
+            # The image pulled is that platform's: its config is the build's.
+            config = joined.builds[platform].manifest()["config"]["digest"]
+            assert f"sha256:{image_id}" == config, platform
+            ran = podman("run", "--rm", "--platform", platform, image_id)
             assert ran.returncode == 0, ran.stderr
-            assert ran.stdout == "HELLO WORLD!\n"
-            seen = podman("image", "inspect", "--format", "{{.Architecture}}", image_id)
-            assert seen.stdout.strip() == arch
+            assert ran.stdout == "Hello World!\n"
         finally:
             podman("rmi", "-f", image_id)
 
@@ -249,8 +291,8 @@ def test_podman_runs_each_platform_through_the_index(joined: Joined) -> None:
 @pytest.mark.podman
 def test_each_image_keeps_its_sbom_provenance_and_signature(joined: Joined, tmp_path: Path) -> None:
     host = joined.registry.host
-    for arch, build in joined.builds.items():
-        digest = build.proc.stdout.strip()
+    for platform in PLATFORMS:
+        digest = joined.image_digest(platform)
         assert fallback_referrers(host, "hello", digest) == [
             "application/spdx+json",
             "application/vnd.dsse.envelope.v1+json",
@@ -259,7 +301,7 @@ def test_each_image_keeps_its_sbom_provenance_and_signature(joined: Joined, tmp_
         assert signed.document()["critical"]["image"]["docker-manifest-digest"] == digest
         assert openssl_verifies(joined.public_key, signed.signature, signed.payload, tmp_path)
         # Read through the index, the platform's image gives its packages from its SBOM.
-        shown = staves("inspect", f"docker://{host}/hello:1.0", "--platform", f"linux/{arch}",
+        shown = staves("inspect", f"docker://{host}/hello:1.0", "--platform", platform,
                        "--format", "json", "--tls-verify=false")  # fmt: skip
         assert shown.returncode == 0, shown.stderr
         report = json.loads(shown.stdout)
