@@ -54,6 +54,12 @@ def rebuild_text(policy: dict[str, Any]) -> str:
     return f"always: repository {names} is synced from a branch, not pinned to a commit"
 
 
+def distcc_text(distcc: dict[str, Any] | None) -> str:
+    if not distcc:
+        return "(none: compiled in the builder)"
+    return f"DISTCC_HOSTS={distcc['hosts']!r} MAKEOPTS={distcc['makeopts']!r}"
+
+
 def dry_run_json(spec: Spec, jobs: int, settings: Mapping[str, Any]) -> str:
     return json.dumps(dry_run_document(spec, jobs, settings), indent=2) + "\n"
 
@@ -86,6 +92,7 @@ def dry_run_text(spec: Spec, jobs: int, settings: Mapping[str, Any]) -> str:
         f"layers: {spec.layers}",
         f"vdb: {spec.vdb}",
         "platforms: " + " ".join(document["platforms"]),
+        "distcc: " + distcc_text(plan.get("distcc")),
         "rebuild: " + rebuild_text(document["rebuild"]),
         *patch_lines(plan.get("patches", [])),
         *debug_lines(plan.get("debug"), spec.image.reference),

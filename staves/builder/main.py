@@ -26,6 +26,7 @@ from .configure import (
 )
 from .console import fail, say
 from .debug_root import merge_debug_packages
+from .distcc import set_up_distcc
 from .image_root import (
     LOCALE_ARCHIVE,
     PROFILE_VARS,
@@ -108,6 +109,10 @@ def build(plan: dict, session: Session, pkgdirs: tuple[str, str], root: ImageRoo
     with Phase("sync"):
         if code := install_sync_tools(plan, options) or sync_repositories(plan):
             return code
+    if plan["distcc"]:
+        with Phase("distcc"):
+            if code := set_up_distcc(plan, session, options):
+                return code
     image_pkgdir = pkgdirs[1]
     all_binary_record = Path(image_pkgdir) / ALL_BINARY_RECORD
     # A build like the last here, which got past the license check and compiled nothing.

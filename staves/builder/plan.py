@@ -32,6 +32,7 @@ PLAN_KEYS = {
     "pkgdir_base": (str, type(None)),
     # The debug image: {"sources": bool, "packages": [atom, ...]}; None: none.
     "debug": (dict, type(None)),
+    "distcc": (dict, type(None)),  # helpers: DISTCC_HOSTS, MAKEOPTS, the helpers to check
 }
 # Keys the host may leave out, with what they mean then.
 DEFAULTS = {
@@ -51,6 +52,7 @@ DEFAULTS = {
     "patches": [],
     "pkgdir_base": None,
     "debug": None,
+    "distcc": None,
 }
 # What a run does: "build" the image root, or "index" the cache partition (Portage's
 # Packages index) for the host to copy out as a binhost.

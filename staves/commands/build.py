@@ -3,7 +3,6 @@
 import dataclasses
 import functools
 import os
-import re
 from pathlib import Path
 
 import click
@@ -16,14 +15,16 @@ from oci.registry import RegistryOptions
 from staves.build.pipeline import build
 from staves.build.request import BuildRequest
 from staves.caches.layer_cache import layer_cache
+from staves.commands.build_inputs import credential_choices, retag, volume_name
 from staves.commands.debug_options import debug_image_option, debug_settings, with_debug_image
 from staves.commands.fleet_options import (
     cache_source,
     fleet_options,
     identity_option,
     with_binhosts,
+    with_distcc,
 )
-from staves.commands.options import build_output_options, parse_platforms, parse_tag_option
+from staves.commands.options import build_output_options, parse_platforms
 from staves.commands.pack import source_date_epoch
 from staves.commands.registry_options import (
     build_registry_options,
@@ -42,8 +43,7 @@ from staves.gentoo.sbom import SbomFormat, parse_formats
 from staves.podman.builder_access import DEFAULT_AGENT, shared_credentials
 from staves.podman.builder_container import BuilderSettings, PullPolicy
 from staves.podman.service_map import parse_service_urls
-from staves.spec import Spec, build_plan, load_spec
-from staves.spec.names import IMAGE_TAG, TAG_HINT
+from staves.spec import build_plan, load_spec
 from staves.spec.plan import built_image_config
 from staves.spec.secrets import keys_with_passwords
 from staves.spec.sync_uris import uses_ssh
@@ -222,6 +222,8 @@ def build_command(
     getbinpkg: bool | None,
     cache_to: str | None,
     cache_from: str | None,
+    distcc_hosts: tuple[str, ...],
+    no_distcc: bool,
     identity: str | None,
 ) -> None:
     """Build the image described by the spec.
@@ -229,7 +231,8 @@ def build_command(
     --dry-run runs every check the build runs before it starts a container and prints
     the plan with the settings it would use.
     """
-    spec = with_debug_image(retag(load_spec(config_path), tag, version), debug_image)
+    spec = retag(load_spec(config_path), tag, version)
+    spec = with_distcc(with_debug_image(spec, debug_image), distcc_hosts, no_distcc)
     for key in keys_with_passwords(spec):
         click.echo(
             f"staves: warning: {config_path}: {key} holds a password, which the build "
@@ -355,46 +358,3 @@ def build_command(
     outcome = build(request, environ, push)
     if outcome.digest is not None:
         click.echo(outcome.digest)
-
-
-def credential_choices(
-    spec: Spec, ssh: str | None, no_ssh: bool, netrc: bool | None
-) -> tuple[str | None, bool]:
-    """Which SSH agent (None: none) and whether ``~/.netrc`` the builder gets: what the
-    options say, else what the spec's repositories ask for; nothing by default."""
-    asked = {kind for repo in spec.repositories for kind in repo.credentials}
-    ssh_choice = None if no_ssh else ssh or (DEFAULT_AGENT if "ssh" in asked else None)
-    netrc_choice = netrc if netrc is not None else "netrc" in asked
-    return ssh_choice, netrc_choice
-
-
-# Podman's rule for volume names.
-_VOLUME_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]*")
-
-
-def volume_name(option: str, value: str) -> str:
-    if not _VOLUME_NAME.fullmatch(value):
-        raise _usage(
-            option,
-            f"{value!r} is not a volume name",
-            "letters, digits, '_', '.' and '-', starting with a letter or digit",
-        )
-    return value
-
-
-def retag(spec: Spec, tag: str | None, version: str | None) -> Spec:
-    """Apply ``--tag NAME[:TAG]`` and ``--version V`` to the spec's image reference."""
-    if version is not None and not IMAGE_TAG.fullmatch(version):
-        raise _usage("--version", f"{version!r} is not an image tag", TAG_HINT)
-    name = None
-    if tag is not None:
-        name, tag_version = parse_tag_option(tag)
-        if tag_version is not None:
-            if version is not None and version != tag_version:
-                raise _usage("--tag", "gives a tag and so does --version", "give the tag once")
-            version = tag_version
-    return spec.retagged(name=name, version=version)
-
-
-def _usage(key: str, problem: str, hint: str) -> StavesError:
-    return StavesError(problem, key=key, hint=hint, exit_code=EXIT_USAGE)

@@ -10,6 +10,7 @@ from staves.errors import EXIT_USAGE, StavesError
 from staves.gentoo.atom import is_package_name
 from staves.spec import fields
 from staves.spec.debug import read_debug
+from staves.spec.distcc import read_distcc
 from staves.spec.errors import Collector, printable
 from staves.spec.model import Spec
 from staves.spec.nesting import nesting_problem
@@ -47,6 +48,7 @@ BUILD_KEYS = frozenset(
         "accept_license",
         "platforms",
         "debug",
+        "distcc",
     }
 )
 TOP_LEVEL_KEYS = IMAGE_KEYS | BUILD_KEYS
@@ -193,6 +195,8 @@ def parse_spec(doc: dict[str, Any], file: str = "staves.toml", base: FsPath | No
         settings["platforms"] = read_platforms(out, doc["platforms"])
     if "debug" in doc:
         settings["debug"] = read_debug(out, doc["debug"])
+    if "distcc" in doc:
+        settings["distcc"] = read_distcc(out, doc["distcc"])
     out.check()
     assert image is not None and packages is not None and env is not None
     return Spec(

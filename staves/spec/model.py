@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from oci.descriptor import Platform
+from staves.spec.distcc import DistccHost
 
 Pairs = tuple[tuple[str, str], ...]
 Vdb = Literal["trim", "none", "full"]
@@ -122,6 +123,7 @@ class Spec:
     binhosts: tuple[Binhost, ...] = ()
     platforms: tuple[Platform, ...] = ()  # platforms = ["linux/amd64", ...]; () is the host's
     debug: Debug | None = None  # None: no debug image
+    distcc: tuple[DistccHost, ...] = ()  # [distcc] hosts: helpers compiling for the builder
 
     @property
     def name(self) -> str:

@@ -7,6 +7,7 @@ from oci.descriptor import Platform
 from oci.image import ImageConfig
 from staves.gentoo.cpu_levels import level_make_conf
 from staves.spec.debug import debug_entry, debug_make_conf
+from staves.spec.distcc import distcc_plan
 from staves.spec.model import Binhost, ImageSettings, Spec
 from staves.spec.patches import patch_entries
 from staves.spec.render import MAKE_CONF, render_portage
@@ -23,7 +24,7 @@ def build_plan(spec: Spec, jobs: int) -> dict[str, Any]:
     locale = None
     if spec.locale is not None:
         locale = {"name": spec.locale.name, "charset": spec.locale.charset}
-    plan = {
+    plan: dict[str, Any] = {
         "files": dict(portage.files),
         "append": append,
         "sync": [repo.name for repo in spec.repositories],
@@ -40,6 +41,8 @@ def build_plan(spec: Spec, jobs: int) -> dict[str, Any]:
         plan["patches"] = patches
     if spec.debug is not None:
         plan["debug"] = debug_entry(spec.debug)
+    if spec.distcc:  # absent without helpers: plans (and build keys) stay as they were
+        plan["distcc"] = distcc_plan(spec.distcc, jobs)
     return plan
 
 
