@@ -22,6 +22,7 @@ from staves.commands.global_options import (
     reset_global_options,
     usage_message,
 )
+from staves.commands.index import index
 from staves.commands.inspect import inspect
 from staves.commands.pack import pack
 from staves.commands.signing import generate_key_pair_command, sign
@@ -100,6 +101,7 @@ for _command in (
     diff,
     audit,
     cache,
+    index,
     sign,
     generate_key_pair_command,
     completion,

@@ -2,15 +2,17 @@
 → locked config → layers → image → index; ko's Build → Result → Publish):
 
 request → plan per platform → reused, or → built root per platform → image, SBOM and
-provenance per platform → result (the image, or the index of the images) → published →
-signed. What varies lives in the step's own module: a new attestation is a module beside
-``sbom`` and ``provenance``, a new destination a writer in ``staves.destinations``.
+provenance per platform → result (the image, or the index of the images; and the debug
+image's, when asked for) → published → signed. What varies lives in the step's own
+module: a new attestation is a module beside ``sbom`` and ``provenance``, a new
+destination a writer in ``staves.destinations``.
 """
 
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
+from staves.build.debug_image import debug_images
 from staves.build.image import image_of
 from staves.build.plans import plan_platforms
 from staves.build.provenance import provenance_of
@@ -44,7 +46,11 @@ def build(request: BuildRequest, environ: Mapping[str, str], push: Pusher | None
         sboms = {p: sbom_of(request, roots[p], image) for p, image in images.items()}
         provenance = {p: provenance_of(request, roots[p], image) for p, image in images.items()}
         result = assemble(request, images, sboms, provenance)
+        debug = debug_images(request, roots, images)  # None: no debug image asked for
         write_sbom_files(request, sboms)
         digest = publish(result, request, services.storage, push)
         sign(result, request)
+        if debug is not None:
+            publish(debug.result, debug.request, services.storage, push)
+            sign(debug.result, debug.request)
     return BuildOutcome(digest, result.published)

@@ -13,6 +13,7 @@ from oci.descriptor import Platform
 from oci.image import created_time
 from staves.build.accounts import check_user
 from staves.build.advisories import refuse_advisories
+from staves.build.debug_parts import DebugParts, read_debug_parts, wants_debug
 from staves.build.records import (
     builder_inputs,
     failure_from,
@@ -52,6 +53,7 @@ class BuiltRoot:
     # Gentoo license → SPDX from the snapshot's license-mapping.conf; None: the built-in table.
     license_table: Mapping[str, str] | None = None
     sources: Mapping[str, Any] = field(default_factory=dict)  # for the provenance
+    debug: DebugParts | None = None  # a debug build's: what its debug image adds
 
     @property
     def created(self) -> datetime:
@@ -112,10 +114,17 @@ def run_builder(
                 epoch=epoch,
                 root_links=root_links,
                 layer_cache=request.layer_cache,
+                split_debug=wants_debug(request),
             )
+        debug = None
+        if wants_debug(request):
+            with progress.phase("debug image layers", "packing the debug image's layers"):
+                debug = read_debug_parts(
+                    client, container, request, packed, packages, epoch, blob_dir
+                )
         progress.packed(packed.repacked, len(packed.layers), sum(x.size for x in packed.layers))
         if request.cache_to is not None and not plan.get("discard_pkgdir"):
             push_cache(client, container, request.cache_to)
         inputs = builder_inputs(client, request.builder)
         sources = read_sources(client, container)
-    return BuiltRoot(packages, packed, epoch, inputs, root_links, license_table, sources)
+    return BuiltRoot(packages, packed, epoch, inputs, root_links, license_table, sources, debug)

@@ -1,6 +1,7 @@
 """What went wrong in a failed emerge, named from Portage's own words: the package whose
-build log is newest, for a fetch the file that could not be downloaded or verified, and the
-lines of a build log that say why (the compiler's error, not Portage's banner after it)."""
+build log is newest, for a fetch the file that could not be downloaded or verified, for a
+user patch which hunks did not apply, and the lines of a build log that say why (the
+compiler's error, not Portage's banner after it)."""
 
 import glob
 import os
@@ -9,6 +10,7 @@ from pathlib import Path
 
 from .console import fail
 from .places import PORTAGE_TMPDIR
+from .user_patches import patch_problem
 
 _COLOUR = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _VERIFY_FAILED = re.compile(r"!!! Fetched file: (.+) VERIFY FAILED!")
@@ -90,6 +92,7 @@ def report_failure(code: int, tmpdir: str = PORTAGE_TMPDIR) -> int:
         fail("emerge failed; see its output in the build's log")
         return code
     package = f"{log.parents[2].name}/{log.parents[1].name}"
-    problem = fetch_problem(log.read_text(errors="replace"))
+    text = log.read_text(errors="replace")
+    problem = fetch_problem(text) or patch_problem(text)
     fail(f"{package}: {problem}" if problem else f"emerge failed for {package}")
     return code

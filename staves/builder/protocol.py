@@ -26,3 +26,9 @@ ROOT_ARCHIVE_SUFFIX = ".tar"
 # Where the image root is, for the host to read its files (the plan's root is a link to a
 # root kept in the cache volume, which Podman cannot follow once the builder has stopped).
 ROOT_PATH_FILE = "/tmp/staves-root-path"
+# A debug build with [debug] packages: the copy of the image root they were merged into
+# (the host reads its package database), and what they added or changed, as a tar.
+DEBUG_ROOT = "/tmp/staves-debug-root"
+DEBUG_PACKAGES_ARCHIVE = "/tmp/staves-debug-packages.tar"
+# What that root was made from, as SOURCES_FILE says it of the image root.
+DEBUG_SOURCES_FILE = "/tmp/staves-debug-sources.json"

@@ -3,7 +3,6 @@
 import dataclasses
 import functools
 import os
-import re
 from pathlib import Path
 
 import click
@@ -14,13 +13,16 @@ from oci.registry import RegistryOptions
 from staves.build.pipeline import build
 from staves.build.request import BuildRequest
 from staves.caches.layer_cache import layer_cache
+from staves.commands.build_inputs import credential_choices, retag, volume_name
+from staves.commands.debug_options import debug_image_option, debug_settings, with_debug_image
 from staves.commands.fleet_options import (
     cache_source,
     fleet_options,
     identity_option,
     with_binhosts,
+    with_distcc,
 )
-from staves.commands.options import build_output_options, parse_platforms, retag
+from staves.commands.options import build_output_options, parse_platforms
 from staves.commands.pack import source_date_epoch
 from staves.commands.registry_options import (
     build_registry_options,
@@ -46,7 +48,7 @@ from staves.gentoo.sbom import SbomFormat, parse_formats
 from staves.podman.builder_access import DEFAULT_AGENT, shared_credentials
 from staves.podman.builder_container import BuilderSettings, PullPolicy
 from staves.podman.service_map import parse_service_urls
-from staves.spec import Spec, build_plan, load_spec
+from staves.spec import build_plan, load_spec
 from staves.spec.plan import built_image_config
 from staves.spec.secrets import keys_with_passwords
 from staves.spec.sync_uris import uses_ssh
@@ -183,6 +185,7 @@ DEFAULT_DISTFILES = "staves-distfiles"
     help="Fail, before any output is written, if a GLSA of the Portage snapshot affects "
     "a package the image would ship.",
 )
+@debug_image_option
 @log_file_option
 @result_file_options
 @build_output_options
@@ -213,6 +216,7 @@ def build_command(
     check: bool,
     audit: bool,
     no_cache: bool,
+    debug_image: bool,
     compression: str,
     platform_text: str | None,
     urls: tuple[str, ...],
@@ -225,6 +229,8 @@ def build_command(
     getbinpkg: bool | None,
     cache_to: str | None,
     cache_from: str | None,
+    distcc_hosts: tuple[str, ...],
+    no_distcc: bool,
     identity: str | None,
     log_file: Path | None,
     metadata_file: Path | None,
@@ -236,6 +242,7 @@ def build_command(
     the plan with the settings it would use.
     """
     spec = retag(load_spec(config_path), tag, version)
+    spec = with_distcc(with_debug_image(spec, debug_image), distcc_hosts, no_distcc)
     for key in keys_with_passwords(spec):
         click.echo(
             f"staves: warning: {config_path}: {key} holds a password, which the build "
@@ -249,6 +256,7 @@ def build_command(
     spec = dataclasses.replace(spec, platforms=platforms)
     outputs = outputs or (f"containers-storage:{spec.image.reference}",)
     destinations = parse_destinations(outputs)
+    debug_used = debug_settings(spec, destinations)
     if sign_key is not None:
         check_signable(destinations)
         check_key_file(sign_key, environ)
@@ -294,6 +302,7 @@ def build_command(
     if dry_run:
         used = {
             "outputs": list(outputs),
+            **debug_used,
             "builder": builder,
             "portage": portage,
             "pull": pull,
@@ -358,32 +367,3 @@ def build_command(
     outcome = results.run(environ, request.name.reference, lambda: build(request, environ, push))
     if outcome.digest is not None:
         click.echo(outcome.digest)
-
-
-def credential_choices(
-    spec: Spec, ssh: str | None, no_ssh: bool, netrc: bool | None
-) -> tuple[str | None, bool]:
-    """Which SSH agent (None: none) and whether ``~/.netrc`` the builder gets: what the
-    options say, else what the spec's repositories ask for; nothing by default."""
-    asked = {kind for repo in spec.repositories for kind in repo.credentials}
-    ssh_choice = None if no_ssh else ssh or (DEFAULT_AGENT if "ssh" in asked else None)
-    netrc_choice = netrc if netrc is not None else "netrc" in asked
-    return ssh_choice, netrc_choice
-
-
-# Podman's rule for volume names.
-_VOLUME_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]*")
-
-
-def volume_name(option: str, value: str) -> str:
-    if not _VOLUME_NAME.fullmatch(value):
-        raise _usage(
-            option,
-            f"{value!r} is not a volume name",
-            "letters, digits, '_', '.' and '-', starting with a letter or digit",
-        )
-    return value
-
-
-def _usage(key: str, problem: str, hint: str) -> StavesError:
-    return StavesError(problem, key=key, hint=hint, exit_code=EXIT_USAGE)

@@ -10,8 +10,7 @@ from oci.descriptor import Platform
 from oci.platforms import PlatformError, check_platform
 from staves.errors import EXIT_USAGE, StavesError
 from staves.gentoo.cpu_levels import PlatformProblem, parse_build_platforms
-from staves.spec import Spec
-from staves.spec.names import IMAGE_TAG, TAG_HINT, reference_problem, split_reference
+from staves.spec.names import reference_problem, split_reference
 
 
 def image_output_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -107,24 +106,3 @@ def parse_tag_option(text: str) -> tuple[str, str | None]:
         problem, accepted = wrong
         raise StavesError(problem, key="--tag", hint=accepted, exit_code=EXIT_USAGE)
     return split_reference(text)
-
-
-def retag(spec: Spec, tag: str | None, version: str | None) -> Spec:
-    """Apply ``--tag NAME[:TAG]`` and ``--version V`` to the spec's image reference."""
-    if version is not None and not IMAGE_TAG.fullmatch(version):
-        raise StavesError(
-            f"{version!r} is not an image tag", key="--version", hint=TAG_HINT, exit_code=EXIT_USAGE
-        )
-    name = None
-    if tag is not None:
-        name, tag_version = parse_tag_option(tag)
-        if tag_version is not None:
-            if version is not None and version != tag_version:
-                raise StavesError(
-                    "gives a tag and so does --version",
-                    key="--tag",
-                    hint="give the tag once",
-                    exit_code=EXIT_USAGE,
-                )
-            version = tag_version
-    return spec.retagged(name=name, version=version)
