@@ -48,7 +48,11 @@ def compiled_in(metadata: dict) -> list[str]:
     """CATEGORY/PF of the packages a build compiled (into the image or the builder), as its
     --metadata-file says."""
     platforms = metadata["staves.platforms"].values()
-    merged = [p for one in platforms for p in (*one["packages"], *one["builder_merges"])]
+    merged = [
+        p
+        for one in platforms
+        for p in (*one["packages"], *one["builder_merges"], *one["other_merges"])
+    ]
     return sorted({p["cpv"] for p in merged if p["how"] == "compiled"})
 
 

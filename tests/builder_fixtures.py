@@ -52,13 +52,13 @@ def builder_containers(owner_pid: int) -> set[str]:
 
 def compiled_by(metadata: dict[str, Any]) -> list[str]:
     """CATEGORY/PF of each package a build's --metadata-file says it compiled, into an
-    image or into the builder."""
-    platforms = metadata["staves.platforms"].values()
-    found = {p["cpv"] for one in platforms for p in one["packages"] if p["how"] == "compiled"}
-    found |= {
-        m["cpv"] for one in platforms for m in one["builder_merges"] if m["how"] == "compiled"
-    }
-    return sorted(found)
+    image, the builder or another root (the debug image's)."""
+    merged = [
+        p
+        for one in metadata["staves.platforms"].values()
+        for p in (*one["packages"], *one["builder_merges"], *one["other_merges"])
+    ]
+    return sorted({p["cpv"] for p in merged if p["how"] == "compiled"})
 
 
 @dataclass

@@ -1,6 +1,7 @@
 """``staves build`` end to end: real emerge in the test builder, real Podman, real images."""
 
 import os
+import re
 import signal
 import subprocess
 import time
@@ -45,6 +46,14 @@ name = "localhost/staves-test/hello"
 packages = ["app-misc/hello"]
 command = ["/usr/bin/hello"]
 """
+
+
+def compiled_from_source(log: str) -> list[str]:
+    """Packages emerge says it built from source (not from a binary package), in a build's
+    log file (``Build.log``), which keeps emerge's whole output: also what a subprocess
+    emerge of the builder's own (a sync tool, distcc) compiled, which the metadata's
+    ``builder_merges`` do not list."""
+    return re.findall(r">>> Emerging \(\d+ of \d+\) (\S+)", log)
 
 
 def test_bundled_example_builds_an_image_podman_runs(builder: Builder) -> None:

@@ -10,7 +10,6 @@ import fcntl
 import hashlib
 import json
 import os
-import re
 import struct
 import subprocess
 import tarfile
@@ -27,6 +26,7 @@ from tests.builder_fixtures import (
     PORTAGE,
     Builder,
     builder,
+    compiled_by,
     podman,
     test_images,
 )
@@ -85,7 +85,7 @@ class Bed:
         files: Mapping[str, bytes] | None = None,
         expect_ok: bool = True,
         env: Mapping[str, str] | None = None,
-    ) -> subprocess.CompletedProcess[str]:
+    ) -> "Done":
         """``staves build`` of ``spec``, written with ``files`` beside it, to ``outputs``."""
         directory = self.work / f"spec-{len(list(self.work.iterdir()))}"
         directory.mkdir()
@@ -96,6 +96,8 @@ class Bed:
         argv = ["staves", "build", "-c", str(directory / "staves.toml"), "--builder", BUILDER]
         argv += ["--portage", PORTAGE, "--build-cache", self.builder.cache]
         argv += [arg for dest in outputs for arg in ("-o", dest)]
+        argv += ["--log-file", str(directory / "build.log")]
+        argv += ["--metadata-file", str(directory / "metadata.json")]
         done = subprocess.run(
             [*argv, *extra],
             capture_output=True,
@@ -105,17 +107,31 @@ class Bed:
         )
         if expect_ok:
             assert done.returncode == 0, done.stderr[-3000:]
-        return done
+        return Done(done.returncode, done.stdout, done.stderr, directory)
+
+
+@dataclass(frozen=True)
+class Done:
+    """A build's exit code and output, and where its log and metadata files are."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    directory: Path
+
+    @property
+    def log(self) -> str:
+        """Its log: every event and emerge's whole output."""
+        return (self.directory / "build.log").read_text()
+
+    def compiled(self) -> list[str]:
+        """What it compiled, as its metadata file says."""
+        return compiled_by(json.loads((self.directory / "metadata.json").read_text()))
 
 
 @pytest.fixture(scope="module")
 def bed(builder: Builder, tmp_path_factory: pytest.TempPathFactory) -> Bed:
     return Bed(builder, tmp_path_factory.mktemp("patches-debug"))
-
-
-def compiled(log: str) -> list[str]:
-    """Packages emerge compiled (not taken from a binary package)."""
-    return re.findall(r">>> Emerging \(\d+ of \d+\) (\S+?)::", log)
 
 
 class Image:
@@ -207,7 +223,7 @@ def test_a_patch_changes_the_program_and_only_a_change_of_patches_builds_anew(be
     )
     # A partition of its own, which takes the unpatched build's packages no patch touches:
     # the patched package alone is compiled.
-    assert compiled(patched.stderr) == ["app-misc/hello-1.0"]
+    assert patched.compiled() == ["app-misc/hello-1.0"]
     image = Image(bed.work / "patched", "t")
     assert image.run() == "Hello Planet!\n"
 
@@ -223,7 +239,7 @@ def test_a_patch_changes_the_program_and_only_a_change_of_patches_builds_anew(be
 
     index = (bed.work / "patched" / "index.json").stat().st_mtime_ns
     again = bed.build(PATCHED, f"oci:{bed.work}/patched:t", files=files)
-    assert "staves: unchanged: every destination holds this build" in again.stderr
+    assert "staves: unchanged: every destination holds this build" in again.log
     assert again.stdout == patched.stdout
     assert (bed.work / "patched" / "index.json").stat().st_mtime_ns == index
 
@@ -236,7 +252,7 @@ def test_a_patch_changes_the_program_and_only_a_change_of_patches_builds_anew(be
     # Another patch: the patched package built anew, in a partition of its own again.
     moon = PLANET.replace(b"Planet", b"Moon")
     changed = bed.build(PATCHED, f"oci:{bed.work}/moon:t", files={"patches/planet.patch": moon})
-    assert compiled(changed.stderr) == ["app-misc/hello-1.0"]
+    assert changed.compiled() == ["app-misc/hello-1.0"]
     assert Image(bed.work / "moon", "t").run() == "Hello Moon!\n"
 
 
@@ -273,7 +289,7 @@ def build_id(elf: bytes) -> str:
 
 @dataclass
 class Debugged:
-    first: subprocess.CompletedProcess[str]
+    first: "Done"
     image: Image
     debug: Image
     work: Path
@@ -347,7 +363,7 @@ def test_a_programs_build_id_resolves_to_its_debug_file_in_the_debug_image_alone
 def test_a_warm_debug_rebuild_compiles_nothing_and_is_signed_like_the_image(
     bed: Bed, debugged: Debugged
 ) -> None:
-    assert "app-misc/hello-1.0" in compiled(debugged.first.stderr)
+    assert "app-misc/hello-1.0" in debugged.first.compiled()
     keys = bed.work / "keys"
     keys.mkdir()
     private, public = generate_keys(keys, PASSWORD)
@@ -357,7 +373,7 @@ def test_a_warm_debug_rebuild_compiles_nothing_and_is_signed_like_the_image(
         extra=("--sign-key", str(private)),
         env={"COSIGN_PASSWORD": PASSWORD},
     )
-    assert compiled(warm.stderr) == []
+    assert warm.compiled() == []
     again = Image(bed.work / "warm", "t-debug")
     assert again.config["rootfs"] == debugged.debug.config["rootfs"]
     for tag in ("t", "t-debug"):
@@ -366,4 +382,4 @@ def test_a_warm_debug_rebuild_compiles_nothing_and_is_signed_like_the_image(
         assert signed.document()["critical"]["image"]["docker-manifest-digest"] == digest
         assert openssl_verifies(public, signed.signature, signed.payload, keys)
     noop = bed.build(DEBUG, f"oci:{bed.work}/warm:t")
-    assert "holds this build and its debug image" in noop.stderr
+    assert "holds this build and its debug image" in noop.log

@@ -45,10 +45,12 @@ class MergeEvents:
         self.started_at: dict[tuple[str, str], float] = {}
 
     def _into(self, root: str) -> str:
-        return "image" if root == self.image_root else "builder"
+        """The image root, the builder's own, or another (the debug image's copy)."""
+        return "image" if root == self.image_root else "builder" if root == "/" else "other"
 
     def _fields(self, task: Planned) -> dict[str, object]:
-        return {"cpv": task.cpv, "how": HOW.get(task.how, task.how), "into": self._into(task.root)}
+        how = HOW.get(task.how, task.how)
+        return {"cpv": task.cpv, "how": how, "into": self._into(task.root), "root": task.root}
 
     def calculated(self, calculation: Calculation, pretend: bool) -> None:
         """What a calculation would merge (with ``pretend``, a look ahead: the license

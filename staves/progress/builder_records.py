@@ -10,6 +10,8 @@ from staves.progress.words import took
 if TYPE_CHECKING:
     from staves.progress.reporter import Progress
 
+# How a merge into a root other than the image's is marked.
+WHERE = {"builder": "builder"}
 # What the status says while a package is being obtained.
 DOING = {"compiled": "compiling", "binary": "merging the binary package"}
 
@@ -66,7 +68,9 @@ def _package(progress: "Progress", record: dict[str, Any]) -> None:
         images = [k for k in part.merges if k[0] == "image"]
         number = images.index((into, cpv)) + 1 if into == "image" else 0
         total = max(len(part.planned), part.started, part.expected)
-    where = f"[{number}/{total}]" if into == "image" else "builder:"
+    where = f"[{number}/{total}]" if into == "image" else f"{WHERE.get(into, into)}:"
+    if into == "other":
+        where = f"into {record.get('root') or 'another root'}"
     if state == "start":
         progress.status(f"{where} {cpv}  {DOING.get(how, how)}")
     elif state == "done":

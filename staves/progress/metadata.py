@@ -50,6 +50,9 @@ def _platform(image: Image | None, part: ScopeLedger | None) -> dict[str, Any]:
             "builder_merges": [
                 {"cpv": m.cpv, "how": m.how, "seconds": m.seconds} for m in part.merged("builder")
             ],
+            "other_merges": [
+                {"cpv": m.cpv, "how": m.how, "seconds": m.seconds} for m in part.merged("other")
+            ],
             "durations": dict(part.phases),
         }
     return found
