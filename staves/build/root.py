@@ -104,8 +104,9 @@ def run_builder(
             archived_file_stream(client, container, ROOTFS_ARCHIVE) as stream,
         ):
             size = getattr(getattr(stream, "raw", None), "size", None)  # the tar member's
+            reader = progress.reading(stream, "packing the layers", size)
             packed = pack_rootfs(
-                progress.reading(stream, "packing the layers", size),  # type: ignore[arg-type]
+                reader,  # type: ignore[arg-type]
                 packages,
                 layers=request.layers,
                 vdb=request.vdb,
@@ -116,6 +117,7 @@ def run_builder(
                 layer_cache=request.layer_cache,
                 split_debug=wants_debug(request),
             )
+            reader.finish()
         debug = None
         if wants_debug(request):
             with progress.phase("debug image layers", "packing the debug image's layers"):

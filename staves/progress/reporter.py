@@ -76,8 +76,14 @@ class Progress:
         return LineEvents(self)
 
     def reading(self, stream: BinaryIO, label: str, total: int | None) -> "Counted":
-        """``stream``, its bytes read shown as a transfer (a bar on a terminal)."""
-        return Counted(stream, lambda done: self.transfer(f"read {id(stream)}", label, done, total))
+        """``stream``, its bytes read shown as a transfer (a bar on a terminal) until its
+        ``finish``."""
+        key = f"read {id(stream)}"
+
+        def report(done: int, over: bool = False) -> None:
+            self.transfer(key, label, done, done if over else total)  # over: the bar goes
+
+        return Counted(stream, report)
 
     def failure(self, lines: list[str]) -> None:
         """Why the build failed, beyond its one-line error (which says where the log is)."""
@@ -158,7 +164,7 @@ class Progress:
 class Counted:
     """A binary stream that reports how many bytes were read from it."""
 
-    def __init__(self, stream: BinaryIO, report: Callable[[int], None]) -> None:
+    def __init__(self, stream: BinaryIO, report: Callable[..., None]) -> None:
         self.stream, self.report, self.done = stream, report, 0
 
     def read(self, size: int = -1) -> bytes:
@@ -166,6 +172,10 @@ class Counted:
         self.done += len(data)
         self.report(self.done)
         return data
+
+    def finish(self) -> None:
+        """The reading is over, whatever is left unread (a tar's padding)."""
+        self.report(self.done, over=True)
 
 
 class LineEvents(io.TextIOBase):
