@@ -112,7 +112,7 @@ def test_corrupted_distfile_fails_with_one_line_naming_package_and_file(
     assert failed.proc.returncode == 1
     assert last_line(failed) == (
         f"staves: error: app-misc/fetched-1.0: {DISTFILE} does not match the Manifest "
-        "(Failed on BLAKE2B verification) (exit code 1); details are above"
+        f"(Failed on BLAKE2B verification) (exit code 1); the whole log: {failed.work}/build.log"
     )
 
 
