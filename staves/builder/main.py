@@ -33,6 +33,8 @@ from .image_root import (
     make_locale,
 )
 from .lease import Lease, end_on_stop, hold_for_host
+from .live import installed_live
+from .lock import lock_image
 from .merge import Merging, Refused, binpkg_options, merge_image
 from .partition import (
     binpkg_dirs,
@@ -42,6 +44,7 @@ from .partition import (
     index_partition,
     record_partition,
 )
+from .pins import checkout_pins
 from .places import IMAGE_CONFIG_ROOT
 from .plan import PlanError, load_plan, read_plan_text
 from .portage_python import run_on_portage_python
@@ -101,6 +104,8 @@ def build(plan: dict, session: Session, pkgdirs: tuple[str, str], root: ImageRoo
     with Phase("sync"):
         if code := install_sync_tools(plan, options) or sync_repositories(plan):
             return code
+        if code := checkout_pins(plan, session.repositories(IMAGE_CONFIG_ROOT)):
+            return code
     image_pkgdir = pkgdirs[1]
     all_binary_record = Path(image_pkgdir) / ALL_BINARY_RECORD
     # A build like the last here, which got past the license check and compiled nothing.
@@ -109,13 +114,16 @@ def build(plan: dict, session: Session, pkgdirs: tuple[str, str], root: ImageRoo
     env_atoms, env_record = changed_envs(record, package_envs(plan))
     if env_atoms:
         say(f"environment changed for {' '.join(env_atoms)}: compiling them anew")
+    live = installed_live(root.path) if root.reused else []
+    if live:
+        say(f"live packages, fetched and compiled anew: {' '.join(live)}")
     repositories = session.repositories(IMAGE_CONFIG_ROOT)
     merging = Merging(session, root, options, has_ebuilds(repositories, BASELAYOUT))
     if not spec_changes_make_conf(plan):
         merging.builder_reuse = image_pkgdir
     with Phase("merge"), session.deferring_env_update(str(root.where)):
         try:
-            merged = merge_image(merging, plan["packages"], env_atoms, known)
+            merged = merge_image(merging, plan["packages"], [*env_atoms, *live], known)
         except Refused:
             return 1
     say(f"dependency calculations: {session.calculations}")
@@ -169,6 +177,8 @@ def main(text: str) -> int:
         return 2
     say(f"binary packages: the builder's in {builder_pkgdir}, the image's in {image_pkgdir}")
     try:
+        if plan["task"] == "lock":
+            return lock_image(plan, session)
         if plan["task"] != "build" or plan["reindex"]:
             try:
                 index_partition((builder_pkgdir, image_pkgdir))

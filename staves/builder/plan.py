@@ -26,6 +26,7 @@ PLAN_KEYS = {
     # The image whose root is kept in the cache volume for its next build (None: none).
     "keep_root": (str, type(None)),
     "credentials": bool,  # the user's shared: keep them from the unprivileged phases
+    "pins": dict,  # repository name → the commit a lock holds it at
 }
 # Keys the host may leave out, with what they mean then.
 DEFAULTS = {
@@ -42,10 +43,12 @@ DEFAULTS = {
     "inputs": None,
     "keep_root": None,
     "credentials": False,
+    "pins": {},
 }
-# What a run does: "build" the image root, or "index" the cache partition (Portage's
-# Packages index) for the host to copy out as a binhost.
-TASKS = ("build", "index")
+# What a run does: "build" the image root, "index" the cache partition (Portage's
+# Packages index) for the host to copy out as a binhost, or "lock": resolve what the image
+# would hold, merging nothing (``staves lock``).
+TASKS = ("build", "index", "lock")
 
 
 class PlanError(Exception):
