@@ -14,10 +14,17 @@ from staves.build.request import BuildRequest
 from staves.build.root import phase
 from staves.builder.protocol import LOCK_FILE
 from staves.errors import StavesError
-from staves.lockfile.model import Distfile, LockedPackage, LockedPlatform, LockedRepository
+from staves.lockfile.model import (
+    Distfile,
+    LockedPackage,
+    LockedPlatform,
+    LockedRepository,
+    image_id,
+)
 from staves.podman.builder_container import (
     archived_file_stream,
     builder_container,
+    ensure_volume,
     podman_step,
     run_to_end,
 )
@@ -40,6 +47,9 @@ def run_lock(
 ) -> dict[str, Any]:
     """What the builder of ``plan``'s platform resolved (its lock record)."""
     settings = dataclasses.replace(request.builder, image_id=plan.builder_id)
+    with podman_step("preparing the builder"):
+        ensure_volume(client, settings.cache_volume)
+        ensure_volume(client, settings.distfiles_volume, "distfiles-cache")
     with (
         podman_step("resolving in the builder"),
         phase(f"lock {plan.platform}", output),
@@ -66,7 +76,9 @@ def _distfile(entry: dict[str, Any]) -> Distfile:
     )
 
 
-def locked_platform(plan: PlatformPlan, record: dict[str, Any]) -> LockedPlatform:
+def locked_platform(
+    plan: PlatformPlan, record: dict[str, Any], builder_digest: str | None = None
+) -> LockedPlatform:
     """The lock's entry for one platform, from its builder's record."""
     try:
         packages = tuple(
@@ -82,7 +94,7 @@ def locked_platform(plan: PlatformPlan, record: dict[str, Any]) -> LockedPlatfor
         )
     except (KeyError, TypeError, AttributeError) as exc:
         raise StavesError(f"the builder's lock record lacks {exc}") from None
-    return LockedPlatform(str(plan.platform), plan.builder_id, packages)
+    return LockedPlatform(str(plan.platform), image_id(plan.builder_id), packages, builder_digest)
 
 
 def repositories_of(plan: dict[str, Any], record: dict[str, Any]) -> tuple[LockedRepository, ...]:

@@ -17,7 +17,7 @@ from staves.errors import StavesError
 from staves.gentoo.vdb import InstalledPackage
 from staves.lockfile.compare import lock_changes, package_changes
 from staves.lockfile.holds import hold_files
-from staves.lockfile.model import Lock, LockedPackage, LockedPlatform
+from staves.lockfile.model import Lock, LockedPackage, LockedPlatform, image_id
 from staves.podman.builder_container import podman_step
 from staves.podman.locked_images import find_builder, find_snapshot
 
@@ -33,9 +33,10 @@ def unchanged_inputs(lock: Lock, plans: Mapping[Platform, PlatformPlan]) -> bool
     repository to sync (whose branch may have moved)."""
     for platform, plan in plans.items():
         locked = lock.platform(str(platform))
-        if locked is None or locked.builder_id != plan.builder_id:
+        if locked is None or locked.builder_id != image_id(plan.builder_id):
             return False
-        if plan.plan["inputs"]["snapshot"] != lock.snapshot.id or plan.plan["sync"]:
+        snapshot = image_id(str(plan.plan["inputs"]["snapshot"]))
+        if snapshot != lock.snapshot.id or plan.plan["sync"]:
             return False
     return True
 
@@ -66,7 +67,7 @@ def _only(now: Lock, lock: Lock) -> tuple[LockedPlatform, ...]:
 def locked_snapshot(request: BuildRequest, lock: Lock, client: object, current: str) -> str:
     """The reference the build mounts the snapshot by: the lock's snapshot."""
     settings = request.builder
-    if lock.snapshot.id is None or current == lock.snapshot.id:
+    if lock.snapshot.id is None or image_id(current) == lock.snapshot.id:
         return settings.portage_image
     found = find_snapshot(
         client,  # type: ignore[arg-type]
@@ -84,7 +85,7 @@ def locked_snapshot(request: BuildRequest, lock: Lock, client: object, current: 
         )
     say(
         f"building from the lock's snapshot {lock.snapshot.id[:19]} "
-        f"({settings.portage_image} is {current[:19]} now; staves lock moves the lock)"
+        f"({settings.portage_image} is {image_id(current)[:19]} now; staves lock moves the lock)"
     )
     return found
 
@@ -93,14 +94,14 @@ def locked_builder(
     request: BuildRequest, lock: Lock, locked: LockedPlatform, plan: PlatformPlan, client: object
 ) -> str:
     """The image ID the platform's builder is created from: the lock's."""
-    if plan.builder_id == locked.builder_id:
+    if image_id(plan.builder_id) == locked.builder_id:
         return plan.builder_id
     settings = request.builder
     several = len(request.platforms) > 1
     found = find_builder(
         client,  # type: ignore[arg-type]
         lock.builder.image,
-        lock.builder.digest,
+        locked.builder_digest,
         locked.builder_id,
         plan.platform,
         settings.pull,

@@ -4,7 +4,8 @@ they were resolved from (the first platform's sync decides the commits; the othe
 held to them)."""
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from oci.descriptor import Platform
 from staves.build.lock_run import locked_platform, repositories_of, run_lock
@@ -12,7 +13,7 @@ from staves.build.plans import PlatformPlan
 from staves.build.request import BuildRequest
 from staves.build.services import Services, on_each_service, output_for
 from staves.lockfile.inputs import spec_inputs
-from staves.lockfile.model import Lock, LockedImage, LockedPlatform
+from staves.lockfile.model import Lock, LockedImage, LockedPlatform, image_id
 from staves.podman.locked_images import repo_digest
 
 
@@ -26,25 +27,26 @@ def resolve_lock(
     record = run_lock(client, request, plans[first], {}, output_for(first, several))
     repositories = repositories_of(plans[first].plan, record)
     pins = {r.name: r.commit for r in repositories if r.sync_type == "git" and r.commit}
-    resolved = {first: locked_platform(plans[first], record)}
+    resolved = {first: locked_platform(plans[first], record, builder_digest(client, plans[first]))}
 
-    def others(client: object, platforms: object, _first: bool) -> dict[Platform, LockedPlatform]:
-        return {
-            p: locked_platform(
-                plans[p], run_lock(client, request, plans[p], pins, output_for(p, several))
-            )
-            for p in platforms  # type: ignore[attr-defined]
-            if p != first
-        }
+    def others(
+        client: Any, platforms: Sequence[Platform], _: bool
+    ) -> dict[Platform, LockedPlatform]:
+        found = {}
+        for p in platforms:
+            if p != first:
+                done = run_lock(client, request, plans[p], pins, output_for(p, several))
+                found[p] = locked_platform(plans[p], done, builder_digest(client, plans[p]))
+        return found
 
     resolved |= on_each_service(services, others)
     settings = request.builder
     snapshot = LockedImage(
         settings.portage_image,
         repo_digest(client, settings.portage_image),
-        str(plans[first].plan["inputs"]["snapshot"]),
+        image_id(str(plans[first].plan["inputs"]["snapshot"])),
     )
-    builder = LockedImage(settings.builder_image, repo_digest(client, settings.builder_image))
+    builder = LockedImage(settings.builder_image)
     timestamp = record.get("timestamp_commit")
     return Lock(
         spec_inputs(request.plan),
@@ -54,6 +56,11 @@ def resolve_lock(
         tuple(resolved[p] for p in request.platforms),
         str(timestamp) if timestamp else None,
     )
+
+
+def builder_digest(client: Any, plan: PlatformPlan) -> str | None:
+    """The registry digest of the platform's builder image, to pull it again by."""
+    return repo_digest(client, plan.builder_id)
 
 
 def disagreements(lock: Lock) -> list[str]:

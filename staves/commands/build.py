@@ -3,7 +3,6 @@
 import dataclasses
 import functools
 import os
-import re
 from pathlib import Path
 
 import click
@@ -16,12 +15,14 @@ from oci.registry import RegistryOptions
 from staves.build.pipeline import build
 from staves.build.request import BuildRequest
 from staves.caches.layer_cache import layer_cache
+from staves.commands.builder_options import builder_options, builder_settings
 from staves.commands.fleet_options import (
     cache_source,
     fleet_options,
     identity_option,
     with_binhosts,
 )
+from staves.commands.lock import lock_for_build, lock_settings
 from staves.commands.options import build_output_options, parse_platforms, parse_tag_option
 from staves.commands.pack import source_date_epoch
 from staves.commands.registry_options import (
@@ -38,19 +39,12 @@ from staves.dryrun import dry_run_json, dry_run_text
 from staves.errors import EXIT_USAGE, StavesError
 from staves.gentoo.layering import MAX_LAYERS
 from staves.gentoo.sbom import SbomFormat, parse_formats
-from staves.podman.builder_access import DEFAULT_AGENT, shared_credentials
-from staves.podman.builder_container import BuilderSettings, PullPolicy
+from staves.podman.builder_container import PullPolicy
 from staves.podman.service_map import parse_service_urls
 from staves.spec import Spec, build_plan, load_spec
 from staves.spec.names import IMAGE_TAG, TAG_HINT
 from staves.spec.plan import built_image_config
 from staves.spec.secrets import keys_with_passwords
-from staves.spec.sync_uris import uses_ssh
-
-DEFAULT_BUILDER = "docker.io/gentoo/stage3:latest"
-DEFAULT_PORTAGE = "docker.io/gentoo/portage:latest"
-DEFAULT_CACHE = "staves-binpkgs"
-DEFAULT_DISTFILES = "staves-distfiles"
 
 
 @click.command("build")
@@ -85,61 +79,7 @@ DEFAULT_DISTFILES = "staves-distfiles"
     metavar="DEST",
     help="Where to put the image [containers-storage:NAME:VERSION]; repeatable.",
 )
-@click.option(
-    "--builder", metavar="IMAGE", default=DEFAULT_BUILDER, show_default=True, help="Builder image."
-)
-@click.option(
-    "--portage",
-    metavar="IMAGE",
-    default=DEFAULT_PORTAGE,
-    show_default=True,
-    help="Portage snapshot image.",
-)
-@click.option(
-    "--pull",
-    type=click.Choice(["missing", "always", "never"]),
-    default="missing",
-    show_default=True,
-    help="When to pull the builder and Portage images, as podman run --pull "
-    "(always: a fresh Portage snapshot every build).",
-)
-@click.option(
-    "--build-cache",
-    metavar="VOLUME",
-    callback=lambda ctx, param, value: volume_name(param.opts[0], value),
-    default=DEFAULT_CACHE,
-    show_default=True,
-    help="Named volume holding binary packages between builds.",
-)
-@click.option(
-    "--network",
-    metavar="MODE",
-    help="Network of the builder, as podman run --network takes it (e.g. host, none).",
-)
-@click.option(
-    "--distfiles-cache",
-    metavar="VOLUME",
-    callback=lambda ctx, param, value: volume_name(param.opts[0], value),
-    default=DEFAULT_DISTFILES,
-    show_default=True,
-    help="Named volume holding downloaded sources (distfiles) between builds.",
-)
-@click.option(
-    "--ssh",
-    is_flag=False,
-    flag_value=DEFAULT_AGENT,
-    metavar="[=default|SOCKET|KEYFILE]",
-    help="Share an SSH agent with the builder's syncing and fetching: yours (SSH_AUTH_SOCK), "
-    "the one at SOCKET, or one of Staves' holding KEYFILE alone [none, unless a "
-    'repository says credentials = ["ssh"]].',
-)
-@click.option("--no-ssh", is_flag=True, help="Share no SSH agent, whatever the spec asks.")
-@click.option(
-    "--netrc/--no-netrc",
-    default=None,
-    help="Share ~/.netrc (read-only) with the builder's syncing and fetching [no, unless a "
-    'repository says credentials = ["netrc"]].',
-)
+@builder_options
 @click.option(
     "--layers",
     type=click.IntRange(min=1, max=MAX_LAYERS),
@@ -179,6 +119,12 @@ DEFAULT_DISTFILES = "staves-distfiles"
     help="Fail, before any output is written, if a GLSA of the Portage snapshot affects "
     "a package the image would ship.",
 )
+@click.option(
+    "--locked",
+    is_flag=True,
+    help="Fail unless staves.lock is up to date: resolving the current snapshot, builder "
+    "and repositories must give it again (cargo's --locked; for CI).",
+)
 @build_output_options
 @sign_key_option
 @registry_options
@@ -207,6 +153,7 @@ def build_command(
     check: bool,
     audit: bool,
     no_cache: bool,
+    locked: bool,
     compression: str,
     platform_text: str | None,
     urls: tuple[str, ...],
@@ -257,32 +204,26 @@ def build_command(
             hint="build one platform at a time with the registry cache, or use [[binhosts]]",
             exit_code=EXIT_USAGE,
         )
-    ssh_choice, netrc_choice = credential_choices(spec, ssh, no_ssh, netrc)
-    for repo in spec.repositories if ssh_choice is None else ():
-        if uses_ssh(repo.uri):
-            click.echo(
-                f"staves: warning: repository {repo.name} syncs over SSH and no SSH agent is "
-                'shared; pass --ssh or give it credentials = ["ssh"]',
-                err=True,
-            )
-    credentials = click.get_current_context().with_resource(
-        shared_credentials(environ, ssh_choice, netrc_choice)
-    )
     cache_registry = (
         build_registry_options(creds, authfile, tls_verify, cert_dir, environ)
         if cache_to or cache_from
         else RegistryOptions()
     )
     plan = with_binhosts(build_plan(spec, jobs), binhosts, getbinpkg)
-    settings = BuilderSettings(
-        builder,
-        portage,
-        build_cache,
-        network,
+    settings = builder_settings(
+        spec,
+        environ,
+        builder=builder,
+        portage=portage,
         pull=pull,
-        distfiles_volume=distfiles_cache,
-        credentials=credentials,
+        build_cache=build_cache,
+        network=network,
+        distfiles_cache=distfiles_cache,
+        ssh=ssh,
+        no_ssh=no_ssh,
+        netrc=netrc,
     )
+    lock = lock_for_build(config_path, plan, platforms, locked)
     cache_from_source = cache_source("--cache-from", cache_from, cache_registry)
     cache_to_source = cache_source("--cache-to", cache_to, cache_registry)
     layers_cache = layer_cache(environ, no_cache)
@@ -314,6 +255,7 @@ def build_command(
             "cache_to": cache_to,
             "sign_key": str(sign_key) if sign_key is not None else None,
             "sbom_formats": [str(f) for f in parse_formats(sbom_formats)],
+            **lock_settings(config_path, lock, locked),
         }
         render = dry_run_json if output_format == "json" else dry_run_text
         click.echo(render(spec, jobs, used), nl=False)
@@ -342,6 +284,8 @@ def build_command(
         signing=signing_from_cli(sign_key, creds, authfile, tls_verify, cert_dir),
         no_cache=no_cache,
         layer_cache=layers_cache,
+        lock=lock,
+        locked=locked,
         registry=functools.cache(
             lambda: build_registry_options(creds, authfile, tls_verify, cert_dir, environ)
         ),
@@ -350,31 +294,6 @@ def build_command(
     outcome = build(request, environ, push)
     if outcome.digest is not None:
         click.echo(outcome.digest)
-
-
-def credential_choices(
-    spec: Spec, ssh: str | None, no_ssh: bool, netrc: bool | None
-) -> tuple[str | None, bool]:
-    """Which SSH agent (None: none) and whether ``~/.netrc`` the builder gets: what the
-    options say, else what the spec's repositories ask for; nothing by default."""
-    asked = {kind for repo in spec.repositories for kind in repo.credentials}
-    ssh_choice = None if no_ssh else ssh or (DEFAULT_AGENT if "ssh" in asked else None)
-    netrc_choice = netrc if netrc is not None else "netrc" in asked
-    return ssh_choice, netrc_choice
-
-
-# Podman's rule for volume names.
-_VOLUME_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]*")
-
-
-def volume_name(option: str, value: str) -> str:
-    if not _VOLUME_NAME.fullmatch(value):
-        raise _usage(
-            option,
-            f"{value!r} is not a volume name",
-            "letters, digits, '_', '.' and '-', starting with a letter or digit",
-        )
-    return value
 
 
 def retag(spec: Spec, tag: str | None, version: str | None) -> Spec:

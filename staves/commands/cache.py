@@ -7,7 +7,12 @@ import click
 
 from staves.build.plans import builder_plan
 from staves.caches.binpkg_cache import export_to_directory
-from staves.commands.build import DEFAULT_BUILDER, DEFAULT_CACHE, DEFAULT_PORTAGE, volume_name
+from staves.commands.builder_options import (
+    DEFAULT_BUILDER,
+    DEFAULT_CACHE,
+    DEFAULT_PORTAGE,
+    volume_name,
+)
 from staves.commands.fleet_options import identity_option
 from staves.commands.pack import source_date_epoch
 from staves.podman.builder_container import BuilderSettings, PullPolicy

@@ -114,7 +114,8 @@ def _changed(label: str, old: str | None, new: str | None) -> list[str]:
 def input_changes(old: Lock, new: Lock) -> list[str]:
     """The snapshot, builders, repositories and platforms that differ."""
     found = _changed("snapshot", old.snapshot.id, new.snapshot.id)
-    found += _changed("snapshot timestamp.commit", old.timestamp_commit, new.timestamp_commit)
+    if not any(r.name == "gentoo" for r in new.repositories):
+        found += _changed("snapshot commit", old.timestamp_commit, new.timestamp_commit)
     old_repos = {r.name: r for r in old.repositories}
     new_repos = {r.name: r for r in new.repositories}
     for name in sorted({*old_repos, *new_repos}):

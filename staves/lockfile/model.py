@@ -49,6 +49,11 @@ class LockedPackage:
         return tuple(f for f in self.use if not f.startswith("-"))
 
 
+def image_id(text: str) -> str:
+    """An image ID as the lock writes it, ``sha256:HEX`` (Podman answers bare hex)."""
+    return text if text.startswith("sha256:") else f"sha256:{text}"
+
+
 @dataclass(frozen=True)
 class LockedImage:
     """An image the build runs from: as named, its registry digest where it has one, and
@@ -72,11 +77,13 @@ class LockedRepository:
 
 @dataclass(frozen=True)
 class LockedPlatform:
-    """One platform's resolution: the builder image it ran on and the packages."""
+    """One platform's resolution: the builder image it ran on (its ID, and its registry
+    digest to pull it by) and the packages."""
 
     platform: str
     builder_id: str
     packages: tuple[LockedPackage, ...] = ()
+    builder_digest: str | None = None
 
     @property
     def live(self) -> tuple[LockedPackage, ...]:

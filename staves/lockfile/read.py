@@ -149,7 +149,9 @@ def parse_lock(doc: dict[str, Any], file: str = "staves.lock") -> Lock:
     for n, entry in enumerate(read.tables(doc, "platform")):
         name = read.text(entry, "name", f"platform[{n}]", _PLATFORM)
         builder_id = read.text(entry, "builder-id", f"platform[{n}]", _DIGEST)
-        platforms.append(LockedPlatform(name, builder_id, tuple(packages.pop(name, ()))))
+        digest = read.optional(entry, "builder-digest", f"platform[{n}]", _DIGEST)
+        found = tuple(packages.pop(name, ()))
+        platforms.append(LockedPlatform(name, builder_id, found, digest))
     if packages:
         raise read.fail(
             "package", f"names platform {next(iter(packages))}, which no [[platform]] has"

@@ -96,6 +96,7 @@ def render_lock(lock: Lock, spec_name: str = "staves.toml") -> str:
                 "[[platform]]",
                 *_pair("name", platform.platform),
                 *_pair("builder-id", platform.builder_id),
+                *_pair("builder-digest", platform.builder_digest),
             ]
         )
     for platform in platforms:
