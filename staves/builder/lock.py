@@ -103,7 +103,7 @@ def lock_image(plan: dict, session: Session) -> int:
     record = {
         "repositories": repositories,
         "packages": packages,
-        "timestamp_commit": snapshot_commit(),
+        "timestamp_commit": snapshot_commit(REPO_PATH),
     }
     Path(LOCK_FILE).write_text(json.dumps(record, sort_keys=True), encoding="utf-8")
     live = [p["cpv"] for p in packages if p["live"]]
