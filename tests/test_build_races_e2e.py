@@ -30,7 +30,7 @@ __all__ = ["cloned_builder", "test_images"]  # fixtures, imported for pytest
 pytestmark = [pytest.mark.podman, pytest.mark.builder]
 
 # The in-builder script gives up 10 s after the last heartbeat; Podman then removes it.
-GONE_WITHIN = 40.0
+GONE_WITHIN = 60.0  # the builder's lease (30 s) and its removal
 
 
 @pytest.fixture

@@ -9,8 +9,10 @@ from pathlib import Path
 from .protocol import FAILURE_MARK, FINISHED_MARK
 
 # Without a new heartbeat from the host in this many seconds, the host is gone: end the
-# build, so that the container (created with --rm) goes too.
-LEASE_TIMEOUT = 10.0
+# build, so that the container (created with --rm) goes too. Each heartbeat is a PUT of an
+# archive through Podman's service, which on a loaded machine took over 10 s at times and
+# killed live builds (exit 137); a killed host's builder lingers this long at most.
+LEASE_TIMEOUT = 30.0
 
 
 class Lease:

@@ -47,7 +47,7 @@ BINPKG_PATH = "/var/cache/binpkgs"
 DISTFILES_PATH = "/var/cache/distfiles"
 ROLE_LABEL = "io.staves.role"
 LEASE_FILE = "/tmp/staves-lease"
-LEASE_INTERVAL = 2.0  # seconds between heartbeats; the script gives up after 10
+LEASE_INTERVAL = 2.0  # seconds between heartbeats; the builder gives up after 30
 _TAIL_LINES = 60
 PullPolicy = Literal["always", "missing", "never"]
 # What Podman sets networks up with; their failures get the hint below.
