@@ -15,7 +15,6 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -33,6 +32,7 @@ from tests.builder_fixtures import (
 )
 from tests.conftest import require_tools
 from tests.run_shared import run_labels
+from tests.test_platforms_e2e import require_arm64
 
 pytestmark = [pytest.mark.builder, pytest.mark.podman]
 __all__ = ["builder", "test_images"]  # fixtures used by name
@@ -42,7 +42,6 @@ name = "localhost/staves-test/locked-hello"
 packages = ["app-misc/hello"]
 command = ["/usr/bin/hello"]
 """
-QEMU_AARCH64 = Path("/proc/sys/fs/binfmt_misc/qemu-aarch64")
 
 
 @dataclass
@@ -283,14 +282,6 @@ def test_a_live_package_is_built_anew_by_every_build_from_its_upstreams_branch(
         assert "unchanged" not in second.log
         assert "live packages, fetched and compiled anew: app-misc/livehello" in second.log
         assert second.run() == "live 2\n"
-
-
-def require_arm64() -> None:
-    if not QEMU_AARCH64.exists():
-        pytest.skip("no qemu-aarch64 binfmt handler (scripts/setup-binfmt registers one)")
-    listed: dict[str, Any] = json.loads(podman("manifest", "inspect", BUILDER).stdout or "{}")
-    if "arm64" not in {m["platform"]["architecture"] for m in listed.get("manifests", [])}:
-        pytest.skip(f"{BUILDER} has no arm64 builder (scripts/build-test-images makes it)")
 
 
 def test_one_lock_for_amd64_and_arm64_from_one_snapshot(builder: Builder, tmp_path: Path) -> None:

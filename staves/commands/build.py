@@ -15,7 +15,7 @@ from oci.registry import RegistryOptions
 from staves.build.pipeline import build
 from staves.build.request import BuildRequest
 from staves.caches.layer_cache import layer_cache
-from staves.commands.builder_options import builder_options, builder_settings
+from staves.commands.builder_options import builder_options, builder_settings, spec_option
 from staves.commands.fleet_options import (
     cache_source,
     fleet_options,
@@ -48,17 +48,7 @@ from staves.spec.secrets import keys_with_passwords
 
 
 @click.command("build")
-@click.option(
-    "-c",
-    "-f",
-    "--config",
-    "--file",
-    "config_path",
-    default="staves.toml",
-    show_default=True,
-    type=click.Path(dir_okay=False),
-    help="The spec file.",
-)
+@spec_option()
 @click.option("-t", "--tag", metavar="NAME[:TAG]", help="Image name and tag, overriding the spec.")
 @click.option("--version", "version", metavar="V", help="Image tag, overriding the spec.")
 @click.option("--dry-run", is_flag=True, help="Validate and show what would be done.")

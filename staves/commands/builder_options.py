@@ -33,6 +33,21 @@ def volume_name(option: str, value: str) -> str:
     return value
 
 
+def spec_option(help_text: str = "The spec file.") -> Callable[[Any], Any]:
+    """``-c/-f/--config/--file FILE``: the spec (podman's -f, Staves' older -c)."""
+    return click.option(
+        "-c",
+        "-f",
+        "--config",
+        "--file",
+        "config_path",
+        default="staves.toml",
+        show_default=True,
+        type=click.Path(dir_okay=False),
+        help=help_text,
+    )
+
+
 def builder_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """``--builder``, ``--portage``, ``--pull``, ``--build-cache``, ``--network``,
     ``--distfiles-cache``, ``--ssh``, ``--no-ssh``, ``--netrc/--no-netrc``."""

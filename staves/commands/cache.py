@@ -11,6 +11,7 @@ from staves.commands.builder_options import (
     DEFAULT_BUILDER,
     DEFAULT_CACHE,
     DEFAULT_PORTAGE,
+    spec_option,
     volume_name,
 )
 from staves.commands.fleet_options import identity_option
@@ -26,17 +27,7 @@ def cache() -> None:
 
 @cache.command("export")
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
-@click.option(
-    "-c",
-    "-f",
-    "--config",
-    "--file",
-    "config_path",
-    default="staves.toml",
-    show_default=True,
-    type=click.Path(dir_okay=False),
-    help="The spec whose partition (its make.conf) to export.",
-)
+@spec_option("The spec whose partition (its make.conf) to export.")
 @click.option("--builder", metavar="IMAGE", default=DEFAULT_BUILDER, show_default=True)
 @click.option("--portage", metavar="IMAGE", default=DEFAULT_PORTAGE, show_default=True)
 @click.option(

@@ -17,7 +17,7 @@ from staves.build.locking import disagreements, resolve_lock
 from staves.build.plans import plan_platforms
 from staves.build.request import BuildRequest
 from staves.build.services import connect
-from staves.commands.builder_options import builder_options, builder_settings
+from staves.commands.builder_options import builder_options, builder_settings, spec_option
 from staves.commands.fleet_options import identity_option
 from staves.commands.options import parse_platforms
 from staves.commands.pack import source_date_epoch
@@ -37,17 +37,7 @@ _RUN_LOCK = "run staves lock"
 
 
 @click.command("lock")
-@click.option(
-    "-c",
-    "-f",
-    "--config",
-    "--file",
-    "config_path",
-    default="staves.toml",
-    show_default=True,
-    type=click.Path(dir_okay=False),
-    help="The spec file; the lock is written beside it (staves.toml → staves.lock).",
-)
+@spec_option("The spec file; the lock is written beside it (staves.toml → staves.lock).")
 @click.option(
     "--check",
     is_flag=True,
