@@ -198,7 +198,10 @@ class Fields(Shape):
 
 
 def _join(at: str, key: str) -> str:
-    return f"{at}.{key}" if at else key
+    # A key is the document's: one with a line break or a control character is shown
+    # escaped, so that the error stays one line.
+    shown = key if key.isprintable() else repr(key)
+    return f"{at}.{shown}" if at else shown
 
 
 def check(value: Any, shape: Shape, source: str) -> Any:

@@ -8,7 +8,7 @@ digest. Every destination that takes an ``Image`` takes an ``ImageIndex`` the sa
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from oci.blob import Blob, BytesBlob, json_blob
+from oci.blob import Blob, BytesBlob, describe, json_blob
 from oci.descriptor import Descriptor, Platform
 from oci.errors import OciError
 from oci.image import Image
@@ -51,14 +51,39 @@ def build_index(
 ) -> ImageIndex:
     """The index of ``images``, in their order; two images for one platform are refused,
     since a runtime could not choose between them."""
-    platforms = [image.platform for image in images]
+    document = index_document([image.descriptor() for image in images], annotations)
+    return ImageIndex(document, tuple(images))
+
+
+def index_document(
+    entries: Sequence[Descriptor], annotations: Mapping[str, str] | None = None
+) -> BytesBlob:
+    """The index listing ``entries`` (image manifests, each with its platform), in their
+    order: the same entries and annotations always give the same digest."""
+    platforms = [entry.platform for entry in entries]
     twice = sorted({str(p) for p in platforms if platforms.count(p) > 1})
     if twice:
         raise OciError(f"an image index holds one image per platform; {', '.join(twice)} twice")
+    if any(platform is None for platform in platforms):
+        raise OciError("an image index names the platform of each of its images")
     document = {
         "schemaVersion": 2,
         "mediaType": MediaType.OCI_INDEX,
-        "manifests": [image.descriptor().to_dict() for image in images],
+        "manifests": [entry.to_dict() for entry in entries],
         **({"annotations": dict(sorted(annotations.items()))} if annotations else {}),
     }
-    return ImageIndex(json_blob(document, MediaType.OCI_INDEX), tuple(images))
+    return json_blob(document, MediaType.OCI_INDEX)
+
+
+@dataclass(frozen=True)
+class JoinedIndex:
+    """An index over images already in the registry it is pushed to: only the document
+    itself is sent (their manifests, blobs and referrers stay where they are)."""
+
+    manifest: BytesBlob
+
+    def blobs(self) -> Iterator[Blob]:
+        return iter(())
+
+    def descriptor(self) -> Descriptor:
+        return describe(self.manifest)

@@ -21,6 +21,7 @@ from staves.commands.global_options import (
     leaf_commands,
     usage_message,
 )
+from staves.commands.index import index
 from staves.commands.inspect import inspect
 from staves.commands.lock import lock_command
 from staves.commands.pack import pack
@@ -102,6 +103,7 @@ for _command in (
     diff,
     audit,
     cache,
+    index,
     sign,
     generate_key_pair_command,
     completion,

@@ -8,6 +8,7 @@ from oci.descriptor import Platform
 from staves.caches.build_key import unpinned_repositories
 from staves.gentoo.cpu_levels import level_make_conf
 from staves.spec import Spec, build_plan
+from staves.spec.patches import PATCHES_DIR, listed_patches
 from staves.spec.plan import built_image_config
 
 
@@ -17,6 +18,9 @@ def dry_run_document(spec: Spec, jobs: int, settings: Mapping[str, Any]) -> dict
     included."""
     image = spec.image
     platforms = spec.platforms or (Platform.host(),)
+    plan = build_plan(spec, jobs)
+    if "patches" in plan:  # listed, without their content
+        plan["patches"] = listed_patches(plan)
     return {
         "platforms": [str(p) for p in platforms],
         # What each CPU level adds to the image's make.conf, after the spec's.
@@ -32,8 +36,8 @@ def dry_run_document(spec: Spec, jobs: int, settings: Mapping[str, Any]) -> dict
         "vdb": spec.vdb,
         "outputs": list(settings["outputs"]),
         "settings": dict(settings),
-        "plan": build_plan(spec, jobs),
-        "rebuild": rebuild_policy(build_plan(spec, jobs), settings),
+        "plan": plan,
+        "rebuild": rebuild_policy(plan, settings),
     }
 
 
@@ -57,6 +61,12 @@ def rebuild_text(policy: dict[str, Any]) -> str:
         names = ", ".join(policy["unpinned_repositories"])
         return f"always: repository {names} is synced from a branch, not pinned by a lock"
     return "always: live packages are built anew: " + ", ".join(policy["live_packages"])
+
+
+def distcc_text(distcc: dict[str, Any] | None) -> str:
+    if not distcc:
+        return "(none: compiled in the builder)"
+    return f"DISTCC_HOSTS={distcc['hosts']!r} MAKEOPTS={distcc['makeopts']!r}"
 
 
 def dry_run_json(spec: Spec, jobs: int, settings: Mapping[str, Any]) -> str:
@@ -91,7 +101,10 @@ def dry_run_text(spec: Spec, jobs: int, settings: Mapping[str, Any]) -> str:
         f"layers: {spec.layers}",
         f"vdb: {spec.vdb}",
         "platforms: " + " ".join(document["platforms"]),
+        "distcc: " + distcc_text(plan.get("distcc")),
         "rebuild: " + rebuild_text(document["rebuild"]),
+        *patch_lines(plan.get("patches", [])),
+        *debug_lines(plan.get("debug"), spec.image.reference),
         *(f"{name}: {_setting(value)}" for name, value in settings.items()),
     ]
     parts = ["\n".join(summary) + "\n"]
@@ -106,3 +119,19 @@ def dry_run_text(spec: Spec, jobs: int, settings: Mapping[str, Any]) -> str:
         config["annotations"] = document["image"]["annotations"]
     parts.append("==> image config <==\n" + json.dumps(config, indent=2) + "\n")
     return "\n".join(parts)
+
+
+def patch_lines(patches: list[dict[str, Any]]) -> list[str]:
+    """One line per user patch: the spec's path, where eapply_user finds it, its digest."""
+    return [
+        f"patch: {p['source']} -> {PATCHES_DIR}/{p['directory']}/{p['name']} (sha256:{p['sha256']})"
+        for p in patches
+    ]
+
+
+def debug_lines(debug: dict[str, Any] | None, reference: str) -> list[str]:
+    if debug is None:
+        return ["debug image: (none)"]
+    what = "splitdebug and installsources" if debug["sources"] else "splitdebug"
+    extra = " ".join(debug["packages"]) or "(none)"
+    return [f"debug image: {reference}-debug ({what}), with the packages {extra}"]

@@ -4,6 +4,7 @@ listen."""
 import socket
 import subprocess
 import time
+from pathlib import Path
 
 
 def free_port() -> int:
@@ -25,3 +26,18 @@ def wait_for_port(port: int, proc: subprocess.Popen[bytes] | None = None) -> Non
         except OSError:
             time.sleep(0.05)
     raise RuntimeError(f"nothing listens on 127.0.0.1:{port}")
+
+
+def wait_for_socket(path: Path, proc: subprocess.Popen[bytes] | None = None) -> None:
+    """Return once a server listens on the unix socket ``path``; fail if ``proc`` exits."""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"the server for {path} exited")
+        try:
+            with socket.socket(socket.AF_UNIX) as sock:
+                sock.connect(str(path))
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on {path}")

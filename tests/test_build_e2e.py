@@ -5,6 +5,7 @@ import re
 import signal
 import subprocess
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -219,7 +220,14 @@ def test_interrupted_build_leaves_no_container(
     builder: Builder, tmp_path: Path, signum: signal.Signals
 ) -> None:
     spec = tmp_path / "staves.toml"
-    spec.write_text('name = "slow"\npackages = ["app-misc/envprobe"]\n')
+    # A greeting of its own: envprobe compiles in this build whatever the module's cache
+    # holds, so the build is still running when the signal comes (a warm one was already
+    # done at times, under load).
+    spec.write_text(
+        'name = "slow"\npackages = ["app-misc/envprobe"]\n'
+        f'[env.own]\nSTAVES_GREETING = "{uuid.uuid4().hex}"\n'
+        "['app-misc/envprobe']\nenv = ['own']\n"
+    )
     proc = subprocess.Popen(
         [
             "staves",
@@ -238,6 +246,9 @@ def test_interrupted_build_leaves_no_container(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         start_new_session=True,  # its own process group, as a shell gives a foreground job
+        # A foreground job gets Ctrl-C; a run of the suite started in the background
+        # (nohup … &) hands its children SIGINT ignored, which Python then keeps ignoring.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 60
     while not builder_containers(proc.pid):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from staves.podman.owners import start_time
+from staves.podman.owners import start_time, this_machine
 from tests.builder_fixtures import (
     BUILDER,
     PORTAGE,
@@ -129,13 +129,20 @@ def test_sigkill_leaves_no_builder_and_the_next_build_works(
 def test_next_build_removes_a_dead_builds_builder_but_not_a_live_ones(
     cloned_builder: Builder, tmp_path: Path
 ) -> None:
-    # A created builder whose staves died before starting it, and one of a live process.
+    # A created builder whose staves died before starting it, one of a live process, and
+    # one whose staves runs in another PID namespace of this machine (the Staves image
+    # driving the host's service with --network host, the host's name): its PIDs mean
+    # nothing here, so it is left alone.
     dead = subprocess.Popen(["true"])
     dead.wait()
-    host = os.uname().nodename
+    here = this_machine()
     created = []
-    for pid in (dead.pid, os.getpid()):
-        start = start_time(pid) or "gone"
+    owners = [
+        (here, dead.pid, start_time(dead.pid) or "gone"),
+        (here, os.getpid(), start_time(os.getpid()) or "gone"),
+        (f"{os.uname().nodename}+pid:[1]", dead.pid, "gone"),
+    ]
+    for host, pid, start in owners:
         name = f"staves-build-test-{uuid.uuid4().hex[:8]}"
         made = podman(
             "create",
@@ -154,7 +161,7 @@ def test_next_build_removes_a_dead_builds_builder_but_not_a_live_ones(
         build: Build = cloned_builder.build(HELLO)
         assert f"removing {created[0]}, left by a build that died" in build.log
         left = podman("ps", "-a", "--format", "{{.Names}}").stdout.split()
-        assert created[0] not in left and created[1] in left
+        assert created[0] not in left and created[1] in left and created[2] in left
     finally:
         for name in created:
             podman("rm", "-f", name)

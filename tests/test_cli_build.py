@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from staves.cli import main
-from staves.commands.builder_options import credential_choices
+from staves.commands.build_inputs import credential_choices
 from staves.spec.sync_uris import uses_ssh
 from tests.spec_text import spec_of
 

@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -135,8 +136,13 @@ def test_docs_have_examples() -> None:
 
 
 @pytest.mark.parametrize(("page", "block"), BLOCKS, ids=[f"{p}" for p, _ in BLOCKS])
-def test_every_toml_example_parses(page: Path, block: str) -> None:
-    loads_spec(block, str(page))
+def test_every_toml_example_parses(page: Path, block: str, tmp_path: Path) -> None:
+    # The patch files an example names, beside it (a patch is read with its spec).
+    for table in tomllib.loads(block).values():
+        for name in table.get("patches", []) if isinstance(table, dict) else []:
+            (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / name).write_text("--- a/f\n+++ b/f\n@@ -1 +1 @@\n-a\n+b\n")
+    loads_spec(block, str(page), tmp_path)
 
 
 @pytest.mark.parametrize(("page", "block"), LOCKS, ids=[f"{p}" for p, _ in LOCKS])

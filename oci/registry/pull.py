@@ -156,20 +156,29 @@ class RegistrySource:
     def named(self) -> Descriptor:
         """The manifest or index the reference names, no platform picked: what a
         signature of this reference signs."""
+        return self.named_document()[1]
+
+    def named_document(self) -> tuple[dict[str, Any], Descriptor]:
+        """The manifest or index the reference names (no platform picked), parsed, and its
+        descriptor (the digest of the bytes the registry gave)."""
         ref = self._ref.digest or self._ref.manifest_ref
         found = self._document(ref, MANIFEST_ACCEPT)
         assert found is not None
-        return Descriptor(found.media_type, found.digest, found.size)
+        return found.document, Descriptor(found.media_type, found.digest, found.size)
 
-    def image(self) -> SourceImage:
-        manifest, digest = self._manifest()
+    def config_of(self, manifest: Mapping[str, Any]) -> dict[str, Any]:
+        """The image config a (checked) manifest names, parsed and checked against its
+        digest and the size limit of a config."""
         config_digest, size = manifest["config"]["digest"], manifest["config"]["size"]
         source = f"docker://{self._where}: config {config_digest}"
         if size > MAX_CONFIG:
             raise BadDocument(source, f"is {size} bytes; a config may have {MAX_CONFIG >> 20} MiB")
         with self.open_blob(config_digest, size) as data:
-            config = check(load_json(data, source, MAX_CONFIG), CONFIG, source)
-        return SourceImage(digest, manifest, config)
+            return check(load_json(data, source, MAX_CONFIG), CONFIG, source)
+
+    def image(self) -> SourceImage:
+        manifest, digest = self._manifest()
+        return SourceImage(digest, manifest, self.config_of(manifest))
 
     def open_blob(self, digest: str, size: int | None = None) -> BinaryIO:
         """The blob streamed (redirects to other hosts followed, without our credentials)."""

@@ -3,15 +3,17 @@
 
 request → plan per platform (held to staves.lock) → reused, or → built root per platform
 (checked against the lock, its live packages marked) → image, SBOM and provenance per
-platform → result (the image, or the index of the images) → published → signed. What
-varies lives in the step's own module: a new attestation is a module beside ``sbom`` and
-``provenance``, a new destination a writer in ``staves.destinations``.
+platform → result (the image, or the index of the images; and the debug image's, when
+asked for) → published → signed. What varies lives in the step's own module: a new
+attestation is a module beside ``sbom`` and ``provenance``, a new destination a writer in
+``staves.destinations``.
 """
 
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
+from staves.build.debug_image import debug_images
 from staves.build.image import image_of
 from staves.build.live import mark_live
 from staves.build.locked import check_built, hold_to_lock
@@ -50,7 +52,11 @@ def build(request: BuildRequest, environ: Mapping[str, str], push: Pusher | None
         sboms = {p: sbom_of(request, roots[p], image) for p, image in images.items()}
         provenance = {p: provenance_of(request, roots[p], image) for p, image in images.items()}
         result = assemble(request, images, sboms, provenance)
+        debug = debug_images(request, roots, images)  # None: no debug image asked for
         write_sbom_files(request, sboms)
         digest = publish(result, request, services.storage, push)
         sign(result, request)
+        if debug is not None:
+            publish(debug.result, debug.request, services.storage, push)
+            sign(debug.result, debug.request)
     return BuildOutcome(digest, result.published)

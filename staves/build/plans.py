@@ -42,24 +42,38 @@ class PlatformPlan:
 
 
 def binpkg_dir(plan: Mapping[str, Any]) -> str:
-    """The image's binary-package directory for this make.conf.
+    """The image's binary-package directory for this make.conf and these user patches.
 
     Portage reuses a binary package whenever USE flags and dependencies match, even if
-    it was built with other make.conf variables. Builds with different make.conf
-    variables therefore keep their packages apart in the cache volume; the in-builder
+    it was built with other make.conf variables (or user patches, where Portage has no
+    --binpkg-respect-user-patches).
+    Builds with different make.conf variables or patches therefore keep their packages
+    apart in the cache volume, so a patched build and an unpatched one never share a
+    binary package (the debug flags are make.conf's too); the in-builder
     script puts the builder's key (CHOST, profile, compiler) above this directory and
     rebuilds a package whose ``[env.NAME]`` environment changed, that package alone.
     """
     parts = {**plan["files"], **plan["append"]}
-    relevant = sorted((k, v) for k, v in parts.items() if k.startswith(_ENV_FILES))
+    relevant: list[Any] = sorted((k, v) for k, v in parts.items() if k.startswith(_ENV_FILES))
+    if plan.get("patches"):  # user patches change what a package builds, unseen by Portage
+        relevant.append(sorted((p["directory"], p["name"], p["sha256"]) for p in plan["patches"]))
     key = hashlib.sha256(json.dumps(relevant).encode()).hexdigest()[:16]
     return f"{BINPKG_PATH}/env-{key}"
+
+
+def unpatched_pkgdir(plan: Mapping[str, Any]) -> dict[str, str]:
+    """With user patches, ``pkgdir_base``: the partition of the same build without them,
+    whose packages no patch touches the patched partition takes (built identically)."""
+    if not plan.get("patches"):
+        return {}
+    return {"pkgdir_base": binpkg_dir({**plan, "patches": []})}
 
 
 def builder_plan(plan: Mapping[str, Any], epoch: int | None) -> dict[str, Any]:
     """The spec's plan with what the builder adds: the snapshot, the partition, the epoch
     (the host's platform; ``staves cache export``)."""
-    return {**plan, "snapshot": SNAPSHOT_MOUNT, "pkgdir": binpkg_dir(plan), "epoch": epoch}
+    partition = {"pkgdir": binpkg_dir(plan), **unpatched_pkgdir(plan)}
+    return {**plan, "snapshot": SNAPSHOT_MOUNT, **partition, "epoch": epoch}
 
 
 def platform_builder_plan(
@@ -73,6 +87,7 @@ def platform_builder_plan(
         **plan,
         "snapshot": SNAPSHOT_MOUNT,
         "pkgdir": binpkg_dir(plan),
+        **unpatched_pkgdir(plan),
         "epoch": request.epoch,
         "inputs": {"builder": builder_id, "snapshot": snapshot_id},
         "keep_root": kept_root_name(request),

@@ -71,11 +71,11 @@ def read_root_links(client: Any, container: Any) -> dict[str, str]:
     return {str(k): str(v) for k, v in links.items() if isinstance(v, str)}
 
 
-def read_sources(client: Any, container: Any) -> dict[str, Any]:
+def read_sources(client: Any, container: Any, path: str = SOURCES_FILE) -> dict[str, Any]:
     """What the in-builder script recorded the image was made from (repositories,
     packages, distfiles); empty when it wrote nothing."""
     try:
-        with archived_file_stream(client, container, SOURCES_FILE) as stream:
+        with archived_file_stream(client, container, path) as stream:
             sources = json.loads(stream.read(64 << 20))
     except (StavesError, ValueError):
         return {}

@@ -9,6 +9,8 @@ from typing import Any
 
 from oci.descriptor import Platform
 from oci.files import atomic_write
+from staves.build.debug_image import reuse_with_debug
+from staves.build.debug_parts import wants_debug
 from staves.build.plans import PlatformPlan
 from staves.build.publish import storage_loader
 from staves.build.request import BuildOutcome, BuildRequest
@@ -42,6 +44,8 @@ def reuse(
     request = with_key(request, key)
     if request.no_cache or request.check or request.audit or request.signing.key:
         return request
+    if wants_debug(request):
+        return reuse_with_debug(client, request, key, plan.platform)
     return reuse_held(client, request, key, plan.platform, push, work)
 
 

@@ -15,6 +15,7 @@ from oci.descriptor import Platform
 from oci.image import created_time
 from staves.build.accounts import check_user
 from staves.build.advisories import refuse_advisories
+from staves.build.debug_parts import DebugParts, read_debug_parts, wants_debug
 from staves.build.records import (
     builder_inputs,
     failure_from,
@@ -53,6 +54,7 @@ class BuiltRoot:
     # Gentoo license → SPDX from the snapshot's license-mapping.conf; None: the built-in table.
     license_table: Mapping[str, str] | None = None
     sources: Mapping[str, Any] = field(default_factory=dict)  # for the provenance
+    debug: DebugParts | None = None  # a debug build's: what its debug image adds
 
     @property
     def created(self) -> datetime:
@@ -118,7 +120,14 @@ def run_builder(
                 epoch=epoch,
                 root_links=root_links,
                 layer_cache=request.layer_cache,
+                split_debug=wants_debug(request),
             )
+        debug = None
+        if wants_debug(request):
+            with phase("debug image layers", output):
+                debug = read_debug_parts(
+                    client, container, request, packed, packages, epoch, blob_dir
+                )
         print(
             f"staves: layers repacked: {packed.repacked} of {len(packed.layers)}",
             file=output,
@@ -128,4 +137,4 @@ def run_builder(
             push_cache(client, container, request.cache_to)
         inputs = builder_inputs(client, request.builder)
         sources = read_sources(client, container)
-    return BuiltRoot(packages, packed, epoch, inputs, root_links, license_table, sources)
+    return BuiltRoot(packages, packed, epoch, inputs, root_links, license_table, sources, debug)

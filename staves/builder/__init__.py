@@ -9,6 +9,8 @@ plan beside it; nothing travels on the command line. ``main`` lists the phases:
 - ``configure``: the builder's and the image root's Portage configuration;
 - ``partition``: the binary-package directories of the cache volume and its binhosts;
 - ``sync``: the spec's repositories synced, and held at a lock's commits (``pins``);
+- ``distcc``: with helpers, distcc emerged into the builder, both roots set up to compile on
+  them, and each helper checked to compile as the builder does;
 - ``merge``: the image root brought to the spec in one Portage session (``session``):
   a root kept from the image's last build updated (``roots``), each dependency
   calculation judged before anything is merged (``resolve``: licenses, drift, packages

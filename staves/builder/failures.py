@@ -1,5 +1,6 @@
 """What went wrong in a failed emerge, named from Portage's own words: the package whose
-build log is newest, and for a fetch, the file that could not be downloaded or verified."""
+build log is newest, and for a fetch, the file that could not be downloaded or verified;
+for a user patch, which hunks did not apply."""
 
 import glob
 import os
@@ -8,6 +9,7 @@ from pathlib import Path
 
 from .console import fail
 from .places import PORTAGE_TMPDIR
+from .user_patches import patch_problem
 
 _COLOUR = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _VERIFY_FAILED = re.compile(r"!!! Fetched file: (.+) VERIFY FAILED!")
@@ -58,7 +60,7 @@ def report_failure(code: int, tmpdir: str = PORTAGE_TMPDIR) -> int:
         return code
     package = f"{log.parents[2].name}/{log.parents[1].name}"
     text = log.read_text(errors="replace")
-    problem = fetch_problem(text)
+    problem = fetch_problem(text) or patch_problem(text)
     what = f"{package}: {problem}" if problem else f"emerge failed for {package}"
     fail(f"{what}; the end of its build log:")
     for line in text.splitlines()[-30:]:

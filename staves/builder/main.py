@@ -25,6 +25,8 @@ from .configure import (
     link_snapshot,
 )
 from .console import fail, say
+from .debug_root import merge_debug_packages
+from .distcc import set_up_distcc
 from .image_root import (
     LOCALE_ARCHIVE,
     PROFILE_VARS,
@@ -44,6 +46,7 @@ from .partition import (
     index_partition,
     record_partition,
 )
+from .patched_partition import start_from_unpatched
 from .pins import checkout_pins
 from .places import IMAGE_CONFIG_ROOT
 from .plan import PlanError, load_plan, read_plan_text
@@ -62,6 +65,7 @@ from .roots import ImageRoot, close_root, open_root, record_root_path
 from .runtime_record import record_compiler_runtime
 from .session import PortageMissing, Session
 from .sync import install_sync_tools, sync_repositories
+from .user_patches import patched_directories, record_applied_patches, write_patches
 
 
 class Phase:
@@ -90,8 +94,12 @@ def configure(plan: dict, session: Session) -> tuple[str, str]:
     builder_pkgdir, image_pkgdir = binpkg_dirs(plan["pkgdir"], key)
     configure_builder(plan, builder_pkgdir)
     configure_image_root(plan, image_pkgdir)
+    write_patches(plan)
     configure_image_shape(plan)
     configure_binhosts(plan, builder_pkgdir, image_pkgdir)
+    if plan["pkgdir_base"]:  # user patches: what they do not touch comes built
+        unpatched = binpkg_dirs(plan["pkgdir_base"], key)[1]
+        start_from_unpatched(unpatched, image_pkgdir, patched_directories(plan))
     export_epoch(plan["epoch"])
     record_partition(builder_pkgdir, image_pkgdir)
     session.reload()  # the configuration just written is the one to read from now on
@@ -106,6 +114,10 @@ def build(plan: dict, session: Session, pkgdirs: tuple[str, str], root: ImageRoo
             return code
         if code := checkout_pins(plan, session.repositories(IMAGE_CONFIG_ROOT)):
             return code
+    if plan["distcc"]:
+        with Phase("distcc"):
+            if code := set_up_distcc(plan, session, options):
+                return code
     image_pkgdir = pkgdirs[1]
     all_binary_record = Path(image_pkgdir) / ALL_BINARY_RECORD
     # A build like the last here, which got past the license check and compiled nothing.
@@ -119,6 +131,7 @@ def build(plan: dict, session: Session, pkgdirs: tuple[str, str], root: ImageRoo
         say(f"live packages, fetched and compiled anew: {' '.join(live)}")
     repositories = session.repositories(IMAGE_CONFIG_ROOT)
     merging = Merging(session, root, options, has_ebuilds(repositories, BASELAYOUT))
+    merging.patched = patched_directories(plan)
     if not spec_changes_make_conf(plan):
         merging.builder_reuse = image_pkgdir
     with Phase("merge"), session.deferring_env_update(str(root.where)):
@@ -153,7 +166,14 @@ def build(plan: dict, session: Session, pkgdirs: tuple[str, str], root: ImageRoo
         record_root_links(root.path)
         from_builder = read_from_builder(image_pkgdir)
         record_sources(root.path, repositories, from_builder, runtime_entries)
+        record_applied_patches(root.path, plan["patches"])
         archive_root(Path(plan["root"]))
+    if plan["debug"] and plan["debug"]["packages"]:
+        with Phase("debug image packages"):
+            try:
+                merge_debug_packages(plan, session, merging, image_pkgdir)
+            except Refused:
+                return 1
     say("root filesystem ready")
     return 0
 

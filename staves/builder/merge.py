@@ -19,6 +19,7 @@ from .places import IMAGE_CONFIG_ROOT
 from .resolve import drifting_build_libraries, left_behind, license_refusals
 from .roots import ImageRoot
 from .session import Calculation, Judge, Session, Stop
+from .user_patches import is_patched
 
 LIBC = "virtual/libc"
 # What brings a kept root to what a build from scratch would merge: newer versions, USE
@@ -86,6 +87,7 @@ class Merging:
     merged: list[tuple[str, str]] = field(default_factory=list)  # (how, cpv), in order
     from_builder: list[str] = field(default_factory=list)  # packed from the builder
     builder_tried: set[str] = field(default_factory=set)  # asked of the builder already
+    patched: frozenset[str] = frozenset()  # user patches' directories: never the builder's
 
     @property
     def target(self) -> str:
@@ -138,6 +140,7 @@ def judge_merges(merging: Merging, kept: bool, drift: bool = True) -> Judge:
         if merging.builder_reuse:
             untried = [t for t in compiled if t.cpv not in merging.builder_tried]
             merging.builder_tried.update(t.cpv for t in untried)
+            untried = [t for t in untried if not is_patched(t.cpv, merging.patched)]
             if taken := [t.cpv for t in untried if not t.live and reusable(t.cpv, t.use, t.iuse)]:
                 raise TakeFromBuilder(taken)
         merges = calculation.merges_into(merging.target)

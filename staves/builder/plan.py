@@ -27,6 +27,13 @@ PLAN_KEYS = {
     "keep_root": (str, type(None)),
     "credentials": bool,  # the user's shared: keep them from the unprivileged phases
     "pins": dict,  # repository name → the commit a lock holds it at
+    # User patches for eapply_user: directory, name, source, sha256, data (base64).
+    "patches": list,
+    # With patches: the partition of the same build without them (its other packages).
+    "pkgdir_base": (str, type(None)),
+    # The debug image: {"sources": bool, "packages": [atom, ...]}; None: none.
+    "debug": (dict, type(None)),
+    "distcc": (dict, type(None)),  # helpers: DISTCC_HOSTS, MAKEOPTS, the helpers to check
 }
 # Keys the host may leave out, with what they mean then.
 DEFAULTS = {
@@ -44,6 +51,10 @@ DEFAULTS = {
     "keep_root": None,
     "credentials": False,
     "pins": {},
+    "patches": [],
+    "pkgdir_base": None,
+    "debug": None,
+    "distcc": None,
 }
 # What a run does: "build" the image root, "index" the cache partition (Portage's
 # Packages index) for the host to copy out as a binhost, or "lock": resolve what the image
@@ -74,6 +85,7 @@ def load_plan(text: str) -> dict:
         if not isinstance(plan[key], kind) or (kind is int and isinstance(plan[key], bool)):
             raise PlanError(f"plan '{key}' has the wrong type")
     paths = [*plan["files"], *plan["append"], plan["root"], plan["pkgdir"], plan["lease"]]
+    paths.append(plan["pkgdir_base"])
     for path in (p for p in paths if p is not None):
         if not path.startswith("/") or "/../" in f"{path}/":
             raise PlanError(f"plan path {path!r} must be absolute and stay put")

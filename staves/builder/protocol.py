@@ -30,3 +30,9 @@ ROOT_PATH_FILE = "/tmp/staves-root-path"
 # What ``staves lock`` resolved (a lock run): the packages the image would hold, each with
 # its repository, slot, USE flags, live or not, distfiles; each repository's revision (JSON).
 LOCK_FILE = "/tmp/staves-lock.json"
+# A debug build with [debug] packages: the copy of the image root they were merged into
+# (the host reads its package database), and what they added or changed, as a tar.
+DEBUG_ROOT = "/tmp/staves-debug-root"
+DEBUG_PACKAGES_ARCHIVE = "/tmp/staves-debug-packages.tar"
+# What that root was made from, as SOURCES_FILE says it of the image root.
+DEBUG_SOURCES_FILE = "/tmp/staves-debug-sources.json"

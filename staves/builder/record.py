@@ -99,6 +99,7 @@ def record_sources(
     repositories: dict[str, str],
     from_builder: dict[str, list[str]],
     runtime_entries: list[str] | None = None,
+    out: str = SOURCES_FILE,
 ) -> None:
     """What the image was made from, as Portage recorded it in the root's package
     database (``repository``, ``REPO_REVISIONS``, the environment's ``A``), with each
@@ -131,7 +132,7 @@ def record_sources(
         "packages": packages,
         "builder_packages": runtime_entries or [],
     }
-    Path(SOURCES_FILE).write_text(json.dumps(record, sort_keys=True), encoding="utf-8")
+    Path(out).write_text(json.dumps(record, sort_keys=True), encoding="utf-8")
 
 
 def archive_root(root: Path) -> None:

@@ -118,7 +118,8 @@ def merge_inputs(plan: dict, pkgdirs: tuple[str, ...]) -> str | None:
     """A digest of what decides emerge's merge list; None without the images' IDs."""
     if not plan["inputs"]:
         return None
-    shaping = {key: value for key, value in plan.items() if key not in ("jobs", "lease")}
+    # Not the helpers: they compile what the builder would (checked before the build).
+    shaping = {k: v for k, v in plan.items() if k not in ("jobs", "lease", "distcc")}
     digest = hashlib.sha256(json.dumps(shaping, sort_keys=True).encode())
     for pkgdir in pkgdirs:
         try:

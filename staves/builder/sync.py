@@ -4,7 +4,8 @@ need emerged into the builder first (a stage3 has rsync, not git)."""
 import configparser
 import shutil
 
-from .console import fail, run, say
+from .builder_tools import install_builder_tool
+from .console import fail, run
 from .places import BUILDER_PORTAGE
 
 # The tool each sync type runs, and the package that installs it; a stage3 has only rsync.
@@ -42,16 +43,8 @@ def install_sync_tools(plan: dict, binpkg_options: list[str]) -> int:
     """Emerge into the builder the tools its syncs need and it lacks (a stage3 has no git);
     0 when every tool is there."""
     for tool, package in missing_sync_tools(plan):
-        say(f"the builder has no {tool}; emerging {package} into the builder to sync with it")
-        code = run(
-            ["emerge", "--color=n", "--quiet-build=y", *binpkg_options, "--oneshot", package]
-        )
-        if code != 0 or shutil.which(tool) is None:
-            fail(
-                f"syncing needs {tool}, which the builder lacks, and {package} "
-                f"could not be emerged; use a builder with {package} installed"
-            )
-            return code or 1
+        if code := install_builder_tool(tool, package, "syncing", binpkg_options):
+            return code
     return 0
 
 

@@ -5,7 +5,7 @@ destination already holding an image with the key needs nothing written. The key
 the rendered build plan, the builder's and the snapshot's image IDs, the layer split, the
 package database mode, the compression, the platform, the image config and annotations,
 the epoch and Staves' version. Not covered, because they do not change the image: the
-make jobs (``--jobs``), the cache volumes, the credentials and the destinations.
+make jobs (``--jobs``), the distcc helpers, the cache volumes, the credentials and the destinations.
 
 A ``[[repositories]]`` entry is synced from a branch, whose head moves without the spec
 changing: a plan with one has no key, and its builds are never skipped — unless a lock
@@ -26,8 +26,9 @@ from staves import __version__
 BUILD_KEY = "io.staves.build-key"
 # Bumped when what the key covers changes meaning.
 _KEY_SCHEMA = 1
-# Plan entries that do not shape the image: make's parallelism.
-_NOT_SHAPING = frozenset({"jobs"})
+# Plan entries that do not shape the image: make's parallelism, and the distcc helpers
+# (each runs the builder's compiler version, so the objects are the same; checked first).
+_NOT_SHAPING = frozenset({"jobs", "distcc"})
 
 
 @dataclass(frozen=True)

@@ -15,15 +15,18 @@ from oci.registry import RegistryOptions
 from staves.build.pipeline import build
 from staves.build.request import BuildRequest
 from staves.caches.layer_cache import layer_cache
+from staves.commands.build_inputs import retag
 from staves.commands.builder_options import builder_options, builder_settings, spec_option
+from staves.commands.debug_options import debug_image_option, debug_settings, with_debug_image
 from staves.commands.fleet_options import (
     cache_source,
     fleet_options,
     identity_option,
     with_binhosts,
+    with_distcc,
 )
 from staves.commands.lock import lock_for_build, lock_settings
-from staves.commands.options import build_output_options, parse_platforms, parse_tag_option
+from staves.commands.options import build_output_options, parse_platforms
 from staves.commands.pack import source_date_epoch
 from staves.commands.registry_options import (
     build_registry_options,
@@ -41,8 +44,7 @@ from staves.gentoo.layering import MAX_LAYERS
 from staves.gentoo.sbom import SbomFormat, parse_formats
 from staves.podman.builder_container import PullPolicy
 from staves.podman.service_map import parse_service_urls
-from staves.spec import Spec, build_plan, load_spec
-from staves.spec.names import IMAGE_TAG, TAG_HINT
+from staves.spec import build_plan, load_spec
 from staves.spec.plan import built_image_config
 from staves.spec.secrets import keys_with_passwords
 
@@ -115,6 +117,7 @@ from staves.spec.secrets import keys_with_passwords
     help="Fail unless staves.lock is up to date: resolving the current snapshot, builder "
     "and repositories must give it again (cargo's --locked; for CI).",
 )
+@debug_image_option
 @build_output_options
 @sign_key_option
 @registry_options
@@ -144,6 +147,7 @@ def build_command(
     audit: bool,
     no_cache: bool,
     locked: bool,
+    debug_image: bool,
     compression: str,
     platform_text: str | None,
     urls: tuple[str, ...],
@@ -156,6 +160,8 @@ def build_command(
     getbinpkg: bool | None,
     cache_to: str | None,
     cache_from: str | None,
+    distcc_hosts: tuple[str, ...],
+    no_distcc: bool,
     identity: str | None,
 ) -> None:
     """Build the image described by the spec.
@@ -164,6 +170,7 @@ def build_command(
     the plan with the settings it would use.
     """
     spec = retag(load_spec(config_path), tag, version)
+    spec = with_distcc(with_debug_image(spec, debug_image), distcc_hosts, no_distcc)
     for key in keys_with_passwords(spec):
         click.echo(
             f"staves: warning: {config_path}: {key} holds a password, which the build "
@@ -177,6 +184,7 @@ def build_command(
     spec = dataclasses.replace(spec, platforms=platforms)
     outputs = outputs or (f"containers-storage:{spec.image.reference}",)
     destinations = parse_destinations(outputs)
+    debug_used = debug_settings(spec, destinations)
     if sign_key is not None:
         check_signable(destinations)
         check_key_file(sign_key, environ)
@@ -220,6 +228,7 @@ def build_command(
     if dry_run:
         used = {
             "outputs": list(outputs),
+            **debug_used,
             "builder": builder,
             "portage": portage,
             "pull": pull,
@@ -284,21 +293,3 @@ def build_command(
     outcome = build(request, environ, push)
     if outcome.digest is not None:
         click.echo(outcome.digest)
-
-
-def retag(spec: Spec, tag: str | None, version: str | None) -> Spec:
-    """Apply ``--tag NAME[:TAG]`` and ``--version V`` to the spec's image reference."""
-    if version is not None and not IMAGE_TAG.fullmatch(version):
-        raise _usage("--version", f"{version!r} is not an image tag", TAG_HINT)
-    name = None
-    if tag is not None:
-        name, tag_version = parse_tag_option(tag)
-        if tag_version is not None:
-            if version is not None and version != tag_version:
-                raise _usage("--tag", "gives a tag and so does --version", "give the tag once")
-            version = tag_version
-    return spec.retagged(name=name, version=version)
-
-
-def _usage(key: str, problem: str, hint: str) -> StavesError:
-    return StavesError(problem, key=key, hint=hint, exit_code=EXIT_USAGE)

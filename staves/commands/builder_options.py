@@ -2,13 +2,12 @@
 snapshot images, when to pull them, the cache volumes, the network, and which of the
 user's credentials the builder's syncing and fetching may use."""
 
-import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import click
 
-from staves.errors import EXIT_USAGE, StavesError
+from staves.commands.build_inputs import credential_choices, volume_name
 from staves.podman.builder_access import DEFAULT_AGENT, shared_credentials
 from staves.podman.builder_container import BuilderSettings, PullPolicy
 from staves.spec import Spec
@@ -18,19 +17,6 @@ DEFAULT_BUILDER = "docker.io/gentoo/stage3:latest"
 DEFAULT_PORTAGE = "docker.io/gentoo/portage:latest"
 DEFAULT_CACHE = "staves-binpkgs"
 DEFAULT_DISTFILES = "staves-distfiles"
-# Podman's rule for volume names.
-_VOLUME_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]*")
-
-
-def volume_name(option: str, value: str) -> str:
-    if not _VOLUME_NAME.fullmatch(value):
-        raise StavesError(
-            f"{value!r} is not a volume name",
-            key=option,
-            hint="letters, digits, '_', '.' and '-', starting with a letter or digit",
-            exit_code=EXIT_USAGE,
-        )
-    return value
 
 
 def spec_option(help_text: str = "The spec file.") -> Callable[[Any], Any]:
@@ -115,17 +101,6 @@ def builder_options(command: Callable[..., Any]) -> Callable[..., Any]:
     for option in reversed(options):
         command = option(command)
     return command
-
-
-def credential_choices(
-    spec: Spec, ssh: str | None, no_ssh: bool, netrc: bool | None
-) -> tuple[str | None, bool]:
-    """Which SSH agent (None: none) and whether ``~/.netrc`` the builder gets: what the
-    options say, else what the spec's repositories ask for; nothing by default."""
-    asked = {kind for repo in spec.repositories for kind in repo.credentials}
-    ssh_choice = None if no_ssh else ssh or (DEFAULT_AGENT if "ssh" in asked else None)
-    netrc_choice = netrc if netrc is not None else "netrc" in asked
-    return ssh_choice, netrc_choice
 
 
 def builder_settings(spec: Spec, environ: Mapping[str, str], **options: Any) -> BuilderSettings:

@@ -7,12 +7,12 @@ import click
 
 from staves.build.plans import builder_plan
 from staves.caches.binpkg_cache import export_to_directory
+from staves.commands.build_inputs import volume_name
 from staves.commands.builder_options import (
     DEFAULT_BUILDER,
     DEFAULT_CACHE,
     DEFAULT_PORTAGE,
     spec_option,
-    volume_name,
 )
 from staves.commands.fleet_options import identity_option
 from staves.commands.pack import source_date_epoch

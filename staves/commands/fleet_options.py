@@ -1,7 +1,8 @@
 """Options for builds that share their caches and machines: binary hosts (``--binhost``,
-``--getbinpkg``), the cache in a registry (``--cache-to``, ``--cache-from``) and remote
-Podman's ``--identity``."""
+``--getbinpkg``), the cache in a registry (``--cache-to``, ``--cache-from``), distcc helpers
+(``--distcc``, ``--no-distcc``) and remote Podman's ``--identity``."""
 
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -11,6 +12,8 @@ from oci.errors import InvalidReference
 from oci.registry import RegistryOptions, parse_reference
 from staves.caches.binpkg_cache import CacheSource
 from staves.errors import EXIT_USAGE, StavesError
+from staves.spec import Spec
+from staves.spec.distcc import HOST_HINT, parse_host
 from staves.spec.read_binhosts import URI_HINT, binhost_uri_problem
 
 CACHE_TAG = "latest"
@@ -42,6 +45,19 @@ def fleet_options(command: Callable[..., Any]) -> Callable[..., Any]:
             "--cache-from",
             metavar="docker://REG/REPO[:TAG]",
             help="Before the build, pull the binary packages --cache-to pushed there.",
+        ),
+        click.option(
+            "--distcc",
+            "distcc_hosts",
+            multiple=True,
+            metavar="HOST[:PORT][/LIMIT]",
+            help="A distcc helper compiling for the builder (distccd, the builder's compiler "
+            "version); repeatable, in place of the spec's [distcc] hosts.",
+        ),
+        click.option(
+            "--no-distcc",
+            is_flag=True,
+            help="Compile in the builder only, whatever the spec's [distcc] hosts say.",
         ),
     ]
     for option in reversed(options):
@@ -79,6 +95,45 @@ def with_binhosts(
         hosts.append({"name": name, "uri": uri, "priority": 0, "verify_signature": False})
     fetch = bool(hosts) if getbinpkg is None else getbinpkg
     return {**plan, "binhosts": hosts, "getbinpkg": fetch}
+
+
+def with_distcc(spec: Spec, hosts: Sequence[str], off: bool) -> Spec:
+    """The spec with ``--distcc`` helpers in place of its own, or none with ``--no-distcc``."""
+    if off and hosts:
+        raise StavesError(
+            "--distcc and --no-distcc contradict each other",
+            key="--distcc",
+            hint="give one of them",
+            exit_code=EXIT_USAGE,
+        )
+    if off:
+        return dataclasses.replace(spec, distcc=())
+    if not hosts:
+        return spec
+    parsed = []
+    for text in hosts:
+        try:
+            parsed.append(parse_host(text))
+        except ValueError as exc:
+            raise StavesError(
+                f"{text!r} {exc}", key="--distcc", hint=HOST_HINT, exit_code=EXIT_USAGE
+            ) from None
+    addresses = [h.address for h in parsed]
+    if len(set(addresses)) != len(addresses):
+        raise StavesError(
+            "names a helper twice",
+            key="--distcc",
+            hint="give each helper once",
+            exit_code=EXIT_USAGE,
+        )
+    if all(h.is_local for h in parsed):
+        raise StavesError(
+            "names only localhost",
+            key="--distcc",
+            hint="give at least one helper, or --no-distcc",
+            exit_code=EXIT_USAGE,
+        )
+    return dataclasses.replace(spec, distcc=tuple(parsed))
 
 
 def cache_source(option: str, text: str | None, options: RegistryOptions) -> CacheSource | None:

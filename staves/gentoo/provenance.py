@@ -3,7 +3,7 @@
 The builder image and the Portage snapshot (by digest), every repository with the
 revision Portage read (git HEAD, or the snapshot's ``metadata/timestamp.commit``), every
 distfile a package of the image was built from with the digests its Manifest gives, and
-the rendered Portage configuration (digest and content) go into
+the rendered Portage configuration (digest and content) and each user patch (sha256) go into
 ``buildDefinition.resolvedDependencies``; the spec's packages, the image name and the
 platform are the ``externalParameters``. Pure: no clock (no start or end time, so that the
 same build gives the same statement), no IO.
@@ -91,15 +91,30 @@ def configuration_dependency(files: Mapping[str, str], append: Mapping[str, str]
     }
 
 
+def patch_dependencies(patches: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """One per user patch of the spec: where eapply_user found it, its sha256, the path
+    the spec gives and the table (atom) that gives it."""
+    return [
+        {
+            "name": f"patch:{patch.get('directory')}/{patch.get('name')}",
+            "digest": {"sha256": patch.get("sha256")},
+            "annotations": {"source": patch.get("source"), "atom": patch.get("atom")},
+        }
+        for patch in patches
+    ]
+
+
 def package_revisions(packages: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """What Portage recorded for each package merged: its repository and revisions, and
-    ``origin: builder`` for a package the builder's installed copy gave."""
+    """What Portage recorded for each package merged: its repository and revisions,
+    ``origin: builder`` for a package the builder's installed copy gave, and the user
+    patches it was built with."""
     return [
         {
             "package": package.get("cpv"),
             "repository": package.get("repository"),
             "revisions": dict(sorted((package.get("revisions") or {}).items())),
             **({"origin": "builder"} if package.get("origin") == "builder" else {}),
+            **({"patches": package["patches"]} if package.get("patches") else {}),
         }
         for package in packages
     ]
@@ -123,6 +138,7 @@ def build_provenance(
         *(image_dependency(image) for image in images),
         *repository_dependencies(sources.get("repositories") or []),
         configuration_dependency(plan.get("files") or {}, plan.get("append") or {}),
+        *patch_dependencies(plan.get("patches") or []),
         *distfile_dependencies(packages),
     ]
     return {

@@ -89,6 +89,17 @@ class Distfile:
 
 
 @dataclass(frozen=True)
+class AppliedPatch:
+    """A user patch eapply_user applied to a package's sources: its name in the patches
+    directory, the path the spec gives and its sha256. A package built with any is
+    modified from what its ebuild gives."""
+
+    name: str
+    source: str
+    sha256: str
+
+
+@dataclass(frozen=True)
 class SbomPackage:
     package: InstalledPackage
     license: str  # an SPDX license expression, or NOASSERTION
@@ -100,6 +111,7 @@ class SbomPackage:
     # compiler's runtime libraries copied from the builder's compiler, PACKED_FROM_BUILDER
     # for a package Portage merged from the builder's installed copy (quickpkg).
     origin: str | None = None
+    patches: tuple[AppliedPatch, ...] = ()
 
     @property
     def key(self) -> str:
@@ -239,6 +251,18 @@ def _repositories(sources: Mapping[str, Any]) -> dict[str, str | None]:
     return out
 
 
+def _patches(recorded: Mapping[str, Any] | None) -> tuple[AppliedPatch, ...]:
+    """The user patches the builder recorded for a package."""
+    found = []
+    for entry in (recorded or {}).get("patches") or []:
+        if isinstance(entry, Mapping) and all(isinstance(entry.get(k), str) for k in _PATCH):
+            found.append(AppliedPatch(entry["name"], entry["source"], entry["sha256"]))
+    return tuple(sorted(found, key=lambda p: p.name))
+
+
+_PATCH = ("name", "source", "sha256")
+
+
 def _origin(key: str, copied: set[str], packed: set[str]) -> str | None:
     if key in copied:
         return COPIED_FROM_BUILDER
@@ -258,10 +282,10 @@ def describe_image(
     ``file_digests`` (path → sha1/sha256 of every regular file), ``sources`` what the
     builder recorded for the provenance (repositories with their revisions; per package
     its distfiles with Manifest digests, REPO_REVISIONS, ``origin: builder`` when the
-    builder's installed copy gave it; ``builder_packages``: entries made from the
-    builder's own, the compiler runtime). Licenses are mapped with
-    ``license_table`` (the snapshot's license-mapping.conf, inverted), else the built-in
-    table."""
+    builder's installed copy gave it, the user ``patches`` it was built with;
+    ``builder_packages``: entries made from the builder's own, the compiler runtime).
+    Licenses are mapped with ``license_table`` (the snapshot's license-mapping.conf,
+    inverted), else the built-in table."""
     sources = sources or {}
     recorded = {
         p["cpv"]: p
@@ -287,6 +311,7 @@ def describe_image(
                 _revision(package, recorded.get(package.key), repositories),
                 depends[package.key],
                 _origin(package.key, copied, packed),
+                _patches(recorded.get(package.key)),
             )
         )
     return ImageDescription(

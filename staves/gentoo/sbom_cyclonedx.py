@@ -23,7 +23,14 @@ from cyclonedx.model import (
     XsUri,
 )
 from cyclonedx.model.bom import Bom, BomMetaData
-from cyclonedx.model.component import Component, ComponentType
+from cyclonedx.model.component import (
+    Component,
+    ComponentType,
+    Diff,
+    Patch,
+    PatchClassification,
+    Pedigree,
+)
 from cyclonedx.model.license import LicenseExpression
 from cyclonedx.model.tool import ToolRepository
 from cyclonedx.output.json import JsonV1Dot6
@@ -87,7 +94,25 @@ def _properties(described: SbomPackage) -> list[Property]:
     out = [Property(name=PROPERTY_PREFIX + k, value=v) for k, v in settings.items() if v]
     if described.origin:
         out.append(Property(name="staves:origin", value=described.origin))
+    out += [
+        Property(name="staves:patch", value=f"{p.source} sha256:{p.sha256}")
+        for p in described.patches
+    ]
     return out
+
+
+def _pedigree(described: SbomPackage) -> Pedigree | None:
+    """A package built with user patches: each as an unofficial patch of its pedigree."""
+    if not described.patches:
+        return None
+    notes = "Modified: built with user patches, applied by eapply_user: " + ", ".join(
+        f"{p.source} (sha256:{p.sha256})" for p in described.patches
+    )
+    patches = [
+        Patch(type=PatchClassification.UNOFFICIAL, diff=Diff(url=XsUri(p.source)))
+        for p in described.patches
+    ]
+    return Pedigree(patches=patches, notes=notes)
 
 
 def _component(described: SbomPackage, description: ImageDescription) -> Component:
@@ -105,6 +130,7 @@ def _component(described: SbomPackage, description: ImageDescription) -> Compone
         description=package.description,
         licenses=licenses,
         properties=_properties(described),
+        pedigree=_pedigree(described),
         external_references=_distfile_refs(described.distfiles),
         components=[_file(described.purl, p, description.file_digests[p]) for p in described.files],
     )

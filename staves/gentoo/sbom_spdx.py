@@ -140,6 +140,12 @@ class _Writer:
                 f"Built from the ebuild of repository {package.repository} "
                 f"at revision {described.revision}."
             )
+        if described.patches:
+            applied = ", ".join(f"{p.source} (sha256:{p.sha256})" for p in described.patches)
+            source_info = (
+                f"{source_info or ''} Modified: built with user patches, applied by "
+                f"eapply_user: {applied}."
+            ).strip()
         if described.origin == COPIED_FROM_BUILDER:
             source_info = (
                 "Runtime libraries of the builder's compiler, copied into the image by "
@@ -171,6 +177,10 @@ class _Writer:
             settings["repository-revision"] = described.revision
         if described.origin:
             settings["origin"] = described.origin
+        if described.patches:
+            settings["modified"] = "user patches"
+            for patch in described.patches:
+                settings[f"patch {patch.name}"] = f"{patch.source} sha256:{patch.sha256}"
         # One annotation of "KEY: value" lines: spdx-tools' writer looks through every
         # annotation for each file, so their number weighs on every image's SBOM.
         if settings:

@@ -9,6 +9,8 @@ from typing import Any
 from staves.errors import EXIT_USAGE, StavesError
 from staves.gentoo.atom import is_package_name
 from staves.spec import fields
+from staves.spec.debug import read_debug
+from staves.spec.distcc import read_distcc
 from staves.spec.errors import Collector, printable
 from staves.spec.model import Spec
 from staves.spec.nesting import nesting_problem
@@ -45,6 +47,8 @@ BUILD_KEYS = frozenset(
         "vdb",
         "accept_license",
         "platforms",
+        "debug",
+        "distcc",
     }
 )
 TOP_LEVEL_KEYS = IMAGE_KEYS | BUILD_KEYS
@@ -87,11 +91,12 @@ def load_spec(path: str | FsPath) -> Spec:
             hint="check the path and permissions",
             exit_code=EXIT_USAGE,
         ) from None
-    return loads_spec(data, name)
+    return loads_spec(data, name, FsPath(path).parent)
 
 
-def loads_spec(data: bytes | str, file: str = "staves.toml") -> Spec:
-    """Validate spec text; ``file`` names it in messages."""
+def loads_spec(data: bytes | str, file: str = "staves.toml", base: FsPath | None = None) -> Spec:
+    """Validate spec text; ``file`` names it in messages, ``base`` is the directory its
+    relative paths (patches) start from (default: ``file``'s)."""
     if len(data) > MAX_SPEC_BYTES:
         raise StavesError(
             "is larger than 1 MiB",
@@ -117,7 +122,7 @@ def loads_spec(data: bytes | str, file: str = "staves.toml") -> Spec:
             hint="a spec needs only a few levels",
             exit_code=EXIT_USAGE,
         )
-    return parse_spec(_toml(data, file), file)
+    return parse_spec(_toml(data, file), file, base)
 
 
 def _toml(data: str, file: str) -> dict[str, Any]:
@@ -152,16 +157,18 @@ def _toml_error(message: str, data: str, file: str) -> StavesError:
     )
 
 
-def parse_spec(doc: dict[str, Any], file: str = "staves.toml") -> Spec:
-    """Validate an already parsed TOML document, raising :class:`SpecErrors`."""
+def parse_spec(doc: dict[str, Any], file: str = "staves.toml", base: FsPath | None = None) -> Spec:
+    """Validate an already parsed TOML document, raising :class:`SpecErrors`; relative
+    paths (patches) start from ``base`` (default: ``file``'s directory)."""
     out = Collector(file)
+    base = FsPath(file).parent if base is None else base
     _unknown_top_level(out, doc)
     image = read_image(out, doc)
     packages = read_package_list(out, doc)
     env = read_env(out, doc["env"]) if "env" in doc else ((), ())
     defined = env_names(doc)
     configs = [
-        read_package_table(out, key, value, defined)
+        read_package_table(out, key, value, defined, base)
         for key, value in doc.items()
         if is_package_key(key)
     ]
@@ -186,6 +193,10 @@ def parse_spec(doc: dict[str, Any], file: str = "staves.toml") -> Spec:
             out.add(("env", "ACCEPT_LICENSE"), "is set by accept_license too", "keep one of them")
     if "platforms" in doc:
         settings["platforms"] = read_platforms(out, doc["platforms"])
+    if "debug" in doc:
+        settings["debug"] = read_debug(out, doc["debug"])
+    if "distcc" in doc:
+        settings["distcc"] = read_distcc(out, doc["distcc"])
     out.check()
     assert image is not None and packages is not None and env is not None
     return Spec(

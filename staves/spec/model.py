@@ -1,13 +1,24 @@
 """The validated spec: frozen dataclasses, nothing but data."""
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from oci.descriptor import Platform
+from staves.spec.distcc import DistccHost
 
 Pairs = tuple[tuple[str, str], ...]
 Vdb = Literal["trim", "none", "full"]
+
+
+@dataclass(frozen=True)
+class Patch:
+    """A patch file a package table names, read when the spec is: what eapply_user applies
+    to the package's sources in src_prepare."""
+
+    path: str  # as the spec names it, relative to the spec's directory
+    sha256: str
+    data: bytes = field(repr=False, default=b"")
 
 
 @dataclass(frozen=True)
@@ -21,6 +32,7 @@ class PackageConfig:
     license: tuple[str, ...] = ()
     unmask: bool = False
     mask: bool = False
+    patches: tuple[Patch, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -58,6 +70,15 @@ class Locale:
 
     name: str
     charset: str
+
+
+@dataclass(frozen=True)
+class Debug:
+    """``debug``: the packages built with their debug information split out (splitdebug),
+    and a second image holding it."""
+
+    sources: bool = False  # their sources too (installsources), in /usr/src/debug
+    packages: tuple[str, ...] = ()  # what else the debug image holds: a shell, a debugger
 
 
 @dataclass(frozen=True)
@@ -101,6 +122,8 @@ class Spec:
     accept_license: tuple[str, ...] = ()
     binhosts: tuple[Binhost, ...] = ()
     platforms: tuple[Platform, ...] = ()  # platforms = ["linux/amd64", ...]; () is the host's
+    debug: Debug | None = None  # None: no debug image
+    distcc: tuple[DistccHost, ...] = ()  # [distcc] hosts: helpers compiling for the builder
 
     @property
     def name(self) -> str:

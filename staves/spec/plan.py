@@ -6,7 +6,10 @@ from typing import Any
 from oci.descriptor import Platform
 from oci.image import ImageConfig
 from staves.gentoo.cpu_levels import level_make_conf
+from staves.spec.debug import debug_entry, debug_make_conf
+from staves.spec.distcc import distcc_plan
 from staves.spec.model import Binhost, ImageSettings, Spec
+from staves.spec.patches import patch_entries
 from staves.spec.render import MAKE_CONF, render_portage
 
 BUILD_ROOT = "/tmp/rootfs"
@@ -15,12 +18,15 @@ BUILD_ROOT = "/tmp/rootfs"
 def build_plan(spec: Spec, jobs: int) -> dict[str, Any]:
     """The JSON plan handed to the in-builder script."""
     portage = render_portage(spec)
+    append = dict(portage.append)
+    if spec.debug is not None:
+        append[MAKE_CONF] = append.get(MAKE_CONF, "\n") + debug_make_conf(spec.debug)
     locale = None
     if spec.locale is not None:
         locale = {"name": spec.locale.name, "charset": spec.locale.charset}
-    return {
+    plan: dict[str, Any] = {
         "files": dict(portage.files),
-        "append": dict(portage.append),
+        "append": append,
         "sync": [repo.name for repo in spec.repositories],
         "packages": list(spec.packages),
         "jobs": jobs,
@@ -30,6 +36,14 @@ def build_plan(spec: Spec, jobs: int) -> dict[str, Any]:
         "install_mask": list(spec.install_mask),
         "binhosts": [binhost_entry(host) for host in spec.binhosts],
     }
+    # Only when used, so that the plans (and build keys) of other specs stay as they were.
+    if patches := patch_entries(spec.package_config):
+        plan["patches"] = patches
+    if spec.debug is not None:
+        plan["debug"] = debug_entry(spec.debug)
+    if spec.distcc:  # absent without helpers: plans (and build keys) stay as they were
+        plan["distcc"] = distcc_plan(spec.distcc, jobs)
+    return plan
 
 
 def binhost_entry(host: Binhost) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 import re
 from collections.abc import Collection
+from pathlib import Path as FsPath
 from typing import Any
 
 from staves.gentoo.atom import AtomError, parse_atom
@@ -9,8 +10,9 @@ from staves.spec import fields
 from staves.spec.errors import Collector, Path, show
 from staves.spec.model import PackageConfig
 from staves.spec.names import KEYWORD, LICENSE, USE_FLAG, file_name_problem
+from staves.spec.patches import read_patches
 
-PACKAGE_KEYS = frozenset({"use", "env", "keywords", "license", "unmask", "mask"})
+PACKAGE_KEYS = frozenset({"use", "env", "keywords", "license", "unmask", "mask", "patches"})
 ATOM_HINT = (
     "a package atom: [OPERATOR]CATEGORY/PACKAGE[-VERSION][:SLOT[/SUBSLOT]][::REPO], "
     'e.g. "app-shells/bash", ">=dev-libs/foo-1.2:3"'
@@ -55,9 +57,10 @@ def read_package_list(out: Collector, doc: dict[str, Any]) -> tuple[str, ...] | 
 
 
 def read_package_table(
-    out: Collector, key: str, value: object, env_names: Collection[str]
+    out: Collector, key: str, value: object, env_names: Collection[str], base: FsPath
 ) -> PackageConfig | None:
-    """One ``['CATEGORY/PACKAGE']`` table; ``env_names`` are the defined ``[env.NAME]``."""
+    """One ``['CATEGORY/PACKAGE']`` table; ``env_names`` are the defined ``[env.NAME]``,
+    ``base`` the spec's directory (its patches are read from there)."""
     path: Path = (key,)
     ok = True
     if (reason := atom_problem(key)) is not None:
@@ -95,6 +98,8 @@ def read_package_table(
     for flag in ("unmask", "mask"):
         if flag in table:
             got[flag] = fields.boolean(out, (*path, flag), table[flag])
+    if "patches" in table:
+        got["patches"] = read_patches(out, (*path, "patches"), key, table["patches"], base)
     if not ok or any(item is None for item in got.values()):
         return None
     return PackageConfig(atom=key, **got)
