@@ -24,6 +24,7 @@ from staves.commands.global_options import (
 )
 from staves.commands.index import index
 from staves.commands.inspect import inspect
+from staves.commands.lock import lock_command
 from staves.commands.pack import pack
 from staves.commands.signing import generate_key_pair_command, sign
 from staves.errors import EXIT_FAILURE, EXIT_USAGE, StavesError, error_line
@@ -97,6 +98,7 @@ def main() -> None:
 for _command in (
     pack,
     build_command,
+    lock_command,
     inspect,
     diff,
     audit,

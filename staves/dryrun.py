@@ -37,21 +37,30 @@ def dry_run_document(spec: Spec, jobs: int, settings: Mapping[str, Any]) -> dict
         "outputs": list(settings["outputs"]),
         "settings": dict(settings),
         "plan": plan,
-        "rebuild": rebuild_policy(plan),
+        "rebuild": rebuild_policy(plan, settings),
     }
 
 
-def rebuild_policy(plan: dict[str, Any]) -> dict[str, Any]:
-    """Whether a build of this plan is skipped when every destination holds it already."""
-    unpinned = unpinned_repositories(plan)
-    return {"skip_when_unchanged": not unpinned, "unpinned_repositories": unpinned}
+def rebuild_policy(plan: dict[str, Any], settings: Mapping[str, Any]) -> dict[str, Any]:
+    """Whether a build of this plan is skipped when every destination holds it already:
+    not with a repository a lock does not pin, nor with a live package."""
+    pins = dict.fromkeys(settings.get("pinned_repositories") or ())
+    unpinned = unpinned_repositories({**plan, "pins": pins})
+    live = list(settings.get("live") or ())
+    return {
+        "skip_when_unchanged": not unpinned and not live,
+        "unpinned_repositories": unpinned,
+        "live_packages": live,
+    }
 
 
 def rebuild_text(policy: dict[str, Any]) -> str:
     if policy["skip_when_unchanged"]:
         return "skipped when every destination holds this build (--no-cache: always)"
-    names = ", ".join(policy["unpinned_repositories"])
-    return f"always: repository {names} is synced from a branch, not pinned to a commit"
+    if policy["unpinned_repositories"]:
+        names = ", ".join(policy["unpinned_repositories"])
+        return f"always: repository {names} is synced from a branch, not pinned by a lock"
+    return "always: live packages are built anew: " + ", ".join(policy["live_packages"])
 
 
 def distcc_text(distcc: dict[str, Any] | None) -> str:

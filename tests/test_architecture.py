@@ -31,11 +31,21 @@ IO_MODULES = {"os", "pathlib", "subprocess", "shutil", "tempfile", "socket", "cl
 # The groups of staves/ each group may import, besides itself and staves.errors: what
 # writes images may read them, the caches ask destinations what they hold, the build
 # uses every group, and only the command line (with the dry run) sees the build.
-BELOW_THE_BUILD = {"builder", "gentoo", "spec", "podman", "sources", "destinations", "reports"}
+BELOW_THE_BUILD = {
+    "builder",
+    "gentoo",
+    "spec",
+    "lockfile",
+    "podman",
+    "sources",
+    "destinations",
+    "reports",
+}
 MAY_IMPORT: dict[str, set[str]] = {
     "builder": set(),
     "gentoo": set(),
     "spec": {"gentoo"},
+    "lockfile": {"gentoo", "spec"},  # staves.lock beside the spec, read as strictly
     "podman": {"builder"},  # the marks and file names the in-builder program shares
     "progress": {"gentoo"},  # what a command says as it runs; the steps above tell it
     "sources": {"gentoo", "podman"},
@@ -150,7 +160,7 @@ def groups_import_only_the_groups_below(root: Path) -> list[str]:
 def portage_knowledge_and_spec_never_reach_a_registry(root: Path) -> list[str]:
     return [
         f"{path}: imports oci.registry"
-        for group in ("gentoo", "spec")
+        for group in ("gentoo", "spec", "lockfile")
         for path in modules_in(root, f"staves/{group}")
         if "oci.registry" in imported_modules(path)
     ]
@@ -280,6 +290,7 @@ def test_staves_has_its_groups() -> None:
         "builder",
         "gentoo",
         "spec",
+        "lockfile",
         "podman",
         "progress",
         "sources",

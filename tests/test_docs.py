@@ -15,6 +15,8 @@ import pytest
 from staves.cli import main
 from staves.commands.environment import ENVIRONMENT
 from staves.commands.reference import MAN_DIR, generated_files
+from staves.lockfile.read import loads_lock
+from staves.lockfile.toml_text import render_lock
 from staves.spec import SpecErrors, loads_spec
 from staves.spec.load import TOP_LEVEL_KEYS
 from staves.spec.read_packages import PACKAGE_KEYS
@@ -23,13 +25,16 @@ ROOT = Path(__file__).parent.parent
 DOCS = ROOT / "docs"
 PAGES = sorted(DOCS.rglob("*.md"))
 SPEC_PAGE = (DOCS / "staves-toml.md").read_text(encoding="utf-8")
-BLOCKS = [
+TOML_BLOCKS = [
     (page.relative_to(ROOT), block)
     for page in [*PAGES, ROOT / "README.md"]
     for block in re.findall(
         r"^```toml\n(.*?)^```$", page.read_text(encoding="utf-8"), flags=re.M | re.S
     )
 ]
+# Examples of staves.lock (they start with its header) are read as locks, the rest as specs.
+LOCKS = [(page, block) for page, block in TOML_BLOCKS if "\nlock-version = " in block]
+BLOCKS = [(page, block) for page, block in TOML_BLOCKS if (page, block) not in LOCKS]
 
 
 def test_generated_reference_is_current() -> None:
@@ -138,6 +143,11 @@ def test_every_toml_example_parses(page: Path, block: str, tmp_path: Path) -> No
             (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
             (tmp_path / name).write_text("--- a/f\n+++ b/f\n@@ -1 +1 @@\n-a\n+b\n")
     loads_spec(block, str(page), tmp_path)
+
+
+@pytest.mark.parametrize(("page", "block"), LOCKS, ids=[f"{p}" for p, _ in LOCKS])
+def test_every_lock_example_reads_and_is_what_staves_lock_writes(page: Path, block: str) -> None:
+    assert render_lock(loads_lock(block, str(page))) == block
 
 
 DOCUMENTED = sorted(

@@ -1,11 +1,12 @@
 """``staves build`` as its list of steps, each taking and returning values (apko's options
 → locked config → layers → image → index; ko's Build → Result → Publish):
 
-request → plan per platform → reused, or → built root per platform → image, SBOM and
-provenance per platform → result (the image, or the index of the images; and the debug
-image's, when asked for) → published → signed. What varies lives in the step's own
-module: a new attestation is a module beside ``sbom`` and ``provenance``, a new
-destination a writer in ``staves.destinations``.
+request → plan per platform (held to staves.lock) → reused, or → built root per platform
+(checked against the lock, its live packages marked) → image, SBOM and provenance per
+platform → result (the image, or the index of the images; and the debug image's, when
+asked for) → published → signed. What varies lives in the step's own module: a new
+attestation is a module beside ``sbom`` and ``provenance``, a new destination a writer in
+``staves.destinations``.
 """
 
 import tempfile
@@ -14,6 +15,8 @@ from pathlib import Path
 
 from staves.build.debug_image import debug_images
 from staves.build.image import image_of
+from staves.build.live import mark_live
+from staves.build.locked import check_built, hold_to_lock
 from staves.build.plans import plan_platforms
 from staves.build.provenance import provenance_of
 from staves.build.publish import publish
@@ -37,11 +40,14 @@ def build(request: BuildRequest, environ: Mapping[str, str], push: Pusher | None
     ):
         work = Path(tmp)
         plans = plan_platforms(request, services)
+        request, plans = hold_to_lock(request, plans, services)
         reused = reuse(request, plans, services, push, work)
         if isinstance(reused, BuildOutcome):
             return reused  # every destination holds this build, or was given a copy
         request = reused  # its image records its build key; for the destinations lacking it
         roots = build_roots(request, plans, services, work)
+        check_built(request, roots)
+        request = mark_live(request, roots)
         images = {p: image_of(request, root, p) for p, root in roots.items()}
         sboms = {p: sbom_of(request, roots[p], image) for p, image in images.items()}
         provenance = {p: provenance_of(request, roots[p], image) for p, image in images.items()}

@@ -17,6 +17,7 @@ from staves.caches.binpkg_cache import CacheSource
 from staves.destinations.naming import ImageName
 from staves.destinations.signing import Signing
 from staves.gentoo.sbom import SbomFormat
+from staves.lockfile.model import Lock
 from staves.podman.builder_container import BuilderSettings
 from staves.podman.service_map import PlatformServices
 
@@ -49,6 +50,8 @@ class BuildRequest:
     no_cache: bool = False  # build even when every destination holds this build
     layer_cache: LayerCache | None = None  # compressed layers of earlier builds
     registry: Callable[[], RegistryOptions] = RegistryOptions  # for reading docker://
+    lock: Lock | None = None  # staves.lock: what the build is held to
+    locked: bool = False  # --locked: fail unless a lock of the current inputs is the same
 
 
 @dataclass(frozen=True)

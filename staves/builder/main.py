@@ -36,6 +36,8 @@ from .image_root import (
     make_locale,
 )
 from .lease import Lease, end_on_stop, hold_for_host
+from .live import installed_live
+from .lock import lock_image
 from .merge import Merging, Refused, binpkg_options, merge_image
 from .merge_events import MergeEvents, expect_merges, remember_merges
 from .partition import (
@@ -47,6 +49,7 @@ from .partition import (
     record_partition,
 )
 from .patched_partition import start_from_unpatched
+from .pins import checkout_pins
 from .places import IMAGE_CONFIG_ROOT
 from .plan import PlanError, load_plan, read_plan_text
 from .portage_python import run_on_portage_python
@@ -97,6 +100,8 @@ def build(plan: dict, session: Session, pkgdirs: tuple[str, str], root: ImageRoo
     with phase("sync"):
         if code := install_sync_tools(plan, options) or sync_repositories(plan):
             return code
+        if code := checkout_pins(plan, session.repositories(IMAGE_CONFIG_ROOT)):
+            return code
     if plan["distcc"]:
         with phase("distcc"):
             if code := set_up_distcc(plan, session, options):
@@ -111,6 +116,9 @@ def build(plan: dict, session: Session, pkgdirs: tuple[str, str], root: ImageRoo
     env_atoms, env_record = changed_envs(record, package_envs(plan))
     if env_atoms:
         say(f"environment changed for {' '.join(env_atoms)}: compiling them anew")
+    live = installed_live(root.path) if root.reused else []
+    if live:
+        say(f"live packages, fetched and compiled anew: {' '.join(live)}")
     repositories = session.repositories(IMAGE_CONFIG_ROOT)
     merging = Merging(session, root, options, has_ebuilds(repositories, BASELAYOUT))
     merging.patched = patched_directories(plan)
@@ -119,7 +127,7 @@ def build(plan: dict, session: Session, pkgdirs: tuple[str, str], root: ImageRoo
         merging.builder_reuse = image_pkgdir
     with phase("merge"), session.deferring_env_update(str(root.where)):
         try:
-            merged = merge_image(merging, plan["packages"], env_atoms, known)
+            merged = merge_image(merging, plan["packages"], [*env_atoms, *live], known)
         except Refused:
             return 1
     say(f"dependency calculations: {session.calculations}")
@@ -183,6 +191,8 @@ def main(text: str) -> int:
         return 2
     say(f"binary packages: the builder's in {builder_pkgdir}, the image's in {image_pkgdir}")
     try:
+        if plan["task"] == "lock":
+            return lock_image(plan, session)
         if plan["task"] != "build" or plan["reindex"]:
             try:
                 index_partition((builder_pkgdir, image_pkgdir))

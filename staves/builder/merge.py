@@ -66,9 +66,11 @@ class Refused(Exception):
 
 
 def binpkg_options(plan: dict) -> list[str]:
-    """Binary packages are used whenever they fit and every package built is kept as one;
-    with ``getbinpkg``, every emerge into either root fetches what its binhosts have."""
-    return ["--usepkg", "--buildpkg", *(["--getbinpkg"] if plan["getbinpkg"] else [])]
+    """Binary packages are used whenever they fit, but never for a live package (its
+    upstream may have moved), and every package built is kept as one; with ``getbinpkg``,
+    every emerge into either root fetches what its binhosts have."""
+    fetch = ["--getbinpkg"] if plan["getbinpkg"] else []
+    return ["--usepkg", "--usepkg-exclude-live=y", "--buildpkg", *fetch]
 
 
 @dataclass
@@ -140,7 +142,7 @@ def judge_merges(merging: Merging, kept: bool, drift: bool = True) -> Judge:
             untried = [t for t in compiled if t.cpv not in merging.builder_tried]
             merging.builder_tried.update(t.cpv for t in untried)
             untried = [t for t in untried if not is_patched(t.cpv, merging.patched)]
-            if taken := [t.cpv for t in untried if reusable(t.cpv, t.use, t.iuse)]:
+            if taken := [t.cpv for t in untried if not t.live and reusable(t.cpv, t.use, t.iuse)]:
                 raise TakeFromBuilder(taken)
         merges = calculation.merges_into(merging.target)
         if compiled and drift:

@@ -26,6 +26,7 @@ PLAN_KEYS = {
     # The image whose root is kept in the cache volume for its next build (None: none).
     "keep_root": (str, type(None)),
     "credentials": bool,  # the user's shared: keep them from the unprivileged phases
+    "pins": dict,  # repository name → the commit a lock holds it at
     # User patches for eapply_user: directory, name, source, sha256, data (base64).
     "patches": list,
     # With patches: the partition of the same build without them (its other packages).
@@ -49,14 +50,16 @@ DEFAULTS = {
     "inputs": None,
     "keep_root": None,
     "credentials": False,
+    "pins": {},
     "patches": [],
     "pkgdir_base": None,
     "debug": None,
     "distcc": None,
 }
-# What a run does: "build" the image root, or "index" the cache partition (Portage's
-# Packages index) for the host to copy out as a binhost.
-TASKS = ("build", "index")
+# What a run does: "build" the image root, "index" the cache partition (Portage's
+# Packages index) for the host to copy out as a binhost, or "lock": resolve what the image
+# would hold, merging nothing (``staves lock``).
+TASKS = ("build", "index", "lock")
 
 
 class PlanError(Exception):

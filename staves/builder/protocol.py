@@ -26,6 +26,9 @@ ROOT_ARCHIVE_SUFFIX = ".tar"
 # Where the image root is, for the host to read its files (the plan's root is a link to a
 # root kept in the cache volume, which Podman cannot follow once the builder has stopped).
 ROOT_PATH_FILE = "/tmp/staves-root-path"
+# What ``staves lock`` resolved (a lock run): the packages the image would hold, each with
+# its repository, slot, USE flags, live or not, distfiles; each repository's revision (JSON).
+LOCK_FILE = "/tmp/staves-lock.json"
 # A debug build with [debug] packages: the copy of the image root they were merged into
 # (the host reads its package database), and what they added or changed, as a tar.
 DEBUG_ROOT = "/tmp/staves-debug-root"

@@ -48,6 +48,9 @@ class Planned:
     operation: str  # "merge" or "uninstall"
     use: frozenset[str] = frozenset()  # the USE flags it is built with
     iuse: frozenset[str] = frozenset()  # the flags it has
+    slot: str = ""  # SLOT[/SUBSLOT]
+    repo: str = ""  # the repository its ebuild (or binary package) comes from
+    live: bool = False  # PROPERTIES=live: its sources are fetched from upstream anew
 
 
 @dataclass(frozen=True)
@@ -124,7 +127,9 @@ def _nodes_in(depgraph: Any, root: str) -> list[Any]:
 
 def _planned(pkg: Any) -> Planned:
     how, cpv, root, operation = (str(pkg.type_name), str(pkg.cpv), str(pkg.root), pkg.operation)
-    return Planned(how, cpv, root, str(operation), pkg.use.enabled, pkg.iuse.all)
+    slot, repo = str(pkg._metadata.get("SLOT", "")), str(pkg.repo or "")
+    live = "live" in pkg._metadata.get("PROPERTIES", "").split()
+    return Planned(how, cpv, root, str(operation), pkg.use.enabled, pkg.iuse.all, slot, repo, live)
 
 
 # Why an installed package would not be chosen again (Portage's names for its masks).
@@ -297,6 +302,7 @@ class Session:
         self.portage.process.sanitize_fds()
         _install_hooks(self.portage)
         self._configs: dict[tuple[str, str], Any] = {}
+        self._portdbs: dict[str, Any] = {}
 
     @property
     def calculations(self) -> int:
@@ -344,6 +350,7 @@ class Session:
     def reload(self) -> None:
         """Forget the configurations read so far (their files were just written)."""
         self._configs.clear()
+        self._portdbs.clear()
 
     def config(self, config_root: str = "/", root: str = "/") -> Any:
         """Portage's configuration for a config root and ROOT (loaded once each)."""
@@ -368,6 +375,15 @@ class Session:
         """Repository name → location, as the configuration names them."""
         repos = self.config(config_root).repositories
         return {repo.name: repo.location for repo in repos if repo.location}
+
+    def distfiles(self, cpv: str, repo: str, use: frozenset[str], config_root: str) -> list[str]:
+        """The files an ebuild fetches with these USE flags (Portage's fetch map, ``A``)."""
+        if config_root not in self._portdbs:
+            settings = self.config(config_root)
+            self._portdbs[config_root] = self.portage.portdbapi(mysettings=settings)
+        portdb = self._portdbs[config_root]
+        location = portdb.repositories.get_location_for_name(repo)
+        return sorted(portdb.getFetchMap(cpv, useflags=set(use), mytree=location))
 
     def write_metadata_file(self, dbdir: str) -> None:
         """Portage's consolidated ``metadata`` file for a package database entry Portage did

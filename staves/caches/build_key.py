@@ -8,7 +8,8 @@ the epoch and Staves' version. Not covered, because they do not change the image
 make jobs (``--jobs``), the distcc helpers, the cache volumes, the credentials and the destinations.
 
 A ``[[repositories]]`` entry is synced from a branch, whose head moves without the spec
-changing: a plan with one has no key, and its builds are never skipped.
+changing: a plan with one has no key, and its builds are never skipped — unless a lock
+pins it to a commit (the plan's ``pins``, which the key covers).
 """
 
 import hashlib
@@ -46,8 +47,10 @@ class KeyInputs:
 
 
 def unpinned_repositories(plan: Mapping[str, Any]) -> list[str]:
-    """The repositories the plan syncs: each follows a branch (Staves pins none)."""
-    return [str(name) for name in plan.get("sync", [])]
+    """The repositories the plan syncs that no lock pins to a commit: each follows a
+    branch."""
+    pins = plan.get("pins") or {}
+    return [str(name) for name in plan.get("sync", []) if name not in pins]
 
 
 def build_key(plan: Mapping[str, Any], inputs: KeyInputs) -> str | None:

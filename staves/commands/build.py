@@ -13,7 +13,8 @@ from oci.registry import RegistryOptions
 from staves.build.pipeline import build
 from staves.build.request import BuildRequest
 from staves.caches.layer_cache import layer_cache
-from staves.commands.build_inputs import credential_choices, retag, volume_name
+from staves.commands.build_inputs import retag
+from staves.commands.builder_options import builder_options, builder_settings, spec_option
 from staves.commands.debug_options import debug_image_option, debug_settings, with_debug_image
 from staves.commands.fleet_options import (
     cache_source,
@@ -22,6 +23,7 @@ from staves.commands.fleet_options import (
     with_binhosts,
     with_distcc,
 )
+from staves.commands.lock import lock_for_build, lock_settings
 from staves.commands.options import build_output_options, parse_platforms
 from staves.commands.pack import source_date_epoch
 from staves.commands.registry_options import (
@@ -45,32 +47,15 @@ from staves.dryrun import dry_run_json, dry_run_text
 from staves.errors import EXIT_USAGE, StavesError
 from staves.gentoo.layering import MAX_LAYERS
 from staves.gentoo.sbom import SbomFormat, parse_formats
-from staves.podman.builder_access import DEFAULT_AGENT, shared_credentials
-from staves.podman.builder_container import BuilderSettings, PullPolicy
+from staves.podman.builder_container import PullPolicy
 from staves.podman.service_map import parse_service_urls
 from staves.spec import build_plan, load_spec
 from staves.spec.plan import built_image_config
 from staves.spec.secrets import keys_with_passwords
-from staves.spec.sync_uris import uses_ssh
-
-DEFAULT_BUILDER = "docker.io/gentoo/stage3:latest"
-DEFAULT_PORTAGE = "docker.io/gentoo/portage:latest"
-DEFAULT_CACHE = "staves-binpkgs"
-DEFAULT_DISTFILES = "staves-distfiles"
 
 
 @click.command("build")
-@click.option(
-    "-c",
-    "-f",
-    "--config",
-    "--file",
-    "config_path",
-    default="staves.toml",
-    show_default=True,
-    type=click.Path(dir_okay=False),
-    help="The spec file.",
-)
+@spec_option()
 @click.option("-t", "--tag", metavar="NAME[:TAG]", help="Image name and tag, overriding the spec.")
 @click.option("--version", "version", metavar="V", help="Image tag, overriding the spec.")
 @click.option("--dry-run", is_flag=True, help="Validate and show what would be done.")
@@ -91,61 +76,7 @@ DEFAULT_DISTFILES = "staves-distfiles"
     metavar="DEST",
     help="Where to put the image [containers-storage:NAME:VERSION]; repeatable.",
 )
-@click.option(
-    "--builder", metavar="IMAGE", default=DEFAULT_BUILDER, show_default=True, help="Builder image."
-)
-@click.option(
-    "--portage",
-    metavar="IMAGE",
-    default=DEFAULT_PORTAGE,
-    show_default=True,
-    help="Portage snapshot image.",
-)
-@click.option(
-    "--pull",
-    type=click.Choice(["missing", "always", "never"]),
-    default="missing",
-    show_default=True,
-    help="When to pull the builder and Portage images, as podman run --pull "
-    "(always: a fresh Portage snapshot every build).",
-)
-@click.option(
-    "--build-cache",
-    metavar="VOLUME",
-    callback=lambda ctx, param, value: volume_name(param.opts[0], value),
-    default=DEFAULT_CACHE,
-    show_default=True,
-    help="Named volume holding binary packages between builds.",
-)
-@click.option(
-    "--network",
-    metavar="MODE",
-    help="Network of the builder, as podman run --network takes it (e.g. host, none).",
-)
-@click.option(
-    "--distfiles-cache",
-    metavar="VOLUME",
-    callback=lambda ctx, param, value: volume_name(param.opts[0], value),
-    default=DEFAULT_DISTFILES,
-    show_default=True,
-    help="Named volume holding downloaded sources (distfiles) between builds.",
-)
-@click.option(
-    "--ssh",
-    is_flag=False,
-    flag_value=DEFAULT_AGENT,
-    metavar="[=default|SOCKET|KEYFILE]",
-    help="Share an SSH agent with the builder's syncing and fetching: yours (SSH_AUTH_SOCK), "
-    "the one at SOCKET, or one of Staves' holding KEYFILE alone [none, unless a "
-    'repository says credentials = ["ssh"]].',
-)
-@click.option("--no-ssh", is_flag=True, help="Share no SSH agent, whatever the spec asks.")
-@click.option(
-    "--netrc/--no-netrc",
-    default=None,
-    help="Share ~/.netrc (read-only) with the builder's syncing and fetching [no, unless a "
-    'repository says credentials = ["netrc"]].',
-)
+@builder_options
 @click.option(
     "--layers",
     type=click.IntRange(min=1, max=MAX_LAYERS),
@@ -185,6 +116,12 @@ DEFAULT_DISTFILES = "staves-distfiles"
     help="Fail, before any output is written, if a GLSA of the Portage snapshot affects "
     "a package the image would ship.",
 )
+@click.option(
+    "--locked",
+    is_flag=True,
+    help="Fail unless staves.lock is up to date: resolving the current snapshot, builder "
+    "and repositories must give it again (cargo's --locked; for CI).",
+)
 @debug_image_option
 @log_file_option
 @result_file_options
@@ -216,6 +153,7 @@ def build_command(
     check: bool,
     audit: bool,
     no_cache: bool,
+    locked: bool,
     debug_image: bool,
     compression: str,
     platform_text: str | None,
@@ -270,32 +208,26 @@ def build_command(
             hint="build one platform at a time with the registry cache, or use [[binhosts]]",
             exit_code=EXIT_USAGE,
         )
-    ssh_choice, netrc_choice = credential_choices(spec, ssh, no_ssh, netrc)
-    for repo in spec.repositories if ssh_choice is None else ():
-        if uses_ssh(repo.uri):
-            click.echo(
-                f"staves: warning: repository {repo.name} syncs over SSH and no SSH agent is "
-                'shared; pass --ssh or give it credentials = ["ssh"]',
-                err=True,
-            )
-    credentials = click.get_current_context().with_resource(
-        shared_credentials(environ, ssh_choice, netrc_choice)
-    )
     cache_registry = (
         build_registry_options(creds, authfile, tls_verify, cert_dir, environ)
         if cache_to or cache_from
         else RegistryOptions()
     )
     plan = with_binhosts(build_plan(spec, jobs), binhosts, getbinpkg)
-    settings = BuilderSettings(
-        builder,
-        portage,
-        build_cache,
-        network,
+    settings = builder_settings(
+        spec,
+        environ,
+        builder=builder,
+        portage=portage,
         pull=pull,
-        distfiles_volume=distfiles_cache,
-        credentials=credentials,
+        build_cache=build_cache,
+        network=network,
+        distfiles_cache=distfiles_cache,
+        ssh=ssh,
+        no_ssh=no_ssh,
+        netrc=netrc,
     )
+    lock = lock_for_build(config_path, plan, platforms, locked)
     cache_from_source = cache_source("--cache-from", cache_from, cache_registry)
     cache_to_source = cache_source("--cache-to", cache_to, cache_registry)
     layers_cache = layer_cache(environ, no_cache)
@@ -328,6 +260,7 @@ def build_command(
             "cache_to": cache_to,
             "sign_key": str(sign_key) if sign_key is not None else None,
             "sbom_formats": [str(f) for f in parse_formats(sbom_formats)],
+            **lock_settings(config_path, lock, locked),
         }
         render = dry_run_json if output_format == "json" else dry_run_text
         click.echo(render(spec, jobs, used), nl=False)
@@ -356,6 +289,8 @@ def build_command(
         signing=signing_from_cli(sign_key, creds, authfile, tls_verify, cert_dir),
         no_cache=no_cache,
         layer_cache=layers_cache,
+        lock=lock,
+        locked=locked,
         registry=functools.cache(
             lambda: build_registry_options(creds, authfile, tls_verify, cert_dir, environ)
         ),

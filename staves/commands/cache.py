@@ -7,8 +7,13 @@ import click
 
 from staves.build.plans import builder_plan
 from staves.caches.binpkg_cache import export_to_directory
-from staves.commands.build import DEFAULT_BUILDER, DEFAULT_CACHE, DEFAULT_PORTAGE
 from staves.commands.build_inputs import volume_name
+from staves.commands.builder_options import (
+    DEFAULT_BUILDER,
+    DEFAULT_CACHE,
+    DEFAULT_PORTAGE,
+    spec_option,
+)
 from staves.commands.fleet_options import identity_option
 from staves.commands.pack import source_date_epoch
 from staves.podman.builder_container import BuilderSettings, PullPolicy
@@ -22,17 +27,7 @@ def cache() -> None:
 
 @cache.command("export")
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
-@click.option(
-    "-c",
-    "-f",
-    "--config",
-    "--file",
-    "config_path",
-    default="staves.toml",
-    show_default=True,
-    type=click.Path(dir_okay=False),
-    help="The spec whose partition (its make.conf) to export.",
-)
+@spec_option("The spec whose partition (its make.conf) to export.")
 @click.option("--builder", metavar="IMAGE", default=DEFAULT_BUILDER, show_default=True)
 @click.option("--portage", metavar="IMAGE", default=DEFAULT_PORTAGE, show_default=True)
 @click.option(

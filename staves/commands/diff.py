@@ -5,6 +5,7 @@ from pathlib import Path
 
 import click
 
+from staves.commands.lock_diff import diff_with_lock, is_lock_argument, render
 from staves.commands.registry_options import (
     layer_limit_options,
     registry_options,
@@ -69,11 +70,18 @@ def diff(
     """Show what changed from image A to image B: packages added, removed and changed
     (version, USE, license, size), layers shared and not, and the size change.
 
-    A and B take the sources `staves inspect` reads. Exit status as diff(1): 0 if they are
-    the same image, 1 if they differ, 2 on trouble.
+    A and B take the sources `staves inspect` reads, or a lock file (NAME.lock): two locks
+    compare their inputs and each platform's packages, a lock and an image the packages
+    of the image's platform. Exit status as diff(1): 0 if they are the same, 1 if they
+    differ, 2 on trouble.
     """
     with troubles("", EXIT_TROUBLE):
         access = source_access(platform, url, creds, authfile, tls_verify, cert_dir)
+    if is_lock_argument(a) or is_lock_argument(b):
+        with troubles("", EXIT_TROUBLE):
+            changes = diff_with_lock(a, b, lambda text, key: _read(text, key, access))
+            emit(render(changes, output_format), output)
+        ctx.exit(EXIT_SAME if changes.same else EXIT_DIFFERENT)
     old, new = _read(a, "A", access), _read(b, "B", access)
     result = diff_images(a, old, b, new)
     with troubles(f"writing {output}: ", EXIT_TROUBLE):

@@ -35,6 +35,7 @@ METADATA_FILES = frozenset(
         "DESCRIPTION",
         "HOMEPAGE",
         "RDEPEND",
+        "PROPERTIES",
     }
 )
 
@@ -99,6 +100,12 @@ class InstalledPackage:
     contents: tuple[ContentsEntry, ...] = ()
     rdepend: str = ""  # as the database keeps it: USE conditionals evaluated
     src_uri: str = ""  # from the saved build environment, as the ebuild wrote it
+    properties: tuple[str, ...] = ()  # PROPERTIES, USE conditionals evaluated
+
+    @property
+    def live(self) -> bool:
+        """Built from its upstream's branch (``PROPERTIES=live``), whatever came before."""
+        return "live" in self.properties
 
     @property
     def key(self) -> str:
@@ -211,6 +218,7 @@ def package_from_files(category: str, pf: str, files: Mapping[str, str]) -> Inst
         contents=parse_contents(files.get("CONTENTS", "")),
         rdepend=" ".join(files.get("RDEPEND", "").split()),
         src_uri=" ".join(files.get(SRC_URI, "").split()),
+        properties=tuple(files.get("PROPERTIES", "").split()),
     )
 
 

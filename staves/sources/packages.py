@@ -55,6 +55,7 @@ class PackageInfo:
     license: str
     size: int | None
     repository: str | None
+    origin: str | None = None  # "builder": copied from the builder, not merged by Portage
 
     @property
     def key(self) -> str:
@@ -118,6 +119,7 @@ def packages_from_sbom(document: Mapping[str, Any]) -> list[PackageInfo]:
                 license=package.get("licenseDeclared", "NOASSERTION"),
                 size=int(size) if size and size.isdigit() else None,
                 repository=notes.get("repository"),
+                origin=notes.get("origin"),
             )
         )
     return sorted(out, key=lambda p: (p.name, p.version))

@@ -69,6 +69,14 @@ def test_a_synced_repository_means_no_key() -> None:
     assert build_key({**PLAN, "sync": ["overlay"]}, INPUTS) is None
 
 
+def test_a_repository_a_lock_pins_has_a_key_that_moves_with_its_commit() -> None:
+    pinned = {**PLAN, "sync": ["overlay"], "pins": {"overlay": "a" * 40}}
+    key = build_key(pinned, INPUTS)
+    assert key is not None
+    assert build_key({**pinned, "pins": {"overlay": "b" * 40}}, INPUTS) not in (key, None)
+    assert build_key({**pinned, "sync": ["overlay", "other"]}, INPUTS) is None
+
+
 def test_the_key_is_a_label_too() -> None:
     config = with_build_key(ImageConfig(labels={"a": "1"}), "sha256:k")
     assert config.to_dict()["Labels"] == {"a": "1", BUILD_KEY: "sha256:k"}
@@ -95,4 +103,8 @@ def test_dry_run_says_whether_an_unchanged_build_is_skipped(tmp_path: Path) -> N
     )
     assert "rebuild: always: repository extra is synced from a branch" in dry_run(spec)
     policy = json.loads(dry_run(spec, "--format", "json"))["rebuild"]
-    assert policy == {"skip_when_unchanged": False, "unpinned_repositories": ["extra"]}
+    assert policy == {
+        "skip_when_unchanged": False,
+        "unpinned_repositories": ["extra"],
+        "live_packages": [],
+    }
