@@ -14,8 +14,7 @@ command runs it; the session adds two things to it:
   updates (``--update --deep --changed-use --changed-deps``): only the image root is
   brought up to date; the builder's build dependencies are used as installed, as an
   emerge without those options does;
-- a watcher (``merge_events``) told of each calculation and of each package as it starts,
-  is merged or fails, from Portage's scheduler rather than from its words.
+- a watcher (``merge_events``) told of each calculation and package merge by Portage.
 """
 
 import io
@@ -207,24 +206,20 @@ def _install_hooks(portage: Any) -> None:
             return False
         return bool(changed_deps(depgraph, pkg))
 
-    item_start = MergeListItem._start
-    task_complete = Scheduler._task_complete
-    failed_message = Scheduler._failed_pkg_msg
-
-    def watched_start(item: Any) -> Any:
+    def watched_start(item: Any, start: Any = MergeListItem._start) -> Any:
         if not item.pkg.installed and not item.build_opts.pretend:
             _tell("started", _planned(item.pkg))
-        return item_start(item)
+        return start(item)
 
-    def watched_complete(scheduler: Any, pkg: Any) -> Any:
+    def watched_complete(scheduler: Any, pkg: Any, done: Any = Scheduler._task_complete) -> Any:
         if not pkg.installed:
             _tell("merged", _planned(pkg))
-        return task_complete(scheduler, pkg)
+        return done(scheduler, pkg)
 
-    def watched_failure(scheduler: Any, failed: Any, *args: Any) -> Any:
-        if not getattr(failed, "postinst_failure", False):  # that one is only a warning
-            _tell("failed", _planned(failed.pkg), failed.build_log)
-        return failed_message(scheduler, failed, *args)
+    def watched_failure(sched: Any, bad: Any, *a: Any, msg: Any = Scheduler._failed_pkg_msg) -> Any:
+        if not getattr(bad, "postinst_failure", False):  # that one is only a warning
+            _tell("failed", _planned(bad.pkg), bad.build_log)
+        return msg(sched, bad, *a)
 
     MergeListItem._start = watched_start
     Scheduler._task_complete = watched_complete
