@@ -29,7 +29,7 @@ def failure_from(result: RunResult, log: str | None = None) -> StavesError:
     where the whole of its output is (the build's log)."""
     what = result.failure.split(";")[0] if result.failure else None
     problem = what or "the build in the builder failed"
-    hint = f"the whole log: {log}" if log else "the builder's output is in the log"
+    hint = f"the whole log: {log}" if log else "-v shows the builder's output"
     return StavesError(f"{problem} (exit code {result.exit_code})", hint=hint, exit_code=1)
 
 

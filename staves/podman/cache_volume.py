@@ -66,7 +66,7 @@ def indexed_partition(
             why = f": {result.failure.split(';')[0]}" if result.failure else ""
             raise StavesError(
                 f"indexing the binary-package cache failed{why} (exit code {result.exit_code})",
-                hint="the builder's output is in the log",
+                hint="-v shows the builder's output",
                 exit_code=1,
             )
         yield read_partition(client, container), container
