@@ -26,8 +26,8 @@ from staves.podman.builder_container import (
     builder_container,
     ensure_volume,
     podman_step,
-    run_to_end,
 )
+from staves.podman.builder_output import run_to_end
 
 REPOS_CONF = "/etc/portage/repos.conf/"
 MAX_RECORD = 64 << 20

@@ -18,11 +18,11 @@ from staves.errors import StavesError
 from staves.gentoo.sbom import ImageInput
 from staves.podman.builder_container import (
     BuilderSettings,
-    RunResult,
     archive_stream,
     archived_file_stream,
     image_digest,
 )
+from staves.podman.builder_output import RunResult
 
 
 def failure_from(result: RunResult) -> StavesError:

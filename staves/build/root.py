@@ -37,8 +37,8 @@ from staves.podman.builder_container import (
     builder_container,
     builder_root,
     podman_step,
-    run_to_end,
 )
+from staves.podman.builder_output import run_to_end
 from staves.sources.snapshot_data import license_table_in
 
 

@@ -18,7 +18,6 @@ import logging
 import tarfile
 import threading
 import uuid
-from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -26,11 +25,10 @@ from typing import Any, BinaryIO, Literal, TextIO
 
 import podman
 import requests
-from podman.api import stream_frames
 from podman.errors import APIError, NotFound, PodmanError
 
 from oci.descriptor import Platform
-from staves.builder.protocol import FINISHED_MARK, ROOT_ARCHIVE_SUFFIX, ROOT_PATH_FILE
+from staves.builder.protocol import ROOT_ARCHIVE_SUFFIX, ROOT_PATH_FILE
 from staves.errors import StavesError
 from staves.podman.builder_access import Credentials
 from staves.podman.builder_program import PLAN_PATH, builder_command, program_files
@@ -48,7 +46,6 @@ DISTFILES_PATH = "/var/cache/distfiles"
 ROLE_LABEL = "io.staves.role"
 LEASE_FILE = "/tmp/staves-lease"
 LEASE_INTERVAL = 2.0  # seconds between heartbeats; the builder gives up after 30
-_TAIL_LINES = 60
 PullPolicy = Literal["always", "missing", "never"]
 # What Podman sets networks up with; their failures get the hint below.
 _NETWORK_TOOLS = ("slirp4netns", "pasta", "netavark", "CNI network", "/dev/net/tun")
@@ -291,55 +288,6 @@ def _remove(client: podman.PodmanClient, name: str) -> None:
         pass
     except (APIError, PodmanError) as exc:
         log.warning("could not remove builder container %s: %s", name, exc)
-
-
-@dataclass(frozen=True)
-class RunResult:
-    exit_code: int
-    tail: tuple[str, ...]  # the last lines of output, to explain a failure
-
-
-def run_to_end(container: Any, output: TextIO) -> RunResult:
-    """Start ``container``, stream its output live until the script says it has finished
-    (it then waits for the root to be exported); return its exit code and last lines."""
-    container.start()
-    tail: deque[str] = deque(maxlen=_TAIL_LINES)
-    partial = ""
-    for chunk in _follow_logs(container):
-        text = chunk.decode(errors="replace") if isinstance(chunk, bytes) else str(chunk)
-        *complete, partial = (partial + text).split("\n")
-        for line in complete:
-            if line.startswith(FINISHED_MARK):
-                return RunResult(_exit_code(line), tuple(tail))
-            output.write(line + "\n")
-            tail.append(line)
-        output.flush()
-    if partial:
-        output.write(partial)
-        tail.append(partial)
-    # The script ended without finishing: killed, or out of memory.
-    return RunResult(137, tuple(tail))
-
-
-def _follow_logs(container: Any) -> Iterator[bytes]:
-    """The builder's output as it comes. No read timeout: a package may compile for longer
-    than any timeout without a word, and the lease ends the builder if staves goes."""
-    response = container.client.get(
-        f"/containers/{container.id}/logs",
-        params={"follow": True, "stdout": True, "stderr": True},
-        stream=True,
-        timeout=(30, None),
-    )
-    response.raise_for_status()
-    try:
-        yield from stream_frames(response)
-    finally:
-        response.close()
-
-
-def _exit_code(line: str) -> int:
-    code = line.removeprefix(FINISHED_MARK).strip()
-    return int(code) if code.lstrip("-").isdigit() else 1
 
 
 def image_digest(client: podman.PodmanClient, reference: str) -> str | None:

@@ -23,8 +23,8 @@ from staves.podman.builder_container import (
     archived_file_stream,
     builder_container,
     podman_step,
-    run_to_end,
 )
+from staves.podman.builder_output import run_to_end
 
 
 @dataclass(frozen=True)

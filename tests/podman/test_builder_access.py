@@ -19,7 +19,11 @@ from staves.podman.builder_access import (
     Credentials,
     shared_credentials,
 )
-from staves.podman.builder_container import RunResult, credential_mounts, podman_step
+from staves.podman.builder_container import (
+    credential_mounts,
+    podman_step,
+)
+from staves.podman.builder_output import RunResult
 from tests.conftest import require_tools
 
 
