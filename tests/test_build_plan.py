@@ -7,7 +7,7 @@ from staves.build.plans import binpkg_dir
 from staves.build.records import failure_from
 from staves.build.reproducible import check_plan
 from staves.builder.plan import load_plan
-from staves.podman.builder_stream import RunResult
+from staves.podman.builder_output import RunResult
 from staves.spec import build_plan, loads_spec
 
 SPEC = 'name = "x"\npackages = ["app-misc/hello"]\n'

@@ -25,7 +25,7 @@ from staves.podman.builder_container import (
     ensure_volume,
     podman_step,
 )
-from staves.podman.builder_stream import run_to_end
+from staves.podman.builder_output import run_to_end
 from staves.progress.reporter import Progress, current
 
 REPOS_CONF = "/etc/portage/repos.conf/"

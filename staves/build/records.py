@@ -20,7 +20,7 @@ from staves.podman.builder_container import (
     archived_file_stream,
     image_digest,
 )
-from staves.podman.builder_stream import RunResult
+from staves.podman.builder_output import RunResult
 from staves.progress.reporter import current
 
 

@@ -36,7 +36,7 @@ from staves.podman.builder_container import (
     builder_root,
     podman_step,
 )
-from staves.podman.builder_stream import run_to_end
+from staves.podman.builder_output import run_to_end
 from staves.progress.reporter import Progress, current
 from staves.sources.snapshot_data import license_table_in
 

@@ -1,6 +1,6 @@
 """What the host and the in-builder program agree on: the files the program leaves for the
 host to read out of the builder. What it says as it runs, the host reads from its records
-on stdout (``events``; ``staves.podman.builder_stream`` follows them)."""
+on stdout (``events``; ``staves.podman.builder_output`` follows them)."""
 
 # The line a failure is said with in the build's log; the host reads the record beside it.
 FAILURE_MARK = "staves: build failed: "

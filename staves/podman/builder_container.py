@@ -3,7 +3,7 @@
 It is created with the Portage snapshot mounted, the binary-package and distfiles cache
 volumes, and the credentials ``staves.podman.builder_access`` chose (read-only bind mounts),
 given the in-builder program and its plan as files (``builder_program``), run with its
-output followed live (``builder_stream``), and its
+output followed live (``builder_output``), and its
 ``/tmp/rootfs`` streamed back out. It is removed on success, failure and interruption.
 
 A builder never outlives its staves for long, however staves ends (SIGKILL included): it is

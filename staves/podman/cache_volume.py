@@ -24,7 +24,7 @@ from staves.podman.builder_container import (
     builder_container,
     podman_step,
 )
-from staves.podman.builder_stream import BuilderListener, run_to_end
+from staves.podman.builder_output import BuilderListener, run_to_end
 
 
 @dataclass(frozen=True)

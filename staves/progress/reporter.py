@@ -102,7 +102,7 @@ class Progress:
             if status:
                 self.status(None)
 
-    # The builder's stream (``staves.podman.builder_stream``).
+    # The builder's stream (``staves.podman.builder_output``).
     def record(self, record: dict[str, Any]) -> None:
         from staves.progress.builder_records import apply
 

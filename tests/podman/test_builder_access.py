@@ -19,7 +19,7 @@ from staves.podman.builder_access import (
     shared_credentials,
 )
 from staves.podman.builder_container import credential_mounts, podman_step
-from staves.podman.builder_stream import RunResult
+from staves.podman.builder_output import RunResult
 from tests.conftest import require_tools
 
 

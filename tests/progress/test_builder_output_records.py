@@ -4,7 +4,7 @@ else on stderr; lines whole across frames; the run's end at the ``finished`` rec
 import json
 from typing import Any
 
-from staves.podman.builder_stream import STDERR, STDOUT, follow
+from staves.podman.builder_output import STDERR, STDOUT, follow
 
 
 class Heard:
