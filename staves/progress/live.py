@@ -3,6 +3,8 @@ draws its own: the lines that stay above, and below them what is going on now â€
 platform's current step or package with its time so far, a bar for each pull, push or
 packing â€” redrawn in place, and gone when the command ends."""
 
+import logging
+import sys
 import threading
 import time
 from typing import TextIO
@@ -36,6 +38,7 @@ class LiveScreen:
             redirect_stderr=False,
         )
         self.live.start()
+        self._logging = _LoggingThroughScreen(self, out)
 
     def _render(self) -> RenderableType:
         now = time.monotonic()
@@ -95,3 +98,40 @@ class LiveScreen:
 
     def close(self) -> None:
         self.live.stop()
+        self._logging.restore()
+
+
+class _LoggingThroughScreen(logging.Handler):
+    """Log records (``-v``: what was written where) printed above the live view while it is
+    drawn: written straight to the terminal, a line landed on the view's last frame and
+    left a spinner in it."""
+
+    def __init__(self, screen: LiveScreen, out: TextIO) -> None:
+        super().__init__()
+        self.screen = screen
+        root = logging.getLogger()
+        self.replaced = [
+            handler
+            for handler in root.handlers
+            if isinstance(handler, logging.StreamHandler)
+            and handler.stream in (out, sys.stderr, sys.__stderr__)
+        ]
+        for handler in self.replaced:
+            root.removeHandler(handler)
+        if self.replaced:
+            self.setFormatter(self.replaced[0].formatter)
+            self.setLevel(self.replaced[0].level)
+            root.addHandler(self)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.screen._print(self.format(record))
+        except Exception:  # logging must never end the command
+            self.handleError(record)
+
+    def restore(self) -> None:
+        root = logging.getLogger()
+        if self in root.handlers:
+            root.removeHandler(self)
+        for handler in self.replaced:
+            root.addHandler(handler)
