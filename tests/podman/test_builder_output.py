@@ -1,5 +1,7 @@
-"""Following the builder's output: a log stream that ends while the builder runs is
-followed again, from the start, and nothing already heard is heard twice."""
+"""Following the builder's output: its two streams told apart by Podman's frames (records
+on stdout, everything else on stderr; lines whole across frames; the run's end at the
+``finished`` record), and a log stream that ends while the builder runs followed again,
+from the start, with nothing already heard heard twice."""
 
 import json
 from collections.abc import Iterator
@@ -49,8 +51,12 @@ class Heard:
         self.lines.append(line)
 
 
+def record_line(event: str, **fields: Any) -> bytes:
+    return (json.dumps({"event": event, **fields}) + "\n").encode()
+
+
 def rec(event: str, **fields: Any) -> tuple[int, bytes]:
-    return STDOUT, (json.dumps({"event": event, **fields}) + "\n").encode()
+    return STDOUT, record_line(event, **fields)
 
 
 @pytest.fixture
@@ -85,3 +91,39 @@ def test_a_builder_gone_without_its_last_word_counts_as_killed() -> None:
     assert result.exit_code == 137 and result.failure == "x failed; more"
     assert heard.lines == ["compiling", "half a li"]
     assert builder.follows == 1
+
+
+FAILED = "emerge failed for a/b-1; more"
+
+
+def test_records_and_output_come_apart_whole_and_in_order() -> None:
+    heard = Heard()
+    snowman = "☃".encode()
+    frames = [
+        (STDERR, b">>> Emerging (1 of 1) a/b-1\n>>> Comp"),
+        (STDOUT, record_line("phase", name="merge", state="start")[:10]),
+        (STDERR, b"iling " + snowman[:1]),
+        (STDOUT, record_line("phase", name="merge", state="start")[10:]),
+        (STDERR, snowman[1:] + b"\n"),
+        (STDOUT, b"not a record\n" + record_line("failed", message=FAILED)),
+        (STDOUT, record_line("finished", code=1)),
+        (STDERR, b"never read\n"),
+    ]
+    result = builder_output.follow(iter(frames), heard)
+    assert result.exit_code == 1 and result.failure == FAILED
+    assert heard.lines == [">>> Emerging (1 of 1) a/b-1", ">>> Compiling ☃", "not a record"]
+    assert [r["event"] for r in heard.records] == ["phase", "failed"]
+
+
+def test_an_emerge_line_that_looks_like_a_record_on_stderr_stays_output() -> None:
+    heard = Heard()
+    result = builder_output.follow(
+        iter([(STDERR, record_line("finished", code=0)), rec("finished", code=0)]), heard
+    )
+    assert result.exit_code == 0 and heard.lines == ['{"event": "finished", "code": 0}']
+
+
+def test_a_program_that_ends_without_finishing_was_killed() -> None:
+    heard = Heard()
+    result = builder_output.follow(iter([(STDERR, b"Killed")]), heard)
+    assert result.exit_code == 137 and heard.lines == ["Killed"]
