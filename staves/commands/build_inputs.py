@@ -3,6 +3,8 @@ builder gets, cache volume names, the image reference retagged."""
 
 import re
 
+import click
+
 from staves.commands.options import parse_tag_option
 from staves.errors import EXIT_USAGE, StavesError
 from staves.podman.builder_access import DEFAULT_AGENT
@@ -33,6 +35,11 @@ def volume_name(option: str, value: str) -> str:
             "letters, digits, '_', '.' and '-', starting with a letter or digit",
         )
     return value
+
+
+def volume_option(ctx: object, param: click.Parameter, value: str) -> str:
+    """click's callback for an option naming a volume: :func:`volume_name` under its name."""
+    return volume_name(param.opts[0], value)
 
 
 def retag(spec: Spec, tag: str | None, version: str | None) -> Spec:

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from staves.commands.build_inputs import credential_choices, volume_name
+from staves.commands.build_inputs import credential_choices, volume_option
 from staves.podman.builder_access import DEFAULT_AGENT, shared_credentials
 from staves.podman.builder_container import BuilderSettings, PullPolicy
 from staves.spec import Spec
@@ -63,7 +63,7 @@ def builder_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--build-cache",
             metavar="VOLUME",
-            callback=lambda ctx, param, value: volume_name(param.opts[0], value),
+            callback=volume_option,
             default=DEFAULT_CACHE,
             show_default=True,
             help="Named volume holding binary packages between builds.",
@@ -76,7 +76,7 @@ def builder_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--distfiles-cache",
             metavar="VOLUME",
-            callback=lambda ctx, param, value: volume_name(param.opts[0], value),
+            callback=volume_option,
             default=DEFAULT_DISTFILES,
             show_default=True,
             help="Named volume holding downloaded sources (distfiles) between builds.",

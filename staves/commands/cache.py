@@ -7,7 +7,7 @@ import click
 
 from staves.build.plans import builder_plan
 from staves.caches.binpkg_cache import export_to_directory
-from staves.commands.build_inputs import volume_name
+from staves.commands.build_inputs import volume_option
 from staves.commands.builder_options import (
     DEFAULT_BUILDER,
     DEFAULT_CACHE,
@@ -40,7 +40,7 @@ def cache() -> None:
 @click.option(
     "--build-cache",
     metavar="VOLUME",
-    callback=lambda ctx, param, value: volume_name(param.opts[0], value),
+    callback=volume_option,
     default=DEFAULT_CACHE,
     show_default=True,
     help="The binary-package cache volume.",
