@@ -1,5 +1,6 @@
 """Command line entry point: argv, environment and clock live here, nowhere else."""
 
+import importlib
 import logging
 import os
 import signal
@@ -10,11 +11,7 @@ import click
 
 from oci.errors import InvalidContent, InvalidReference, OciError
 from staves import __version__
-from staves.commands.audit import audit
-from staves.commands.build import build_command
-from staves.commands.cache import cache
-from staves.commands.completion import COMPLETE_VARIABLE, completion
-from staves.commands.diff import diff
+from staves.commands.completion import COMPLETE_VARIABLE
 from staves.commands.global_options import (
     DEBUG_KEY,
     global_options,
@@ -22,18 +19,48 @@ from staves.commands.global_options import (
     reset_global_options,
     usage_message,
 )
-from staves.commands.index import index
-from staves.commands.inspect import inspect
-from staves.commands.lock import lock_command
-from staves.commands.pack import pack
-from staves.commands.signing import generate_key_pair_command, sign
 from staves.errors import EXIT_FAILURE, EXIT_USAGE, StavesError, error_line
 
 EXIT_INTERRUPTED = 130
 
+# Each command's module, imported when the command line names it: `staves build` does not
+# load what audit, signing or the registry client need (a third of a second per run).
+COMMANDS = {
+    "pack": "staves.commands.pack:pack",
+    "build": "staves.commands.build:build_command",
+    "lock": "staves.commands.lock:lock_command",
+    "inspect": "staves.commands.inspect:inspect",
+    "diff": "staves.commands.diff:diff",
+    "audit": "staves.commands.audit:audit",
+    "cache": "staves.commands.cache:cache",
+    "index": "staves.commands.index:index",
+    "sign": "staves.commands.signing:sign",
+    "generate-key-pair": "staves.commands.signing:generate_key_pair_command",
+    "completion": "staves.commands.completion:completion",
+}
+
+
+def _load(where: str) -> click.Command:
+    """The command at ``module:attribute``, with the global options on every leaf."""
+    module, attribute = where.split(":")
+    command: click.Command = getattr(importlib.import_module(module), attribute)
+    leaves = leaf_commands(command) if isinstance(command, click.Group) else [command]
+    for leaf in leaves:
+        global_options(leaf)
+    return command
+
 
 class _Group(click.Group):
-    """Turns Staves' errors into one line on stderr and an exit code."""
+    """Turns Staves' errors into one line on stderr and an exit code; loads each command's
+    module when it is first asked for (``COMMANDS``)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            self.add_command(_load(COMMANDS[cmd_name]), cmd_name)
+        return self.commands.get(cmd_name)
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         argv = list(args[0] if args else kwargs.get("args") or sys.argv[1:])
@@ -95,20 +122,6 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="staves: %(message)s", stream=sys.stderr)
 
 
-for _command in (
-    pack,
-    build_command,
-    lock_command,
-    inspect,
-    diff,
-    audit,
-    cache,
-    index,
-    sign,
-    generate_key_pair_command,
-    completion,
-):
-    main.add_command(_command)
-# --debug and --verbose go before or after the command, as podman's global options do.
-for _leaf in (main, *leaf_commands(main)):
-    global_options(_leaf)
+# --debug and --verbose go before or after the command, as podman's global options do
+# (on each command as it loads: ``_load``).
+global_options(main)

@@ -45,13 +45,36 @@ def pytest_configure(config: pytest.Config) -> None:
     run_id()  # fixed before pytest-xdist starts its workers, which inherit it
 
 
-# The slowest test files, slowest first (from tests/README.md's measurements): run first, so
-# that under pytest-xdist (one file per worker at a time, in collection order) none of them
-# starts when the others are nearly done. Other files follow in their usual order.
+# The test files that take longest, longest first (a run's `python -m tests.durations`; see
+# tests/README.md): under pytest-xdist (one file per worker at a time, in collection order)
+# the long files start first and the short ones fill in at the end, so that no worker is
+# left with a long file when the others are done. Other files follow in their usual order.
 SLOWEST_FIRST = (
-    "test_reproducible_e2e.py",
     "test_platforms_e2e.py",
+    "test_reproducible_e2e.py",
     "test_build_races_e2e.py",
+    "test_build_access_e2e.py",
+    "test_builder_apart_e2e.py",
+    "test_build_e2e.py",
+    "test_build_cache_e2e.py",
+    "test_image_system_e2e.py",
+    "test_lock_e2e.py",
+    "test_patches_debug_e2e.py",
+    "test_build_progress_e2e.py",
+    "test_distcc_e2e.py",
+    "test_fleet_e2e.py",
+    "test_provenance_e2e.py",
+    "test_hostile_input.py",
+    "test_rootless_e2e.py",
+    "test_audit_licenses_e2e.py",
+    "test_index_create_e2e.py",
+    "test_portage_image_e2e.py",
+    "test_cli_podman.py",
+    "test_staves_image_e2e.py",
+    "test_diff_report_e2e.py",
+    "test_build_pull_e2e.py",
+    "test_inspect_sources.py",
+    "test_stage3_testbed_e2e.py",
 )
 
 

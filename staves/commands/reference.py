@@ -63,8 +63,10 @@ def commands(root: click.Group) -> list[CommandDoc]:
         ctx = click.Context(command, info_name=path[-1], parent=parent)
         yield CommandDoc(path, command, ctx)
         if isinstance(command, click.Group):
-            for name in sorted(command.commands):
-                yield from walk(command.commands[name], (*path, name), ctx)
+            for name in sorted(command.list_commands(ctx)):
+                child = command.get_command(ctx, name)
+                if child is not None:
+                    yield from walk(child, (*path, name), ctx)
 
     return list(walk(root, ("staves",), None))
 

@@ -32,6 +32,7 @@ from staves.builder.protocol import ROOT_ARCHIVE_SUFFIX, ROOT_PATH_FILE
 from staves.errors import StavesError
 from staves.podman.builder_access import Credentials
 from staves.podman.builder_program import PLAN_PATH, builder_command, program_files
+from staves.podman.builder_start import StartingBuilder
 from staves.podman.owners import OWNER_LABEL, Owner, is_dead, this_process
 
 log = logging.getLogger(__name__)
@@ -189,10 +190,17 @@ def builder_container(
 ) -> Iterator[Any]:
     """A created (not started) builder that will run the plan; removed afterwards."""
     name = f"staves-build-{uuid.uuid4().hex[:12]}"
-    try:
+    shared = bool(settings.credentials)
+
+    def make(again: bool = False) -> Any:
+        if again:  # after a failed start: gone, unless Podman kept it
+            _remove(client, name)
         container = _create(client, settings, name)
-        shared = bool(settings.credentials)
         _put_program(client, name, {**plan, "lease": LEASE_FILE, "credentials": shared})
+        return container
+
+    try:
+        container = StartingBuilder(make(), lambda: make(again=True))
         with _heartbeat(client, name):
             yield container
     finally:

@@ -121,3 +121,87 @@ def test_builder_gets_the_snapshot_caches_and_credentials(
     assert mounts["/root/.ssh/known_hosts"]["Source"] == str(home / ".ssh" / "known_hosts")
     assert f"SSH_AUTH_SOCK={AGENT_SOCKET}" in attrs["Config"]["Env"]
     assert attrs["HostConfig"]["NetworkMode"] == "none"
+
+
+# What runc said when a finishing container took the snapshot image's overlay away from
+# one starting beside it (seen under concurrent builds; Podman then removes the --rm builder).
+LOST_MOUNT = (
+    "runc: runc create failed: unable to start container process: error during container "
+    'init: error mounting "/var/lib/containers/storage/overlay-containers/106a/userdata/'
+    'overlay/2039799511/merge" to rootfs at "/staves/snapshot": mount ...: data: lowerdir='
+    "/var/lib/containers/storage/overlay/0a6b/merged:/var/lib/containers/storage/"
+    "overlay-containers/106a/userdata/overlay/2039799511/lower: no such file or directory"
+)
+
+
+class _LosesMountOnce:
+    """The real containers manager; the first container it creates fails to start as above
+    (and is removed, as Podman removes it), the next start as Podman would."""
+
+    def __init__(self, real: Any, message: str) -> None:
+        self._real, self._message = real, message
+        self.created: list[str] = []
+
+    def create(self, *args: Any, **kwargs: Any) -> Any:
+        container = self._real.create(*args, **kwargs)
+        self.created.append(container.id)
+        if len(self.created) > 1:
+            return container
+        manager, message = self._real, self._message
+
+        class _FailsToStart:
+            def start(self) -> None:
+                manager.get(container.id).remove(force=True)
+                raise podman.errors.APIError(message)
+
+            def __getattr__(self, name: str) -> Any:
+                return getattr(container, name)
+
+        return _FailsToStart()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+
+class _LosingClient:
+    def __init__(self, real: podman.PodmanClient, message: str) -> None:
+        self._real = real
+        self.containers = _LosesMountOnce(real.containers, message)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+
+def test_a_builder_that_lost_its_snapshot_mount_is_made_again_and_runs(
+    client: podman.PodmanClient,
+) -> None:
+    losing = _LosingClient(client, LOST_MOUNT)
+    settings = BuilderSettings(BUILDER, PORTAGE, cache_volume=CACHE, distfiles_volume=CACHE)
+    try:
+        with builder_container(losing, settings, {"packages": []}) as container:
+            container.start()
+            container.reload()
+            assert container.status == "running"
+            assert len(losing.containers.created) == 2
+            assert builder_containers(os.getpid()) == {container.id[:12]}
+        assert builder_containers(os.getpid()) == set()
+    finally:
+        _remove_volume(client, CACHE)
+
+
+def test_any_other_failure_to_start_is_the_builds_error_at_once(
+    client: podman.PodmanClient,
+) -> None:
+    missing = 'error mounting "/home/u/.netrc" to rootfs at "/root/.netrc": no such file'
+    losing = _LosingClient(client, missing)
+    settings = BuilderSettings(BUILDER, PORTAGE, cache_volume=CACHE, distfiles_volume=CACHE)
+    try:
+        with (
+            pytest.raises(podman.errors.APIError, match="netrc"),
+            builder_container(losing, settings, {"packages": []}) as container,
+        ):
+            container.start()
+        assert len(losing.containers.created) == 1
+        assert builder_containers(os.getpid()) == set()
+    finally:
+        _remove_volume(client, CACHE)
