@@ -46,7 +46,9 @@ BINPKG_PATH = "/var/cache/binpkgs"
 DISTFILES_PATH = "/var/cache/distfiles"
 ROLE_LABEL = "io.staves.role"
 LEASE_FILE = "/tmp/staves-lease"
-LEASE_INTERVAL = 2.0  # seconds between heartbeats; the builder gives up after 30
+# Seconds between heartbeats (each a PUT of an archive, which Podman unpacks in a process
+# of its own); the builder gives up after 30 without one, seven beats later.
+LEASE_INTERVAL = 4.0
 PullPolicy = Literal["always", "missing", "never"]
 PullProgress = Callable[[str], None]  # what a pull is doing, in Podman's words
 # What Podman sets networks up with; their failures get the hint below.
