@@ -4,9 +4,9 @@ resolved for the host."""
 
 import configparser
 import dataclasses
-import json
 from typing import Any
 
+from oci.document import load_json
 from staves.build.plans import PlatformPlan
 from staves.build.records import failure_from
 from staves.build.request import BuildRequest
@@ -60,11 +60,9 @@ def run_lock(
         if result.exit_code != 0:
             raise failure_from(result, str(progress.log_path) if progress.log_path else None)
         with archived_file_stream(client, container, LOCK_FILE) as stream:
-            data = stream.read(MAX_RECORD)
-    try:
-        record = json.loads(data)
-    except ValueError as exc:
-        raise StavesError(f"the builder's lock record is not JSON: {exc}") from None
+            # Read as hostile input (a package's phases could rewrite it): bounded, and
+            # a wrong one is one line naming it.
+            record = load_json(stream, f"the builder's lock record {LOCK_FILE}", MAX_RECORD)
     if not isinstance(record, dict):
         raise StavesError("the builder's lock record is not a JSON object")
     return record

@@ -1,11 +1,15 @@
 """What the in-builder script leaves for the host in the builder: its last words when it
 fails, the epoch it built with, the root's directory links, what the image was made from,
-and the images the builder ran from."""
+and the images the builder ran from.
 
-import json
+Its files are read as hostile input: a package's install phases run as root in the builder
+and could rewrite them. Each is read up to a bound and parsed by ``oci.document`` (size,
+nesting), so that whatever they hold ends the build with one line naming the file."""
+
 import tarfile
 from typing import Any
 
+from oci.document import load_json
 from staves.builder.protocol import (
     EPOCH_FILE,
     ROOT_LINKS_FILE,
@@ -22,6 +26,12 @@ from staves.podman.builder_container import (
 )
 from staves.podman.builder_output import RunResult
 from staves.progress.reporter import current
+
+# The most the host reads of each: the links are a few lines; the sources name every
+# repository, package and distfile of the image.
+MAX_ROOT_LINKS = 1 << 20
+MAX_SOURCES = 64 << 20
+MAX_EPOCH = 64  # digits
 
 
 def failure_from(result: RunResult, log: str | None = None) -> StavesError:
@@ -42,8 +52,8 @@ def read_epoch(client: Any, container: Any) -> int | None:
     ):
         for info in tar:
             data = tar.extractfile(info)
-            text = data.read().decode().strip() if data is not None else ""
-            return int(text) if text.isdigit() else None
+            text = data.read(MAX_EPOCH + 1).decode(errors="replace").strip() if data else ""
+            return int(text) if text.isdigit() and len(text) <= MAX_EPOCH else None
     return None
 
 
@@ -59,8 +69,8 @@ def read_root_links(client: Any, container: Any) -> dict[str, str]:
     CONTENTS paths go through; none when the builder wrote no list."""
     try:
         with archived_file_stream(client, container, ROOT_LINKS_FILE) as stream:
-            links = json.loads(stream.read(1 << 20))
-    except (StavesError, ValueError):
+            links = load_json(stream, f"the builder's {ROOT_LINKS_FILE}", MAX_ROOT_LINKS)
+    except StavesError:  # not written
         return {}
     if not isinstance(links, dict):
         return {}
@@ -72,8 +82,8 @@ def read_sources(client: Any, container: Any, path: str = SOURCES_FILE) -> dict[
     packages, distfiles); empty when it wrote nothing."""
     try:
         with archived_file_stream(client, container, path) as stream:
-            sources = json.loads(stream.read(64 << 20))
-    except (StavesError, ValueError):
+            sources = load_json(stream, f"the builder's {path}", MAX_SOURCES)
+    except StavesError:  # not written
         return {}
     return sources if isinstance(sources, dict) else {}
 

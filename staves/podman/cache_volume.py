@@ -6,7 +6,6 @@ A partition is what one builder and one make.conf build: ``KEY/builder`` and
 ``KEY/image-env-HASH`` under the volume, as the in-builder script lays them out.
 """
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -14,6 +13,7 @@ from typing import IO, Any
 
 import podman
 
+from oci.document import load_json
 from staves.builder.protocol import PARTITION_FILE
 from staves.errors import StavesError
 from staves.podman.builder_container import (
@@ -25,6 +25,10 @@ from staves.podman.builder_container import (
     podman_step,
 )
 from staves.podman.builder_output import BuilderListener, run_to_end
+
+# The builder's record of its partition: the two directories, a few hundred bytes.
+MAX_PARTITION_RECORD = 1 << 16
+PARTS = ("builder", "image")
 
 
 @dataclass(frozen=True)
@@ -79,9 +83,12 @@ def stream_directory(client: podman.PodmanClient, container: Any, path: str) -> 
 
 def read_partition(client: podman.PodmanClient, container: Any) -> Partition:
     """The partition the builder's script used (it records it before building)."""
+    source = f"the builder's {PARTITION_FILE}"
     with archived_file_stream(client, container, PARTITION_FILE) as stream:
-        dirs = json.loads(stream.read(1 << 16))
-    return Partition(str(dirs["builder"]), str(dirs["image"]))
+        dirs = load_json(stream, source, MAX_PARTITION_RECORD)  # hostile input: bounded
+    if not isinstance(dirs, dict) or not all(isinstance(dirs.get(k), str) for k in PARTS):
+        raise StavesError(f"{source}: not the two directories it names ({', '.join(PARTS)})")
+    return Partition(dirs["builder"], dirs["image"])
 
 
 def put_into_volume(client: podman.PodmanClient, container: Any, tar_data: IO[bytes]) -> None:
