@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from staves.commands.options import format_option
 from staves.commands.registry_options import (
     layer_limit_options,
     registry_options,
@@ -76,13 +77,7 @@ def load_advisories(
     show_default=True,
     help="When to pull the snapshot image, as podman run --pull.",
 )
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-)
+@format_option()
 @output_option
 @click.option(
     "--platform",

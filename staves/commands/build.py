@@ -24,7 +24,7 @@ from staves.commands.fleet_options import (
     with_distcc,
 )
 from staves.commands.lock import lock_for_build, lock_settings
-from staves.commands.options import build_output_options, parse_platforms
+from staves.commands.options import build_output_options, format_option, parse_platforms
 from staves.commands.pack import source_date_epoch
 from staves.commands.registry_options import (
     build_registry_options,
@@ -59,14 +59,7 @@ from staves.spec.secrets import keys_with_passwords
 @click.option("-t", "--tag", metavar="NAME[:TAG]", help="Image name and tag, overriding the spec.")
 @click.option("--version", "version", metavar="V", help="Image tag, overriding the spec.")
 @click.option("--dry-run", is_flag=True, help="Validate and show what would be done.")
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="Dry-run output format.",
-)
+@format_option("Dry-run output format.")
 @click.option("--jobs", type=click.IntRange(min=1), help="Parallel make jobs [CPU count].")
 @click.option(
     "-o",

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from staves.commands.build_inputs import credential_choices, volume_option
+from staves.commands.options import with_options
 from staves.podman.builder_access import DEFAULT_AGENT, shared_credentials
 from staves.podman.builder_container import BuilderSettings, PullPolicy
 from staves.spec import Spec
@@ -98,9 +99,7 @@ def builder_options(command: Callable[..., Any]) -> Callable[..., Any]:
             'unless a repository says credentials = ["netrc"]].',
         ),
     ]
-    for option in reversed(options):
-        command = option(command)
-    return command
+    return with_options(options, command)
 
 
 def builder_settings(spec: Spec, environ: Mapping[str, str], **options: Any) -> BuilderSettings:

@@ -6,6 +6,7 @@ from pathlib import Path
 import click
 
 from staves.commands.lock_diff import diff_with_lock, is_lock_argument, render
+from staves.commands.options import format_option
 from staves.commands.registry_options import (
     layer_limit_options,
     registry_options,
@@ -34,13 +35,9 @@ def _read(text: str, key: str, access: SourceAccess) -> ImageContents:
 @click.command("diff")
 @click.argument("a", metavar="A")
 @click.argument("b", metavar="B")
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json", "html"]),
-    default="text",
-    show_default=True,
-    help="html: a self-contained page, B's treemap coloured by what changed.",
+@format_option(
+    "html: a self-contained page, B's treemap coloured by what changed.",
+    formats=("text", "json", "html"),
 )
 @output_option
 @click.option(

@@ -11,6 +11,7 @@ import click
 from oci.errors import InvalidReference
 from oci.registry import RegistryOptions, parse_reference
 from staves.caches.binpkg_cache import CacheSource
+from staves.commands.options import with_options
 from staves.errors import EXIT_USAGE, StavesError
 from staves.spec import Spec
 from staves.spec.distcc import HOST_HINT, parse_host
@@ -60,9 +61,7 @@ def fleet_options(command: Callable[..., Any]) -> Callable[..., Any]:
             help="Compile in the builder only, whatever the spec's [distcc] hosts say.",
         ),
     ]
-    for option in reversed(options):
-        command = option(command)
-    return command
+    return with_options(options, command)
 
 
 def identity_option(command: Callable[..., Any]) -> Callable[..., Any]:

@@ -19,7 +19,7 @@ from staves.build.request import BuildRequest
 from staves.build.services import connect
 from staves.commands.builder_options import builder_options, builder_settings, spec_option
 from staves.commands.fleet_options import identity_option
-from staves.commands.options import parse_platforms
+from staves.commands.options import format_option, parse_platforms
 from staves.commands.pack import source_date_epoch
 from staves.destinations.naming import image_name
 from staves.errors import EXIT_USAGE, StavesError
@@ -44,14 +44,9 @@ _RUN_LOCK = "run staves lock"
     help="Write nothing: exit 1 and print the difference unless the lock is what a lock "
     "now would write (for CI).",
 )
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="How the outcome is printed on stdout (json: the lock's path, what changed, the "
-    "packages whose versions differ between platforms).",
+@format_option(
+    "How the outcome is printed on stdout (json: the lock's path, what changed, the "
+    "packages whose versions differ between platforms)."
 )
 @click.option(
     "--platform",

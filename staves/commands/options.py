@@ -12,18 +12,45 @@ from staves.errors import EXIT_USAGE, StavesError
 from staves.gentoo.cpu_levels import PlatformProblem, parse_build_platforms
 from staves.spec.names import reference_problem, split_reference
 
+Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
+
+
+def with_options(options: list[Decorator], command: Callable[..., Any]) -> Callable[..., Any]:
+    """``command`` with ``options``, listed in the order ``--help`` shows them (as they
+    would be stacked as decorators above it)."""
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def format_option(
+    help_text: str | None = None, formats: tuple[str, ...] = ("text", "json")
+) -> Decorator:
+    """``--format`` (``output_format``): how a command prints its outcome; text first."""
+    return click.option(
+        "--format",
+        "output_format",
+        type=click.Choice(list(formats)),
+        default=formats[0],
+        show_default=True,
+        help=help_text,
+    )
+
+
+_COMPRESSION = click.option(
+    "--compression",
+    type=click.Choice([c.value for c in Compression]),
+    default=Compression.GZIP.value,
+    show_default=True,
+    help="Layer compression.",
+)
+
 
 def image_output_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """``--compression``, ``--platform`` and ``--url`` (for containers-storage)."""
-    for option in reversed(
+    return with_options(
         [
-            click.option(
-                "--compression",
-                type=click.Choice([c.value for c in Compression]),
-                default=Compression.GZIP.value,
-                show_default=True,
-                help="Layer compression.",
-            ),
+            _COMPRESSION,
             click.option(
                 "--platform",
                 "platform_text",
@@ -35,24 +62,17 @@ def image_output_options(command: Callable[..., Any]) -> Callable[..., Any]:
                 metavar="URL",
                 help="Podman API URL [CONTAINER_HOST, then the usual sockets].",
             ),
-        ]
-    ):
-        command = option(command)
-    return command
+        ],
+        command,
+    )
 
 
 def build_output_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """``staves build``'s: ``--compression``, ``--platform P[,P…]`` and ``--url``,
     repeatable, a URL for every platform or ``PLATFORM=URL`` for one."""
-    for option in reversed(
+    return with_options(
         [
-            click.option(
-                "--compression",
-                type=click.Choice([c.value for c in Compression]),
-                default=Compression.GZIP.value,
-                show_default=True,
-                help="Layer compression.",
-            ),
+            _COMPRESSION,
             click.option(
                 "--platform",
                 "platform_text",
@@ -68,10 +88,9 @@ def build_output_options(command: Callable[..., Any]) -> Callable[..., Any]:
                 help="Podman API URL [CONTAINER_HOST, then the usual sockets]; "
                 "PLATFORM=URL builds that platform there. Repeatable.",
             ),
-        ]
-    ):
-        command = option(command)
-    return command
+        ],
+        command,
+    )
 
 
 def parse_platforms(text: str | None) -> tuple[Platform, ...] | None:

@@ -24,7 +24,7 @@ from oci.image import Image
 from oci.layer_reader import DEFAULT_LIMITS, LayerLimits
 from oci.registry import PushResult, Reference, RegistryOptions, parse_creds, registry_env
 from oci.transport import Destination, RegistryDestination
-from staves.commands.options import parse_platform
+from staves.commands.options import parse_platform, with_options
 from staves.destinations.registry import Pusher, make_pusher
 from staves.errors import EXIT_USAGE, StavesError
 from staves.sources.transports import SourceAccess
@@ -74,9 +74,7 @@ def registry_options(command: Callable[..., Any]) -> Callable[..., Any]:
             "reads), and stop retrying a failed request this long after it first failed.",
         ),
     ]
-    for option in reversed(options):
-        command = option(command)
-    return command
+    return with_options(options, command)
 
 
 _SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?", re.IGNORECASE)
@@ -130,9 +128,7 @@ def layer_limit_options(command: Callable[..., Any]) -> Callable[..., Any]:
             f"[{DEFAULT_LIMITS.max_entries}].",
         ),
     ]
-    for option in reversed(options):
-        command = option(command)
-    return command
+    return with_options(options, command)
 
 
 def build_registry_options(

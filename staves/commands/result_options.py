@@ -14,6 +14,7 @@ import click
 from oci.errors import OciError
 from oci.files import check_file_target
 from oci.index import Publishable
+from staves.commands.options import with_options
 from staves.errors import EXIT_USAGE, StavesError
 from staves.progress.metadata import build_metadata, image_id, write_iidfile, write_metadata
 from staves.progress.reporter import Progress, reporting
@@ -22,7 +23,7 @@ from staves.progress.setup import command_progress, default_log_path
 
 def result_file_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """``--metadata-file FILE`` and ``--iidfile FILE``."""
-    for option in reversed(
+    return with_options(
         [
             click.option(
                 "--metadata-file",
@@ -37,10 +38,9 @@ def result_file_options(command: Callable[..., Any]) -> Callable[..., Any]:
                 help="Write the image ID (its config digest; an index's own digest), as "
                 "podman build does.",
             ),
-        ]
-    ):
-        command = option(command)
-    return command
+        ],
+        command,
+    )
 
 
 log_file_option = click.option(
