@@ -6,10 +6,9 @@ absent; numeric ids need no entry. Checked after the build, before any output is
 
 import tarfile
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from staves.errors import EXIT_USAGE, StavesError
-from staves.podman.builder_container import ROOTFS, archive_stream
 
 ACCOUNT_FILES = ("passwd", "group")
 
@@ -52,16 +51,12 @@ def user_problem(user: str, accounts: Accounts) -> str | None:
     return None
 
 
-def check_user(
-    client: Any, container: Any, user: str | None, spec_file: str | None, root: str = ROOTFS
-) -> None:
+def check_user(accounts: Accounts, user: str | None, spec_file: str | None) -> None:
     """The spec's ``user`` must be in the finished image's passwd (and group), since
-    ``podman run`` looks names up there; fail before any output is written. ``root``:
-    where the image root is in the builder."""
+    ``podman run`` looks names up there; fail before any output is written."""
     if not user:
         return
-    with archive_stream(client, container, f"{root}/etc") as stream:
-        problem = user_problem(user, read_accounts(stream))
+    problem = user_problem(user, accounts)
     if problem is not None:
         raise StavesError(
             problem,

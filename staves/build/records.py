@@ -1,23 +1,33 @@
 """What the in-builder script leaves for the host in the builder: its last words when it
-fails, the epoch it built with, the root's directory links, what the image was made from,
-and the images the builder ran from.
+fails, the epoch it built with, the root's directory links and package database, what the
+image was made from, and the images the builder ran from.
 
 Its files are read as hostile input: a package's install phases run as root in the builder
 and could rewrite them. Each is read up to a bound and parsed by ``oci.document`` (size,
 nesting), so that whatever they hold ends the build with one line naming the file."""
 
+import io
 import tarfile
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from oci.document import load_json
+from staves.build.accounts import Accounts, names_in
 from staves.builder.protocol import (
     EPOCH_FILE,
+    GROUP_RECORD,
+    LICENSE_MAPPING_RECORD,
+    PASSWD_RECORD,
+    RECORDS_DIR,
     ROOT_LINKS_FILE,
     SOURCES_FILE,
     TIMESTAMP_FILE,
+    VDB_RECORD,
 )
 from staves.errors import StavesError
 from staves.gentoo.sbom import ImageInput
+from staves.gentoo.vdb import InstalledPackage, read_vdb_tar
 from staves.podman.builder_container import (
     BuilderSettings,
     archive_stream,
@@ -26,12 +36,15 @@ from staves.podman.builder_container import (
 )
 from staves.podman.builder_output import RunResult
 from staves.progress.reporter import current
+from staves.sources.snapshot_data import license_table_from
 
 # The most the host reads of each: the links are a few lines; the sources name every
 # repository, package and distfile of the image.
 MAX_ROOT_LINKS = 1 << 20
 MAX_SOURCES = 64 << 20
 MAX_EPOCH = 64  # digits
+MAX_ACCOUNTS = 16 << 20  # /etc/passwd, /etc/group
+MAX_LICENSE_MAPPING = 16 << 20  # Gentoo's is a few kilobytes
 
 
 def failure_from(result: RunResult, log: str | None = None) -> StavesError:
@@ -43,18 +56,9 @@ def failure_from(result: RunResult, log: str | None = None) -> StavesError:
     return StavesError(f"{problem} (exit code {result.exit_code})", hint=hint, exit_code=1)
 
 
-def read_epoch(client: Any, container: Any) -> int | None:
-    """The epoch the in-builder script built with (SOURCE_DATE_EPOCH or the snapshot's
-    timestamp.chk), from the builder."""
-    with (
-        archive_stream(client, container, EPOCH_FILE) as stream,
-        tarfile.open(fileobj=stream, mode="r|") as tar,
-    ):
-        for info in tar:
-            data = tar.extractfile(info)
-            text = data.read(MAX_EPOCH + 1).decode(errors="replace").strip() if data else ""
-            return int(text) if text.isdigit() and len(text) <= MAX_EPOCH else None
-    return None
+def _epoch_of(data: bytes) -> int | None:
+    text = data[: MAX_EPOCH + 1].decode(errors="replace").strip()
+    return int(text) if text.isdigit() and len(text) <= MAX_EPOCH else None
 
 
 def warn_without_epoch(settings: BuilderSettings) -> None:
@@ -64,22 +68,101 @@ def warn_without_epoch(settings: BuilderSettings) -> None:
     )
 
 
-def read_root_links(client: Any, container: Any) -> dict[str, str]:
-    """The root's directory symlinks no package lists (baselayout's ``/lib64``), which
-    CONTENTS paths go through; none when the builder wrote no list."""
+def _json_record(data: bytes | None, path: str, limit: int) -> Any:
+    """A JSON record the builder wrote, bounded; None when it wrote none."""
+    if data is None:
+        return None
+    return load_json(io.BytesIO(data), f"the builder's {path}", limit)
+
+
+@dataclass(frozen=True)
+class BuilderRecords:
+    """What the in-builder program left for the host in ``RECORDS_DIR``, read in one
+    request: the small records (base name → content, each cut at its bound + 1) and the
+    packages of the finished root's package database."""
+
+    files: Mapping[str, bytes]
+    packages: tuple[InstalledPackage, ...]
+
+    def epoch(self) -> int | None:
+        """The epoch the in-builder program built with (SOURCE_DATE_EPOCH or the
+        snapshot's timestamp.chk)."""
+        data = self.files.get(_name(EPOCH_FILE))
+        return None if data is None else _epoch_of(data)
+
+    def root_links(self) -> dict[str, str]:
+        """The root's directory symlinks no package lists (baselayout's ``/lib64``),
+        which CONTENTS paths go through; none when the builder wrote no list."""
+        data = self.files.get(_name(ROOT_LINKS_FILE))
+        links = _json_record(data, ROOT_LINKS_FILE, MAX_ROOT_LINKS)
+        if not isinstance(links, dict):
+            return {}
+        return {str(k): str(v) for k, v in links.items() if isinstance(v, str)}
+
+    def sources(self) -> dict[str, Any]:
+        """What the image was made from (repositories, packages, distfiles); empty when
+        the builder wrote nothing."""
+        sources = _json_record(self.files.get(_name(SOURCES_FILE)), SOURCES_FILE, MAX_SOURCES)
+        return sources if isinstance(sources, dict) else {}
+
+    def accounts(self) -> Accounts:
+        """The names in the finished root's /etc/passwd and /etc/group."""
+        text = {
+            path: self.files.get(_name(path), b"").decode("utf-8", "replace")
+            for path in (PASSWD_RECORD, GROUP_RECORD)
+        }
+        return Accounts(names_in(text[PASSWD_RECORD]), names_in(text[GROUP_RECORD]))
+
+    def license_table(self) -> Mapping[str, str] | None:
+        """The snapshot's license mapping, inverted; None: the built-in table."""
+        return license_table_from(self.files.get(_name(LICENSE_MAPPING_RECORD)))
+
+
+def _name(path: str) -> str:
+    return path.rsplit("/", 1)[1]
+
+
+# The most the host reads of each record (the package database is read as it streams).
+RECORD_LIMITS = {
+    _name(EPOCH_FILE): MAX_EPOCH,
+    _name(ROOT_LINKS_FILE): MAX_ROOT_LINKS,
+    _name(SOURCES_FILE): MAX_SOURCES,
+    _name(PASSWD_RECORD): MAX_ACCOUNTS,
+    _name(GROUP_RECORD): MAX_ACCOUNTS,
+    _name(LICENSE_MAPPING_RECORD): MAX_LICENSE_MAPPING,
+}
+
+
+def read_records(client: Any, container: Any) -> BuilderRecords:
+    """Everything the finished builder left in ``RECORDS_DIR``, in one archive request:
+    its members are read up to their bounds, the package database as it streams; any
+    other member is passed over."""
+    files: dict[str, bytes] = {}
+    packages: tuple[InstalledPackage, ...] | None = None
     try:
-        with archived_file_stream(client, container, ROOT_LINKS_FILE) as stream:
-            links = load_json(stream, f"the builder's {ROOT_LINKS_FILE}", MAX_ROOT_LINKS)
-    except StavesError:  # not written
-        return {}
-    if not isinstance(links, dict):
-        return {}
-    return {str(k): str(v) for k, v in links.items() if isinstance(v, str)}
+        with (
+            archive_stream(client, container, RECORDS_DIR) as stream,
+            tarfile.open(fileobj=stream, mode="r|") as tar,
+        ):
+            for member in tar:
+                parts = member.name.removeprefix("./").split("/")
+                data = tar.extractfile(member) if member.isreg() and len(parts) == 2 else None
+                if data is None:
+                    continue
+                if parts[1] == _name(VDB_RECORD):
+                    packages = read_vdb_tar(data, strip_components=1)
+                elif parts[1] in RECORD_LIMITS:
+                    files[parts[1]] = data.read(RECORD_LIMITS[parts[1]] + 1)
+    except tarfile.TarError as exc:
+        raise StavesError(f"the builder's {RECORDS_DIR} is not a readable tar: {exc}") from exc
+    if packages is None:
+        raise StavesError(f"the builder left no package database ({VDB_RECORD})")
+    return BuilderRecords(files, packages)
 
 
-def read_sources(client: Any, container: Any, path: str = SOURCES_FILE) -> dict[str, Any]:
-    """What the in-builder script recorded the image was made from (repositories,
-    packages, distfiles); empty when it wrote nothing."""
+def read_sources(client: Any, container: Any, path: str) -> dict[str, Any]:
+    """A sources record outside ``RECORDS_DIR`` (a debug root's); empty when the
+    builder wrote none."""
     try:
         with archived_file_stream(client, container, path) as stream:
             sources = load_json(stream, f"the builder's {path}", MAX_SOURCES)

@@ -17,28 +17,22 @@ from staves.build.debug_parts import DebugParts, read_debug_parts, wants_debug
 from staves.build.records import (
     builder_inputs,
     failure_from,
-    read_epoch,
-    read_root_links,
-    read_sources,
+    read_records,
     warn_without_epoch,
 )
 from staves.build.request import BuildRequest
 from staves.caches.binpkg_cache import fill_cache, push_cache
-from staves.gentoo.layering import VDB_DIR
 from staves.gentoo.rootfs_layers import PackedRootfs, pack_rootfs
 from staves.gentoo.sbom import ImageInput
-from staves.gentoo.vdb import InstalledPackage, read_vdb_tar
+from staves.gentoo.vdb import InstalledPackage
 from staves.podman.builder_container import (
     ROOTFS_ARCHIVE,
-    archive_stream,
     archived_file_stream,
     builder_container,
-    builder_root,
     podman_step,
 )
 from staves.podman.builder_output import run_to_end
 from staves.progress.reporter import Progress, current
-from staves.sources.snapshot_data import license_table_in
 
 
 @dataclass(frozen=True)
@@ -87,17 +81,16 @@ def run_builder(
         if result.exit_code != 0:
             raise failure_from(result, str(progress.log_path) if progress.log_path else None)
         with progress.phase("read back", "reading the image root's package database"):
-            root = builder_root(client, container)
-            check_user(client, container, request.config.user, request.spec_file, root)
-            epoch = read_epoch(client, container)
+            records = read_records(client, container)
+            check_user(records.accounts(), request.config.user, request.spec_file)
+            epoch = records.epoch()
             if epoch is None:
                 warn_without_epoch(request.builder)
-            with archive_stream(client, container, f"{root}/{VDB_DIR}") as stream:
-                packages = read_vdb_tar(stream, strip_components=1)
+            packages = records.packages
             if request.audit:
                 refuse_advisories(client, container, packages, platform)
-            license_table = license_table_in(client, container)
-            root_links = read_root_links(client, container)
+            license_table = records.license_table()
+            root_links = records.root_links()
         progress.root_ready(packages)
         with (
             progress.phase("pack", "packing the layers"),
@@ -128,5 +121,5 @@ def run_builder(
         if request.cache_to is not None and not plan.get("discard_pkgdir"):
             push_cache(client, container, request.cache_to)
         inputs = builder_inputs(client, request.builder)
-        sources = read_sources(client, container)
+        sources = records.sources()
     return BuiltRoot(packages, packed, epoch, inputs, root_links, license_table, sources, debug)

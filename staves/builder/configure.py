@@ -94,7 +94,7 @@ def export_epoch(explicit: int | None) -> int | None:
     if epoch is not None:
         os.environ["SOURCE_DATE_EPOCH"] = str(epoch)
         say(f"SOURCE_DATE_EPOCH={epoch}")
-    Path(EPOCH_FILE).write_text("" if epoch is None else f"{epoch}\n", encoding="utf-8")
+    write_file(Path(EPOCH_FILE), "" if epoch is None else f"{epoch}\n")
     return epoch
 
 

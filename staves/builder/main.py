@@ -53,7 +53,7 @@ from .pins import checkout_pins
 from .places import IMAGE_CONFIG_ROOT
 from .plan import PlanError, load_plan, read_plan_text
 from .portage_python import run_on_portage_python
-from .record import archive_root, record_root_links, record_sources
+from .record import archive_root, record_root_files, record_root_links, record_sources
 from .resolve import (
     ALL_BINARY_RECORD,
     PACKAGE_ENV_RECORD,
@@ -63,7 +63,7 @@ from .resolve import (
     package_envs,
     remember_all_binary,
 )
-from .roots import ImageRoot, close_root, open_root, record_root_path
+from .roots import ImageRoot, close_root, open_root
 from .runtime_record import record_compiler_runtime
 from .session import PortageMissing, Session
 from .sync import install_sync_tools, sync_repositories
@@ -161,6 +161,7 @@ def build(plan: dict, session: Session, pkgdirs: tuple[str, str], root: ImageRoo
         from_builder = read_from_builder(image_pkgdir)
         record_sources(root.path, repositories, from_builder, runtime_entries)
         record_applied_patches(root.path, plan["patches"])
+        record_root_files(root.path)
         archive_root(Path(plan["root"]))
     if plan["debug"] and plan["debug"]["packages"]:
         with phase("debug image packages"):
@@ -226,7 +227,6 @@ def build_root(plan: dict, session: Session, pkgdirs: tuple[str, str]) -> int:
     """The build into a root kept from the last build of the image, or a fresh one."""
     keep = None if plan["discard_pkgdir"] else plan["keep_root"]
     root = open_root(plan["root"], pkgdirs[1], keep, root_shape(plan))
-    record_root_path(root)
     complete = False
     try:
         code = build(plan, session, pkgdirs, root)

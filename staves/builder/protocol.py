@@ -9,23 +9,31 @@ PARTITION_FILE = "/tmp/staves-partition.json"
 REPO_PATH = "/var/db/repos/gentoo"
 # Gentoo's snapshots say when they were taken, as "Mon, 30 Nov 2026 00:45:01 +0000".
 TIMESTAMP_FILE = "metadata/timestamp.chk"
+# What the host reads back after a build, but for the root itself, in one directory: one
+# request to Podman for all of them (each archive request costs Podman a process or two).
+RECORDS_DIR = "/tmp/staves-records"
 # The epoch the packages were built with, for the host to read (empty: none known).
-EPOCH_FILE = "/tmp/staves-epoch"
+EPOCH_FILE = f"{RECORDS_DIR}/epoch"
 # The root's directory symlinks, "/lib64" → "/usr/lib64", for the host (JSON).
-ROOT_LINKS_FILE = "/tmp/staves-root-links.json"
+ROOT_LINKS_FILE = f"{RECORDS_DIR}/root-links.json"
 # What the image was made from, for the host's provenance (JSON): the repositories with
 # their revisions, and each package's repository revisions and distfiles (with Manifest
 # digests).
-SOURCES_FILE = "/tmp/staves-sources.json"
+SOURCES_FILE = f"{RECORDS_DIR}/sources.json"
+# The finished root's package database (a tar of its var/db/pkg, top directory "pkg").
+VDB_RECORD = f"{RECORDS_DIR}/vdb.tar"
+# Copies of the finished root's /etc/passwd and /etc/group (where they are files), for the
+# host to check the user the image runs as.
+PASSWD_RECORD = f"{RECORDS_DIR}/passwd"
+GROUP_RECORD = f"{RECORDS_DIR}/group"
+# A copy of the snapshot's metadata/license-mapping.conf (where it has one), for the SBOM.
+LICENSE_MAPPING_RECORD = f"{RECORDS_DIR}/license-mapping.conf"
 # Where the host mounts the credentials it shares (besides root's home): root's alone
 # while packages build (userpriv).
 CREDENTIALS_DIR = "/run/staves"
 # The finished root as one tar, beside the root: Podman's archive API gives every file it
 # copies out root's ownership, so the root travels inside this file, owners intact.
 ROOT_ARCHIVE_SUFFIX = ".tar"
-# Where the image root is, for the host to read its files (the plan's root is a link to a
-# root kept in the cache volume, which Podman cannot follow once the builder has stopped).
-ROOT_PATH_FILE = "/tmp/staves-root-path"
 # What ``staves lock`` resolved (a lock run): the packages the image would hold, each with
 # its repository, slot, USE flags, live or not, distfiles; each repository's revision (JSON).
 LOCK_FILE = "/tmp/staves-lock.json"

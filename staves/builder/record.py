@@ -8,12 +8,22 @@ import os
 import re
 import shutil
 import subprocess
+import tarfile
 from pathlib import Path
 
 from .builder_packages import came_from_builder
 from .console import run
 from .plan import PlanError
-from .protocol import ROOT_ARCHIVE_SUFFIX, ROOT_LINKS_FILE, SOURCES_FILE
+from .protocol import (
+    GROUP_RECORD,
+    LICENSE_MAPPING_RECORD,
+    PASSWD_RECORD,
+    REPO_PATH,
+    ROOT_ARCHIVE_SUFFIX,
+    ROOT_LINKS_FILE,
+    SOURCES_FILE,
+    VDB_RECORD,
+)
 from .resolve import cpv_name
 
 
@@ -28,7 +38,27 @@ def record_root_links(root: Path) -> None:
                 path = "/" + str(entry.relative_to(root))
                 target = os.path.normpath(os.path.join(os.path.dirname(path), os.readlink(entry)))
                 links[path] = target
+    Path(ROOT_LINKS_FILE).parent.mkdir(parents=True, exist_ok=True)
     Path(ROOT_LINKS_FILE).write_text(json.dumps(links, sort_keys=True), encoding="utf-8")
+
+
+def _copy_file(source: Path, record: str) -> None:
+    """A regular file copied to ``record``; a link or anything else is not followed."""
+    if source.is_file() and not source.is_symlink():
+        shutil.copyfile(source, record)
+
+
+def record_root_files(root: Path) -> None:
+    """Beside the other records, what the host reads of the finished root — its package
+    database, its accounts — and the snapshot's license mapping, so that one request
+    brings them all out."""
+    vdb = root / "var/db/pkg"
+    with tarfile.open(VDB_RECORD, "w") as tar:
+        if vdb.is_dir() and not vdb.is_symlink():
+            tar.add(vdb, arcname="pkg")  # links within stored as links
+    _copy_file(root / "etc/passwd", PASSWD_RECORD)
+    _copy_file(root / "etc/group", GROUP_RECORD)
+    _copy_file(Path(REPO_PATH) / "metadata/license-mapping.conf", LICENSE_MAPPING_RECORD)
 
 
 def repository_revision(location: Path) -> str | None:

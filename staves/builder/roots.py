@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .console import say
-from .protocol import ROOT_PATH_FILE
 
 ROOTS_DIR = "roots"
 STATE_FILE = "state.json"
@@ -120,11 +119,6 @@ def open_root(where: str, image_pkgdir: str, name: str | None, shape: str = "") 
     _write_state(kept, complete=False, added=[], shape=shape)
     _point_at(Path(where), root.path)
     return root
-
-
-def record_root_path(root: ImageRoot, record: str = ROOT_PATH_FILE) -> None:
-    """Tell the host where the root is, for it to read its files there."""
-    Path(record).write_text(str(root.path) + "\n", encoding="utf-8")
 
 
 def _take_out(root: Path, added: list[str]) -> None:

@@ -28,7 +28,7 @@ import requests
 from podman.errors import APIError, NotFound, PodmanError
 
 from oci.descriptor import Platform
-from staves.builder.protocol import ROOT_ARCHIVE_SUFFIX, ROOT_PATH_FILE
+from staves.builder.protocol import ROOT_ARCHIVE_SUFFIX
 from staves.errors import StavesError
 from staves.podman.builder_access import Credentials
 from staves.podman.builder_program import PLAN_PATH, builder_command, program_files
@@ -238,7 +238,9 @@ def _heartbeat(client: podman.PodmanClient, name: str) -> Iterator[None]:
 
     def beat() -> None:
         count = 0
-        while not stop.is_set():
+        # The first after one interval: the lease runs from the program's start, and a
+        # PUT now would wait on the container's lock beside the start.
+        while not stop.wait(LEASE_INTERVAL):
             count += 1
             try:
                 client.api.put(
@@ -248,7 +250,6 @@ def _heartbeat(client: podman.PodmanClient, name: str) -> Iterator[None]:
                 )
             except (APIError, PodmanError, OSError) as exc:
                 log.debug("renewing the builder's lease: %s", exc)
-            stop.wait(LEASE_INTERVAL)
 
     thread = threading.Thread(target=beat, name="builder-lease", daemon=True)
     thread.start()
@@ -319,17 +320,6 @@ def image_digest(client: podman.PodmanClient, reference: str) -> str | None:
     attrs = client.images.get(reference).attrs
     digest = attrs.get("Digest")
     return str(digest) if digest else None
-
-
-def builder_root(client: podman.PodmanClient, container: Any) -> str:
-    """Where the finished image root is in the builder: the directory the program names
-    (a root kept in the cache volume), else ``ROOTFS``."""
-    try:
-        with archived_file_stream(client, container, ROOT_PATH_FILE) as stream:
-            path = stream.read(4096).decode(errors="replace").strip()
-    except StavesError:
-        return ROOTFS
-    return path if path.startswith("/") else ROOTFS
 
 
 @contextmanager

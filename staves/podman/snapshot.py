@@ -7,7 +7,6 @@ image itself, through a container that is created and never started, with the im
 """
 
 import logging
-import tarfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,12 +16,10 @@ import podman
 from podman.errors import APIError, NotFound, PodmanError
 
 from staves.builder.protocol import REPO_PATH
-from staves.errors import StavesError
 from staves.podman.builder_container import ROLE_LABEL, archive_stream
 from staves.podman.owners import OWNER_LABEL, this_process
 
 log = logging.getLogger(__name__)
-FILE_LIMIT = 16 << 20  # a metadata file larger than this is not one of Gentoo's
 
 
 @contextmanager
@@ -64,16 +61,3 @@ def snapshot_tree(
         return
     with archive_stream(client, container, path) as stream:
         yield stream
-
-
-def snapshot_file(client: podman.PodmanClient, container: Any, relative: str) -> bytes | None:
-    """The bytes of one file of the snapshot; None when it has none."""
-    with snapshot_tree(client, container, relative) as stream:
-        if stream is None:
-            return None
-        with tarfile.open(fileobj=stream, mode="r|") as tar:
-            member = tar.next()
-            data = tar.extractfile(member) if member is not None else None
-            if data is None:
-                raise StavesError(f"the snapshot's {relative} is not a file")
-            return data.read(FILE_LIMIT)

@@ -13,15 +13,14 @@ from typing import Any
 from staves.errors import EXIT_USAGE, StavesError
 from staves.gentoo.glsa import GLSA_DIR, Advisory, GlsaError, advisories_in_tar, parse_glsa
 from staves.gentoo.license_mapping import MAPPING_FILE, LicenseMappingError, table_from_file
-from staves.podman.snapshot import snapshot_file, snapshot_reader, snapshot_tree
+from staves.podman.snapshot import snapshot_reader, snapshot_tree
 
 log = logging.getLogger(__name__)
 
 
-def license_table_in(client: Any, container: Any) -> Mapping[str, str] | None:
-    """The snapshot's license mapping, inverted (Gentoo name → SPDX); None when the
-    snapshot has none (the SBOM then uses the built-in table)."""
-    data = snapshot_file(client, container, MAPPING_FILE)
+def license_table_from(data: bytes | None) -> Mapping[str, str] | None:
+    """A license-mapping.conf's table, inverted; None when there is none or it is
+    unreadable (said in a warning)."""
     if data is None:
         return None
     try:
