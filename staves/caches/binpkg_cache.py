@@ -16,6 +16,7 @@ from oci.registry import PushResult, Reference, RegistryError, RegistryOptions, 
 from oci.registry.pull import open_registry_source
 from staves.errors import EXIT_USAGE, StavesError
 from staves.gentoo.binpkgs import ARTIFACT_TYPE, cache_file, is_binary_package
+from staves.podman.archive_tar import drop_padding
 from staves.podman.builder_container import (
     BuilderSettings,
     ensure_image,
@@ -152,6 +153,7 @@ def _cache_tar(source: Any, layers: Sequence[dict[str, Any]], archive: Path) -> 
             with source.open_blob(str(layer["digest"]), info.size) as data:
                 tar.addfile(info, data)
             count += 1
+    drop_padding(archive, tar)  # for Podman's archive PUT (staves.podman.archive_tar)
     return count
 
 

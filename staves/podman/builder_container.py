@@ -12,7 +12,6 @@ in-builder script ends the container when the lease runs out. Builders whose own
 anyway (say, before the builder started) are removed by the next build.
 """
 
-import io
 import json
 import logging
 import tarfile
@@ -30,6 +29,7 @@ from podman.errors import APIError, NotFound, PodmanError
 from oci.descriptor import Platform
 from staves.builder.protocol import ROOT_ARCHIVE_SUFFIX
 from staves.errors import StavesError
+from staves.podman.archive_tar import tar_of
 from staves.podman.builder_access import Credentials
 from staves.podman.builder_program import PLAN_PATH, builder_command, program_files
 from staves.podman.builder_start import StartingBuilder
@@ -222,13 +222,7 @@ def _put_program(client: podman.PodmanClient, name: str, plan: dict[str, Any]) -
 
 
 def _lease_tar(beat: int) -> bytes:
-    data = f"{beat}\n".encode()
-    info = tarfile.TarInfo(LEASE_FILE.rsplit("/", 1)[1])
-    info.size = len(data)
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
-        tar.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
+    return tar_of({LEASE_FILE.rsplit("/", 1)[1]: (f"{beat}\n".encode(), 0o644)})
 
 
 @contextmanager

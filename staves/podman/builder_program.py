@@ -8,11 +8,12 @@ environment either, which Portage saves into binary packages.
 
 import io
 import json
-import tarfile
 import zipfile
 from functools import cache
 from importlib import resources
 from typing import Any
+
+from staves.podman.archive_tar import tar_of
 
 # Where the program and its plan go in the builder (its python3 runs the zipapp).
 PROGRAM_PATH = "/tmp/staves-program.pyz"
@@ -53,10 +54,4 @@ def program_files(plan: dict[str, Any]) -> bytes:
         PROGRAM_PATH: (program_zip(), 0o644),
         PLAN_PATH: (json.dumps(plan, sort_keys=True).encode(), 0o600),
     }
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
-        for path, (data, mode) in files.items():
-            info = tarfile.TarInfo(path.rsplit("/", 1)[1])
-            info.size, info.mode = len(data), mode
-            tar.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
+    return tar_of({path.rsplit("/", 1)[1]: content for path, content in files.items()})
