@@ -69,11 +69,8 @@ def run_builder(
     pushes them after. ``progress`` hears the builder's records and output."""
     progress = progress or current()
     with podman_step("running the builder"), ExitStack() as stack:
-        # Timed from the moment the builder is left until it is gone.
-        removal = stack.enter_context(ExitStack())
         with progress.phase("builder create", "creating the builder"):
             container = stack.enter_context(builder_container(client, request.builder, plan))
-        stack.callback(lambda: removal.enter_context(progress.phase("builder removal")))
         if cached is not None:
             fill_cache(client, container, cached)
         with progress.phase("builder run", "starting the builder"):

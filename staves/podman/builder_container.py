@@ -34,6 +34,7 @@ from staves.podman.builder_access import Credentials
 from staves.podman.builder_program import PLAN_PATH, builder_command, program_files
 from staves.podman.builder_start import StartingBuilder
 from staves.podman.owners import OWNER_LABEL, Owner, is_dead, this_process
+from staves.podman.removals import remove_meanwhile
 
 log = logging.getLogger(__name__)
 
@@ -208,7 +209,8 @@ def builder_container(
     finally:
         # By name: an interrupt can land after Podman made the container but before its
         # answer reached us, and the name staves chose is the only handle on it then.
-        _remove(client, name)
+        # Beside the rest of the build; its service's client waits for it (removals).
+        remove_meanwhile(lambda: _remove(client, name), name)
 
 
 def _put_program(client: podman.PodmanClient, name: str, plan: dict[str, Any]) -> None:

@@ -18,6 +18,7 @@ import podman
 from podman.errors import APIError, PodmanError
 
 from staves.errors import StavesError
+from staves.podman.removals import wait_for_removals
 from staves.podman.ssh_forward import ssh_forward
 
 log = logging.getLogger(__name__)
@@ -131,7 +132,10 @@ def podman_client(
         with reachable_url(candidate, environ, identity) as reachable:
             if _answers(reachable):
                 with podman.PodmanClient(base_url=reachable, timeout=600) as client:
-                    yield client
+                    try:
+                        yield client
+                    finally:
+                        wait_for_removals()
                 return
         if url:
             hint = _SSH_HINT if url.startswith("ssh://") else None
@@ -140,7 +144,10 @@ def podman_client(
         _private_service(environ) as private,
         podman.PodmanClient(base_url=private, timeout=600) as client,
     ):
-        yield client
+        try:
+            yield client
+        finally:
+            wait_for_removals()  # before the service stops
 
 
 def is_remote(url: str | None) -> bool:

@@ -16,8 +16,10 @@ from staves.podman.builder_container import (
     BuilderSettings,
     builder_container,
 )
+from staves.podman.removals import wait_for_removals
 from staves.podman.service import podman_client
 from tests.builder_fixtures import BUILDER, PORTAGE, builder_containers, test_images
+from tests.builder_fixtures import podman as podman_cli
 from tests.podman.test_builder_access import agent
 
 __all__ = ["agent", "test_images"]  # fixtures, imported for pytest
@@ -74,6 +76,7 @@ def _interrupted(client: Any, body: Callable[[Any], None]) -> None:
             builder_container(client, settings, {"packages": []}) as container,
         ):
             body(container)
+        wait_for_removals()  # what the client's service waits for before it closes
         assert builder_containers(os.getpid()) == set()
     finally:
         _remove_volume(client, CACHE)
@@ -109,6 +112,7 @@ def test_builder_gets_the_snapshot_caches_and_credentials(
         with builder_container(client, settings, {"packages": []}) as container:
             container.reload()
             attrs = container.attrs
+        wait_for_removals()
         assert not builder_containers(os.getpid()) & {attrs["Id"][:12]}
     finally:
         for volume in (bins, dists):
@@ -184,6 +188,7 @@ def test_a_builder_that_lost_its_snapshot_mount_is_made_again_and_runs(
             assert container.status == "running"
             assert len(losing.containers.created) == 2
             assert builder_containers(os.getpid()) == {container.id[:12]}
+        wait_for_removals()
         assert builder_containers(os.getpid()) == set()
     finally:
         _remove_volume(client, CACHE)
@@ -202,6 +207,25 @@ def test_any_other_failure_to_start_is_the_builds_error_at_once(
         ):
             container.start()
         assert len(losing.containers.created) == 1
+        wait_for_removals()
         assert builder_containers(os.getpid()) == set()
     finally:
         _remove_volume(client, CACHE)
+
+
+def test_a_finished_builder_is_gone_when_its_services_client_closes(test_images: None) -> None:
+    """Its removal runs beside the rest of the build; the client waits for it before its
+    service (here staves' own) stops."""
+    settings = BuilderSettings(BUILDER, PORTAGE, cache_volume=CACHE, distfiles_volume=CACHE)
+    try:
+        with (
+            podman_client(None, os.environ) as own,
+            builder_container(own, settings, {"packages": []}) as container,
+        ):
+            container.start()
+            name = container.name
+        assert builder_containers(os.getpid()) == set()
+        assert podman_cli("container", "exists", name).returncode == 1
+    finally:
+        with podman_client(None, os.environ) as client:
+            _remove_volume(client, CACHE)
