@@ -4,40 +4,32 @@ finished builder waits, holding the root, until the host has read it out."""
 import os
 import signal
 import time
-from pathlib import Path
 
 from .console import fail
 from .events import record
 
-# Without a new heartbeat from the host in this many seconds, the host is gone: end the
-# build, so that the container (created with --rm) goes too. Each heartbeat is a PUT of an
-# archive through Podman's service, which on a loaded machine took over 10 s at times and
-# killed live builds (exit 137); a killed host's builder lingers this long at most.
+# Without a heartbeat from the host in this many seconds, the host is gone: end the build,
+# so that the container (created with --rm) goes too. A killed host's builder lingers this
+# long at most; heartbeats through a loaded Podman service took over 10 s at times.
 LEASE_TIMEOUT = 30.0
 
 
 class Lease:
-    """The host's heartbeat: a file it rewrites every few seconds while it is alive."""
+    """The host's heartbeat: a signal (``LEASE_SIGNAL``) it sends every few seconds while
+    it is alive. Made in the main thread, which the signal's handler runs in."""
 
-    def __init__(self, path: str, timeout: float = LEASE_TIMEOUT) -> None:
-        self.path = Path(path)
+    def __init__(self, signum: int = signal.SIGUSR1, timeout: float = LEASE_TIMEOUT) -> None:
         self.timeout = timeout
-        self._seen: bytes | None = None
-        self._changed = time.monotonic()
+        self._renewed = time.monotonic()
+        signal.signal(signum, self._renew)
 
-    def _read(self) -> bytes | None:
-        try:
-            return self.path.read_bytes()
-        except OSError:
-            return None
+    def _renew(self, signum: int, frame: object) -> None:
+        self._renewed = time.monotonic()
 
     def expired(self) -> bool:
-        """Whether the heartbeat has not changed for ``timeout`` seconds (monotonic time, so
-        the host's clock does not matter)."""
-        now, seen = time.monotonic(), self._read()
-        if seen != self._seen:
-            self._seen, self._changed = seen, now
-        return now - self._changed > self.timeout
+        """Whether no heartbeat came for ``timeout`` seconds (monotonic time, so the
+        host's clock does not matter)."""
+        return time.monotonic() - self._renewed > self.timeout
 
     def watch(self) -> None:
         """End the whole container when the host is gone. As PID 1, exiting takes every

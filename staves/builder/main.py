@@ -6,6 +6,7 @@ import configparser
 import glob
 import hashlib
 import json
+import signal
 import sys
 import threading
 from pathlib import Path
@@ -53,6 +54,7 @@ from .pins import checkout_pins
 from .places import IMAGE_CONFIG_ROOT
 from .plan import PlanError, load_plan, read_plan_text
 from .portage_python import run_on_portage_python
+from .protocol import LEASE_SIGNAL
 from .record import archive_root, record_root_files, record_root_links, record_sources
 from .resolve import (
     ALL_BINARY_RECORD,
@@ -240,12 +242,13 @@ def build_root(plan: dict, session: Session, pkgdirs: tuple[str, str]) -> int:
 
 
 def lease_of(text: str) -> Lease | None:
-    """The lease the plan names, if it parses; ``main`` reports a plan that does not."""
+    """The lease the plan names (its signal), if it parses; ``main`` reports a plan that
+    does not."""
     try:
-        path = json.loads(text).get("lease")
+        name = json.loads(text).get("lease")
     except (ValueError, AttributeError):
         return None
-    return Lease(path) if isinstance(path, str) else None
+    return Lease(getattr(signal, LEASE_SIGNAL)) if name == LEASE_SIGNAL else None
 
 
 def serve(argv: list[str]) -> int:

@@ -3,6 +3,8 @@
 import json
 from pathlib import Path
 
+from .protocol import LEASE_SIGNAL
+
 PLAN_KEYS = {
     "files": dict,
     "append": dict,
@@ -84,7 +86,9 @@ def load_plan(text: str) -> dict:
             raise PlanError(f"plan lacks '{key}'")
         if not isinstance(plan[key], kind) or (kind is int and isinstance(plan[key], bool)):
             raise PlanError(f"plan '{key}' has the wrong type")
-    paths = [*plan["files"], *plan["append"], plan["root"], plan["pkgdir"], plan["lease"]]
+    if plan["lease"] not in (None, LEASE_SIGNAL):
+        raise PlanError(f"plan lease {plan['lease']!r} is not {LEASE_SIGNAL}")
+    paths = [*plan["files"], *plan["append"], plan["root"], plan["pkgdir"]]
     paths.append(plan["pkgdir_base"])
     for path in (p for p in paths if p is not None):
         if not path.startswith("/") or "/../" in f"{path}/":

@@ -27,9 +27,8 @@ import requests
 from podman.errors import APIError, NotFound, PodmanError
 
 from oci.descriptor import Platform
-from staves.builder.protocol import ROOT_ARCHIVE_SUFFIX
+from staves.builder.protocol import LEASE_SIGNAL, ROOT_ARCHIVE_SUFFIX
 from staves.errors import StavesError
-from staves.podman.archive_tar import tar_of
 from staves.podman.builder_access import Credentials
 from staves.podman.builder_program import PLAN_PATH, builder_command, program_files
 from staves.podman.builder_start import StartingBuilder
@@ -46,9 +45,8 @@ SNAPSHOT_MOUNT = "/staves/snapshot"
 BINPKG_PATH = "/var/cache/binpkgs"
 DISTFILES_PATH = "/var/cache/distfiles"
 ROLE_LABEL = "io.staves.role"
-LEASE_FILE = "/tmp/staves-lease"
-# Seconds between heartbeats (each a PUT of an archive, which Podman unpacks in a process
-# of its own); the builder gives up after 30 without one, seven beats later.
+# Seconds between heartbeats (each a signal, LEASE_SIGNAL); the builder gives up after 30
+# without one, seven beats later.
 LEASE_INTERVAL = 4.0
 PullPolicy = Literal["always", "missing", "never"]
 PullProgress = Callable[[str], None]  # what a pull is doing, in Podman's words
@@ -199,7 +197,7 @@ def builder_container(
         if again:  # after a failed start: gone, unless Podman kept it
             _remove(client, name)
         container = _create(client, settings, name)
-        _put_program(client, name, {**plan, "lease": LEASE_FILE, "credentials": shared})
+        _put_program(client, name, {**plan, "lease": LEASE_SIGNAL, "credentials": shared})
         return container
 
     try:
@@ -223,28 +221,17 @@ def _put_program(client: podman.PodmanClient, name: str, plan: dict[str, Any]) -
     response.raise_for_status()
 
 
-def _lease_tar(beat: int) -> bytes:
-    return tar_of({LEASE_FILE.rsplit("/", 1)[1]: (f"{beat}\n".encode(), 0o644)})
-
-
 @contextmanager
 def _heartbeat(client: podman.PodmanClient, name: str) -> Iterator[None]:
-    """Renew the builder's lease while the context lasts: a new file every few seconds."""
+    """Renew the builder's lease while the context lasts: a signal every few seconds."""
     stop = threading.Event()
 
     def beat() -> None:
-        count = 0
-        # The first after one interval: the lease runs from the program's start, and a
-        # PUT now would wait on the container's lock beside the start.
+        # The first after one interval: the lease runs from the program's start.
         while not stop.wait(LEASE_INTERVAL):
-            count += 1
             try:
-                client.api.put(
-                    f"/containers/{name}/archive",
-                    params={"path": LEASE_FILE.rsplit("/", 1)[0]},
-                    data=_lease_tar(count),
-                )
-            except (APIError, PodmanError, OSError) as exc:
+                client.api.post(f"/containers/{name}/kill", params={"signal": LEASE_SIGNAL})
+            except (APIError, PodmanError, OSError) as exc:  # not running (yet, or any more)
                 log.debug("renewing the builder's lease: %s", exc)
 
     thread = threading.Thread(target=beat, name="builder-lease", daemon=True)
