@@ -18,7 +18,7 @@ class Lease:
     """The host's heartbeat: a signal (``LEASE_SIGNAL``) it sends every few seconds while
     it is alive. Made in the main thread, which the signal's handler runs in."""
 
-    def __init__(self, signum: int = signal.SIGUSR1, timeout: float = LEASE_TIMEOUT) -> None:
+    def __init__(self, signum: int = signal.SIGURG, timeout: float = LEASE_TIMEOUT) -> None:
         self.timeout = timeout
         self._renewed = time.monotonic()
         signal.signal(signum, self._renew)

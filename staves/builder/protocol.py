@@ -3,9 +3,12 @@ host to read out of the builder. What it says as it runs, the host reads from it
 on stdout (``events``; ``staves.podman.builder_output`` follows them)."""
 
 # The host's heartbeat: this signal, sent to the builder's first process every few seconds
-# (Podman's kill: no process of its own, unlike copying a file in). Portage's merges take
-# SIGUSR2, SIGWINCH, SIGCONT, SIGINT and SIGTERM for themselves; SIGUSR1 they leave alone.
-LEASE_SIGNAL = "SIGUSR1"
+# (Podman's kill: no process of its own, unlike copying a file in). Its default action is to
+# be ignored: a beat that comes before the program's handler (qemu-user, an init such as
+# catatonit: signals the kernel does not keep from a container's first process) ends
+# nothing, where SIGUSR1's ended an emulated build. Portage's merges take SIGUSR2,
+# SIGWINCH, SIGCONT, SIGINT and SIGTERM for themselves; SIGURG nobody uses.
+LEASE_SIGNAL = "SIGURG"
 # The line a failure is said with in the build's log; the host reads the record beside it.
 FAILURE_MARK = "staves: build failed: "
 # The cache partition's two directories (the builder's, the image's), for the host (JSON).

@@ -26,7 +26,7 @@ def test_the_host_plan_passes_the_builder_check() -> None:
         (lambda p: p["files"].update({"/etc/../root/x": ""}), "must be absolute"),
         (lambda p: p.update(packages=[]), "no packages"),
         (lambda p: p.update(epoch="5"), "'epoch' has the wrong type"),
-        (lambda p: p.update(lease="/tmp/staves-lease"), "lease '/tmp/staves-lease' is not SIGUSR1"),
+        (lambda p: p.update(lease="/tmp/staves-lease"), "lease '/tmp/staves-lease' is not SIGURG"),
     ],
 )
 def test_a_bad_plan_is_refused_with_a_reason(change, message: str) -> None:
@@ -38,7 +38,7 @@ def test_a_bad_plan_is_refused_with_a_reason(change, message: str) -> None:
 
 def test_the_host_plan_names_the_lease_signal() -> None:
     plan = {**plan_for(SPEC), "lease": LEASE_SIGNAL}
-    assert load_plan(json.dumps(plan))["lease"] == LEASE_SIGNAL == "SIGUSR1"
+    assert load_plan(json.dumps(plan))["lease"] == LEASE_SIGNAL == "SIGURG"
 
 
 def test_keys_the_host_leaves_out_take_their_defaults() -> None:
