@@ -4,13 +4,9 @@
 absent; numeric ids need no entry. Checked after the build, before any output is written.
 """
 
-import tarfile
 from dataclasses import dataclass
-from typing import BinaryIO
 
 from staves.errors import EXIT_USAGE, StavesError
-
-ACCOUNT_FILES = ("passwd", "group")
 
 
 @dataclass(frozen=True)
@@ -28,17 +24,12 @@ def names_in(text: str) -> frozenset[str]:
     )
 
 
-def read_accounts(stream: BinaryIO) -> Accounts:
-    """The accounts of a tar stream of the image's ``etc`` directory (``etc/passwd``…)."""
-    found: dict[str, str] = {}
-    with tarfile.open(fileobj=stream, mode="r|*") as tar:
-        for member in tar:
-            name = member.name.removeprefix("./")
-            if name.count("/") == 1 and name.split("/")[1] in ACCOUNT_FILES and member.isfile():
-                data = tar.extractfile(member)
-                if data is not None:
-                    found[name.split("/")[1]] = data.read().decode("utf-8", "replace")
-    return Accounts(names_in(found.get("passwd", "")), names_in(found.get("group", "")))
+def accounts_in(passwd: bytes | None, group: bytes | None) -> Accounts:
+    """The accounts of an image's /etc/passwd and /etc/group (None: the file is absent)."""
+    return Accounts(
+        names_in((passwd or b"").decode("utf-8", "replace")),
+        names_in((group or b"").decode("utf-8", "replace")),
+    )
 
 
 def user_problem(user: str, accounts: Accounts) -> str | None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from oci.document import load_json
-from staves.build.accounts import Accounts, names_in
+from staves.build.accounts import Accounts, accounts_in
 from staves.builder.protocol import (
     EPOCH_FILE,
     GROUP_RECORD,
@@ -78,7 +78,7 @@ def _json_record(data: bytes | None, path: str, limit: int) -> Any:
 @dataclass(frozen=True)
 class BuilderRecords:
     """What the in-builder program left for the host in ``RECORDS_DIR``, read in one
-    request: the small records (base name → content, each cut at its bound + 1) and the
+    request: the small records (path → content, each cut at its bound + 1) and the
     packages of the finished root's package database."""
 
     files: Mapping[str, bytes]
@@ -87,13 +87,13 @@ class BuilderRecords:
     def epoch(self) -> int | None:
         """The epoch the in-builder program built with (SOURCE_DATE_EPOCH or the
         snapshot's timestamp.chk)."""
-        data = self.files.get(_name(EPOCH_FILE))
+        data = self.files.get(EPOCH_FILE)
         return None if data is None else _epoch_of(data)
 
     def root_links(self) -> dict[str, str]:
         """The root's directory symlinks no package lists (baselayout's ``/lib64``),
         which CONTENTS paths go through; none when the builder wrote no list."""
-        data = self.files.get(_name(ROOT_LINKS_FILE))
+        data = self.files.get(ROOT_LINKS_FILE)
         links = _json_record(data, ROOT_LINKS_FILE, MAX_ROOT_LINKS)
         if not isinstance(links, dict):
             return {}
@@ -102,34 +102,26 @@ class BuilderRecords:
     def sources(self) -> dict[str, Any]:
         """What the image was made from (repositories, packages, distfiles); empty when
         the builder wrote nothing."""
-        sources = _json_record(self.files.get(_name(SOURCES_FILE)), SOURCES_FILE, MAX_SOURCES)
+        sources = _json_record(self.files.get(SOURCES_FILE), SOURCES_FILE, MAX_SOURCES)
         return sources if isinstance(sources, dict) else {}
 
     def accounts(self) -> Accounts:
         """The names in the finished root's /etc/passwd and /etc/group."""
-        text = {
-            path: self.files.get(_name(path), b"").decode("utf-8", "replace")
-            for path in (PASSWD_RECORD, GROUP_RECORD)
-        }
-        return Accounts(names_in(text[PASSWD_RECORD]), names_in(text[GROUP_RECORD]))
+        return accounts_in(self.files.get(PASSWD_RECORD), self.files.get(GROUP_RECORD))
 
     def license_table(self) -> Mapping[str, str] | None:
         """The snapshot's license mapping, inverted; None: the built-in table."""
-        return license_table_from(self.files.get(_name(LICENSE_MAPPING_RECORD)))
-
-
-def _name(path: str) -> str:
-    return path.rsplit("/", 1)[1]
+        return license_table_from(self.files.get(LICENSE_MAPPING_RECORD))
 
 
 # The most the host reads of each record (the package database is read as it streams).
 RECORD_LIMITS = {
-    _name(EPOCH_FILE): MAX_EPOCH,
-    _name(ROOT_LINKS_FILE): MAX_ROOT_LINKS,
-    _name(SOURCES_FILE): MAX_SOURCES,
-    _name(PASSWD_RECORD): MAX_ACCOUNTS,
-    _name(GROUP_RECORD): MAX_ACCOUNTS,
-    _name(LICENSE_MAPPING_RECORD): MAX_LICENSE_MAPPING,
+    EPOCH_FILE: MAX_EPOCH,
+    ROOT_LINKS_FILE: MAX_ROOT_LINKS,
+    SOURCES_FILE: MAX_SOURCES,
+    PASSWD_RECORD: MAX_ACCOUNTS,
+    GROUP_RECORD: MAX_ACCOUNTS,
+    LICENSE_MAPPING_RECORD: MAX_LICENSE_MAPPING,
 }
 
 
@@ -145,14 +137,16 @@ def read_records(client: Any, container: Any) -> BuilderRecords:
             tarfile.open(fileobj=stream, mode="r|") as tar,
         ):
             for member in tar:
+                # Podman names the members after the directory's own name: "staves-records/…".
                 parts = member.name.removeprefix("./").split("/")
                 data = tar.extractfile(member) if member.isreg() and len(parts) == 2 else None
                 if data is None:
                     continue
-                if parts[1] == _name(VDB_RECORD):
+                path = f"{RECORDS_DIR}/{parts[1]}"
+                if path == VDB_RECORD:
                     packages = read_vdb_tar(data, strip_components=1)
-                elif parts[1] in RECORD_LIMITS:
-                    files[parts[1]] = data.read(RECORD_LIMITS[parts[1]] + 1)
+                elif path in RECORD_LIMITS:
+                    files[path] = data.read(RECORD_LIMITS[path] + 1)
     except tarfile.TarError as exc:
         raise StavesError(f"the builder's {RECORDS_DIR} is not a readable tar: {exc}") from exc
     if packages is None:

@@ -7,18 +7,20 @@ import time
 
 from .console import fail
 from .events import record
+from .protocol import LEASE_SIGNAL
 
 # Without a heartbeat from the host in this many seconds, the host is gone: end the build,
 # so that the container (created with --rm) goes too. A killed host's builder lingers this
 # long at most; heartbeats through a loaded Podman service took over 10 s at times.
 LEASE_TIMEOUT = 30.0
+LEASE_SIGNUM = getattr(signal, LEASE_SIGNAL)
 
 
 class Lease:
     """The host's heartbeat: a signal (``LEASE_SIGNAL``) it sends every few seconds while
     it is alive. Made in the main thread, which the signal's handler runs in."""
 
-    def __init__(self, signum: int = signal.SIGURG, timeout: float = LEASE_TIMEOUT) -> None:
+    def __init__(self, signum: int = LEASE_SIGNUM, timeout: float = LEASE_TIMEOUT) -> None:
         self.timeout = timeout
         self._renewed = time.monotonic()
         signal.signal(signum, self._renew)

@@ -6,7 +6,6 @@ import configparser
 import glob
 import hashlib
 import json
-import signal
 import sys
 import threading
 from pathlib import Path
@@ -248,7 +247,7 @@ def lease_of(text: str) -> Lease | None:
         name = json.loads(text).get("lease")
     except (ValueError, AttributeError):
         return None
-    return Lease(getattr(signal, LEASE_SIGNAL)) if name == LEASE_SIGNAL else None
+    return Lease() if name == LEASE_SIGNAL else None
 
 
 def serve(argv: list[str]) -> int:

@@ -1,32 +1,17 @@
 """The spec's user against the image's own /etc/passwd and /etc/group."""
 
-import io
-import tarfile
-
 import pytest
 
-from staves.build.accounts import Accounts, read_accounts, user_problem
+from staves.build.accounts import Accounts, accounts_in, user_problem
 
 PASSWD = "root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534:nobody:/var/empty:/bin/false\n"
 GROUP = "root:x:0:root\nnobody:x:65534:\n"
 
 
-def etc_tar(files: dict[str, str]) -> io.BytesIO:
-    data = io.BytesIO()
-    with tarfile.open(fileobj=data, mode="w") as tar:
-        tar.addfile(tarfile.TarInfo("etc"))
-        for name, text in files.items():
-            info = tarfile.TarInfo(f"etc/{name}")
-            info.size = len(text.encode())
-            tar.addfile(info, io.BytesIO(text.encode()))
-    data.seek(0)
-    return data
-
-
-def test_accounts_come_from_the_etc_archive() -> None:
-    accounts = read_accounts(etc_tar({"passwd": PASSWD, "group": GROUP, "shadow": "x"}))
+def test_accounts_come_from_the_images_passwd_and_group() -> None:
+    accounts = accounts_in(PASSWD.encode(), GROUP.encode())
     assert accounts == Accounts(frozenset({"root", "nobody"}), frozenset({"root", "nobody"}))
-    assert read_accounts(etc_tar({})) == Accounts(frozenset(), frozenset())
+    assert accounts_in(None, None) == Accounts(frozenset(), frozenset())
 
 
 @pytest.mark.parametrize(
@@ -42,9 +27,9 @@ def test_accounts_come_from_the_etc_archive() -> None:
     ],
 )
 def test_names_need_entries_numeric_ids_do_not(user: str, problem: str | None) -> None:
-    accounts = read_accounts(etc_tar({"passwd": PASSWD, "group": GROUP}))
+    accounts = accounts_in(PASSWD.encode(), GROUP.encode())
     assert user_problem(user, accounts) == problem
 
 
 def test_an_image_without_passwd_has_no_named_user() -> None:
-    assert user_problem("nobody", read_accounts(etc_tar({}))) is not None
+    assert user_problem("nobody", accounts_in(None, None)) is not None

@@ -100,6 +100,23 @@ def test_members_the_host_does_not_know_are_passed_over(monkeypatch: pytest.Monk
     assert len(records.read_records(None, None).packages) == 2
 
 
+def test_only_regular_files_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A link named like a record (the root's /etc/passwd pointing elsewhere) is not one."""
+    buffer = io.BytesIO(_tar({"vdb.tar": vdb_tar("app-misc/hello-1.0")}, "staves-records"))
+    with tarfile.open(fileobj=buffer, mode="a") as tar:
+        link = tarfile.TarInfo("staves-records/passwd")
+        link.type, link.linkname = tarfile.SYMTYPE, "/etc/shadow"
+        tar.addfile(link)
+
+    @contextmanager
+    def tar_stream(client: Any, container: Any, path: str) -> Iterator[io.BytesIO]:
+        yield io.BytesIO(buffer.getvalue())
+
+    monkeypatch.setattr(records, "archive_stream", tar_stream)
+    read = records.read_records(None, None)
+    assert records.PASSWD_RECORD not in read.files and not read.accounts().users
+
+
 @pytest.mark.parametrize(
     ("data", "words"),
     [
@@ -127,7 +144,7 @@ def test_a_rewritten_record_is_one_line_naming_the_file(
 def test_an_epoch_file_of_any_size_is_read_within_bounds(monkeypatch: pytest.MonkeyPatch) -> None:
     _serve(monkeypatch, written(**{records.EPOCH_FILE: b"1" * (8 << 20)}))
     read = records.read_records(None, None)
-    assert len(read.files["epoch"]) == records.MAX_EPOCH + 1
+    assert len(read.files[records.EPOCH_FILE]) == records.MAX_EPOCH + 1
     assert read.epoch() is None
 
 

@@ -26,7 +26,7 @@ def exact_size(files: dict[str, tuple[bytes, int]]) -> int:
 
 
 def test_a_tar_ends_with_its_marker_and_holds_what_it_was_given() -> None:
-    files = {"staves-lease": (b"7\n", 0o644), "plan.json": (b"{}" * 3000, 0o600)}
+    files = {"staves-epoch": (b"7\n", 0o644), "plan.json": (b"{}" * 3000, 0o600)}
     data = tar_of(files)
     assert len(data) == exact_size(files) and data.endswith(MARKER)
     assert members(data) == files
