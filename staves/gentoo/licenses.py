@@ -165,8 +165,8 @@ def _render(node: _Node, refs: dict[str, str], top: bool, table: Mapping[str, st
         text = _render(item, refs, False, table)
         if text not in parts:
             parts.append(text)
-    if len(parts) == 1:
-        return parts[0]
+    if len(parts) == 1:  # its items all read the same: the group is that one item
+        return _render(node.items[0], refs, top, table)
     joined = f" {node.op} ".join(parts)
     return joined if top else f"({joined})"
 

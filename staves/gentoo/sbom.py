@@ -6,9 +6,9 @@ mapping, build settings, the files it installed with their digests in the image,
 distfiles it was built from with their SRC_URI and Manifest digests, the repository
 revision, what it needs at run time from RDEPEND), the image itself and the builder and
 snapshot images as build inputs. ``sbom_blob`` writes it in a format: SPDX 2.3 JSON
-(``staves.gentoo.sbom_spdx``, through spdx-tools' model and writer) or CycloneDX 1.6 JSON
-(``staves.gentoo.sbom_cyclonedx``, through cyclonedx-python-lib), each library imported only
-when its format is written. Identifiers come from the image digest and times from the
+(``staves.gentoo.sbom_spdx``, in the layout spdx-tools writes) or CycloneDX 1.6 JSON
+(``staves.gentoo.sbom_cyclonedx``, through cyclonedx-python-lib, imported only
+when that format is written). Identifiers come from the image digest and times from the
 image's, so the same image always gives the same documents.
 """
 

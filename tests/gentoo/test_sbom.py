@@ -13,6 +13,7 @@ from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 from spdx_tools.spdx.parser.parse_anything import parse_file
 from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
+from spdx_tools.spdx.writer.json.json_writer import write_document_to_stream
 
 from staves.gentoo.rootfs_layers import pack_rootfs
 from staves.gentoo.sbom import (
@@ -87,6 +88,22 @@ def test_spdx_tools_accepts_it(tmp_path: Path) -> None:
         "AND LicenseRef-Gentoo-rc AND LicenseRef-Gentoo-PCRE"
     )
     assert len(parsed.files) == 5  # libc.so.6, ldd, libgreet.so.1, hello, the spaced file
+
+
+def written_again_by_spdx_tools(data: bytes, tmp_path: Path) -> bytes:
+    """The document read by spdx-tools, validated, and written again by its own writer."""
+    path = tmp_path / "read.spdx.json"
+    path.write_bytes(data)
+    out = io.StringIO()
+    write_document_to_stream(parse_file(str(path)), out, validate=True, drop_duplicates=False)
+    return out.getvalue().encode()
+
+
+def test_spdx_tools_writes_it_again_to_the_same_bytes(tmp_path: Path) -> None:
+    """Staves writes SPDX's JSON itself; read and written again by SPDX's reference library
+    it is unchanged: every property where, and as, spdx-tools puts it."""
+    data = sbom_blob(description(tmp_path), SbomFormat.SPDX).data
+    assert written_again_by_spdx_tools(data, tmp_path) == data
 
 
 def test_cyclonedx_validates_against_the_1_6_schema(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from staves.gentoo.provenance import ProvenanceSubject, build_provenance
 from staves.gentoo.rootfs_layers import pack_rootfs
 from staves.gentoo.sbom import SbomFormat, describe_image, sbom_blob
 from staves.gentoo.vdb import read_vdb_dir
-from tests.gentoo.test_sbom import INPUTS, SOURCES, SUBJECT
+from tests.gentoo.test_sbom import INPUTS, SOURCES, SUBJECT, written_again_by_spdx_tools
 from tests.vdb_samples import ALL, UNOWNED, VDB, make_rootfs, podman_archive
 
 SHA = "9f" * 32
@@ -36,6 +36,7 @@ def test_spdx_marks_the_patched_package_modified(tmp_path: Path) -> None:
     data = sbom_blob(described(tmp_path), SbomFormat.SPDX).data
     (tmp_path / "sbom.spdx.json").write_bytes(data)
     assert validate_full_spdx_document(parse_file(str(tmp_path / "sbom.spdx.json"))) == []
+    assert written_again_by_spdx_tools(data, tmp_path) == data
     by_name = {p["name"]: p for p in json.loads(data)["packages"]}
     hello = by_name["hello"]
     assert (
