@@ -36,6 +36,7 @@ from cyclonedx.model.tool import ToolRepository
 from cyclonedx.output.json import JsonV1Dot6
 from packageurl import PackageURL
 
+from staves.gentoo.licenses import NOASSERTION
 from staves.gentoo.sbom import (
     TOOL_NAME,
     TOOL_VERSION,
@@ -118,7 +119,7 @@ def _pedigree(described: SbomPackage) -> Pedigree | None:
 def _component(described: SbomPackage, description: ImageDescription) -> Component:
     package = described.package
     licenses = []
-    if described.license != "NOASSERTION":
+    if described.license != NOASSERTION:
         licenses.append(LicenseExpression(described.license))
     return Component(
         name=package.pn,

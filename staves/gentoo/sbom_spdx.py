@@ -17,10 +17,11 @@ it loads).
 import hashlib
 import json
 import re
-from datetime import UTC, datetime
 from typing import Any
 
 from oci.digest import hex_of
+from oci.image import format_time
+from staves.gentoo.licenses import NOASSERTION
 from staves.gentoo.sbom import (
     COPIED_FROM_BUILDER,
     TOOL_NAME,
@@ -41,15 +42,7 @@ _CHECKSUMS = {"BLAKE2B": "BLAKE2b-512", "SHA512": "SHA512", "SHA256": "SHA256"}
 # The download locations SPDX 2.3 takes: a URL of these schemes (a VCS location aside).
 # Gentoo's mirror://NAME/… is none of them; it stays in the package's sourceInfo.
 _DOWNLOADABLE = re.compile(r"^(https?|ftp|sftp)://[^\s/]+\.[^\s/]+(/\S*)?$")
-NOASSERTION = "NOASSERTION"
 Json = dict[str, Any]
-
-
-def _when(moment: datetime) -> str:
-    """SPDX's time: UTC, whole seconds, a Z."""
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
-    return moment.replace(microsecond=0).isoformat() + "Z"
 
 
 def _present(**properties: Any) -> Json:
@@ -115,7 +108,7 @@ def _package(
 class _Writer:
     def __init__(self, description: ImageDescription) -> None:
         self.description = description
-        self.created = _when(description.subject.created)
+        self.created = format_time(description.subject.created)  # SPDX takes RFC 3339 too
         self.tool = f"Tool: {TOOL_NAME}-{TOOL_VERSION}"
         self.packages: list[Json] = []
         self.files: list[Json] = []
